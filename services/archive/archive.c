@@ -1,0 +1,324 @@
+/*  archive — the node's system of record. See archive.h.
+ *
+ *    s_apply            one batch from intake (or a ward): append to the log,
+ *                       update the case views and deadlines, move the
+ *                       cursor; one transaction; then wake the feed
+ *    s_query_readable   answer queries (archive_query.c builds the JSON)
+ *    s_fetch            serve the log to consumers
+ */
+#include "hotline.h"
+#include "archive.h"
+
+static const char *s_schema =
+    "CREATE TABLE IF NOT EXISTS log ("
+    "  seq INTEGER PRIMARY KEY, origin TEXT NOT NULL, origin_seq INTEGER NOT NULL,"
+    "  case_id TEXT NOT NULL, ward TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+    "  action TEXT NOT NULL, event BLOB NOT NULL, UNIQUE (origin, origin_seq));"
+    "CREATE INDEX IF NOT EXISTS log_case ON log (case_id, seq);"
+    "CREATE TABLE IF NOT EXISTS cases ("
+    "  case_id TEXT PRIMARY KEY, ward TEXT NOT NULL, state TEXT NOT NULL,"
+    "  regime TEXT NOT NULL, type TEXT NOT NULL, scope TEXT NOT NULL,"
+    "  channel TEXT NOT NULL, urgent INTEGER NOT NULL, anonymous INTEGER NOT NULL,"
+    "  received_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    "  assignee TEXT NOT NULL DEFAULT '', duplicate_of TEXT NOT NULL DEFAULT '',"
+    "  location TEXT NOT NULL, redacted INTEGER NOT NULL DEFAULT 0, report BLOB);"
+    "CREATE INDEX IF NOT EXISTS cases_received ON cases (received_ms);"
+    "CREATE INDEX IF NOT EXISTS cases_state ON cases (state);"
+    "CREATE TABLE IF NOT EXISTS case_actions ("
+    "  case_id TEXT NOT NULL, action TEXT NOT NULL, variant TEXT NOT NULL,"
+    "  first_ms INTEGER NOT NULL, PRIMARY KEY (case_id, action, variant));"
+    "CREATE TABLE IF NOT EXISTS hop_cursor (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL);";
+
+struct _archive_t {
+    hl_service_t *service;
+    hl_procedure_t *procedure;
+    hl_store_t *store;
+    zsock_t *query;             //  ROUTER: queries, direct or relayed by intake
+    hl_hop_receiver_t *from_intake;
+    hl_hop_sender_t *feed;      //  stream "log"
+    uint64_t last_seq;
+};
+
+hl_store_t *archive_store (archive_t *self) { return self->store; }
+hl_service_t *archive_service (archive_t *self) { return self->service; }
+
+// ---------------------------------------------------------------- apply
+
+static int
+s_step (sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    return rc == SQLITE_DONE? 0: -1;
+}
+
+//  Derive the case view from one event
+static int
+s_update_case (archive_t *self, const Hotline__Event *event, const uint8_t *data, size_t size)
+{
+    sqlite3_stmt *stmt;
+    if (event->report) {
+        const Hotline__Report *report = event->report;
+        stmt = hl_store_prepare (self->store,
+            "INSERT OR IGNORE INTO cases (case_id, ward, state, regime, type, scope, channel,"
+            " urgent, anonymous, received_ms, updated_ms, location, redacted, report)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        if (!stmt)
+            return -1;
+        sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 2, event->ward, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 3, event->to_state, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 4, event->regime, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 5, hl_type_name (report->type), -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 6, hl_scope_name (report->scope), -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 7, hl_channel_name (report->channel), -1, SQLITE_STATIC);
+        sqlite3_bind_int (stmt, 8, report->urgent);
+        sqlite3_bind_int (stmt, 9, report->reporter && report->reporter->anonymous);
+        sqlite3_bind_int64 (stmt, 10, report->received_ms);
+        sqlite3_bind_int64 (stmt, 11, event->at_ms);
+        sqlite3_bind_text (stmt, 12, report->location, -1, SQLITE_STATIC);
+        sqlite3_bind_int (stmt, 13, event->redacted);
+        sqlite3_bind_blob (stmt, 14, data, (int) size, SQLITE_STATIC);
+        if (s_step (stmt))
+            return -1;
+    }
+    else {
+        stmt = hl_store_prepare (self->store,
+            "UPDATE cases SET state = ?, updated_ms = ?,"
+            " assignee = CASE WHEN ?3 <> '' THEN ?3 ELSE assignee END,"
+            " duplicate_of = CASE WHEN ?4 <> '' THEN ?4 ELSE duplicate_of END"
+            " WHERE case_id = ?5");
+        if (!stmt)
+            return -1;
+        sqlite3_bind_text (stmt, 1, event->to_state, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 2, event->at_ms);
+        sqlite3_bind_text (stmt, 3, hl_event_arg (event, "to"), -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 4, hl_event_arg (event, "of"), -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 5, event->case_id, -1, SQLITE_STATIC);
+        if (s_step (stmt))
+            return -1;
+    }
+    stmt = hl_store_prepare (self->store,
+        "INSERT OR IGNORE INTO case_actions (case_id, action, variant, first_ms) VALUES (?, ?, ?, ?)");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, event->action, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 3, event->variant? event->variant: "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 4, event->at_ms);
+    if (s_step (stmt))
+        return -1;
+    return hl_deadline_apply (self->store, self->procedure, event);
+}
+
+//  Append one event to the log. 1 if it was new, 0 if a duplicate, -1 on error
+static int
+s_append (archive_t *self, const Hotline__Event *event, const uint8_t *data, size_t size)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "INSERT OR IGNORE INTO log (seq, origin, origin_seq, case_id, ward, at_ms, action, event)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) self->last_seq + 1);
+    sqlite3_bind_text (stmt, 2, event->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) event->seq);
+    sqlite3_bind_text (stmt, 4, event->case_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 5, event->ward, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 6, event->at_ms);
+    sqlite3_bind_text (stmt, 7, event->action, -1, SQLITE_STATIC);
+    sqlite3_bind_blob (stmt, 8, data, (int) size, SQLITE_STATIC);
+    if (s_step (stmt))
+        return -1;
+    if (sqlite3_changes (hl_store_db (self->store)) == 0)
+        return 0;
+    self->last_seq++;
+    return s_update_case (self, event, data, size) == 0? 1: -1;
+}
+
+static int
+s_cursor (void *arg, const char *stream, uint64_t *cursor)
+{
+    archive_t *self = (archive_t *) arg;
+    sqlite3_stmt *stmt = hl_store_prepare (self->store, "SELECT seq FROM hop_cursor WHERE stream = ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, stream, -1, SQLITE_STATIC);
+    *cursor = sqlite3_step (stmt) == SQLITE_ROW? (uint64_t) sqlite3_column_int64 (stmt, 0): 0;
+    sqlite3_reset (stmt);
+    return 0;
+}
+
+static int
+s_apply (void *arg, const char *stream, const hl_hop_item_t *items, size_t count)
+{
+    archive_t *self = (archive_t *) arg;
+    uint64_t seq_before = self->last_seq;
+    if (hl_store_begin (self->store))
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        const char *reason = "malformed";
+        Hotline__Event *event = hotline__event__unpack (NULL, items [i].size, items [i].data);
+        if (!event || hl_msg_check (&event->base, &reason) || !event->origin || !*event->origin
+        ||  !event->case_id || !*event->case_id) {
+            hl_error ("stream %s item %" PRIu64 " is not a valid event (%s): skipped",
+                      stream, items [i].seq, reason);
+            if (event)
+                hotline__event__free_unpacked (event, NULL);
+            continue;
+        }
+        rc = s_append (self, event, items [i].data, items [i].size) < 0? -1: 0;
+        hotline__event__free_unpacked (event, NULL);
+    }
+    if (rc == 0) {
+        sqlite3_stmt *stmt = hl_store_prepare (self->store,
+            "INSERT INTO hop_cursor (stream, seq) VALUES (?, ?)"
+            " ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq");
+        if (stmt) {
+            sqlite3_bind_text (stmt, 1, stream, -1, SQLITE_STATIC);
+            sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) items [count - 1].seq);
+            rc = s_step (stmt);
+        }
+        else
+            rc = -1;
+    }
+    if (rc || hl_store_commit (self->store)) {
+        hl_store_rollback (self->store);
+        self->last_seq = seq_before;
+        return -1;
+    }
+    if (self->last_seq != seq_before)
+        hl_hop_sender_notify (self->feed);
+    return 0;
+}
+
+//  The log, for consumers
+static int
+s_fetch (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_item_t *items)
+{
+    (void) stream;
+    archive_t *self = (archive_t *) arg;
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT seq, event FROM log WHERE seq > ? ORDER BY seq LIMIT ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) after);
+    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) max);
+    int count = 0;
+    while (sqlite3_step (stmt) == SQLITE_ROW) {
+        items [count].seq = (uint64_t) sqlite3_column_int64 (stmt, 0);
+        items [count].size = (size_t) sqlite3_column_bytes (stmt, 1);
+        items [count].data = (uint8_t *) malloc (items [count].size);
+        memcpy (items [count].data, sqlite3_column_blob (stmt, 1), items [count].size);
+        count++;
+    }
+    sqlite3_reset (stmt);
+    return count;
+}
+
+// ---------------------------------------------------------------- queries
+
+static int
+s_query_readable (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    archive_t *self = (archive_t *) arg;
+    zmsg_t *msg = zmsg_recv (sock);
+    if (!msg)
+        return 0;
+    //  [peer][body] from a client, [intake][client][body] relayed by intake
+    size_t frames = zmsg_size (msg);
+    if (frames != 2 && frames != 3) {
+        hl_warn ("dropped a query with %zu frames", frames);
+        zmsg_destroy (&msg);
+        return 0;
+    }
+    zframe_t *body = zmsg_last (msg);
+    const char *reason = NULL;
+    Hotline__Envelope *env = hl_msg_decode (zframe_data (body), zframe_size (body), &reason);
+    Hotline__Reply reply = HOTLINE__REPLY__INIT;
+    char error [256] = "";
+    char *json = NULL;
+    if (!env || env->body_case != HOTLINE__ENVELOPE__BODY_REQUEST
+    ||  env->request->kind_case != HOTLINE__REQUEST__KIND_QUERY) {
+        reply.code = HL_BAD_INPUT;
+        snprintf (error, sizeof error, "%s", env? "expected a query": reason);
+    }
+    else {
+        reply.request_id = env->request->request_id;
+        int code = HL_OK;
+        json = archive_query (self, env->request->query, &code, error, sizeof error);
+        reply.code = code;
+        reply.json = json;
+    }
+    reply.error = error;
+    Hotline__Envelope answer = HOTLINE__ENVELOPE__INIT;
+    answer.body_case = HOTLINE__ENVELOPE__BODY_REPLY;
+    answer.reply = &reply;
+    zframe_t *frame = hl_msg_encode (&answer);
+    zmsg_remove (msg, body);    //  replace the body with the answer
+    zframe_destroy (&body);
+    zmsg_append (msg, &frame);
+    if (zmsg_send (&msg, sock))
+        zmsg_destroy (&msg);
+    free (json);
+    hl_msg_free (&env);
+    return 0;
+}
+
+archive_t *
+archive_new (hl_service_t *service)
+{
+    archive_t *self = (archive_t *) zmalloc (sizeof (archive_t));
+    self->service = service;
+    self->procedure = hl_service_procedure (service);
+    char *path = hl_service_path (service, "archive.db");
+    self->store = hl_store_new (path, s_schema);
+    free (path);
+    if (!self->store || hl_deadline_setup (self->store)) {
+        archive_destroy (&self);
+        return NULL;
+    }
+    self->last_seq = (uint64_t) hl_store_int (self->store, "SELECT max(seq) FROM log", 0);
+    zloop_t *loop = hl_service_loop (service);
+    const char *endpoint = hl_service_endpoint (service, "archive");
+    self->query = zsock_new (ZMQ_ROUTER);
+    hl_sock_harden (self->query);
+    if (zsock_bind (self->query, "%s", endpoint) < 0) {
+        hl_error ("cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        archive_destroy (&self);
+        return NULL;
+    }
+    zloop_reader (loop, self->query, s_query_readable, self);
+
+    hl_hop_opts_t opts;
+    hl_hop_opts_init (&opts);
+    self->feed = hl_hop_sender_new (loop, hl_service_endpoint (service, "archive_feed"), true,
+                                    "log", s_fetch, self, &opts);
+    self->from_intake = hl_hop_receiver_new (loop, hl_service_endpoint (service, "intake_feed"),
+                                             false, "intake", s_apply, s_cursor, self, &opts);
+    if (!self->feed || !self->from_intake) {
+        archive_destroy (&self);
+        return NULL;
+    }
+    hl_info ("serving queries on %s, log at seq %" PRIu64, endpoint, self->last_seq);
+    return self;
+}
+
+void
+archive_destroy (archive_t **self_p)
+{
+    assert (self_p);
+    archive_t *self = *self_p;
+    if (self) {
+        if (self->query)
+            zloop_reader_end (hl_service_loop (self->service), self->query);
+        hl_hop_receiver_destroy (&self->from_intake);
+        hl_hop_sender_destroy (&self->feed);
+        zsock_destroy (&self->query);
+        hl_store_destroy (&self->store);
+        free (self);
+        *self_p = NULL;
+    }
+}

@@ -1,0 +1,23 @@
+/*  archive — the node's system of record.
+ *
+ *  Pulls every event from intake through the reliable hop (stream
+ *  "intake"), appends it to the append-only log and derives the current
+ *  view of each case, in one transaction per batch. Serves the log to the
+ *  node's consumers (stream "log") and answers queries: one case with its
+ *  history and deadlines, lists, counts and the periodic report.
+ */
+#ifndef ARCHIVE_H_INCLUDED
+#define ARCHIVE_H_INCLUDED
+
+typedef struct _archive_t archive_t;
+
+archive_t *archive_new (hl_service_t *service);
+void archive_destroy (archive_t **self_p);
+
+//  Queries (archive_query.c): answer one query as JSON text (caller frees)
+//  and a reply code.
+char *archive_query (archive_t *self, const Hotline__Query *query, int *code, char *error, size_t size);
+hl_store_t *archive_store (archive_t *self);
+hl_service_t *archive_service (archive_t *self);
+
+#endif

@@ -1,0 +1,34 @@
+/*  cli — the pieces of the `hotline` tool.  */
+#ifndef CLI_H_INCLUDED
+#define CLI_H_INCLUDED
+
+#define CLI_OK              0
+#define CLI_BAD_INPUT       2
+#define CLI_UNAVAILABLE     3
+
+typedef struct {
+    const char *endpoint;
+    const char *actor;
+    char actor_buf [96];
+    char endpoint_buf [256];
+    int timeout_ms;
+    int tries;
+} cli_t;
+
+//  Find the endpoint and actor. 0 or -1 (message printed).
+int cli_resolve (cli_t *cli, const char *node);
+//  Send a request; returns the reply envelope or NULL (unavailable, printed)
+Hotline__Envelope *cli_call (cli_t *cli, Hotline__Request *request);
+//  Map a reply to an exit code, printing errors
+int cli_check (Hotline__Envelope *reply);
+
+int cli_submit (cli_t *cli, int argc, char **argv);
+int cli_action (cli_t *cli, const char *action, int argc, char **argv);
+int cli_show (cli_t *cli, int argc, char **argv);
+int cli_list (cli_t *cli, int argc, char **argv);
+int cli_report (cli_t *cli, int argc, char **argv);
+int cli_ping (cli_t *cli);
+int cli_nodes (cli_t *cli);
+int cli_deadletter (cli_t *cli, int argc, char **argv);
+
+#endif

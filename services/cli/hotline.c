@@ -1,0 +1,126 @@
+/*  hotline — the command-line tool of ward officers and operators.
+ *
+ *      hotline [--endpoint E | --node NAME] [--as ROLE:NAME] COMMAND ...
+ *
+ *  Exit codes: 0 success; 2 bad input or refused (message on stderr,
+ *  nothing stored); 3 the node is unavailable (nothing acknowledged).
+ *  Run `hotline help` for the commands.
+ */
+#include "hotline.h"
+#include "cli.h"
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+"usage: hotline [global options] COMMAND [options]\n"
+"\n"
+"Global options:\n"
+"  --endpoint E       the node's front door (default $HOTLINE_ENDPOINT, the\n"
+"                     config file, or tcp://127.0.0.1:7101: the local ward)\n"
+"  --node NAME        a node started by `make run` (see `hotline nodes`)\n"
+"  --as ROLE:NAME     who acts (default $HOTLINE_ACTOR or officer:$USER)\n"
+"  --timeout MS       per try (default 3000); --tries N (default 3)\n"
+"\n"
+"Cases:\n"
+"  submit --phone P --type T --location L --description D [--name N]\n"
+"         [--email E] [--address A] [--polluter P] [--polluter-category C]\n"
+"         [--occurred DATE] [--channel C] [--scope S] [--urgent] [--sudden]\n"
+"         [--evidence REF]... [--lat X --lon Y] [--anonymous] [--request-id ID]\n"
+"                     log a report; prints the case number once it is on disk\n"
+"  show CASE [--json]                 one case, its deadlines and history\n"
+"  list [--status S] [--type T] [--since DATE] [--until DATE] [--ward W]\n"
+"       [--overdue] [--limit N] [--json]\n"
+"  report --from DATE --to DATE [--format text|csv|json] [--ward W]\n"
+"\n"
+"Actions (checked against the procedure; any action it defines works the same way):\n"
+"  route CASE --to ward|department [--reason R]\n"
+"  assign CASE --to WHO [--note N]\n"
+"  verify CASE --result accurate|inaccurate --note N\n"
+"  contain CASE --note N        resolve CASE --note N\n"
+"  inform CASE --channel C --note N\n"
+"  consult CASE --with AGENCY --note N\n"
+"  reopen CASE --note N         reject CASE --reason R\n"
+"  duplicate CASE --of OTHER    close CASE [--note N]\n"
+"\n"
+"Operations:\n"
+"  ping                         is the node up?\n"
+"  nodes                        the nodes `make run` started\n"
+"\n"
+"Types: waste_water air_emissions solid_waste noise odour soil other\n"
+"Channels: phone email walk_in web letter other   Scopes: within_ward several_wards beyond_city\n"
+"Dates: YYYY-MM-DD or 'YYYY-MM-DD HH:MM'\n");
+}
+
+int
+main (int argc, char *argv [])
+{
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    hl_log_init ("hotline");
+    cli_t cli;
+    memset (&cli, 0, sizeof cli);
+    cli.timeout_ms = 3000;
+    cli.tries = 3;
+    //  Global options come before the command
+    int arg = 1;
+    const char *node = NULL;
+    for (; arg < argc && strncmp (argv [arg], "--", 2) == 0; arg++) {
+        if (arg + 1 >= argc) {
+            fprintf (stderr, "hotline: %s needs a value\n", argv [arg]);
+            return CLI_BAD_INPUT;
+        }
+        if (streq (argv [arg], "--endpoint"))
+            cli.endpoint = argv [++arg];
+        else
+        if (streq (argv [arg], "--node"))
+            node = argv [++arg];
+        else
+        if (streq (argv [arg], "--as"))
+            cli.actor = argv [++arg];
+        else
+        if (streq (argv [arg], "--timeout"))
+            cli.timeout_ms = atoi (argv [++arg]);
+        else
+        if (streq (argv [arg], "--tries"))
+            cli.tries = atoi (argv [++arg]);
+        else {
+            fprintf (stderr, "hotline: unknown global option %s (see hotline help)\n", argv [arg]);
+            return CLI_BAD_INPUT;
+        }
+    }
+    if (arg >= argc || streq (argv [arg], "help") || streq (argv [arg], "-h")) {
+        s_usage (arg >= argc? stderr: stdout);
+        return arg >= argc? CLI_BAD_INPUT: 0;
+    }
+    if (cli_resolve (&cli, node))
+        return CLI_BAD_INPUT;
+    const char *command = argv [arg];
+    int rest = argc - arg - 1;
+    char **args = argv + arg + 1;
+    int rc;
+    if (streq (command, "submit"))
+        rc = cli_submit (&cli, rest, args);
+    else
+    if (streq (command, "show"))
+        rc = cli_show (&cli, rest, args);
+    else
+    if (streq (command, "list"))
+        rc = cli_list (&cli, rest, args);
+    else
+    if (streq (command, "report"))
+        rc = cli_report (&cli, rest, args);
+    else
+    if (streq (command, "ping"))
+        rc = cli_ping (&cli);
+    else
+    if (streq (command, "nodes"))
+        rc = cli_nodes (&cli);
+    else
+    if (streq (command, "deadletter"))
+        rc = cli_deadletter (&cli, rest, args);
+    else
+        rc = cli_action (&cli, command, rest, args);
+    zsys_shutdown ();
+    return rc;
+}

@@ -1,0 +1,685 @@
+/*  intake — the write path of a node. See intake.h.
+ *
+ *  One loop, read top to bottom:
+ *    s_front_readable   drain up to MAX_BATCH requests from the front door
+ *    s_run_batch        BEGIN; s_execute each command; COMMIT (one fsync);
+ *                       only then send every reply; wake the feed
+ *    s_execute          validate one command, write its event, or refuse it
+ *                       with a clear error having written nothing
+ */
+#include "hotline.h"
+#include "intake.h"
+
+#define MAX_BATCH       256
+#define MAX_ARGS        16
+
+static const char *s_schema =
+    "CREATE TABLE IF NOT EXISTS log ("
+    "  seq INTEGER PRIMARY KEY, case_id TEXT NOT NULL, at_ms INTEGER NOT NULL, event BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS cases ("
+    "  case_id TEXT PRIMARY KEY, state TEXT NOT NULL, regime TEXT NOT NULL,"
+    "  received_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS requests ("
+    "  request_id TEXT PRIMARY KEY, reply BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS counters ("
+    "  prefix TEXT NOT NULL, year INTEGER NOT NULL, last INTEGER NOT NULL,"
+    "  PRIMARY KEY (prefix, year));";
+
+struct _intake_t {
+    hl_service_t *service;
+    hl_procedure_t *procedure;
+    hl_store_t *store;
+    zsock_t *front;             //  ROUTER: clients and services
+    zsock_t *archive;           //  DEALER: queries relayed to the archive
+    hl_hop_sender_t *feed;      //  stream "intake" to the archive
+    uint64_t last_seq;          //  last log seq written
+    const char *prefix;         //  case number prefix: the ward code
+    uint64_t received;          //  metrics: cases received
+};
+
+//  One request of a batch, and the reply it will get
+typedef struct {
+    zframe_t *routing_id;
+    Hotline__Envelope *env;
+    zframe_t *reply;            //  encoded envelope, sent after commit
+    uint8_t *stored;            //  packed Reply to remember (successes)
+    size_t stored_size;
+} s_item_t;
+
+// ---------------------------------------------------------------- replies
+
+static zframe_t *
+s_encode_reply (Hotline__Reply *reply)
+{
+    Hotline__Envelope env = HOTLINE__ENVELOPE__INIT;
+    env.body_case = HOTLINE__ENVELOPE__BODY_REPLY;
+    env.reply = reply;
+    return hl_msg_encode (&env);
+}
+
+static zframe_t *
+s_error_frame (const char *request_id, int code, const char *error)
+{
+    Hotline__Reply reply = HOTLINE__REPLY__INIT;
+    reply.request_id = (char *) (request_id? request_id: "");
+    reply.code = code;
+    reply.error = (char *) error;
+    return s_encode_reply (&reply);
+}
+
+static void
+s_send (intake_t *self, zframe_t *routing_id, zframe_t **frame_p)
+{
+    zframe_t *id = zframe_dup (routing_id);
+    if (zframe_send (&id, self->front, ZFRAME_MORE | ZFRAME_DONTWAIT) == 0) {
+        if (zframe_send (frame_p, self->front, ZFRAME_DONTWAIT) == 0)
+            return;
+    }
+    else
+        zframe_destroy (&id);
+    //  The client has gone: it will retry with the same request id
+    zframe_destroy (frame_p);
+}
+
+// ---------------------------------------------------------------- execute
+
+//  Scratch space that must outlive the reply encoding
+typedef struct {
+    hl_field_error_t errs [16];
+    Hotline__FieldError fields [16];
+    Hotline__FieldError *field_ptrs [16];
+    const char *allowed [64];
+    char case_id [32];
+    char error [256];
+} s_scratch_t;
+
+static void
+s_field_errors (Hotline__Reply *reply, s_scratch_t *scratch, size_t count)
+{
+    if (count > 16)
+        count = 16;
+    for (size_t i = 0; i < count; i++) {
+        hotline__field_error__init (&scratch->fields [i]);
+        scratch->fields [i].field = scratch->errs [i].field;
+        scratch->fields [i].message = scratch->errs [i].message;
+        scratch->field_ptrs [i] = &scratch->fields [i];
+    }
+    reply->n_field_errors = count;
+    reply->field_errors = scratch->field_ptrs;
+    reply->code = HL_BAD_INPUT;
+    //  The first message doubles as the summary
+    snprintf (scratch->error, sizeof scratch->error, "%s", scratch->errs [0].message);
+    reply->error = scratch->error;
+}
+
+static int
+s_refuse (Hotline__Reply *reply, s_scratch_t *scratch, int code, const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (scratch->error, sizeof scratch->error, fmt, args);
+    va_end (args);
+    reply->code = code;
+    reply->error = scratch->error;
+    return 0;
+}
+
+static int
+s_bad_field (Hotline__Reply *reply, s_scratch_t *scratch, const char *field, const char *fmt, ...)
+{
+    snprintf (scratch->errs [0].field, sizeof scratch->errs [0].field, "%s", field);
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (scratch->errs [0].message, sizeof scratch->errs [0].message, fmt, args);
+    va_end (args);
+    s_field_errors (reply, scratch, 1);
+    return 0;
+}
+
+//  Next case number for this year: <prefix>-<yyyy>-<nnnnnn>
+static int
+s_next_case_id (intake_t *self, int64_t now, char *buf, size_t size)
+{
+    time_t secs = (time_t) (now / 1000);
+    struct tm tm;
+    localtime_r (&secs, &tm);
+    int year = tm.tm_year + 1900;
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "INSERT INTO counters (prefix, year, last) VALUES (?, ?, 1) "
+        "ON CONFLICT (prefix, year) DO UPDATE SET last = last + 1 RETURNING last");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, self->prefix, -1, SQLITE_STATIC);
+    sqlite3_bind_int (stmt, 2, year);
+    if (sqlite3_step (stmt) != SQLITE_ROW)
+        return -1;
+    int64_t number = sqlite3_column_int64 (stmt, 0);
+    sqlite3_reset (stmt);
+    if (number > 999999)
+        return -1;
+    snprintf (buf, size, "%s-%04d-%06d", self->prefix, year, (int) number);
+    return 0;
+}
+
+//  Current state and regime of a case; 0 found, -1 not found
+static int
+s_case_state (intake_t *self, const char *case_id, char *state, char *regime)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT state, regime FROM cases WHERE case_id = ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, case_id, -1, SQLITE_STATIC);
+    int rc = -1;
+    if (sqlite3_step (stmt) == SQLITE_ROW) {
+        snprintf (state, 64, "%s", (const char *) sqlite3_column_text (stmt, 0));
+        snprintf (regime, 32, "%s", (const char *) sqlite3_column_text (stmt, 1));
+        rc = 0;
+    }
+    sqlite3_reset (stmt);
+    return rc;
+}
+
+//  Is this argument name acceptable: 1-32 of a-z, 0-9, _
+static bool
+s_arg_name_valid (const char *name)
+{
+    size_t len = strlen (name);
+    if (len == 0 || len > 32)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!islower ((unsigned char) *p) && !isdigit ((unsigned char) *p) && *p != '_')
+            return false;
+    return true;
+}
+
+//  Write the event, the case row, the deadlines and the request. -1 on a
+//  store error (the batch is rolled back).
+static int
+s_write_event (intake_t *self, Hotline__Event *event, const char *state_before)
+{
+    size_t size = hotline__event__get_packed_size (event);
+    uint8_t *buffer = (uint8_t *) malloc (size);
+    hotline__event__pack (event, buffer);
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "INSERT INTO log (seq, case_id, at_ms, event) VALUES (?, ?, ?, ?)");
+    int rc = -1;
+    if (stmt) {
+        sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) event->seq);
+        sqlite3_bind_text (stmt, 2, event->case_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 3, event->at_ms);
+        sqlite3_bind_blob (stmt, 4, buffer, (int) size, SQLITE_STATIC);
+        rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
+        sqlite3_reset (stmt);
+    }
+    free (buffer);
+    if (rc)
+        return -1;
+    if (!state_before) {
+        stmt = hl_store_prepare (self->store,
+            "INSERT INTO cases (case_id, state, regime, received_ms) VALUES (?, ?, ?, ?)");
+        if (!stmt)
+            return -1;
+        sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 2, event->to_state, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 3, event->regime, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 4, event->report->received_ms);
+    }
+    else {
+        stmt = hl_store_prepare (self->store, "UPDATE cases SET state = ? WHERE case_id = ?");
+        if (!stmt)
+            return -1;
+        sqlite3_bind_text (stmt, 1, event->to_state, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 2, event->case_id, -1, SQLITE_STATIC);
+    }
+    rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
+    sqlite3_reset (stmt);
+    if (rc || hl_deadline_apply (self->store, self->procedure, event))
+        return -1;
+    return 0;
+}
+
+//  Validate and apply one command. Fills reply. Returns 0 (reply says what
+//  happened) or -1 on a store failure.
+static int
+s_execute (intake_t *self, Hotline__Request *request, Hotline__Reply *reply, s_scratch_t *scratch)
+{
+    Hotline__Command *command = request->command;
+    //  Who acts: "role:name"
+    const char *actor = request->actor? request->actor: "";
+    const char *colon = strchr (actor, ':');
+    char role [32] = "";
+    if (!colon || colon == actor || (size_t) (colon - actor) >= sizeof role || !colon [1]
+    ||  strlen (actor) > 96 || hl_text_check (actor, 96))
+        return s_bad_field (reply, scratch, "actor", "actor must be role:name, e.g. officer:lan");
+    memcpy (role, actor, colon - actor);
+    role [colon - actor] = 0;
+    if (!hl_procedure_role_exists (self->procedure, role))
+        return s_refuse (reply, scratch, HL_FORBIDDEN, "unknown role '%s'", role);
+    const char *action = command->action? command->action: "";
+    const char *variant = command->variant? command->variant: "";
+    if (!*action)
+        return s_bad_field (reply, scratch, "action", "action is required");
+    //  Free text and arguments
+    const char *problem = hl_text_check (command->note, HL_MAX_TEXT);
+    if (problem)
+        return s_bad_field (reply, scratch, "note", "note %s", problem);
+    if (command->n_args > MAX_ARGS)
+        return s_bad_field (reply, scratch, "args", "at most %d arguments", MAX_ARGS);
+    for (size_t i = 0; i < command->n_args; i++) {
+        const char *key = command->args [i]->key? command->args [i]->key: "";
+        if (!s_arg_name_valid (key))
+            return s_bad_field (reply, scratch, "args", "argument name '%.32s' is not valid", key);
+        problem = hl_text_check (command->args [i]->value, HL_MAX_FIELD);
+        if (problem)
+            return s_bad_field (reply, scratch, key, "%s %s", key, problem);
+    }
+
+    Hotline__Event event = HOTLINE__EVENT__INIT;
+    char state [64] = "", regime [32] = "";
+    const char *to_state = NULL;
+    int64_t now = hl_clock_now ();
+    bool creating = !command->case_id || !*command->case_id;
+    if (creating) {
+        int rc = hl_procedure_check (self->procedure, NULL, action, variant, role, &to_state);
+        if (rc == HL_FORBIDDEN)
+            return s_refuse (reply, scratch, HL_FORBIDDEN, "role '%s' may not %s", role, action);
+        if (rc != HL_OK)
+            return s_bad_field (reply, scratch, "case_id",
+                                "a case number is required for '%s'", action);
+        size_t count = hl_report_validate (command->report, scratch->errs, 16);
+        if (count) {
+            s_field_errors (reply, scratch, count);
+            return 0;
+        }
+        command->report->received_ms = now;
+        snprintf (regime, sizeof regime, "%s", command->report->urgent? "urgent": "normal");
+        if (!hl_procedure_regime_exists (self->procedure, regime))
+            snprintf (regime, sizeof regime, "normal");
+        if (s_next_case_id (self, now, scratch->case_id, sizeof scratch->case_id))
+            return -1;
+        event.report = command->report;
+    }
+    else {
+        if (!hl_case_id_valid (command->case_id))
+            return s_bad_field (reply, scratch, "case_id",
+                                "'%.40s' is not a case number (like 31001-2026-000001)", command->case_id);
+        if (s_case_state (self, command->case_id, state, regime))
+            return s_refuse (reply, scratch, HL_NOT_FOUND, "unknown case %s", command->case_id);
+        if (command->report)
+            return s_bad_field (reply, scratch, "report", "a report goes only with a new case");
+        int rc = hl_procedure_check (self->procedure, state, action, variant, role, &to_state);
+        if (rc == HL_NOT_FOUND)
+            return s_bad_field (reply, scratch, "action", "unknown action '%s%s%s'",
+                                action, *variant? " ": "", variant);
+        if (rc == HL_CONFLICT || rc == HL_FORBIDDEN) {
+            size_t count = hl_procedure_allowed (self->procedure, state,
+                                                 rc == HL_FORBIDDEN? NULL: role,
+                                                 scratch->allowed, 64);
+            reply->allowed = (char **) scratch->allowed;
+            reply->n_allowed = count;
+            if (rc == HL_FORBIDDEN)
+                return s_refuse (reply, scratch, HL_FORBIDDEN, "role '%s' may not %s%s%s", role,
+                                 action, *variant? " ": "", variant);
+            return s_refuse (reply, scratch, HL_CONFLICT, "cannot %s%s%s a case that is %s",
+                             action, *variant? " ": "", variant, state);
+        }
+        snprintf (scratch->case_id, sizeof scratch->case_id, "%s", command->case_id);
+    }
+    //  Arguments the procedure requires
+    const char **requires = hl_procedure_requires (self->procedure, action, variant);
+    for (size_t i = 0; requires && requires [i]; i++) {
+        const char *value = streq (requires [i], "note")? command->note: hl_command_arg (command, requires [i]);
+        bool blank = true;
+        for (const char *p = value? value: ""; *p && blank; p++)
+            blank = isspace ((unsigned char) *p);
+        if (blank)
+            return s_bad_field (reply, scratch, requires [i], "%s is required for %s",
+                                requires [i], action);
+    }
+    //  A link to another case must point at a case that exists
+    const char *other = hl_command_arg (command, "of");
+    if (*other) {
+        char other_state [64], other_regime [32];
+        if (!hl_case_id_valid (other))
+            return s_bad_field (reply, scratch, "of", "'%.40s' is not a case number", other);
+        if (streq (other, scratch->case_id))
+            return s_bad_field (reply, scratch, "of", "a case cannot duplicate itself");
+        if (s_case_state (self, other, other_state, other_regime))
+            return s_refuse (reply, scratch, HL_NOT_FOUND, "unknown case %s", other);
+    }
+    //  Deadline events: only for a running instance, once each
+    const char *deadline = hl_command_arg (command, "deadline");
+    if (*deadline) {
+        const char *kind = strstr (action, "warn")? "warn": "breach";
+        uint64_t started_seq = strtoull (hl_command_arg (command, "started_seq"), NULL, 10);
+        if (!hl_deadline_pending (self->store, scratch->case_id, deadline, started_seq, kind))
+            return s_refuse (reply, scratch, HL_CONFLICT,
+                             "deadline %s of %s is not running or already %s", deadline,
+                             scratch->case_id, streq (kind, "warn")? "warned": "breached");
+    }
+
+    //  Write it
+    char event_id [128];
+    Hotline__Event__ArgsEntry entries [MAX_ARGS];
+    Hotline__Event__ArgsEntry *entry_ptrs [MAX_ARGS];
+    for (size_t i = 0; i < command->n_args; i++) {
+        hotline__event__args_entry__init (&entries [i]);
+        entries [i].key = command->args [i]->key;
+        entries [i].value = command->args [i]->value;
+        entry_ptrs [i] = &entries [i];
+    }
+    event.seq = self->last_seq + 1;
+    snprintf (event_id, sizeof event_id, "%s/%" PRIu64, hl_service_node (self->service), event.seq);
+    event.event_id = event_id;
+    event.case_id = scratch->case_id;
+    event.ward = (char *) self->prefix;
+    event.at_ms = now;
+    event.actor = (char *) actor;
+    event.action = (char *) action;
+    event.variant = (char *) variant;
+    event.from_state = state;
+    event.to_state = (char *) to_state;
+    event.note = command->note;
+    event.n_args = command->n_args;
+    event.args = entry_ptrs;
+    event.regime = regime;
+    event.request_id = request->request_id;
+    event.origin = (char *) hl_service_node (self->service);
+    if (s_write_event (self, &event, creating? NULL: state))
+        return -1;
+    self->last_seq = event.seq;
+    if (creating)
+        self->received++;
+    reply->code = HL_OK;
+    reply->case_id = scratch->case_id;
+    reply->seq = event.seq;
+    hl_log (HL_INFO, scratch->case_id, "%s%s%s by %s: %s -> %s", action, *variant? " ": "",
+            variant, role, *state? state: "-", to_state);
+    return 0;
+}
+
+//  Remembered reply for a request id, or NULL
+static Hotline__Reply *
+s_remembered (intake_t *self, const char *request_id)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT reply FROM requests WHERE request_id = ?");
+    if (!stmt)
+        return NULL;
+    sqlite3_bind_text (stmt, 1, request_id, -1, SQLITE_STATIC);
+    Hotline__Reply *reply = NULL;
+    if (sqlite3_step (stmt) == SQLITE_ROW)
+        reply = hotline__reply__unpack (NULL, (size_t) sqlite3_column_bytes (stmt, 0),
+                                        (const uint8_t *) sqlite3_column_blob (stmt, 0));
+    sqlite3_reset (stmt);
+    return reply;
+}
+
+static int
+s_remember (intake_t *self, const char *request_id, const uint8_t *data, size_t size)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "INSERT INTO requests (request_id, reply) VALUES (?, ?)");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, request_id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob (stmt, 2, data, (int) size, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
+    sqlite3_reset (stmt);
+    return rc;
+}
+
+//  Group commit: one transaction for the whole batch, replies after COMMIT
+static void
+s_run_batch (intake_t *self, s_item_t *items, size_t count)
+{
+    uint64_t seq_before = self->last_seq;
+    uint64_t received_before = self->received;
+    bool ok = hl_store_begin (self->store) == 0;
+    zhashx_t *seen = zhashx_new ();     //  request ids in this batch
+    for (size_t i = 0; ok && i < count; i++) {
+        Hotline__Request *request = items [i].env->request;
+        const char *request_id = request->request_id;
+        void *earlier = zhashx_lookup (seen, request_id);
+        if (earlier) {
+            items [i].reply = zframe_dup (items [(size_t) earlier - 1].reply);
+            continue;
+        }
+        Hotline__Reply *remembered = s_remembered (self, request_id);
+        if (remembered) {
+            items [i].reply = s_encode_reply (remembered);
+            hotline__reply__free_unpacked (remembered, NULL);
+        }
+        else {
+            Hotline__Reply reply = HOTLINE__REPLY__INIT;
+            reply.request_id = (char *) request_id;
+            s_scratch_t scratch;
+            if (s_execute (self, request, &reply, &scratch)) {
+                ok = false;
+                break;
+            }
+            items [i].reply = s_encode_reply (&reply);
+            if (reply.code == HL_OK) {
+                items [i].stored_size = hotline__reply__get_packed_size (&reply);
+                items [i].stored = (uint8_t *) malloc (items [i].stored_size);
+                hotline__reply__pack (&reply, items [i].stored);
+                if (s_remember (self, request_id, items [i].stored, items [i].stored_size)) {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        zhashx_insert (seen, request_id, (void *) (i + 1));
+    }
+    zhashx_destroy (&seen);
+    if (ok && hl_store_commit (self->store) == 0) {
+        for (size_t i = 0; i < count; i++)
+            s_send (self, items [i].routing_id, &items [i].reply);
+        if (self->last_seq != seq_before)
+            hl_hop_sender_notify (self->feed);
+    }
+    else {
+        //  Nothing of this batch is durable: say so to every client
+        hl_store_rollback (self->store);
+        self->last_seq = seq_before;
+        self->received = received_before;
+        hl_error ("batch of %zu not stored: %s", count, hl_store_error (self->store));
+        for (size_t i = 0; i < count; i++) {
+            zframe_destroy (&items [i].reply);
+            zframe_t *frame = s_error_frame (items [i].env->request->request_id, HL_UNAVAILABLE,
+                                             "the node could not store this; nothing was saved, try again");
+            s_send (self, items [i].routing_id, &frame);
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        zframe_destroy (&items [i].routing_id);
+        zframe_destroy (&items [i].reply);
+        free (items [i].stored);
+        hl_msg_free (&items [i].env);
+    }
+}
+
+// ---------------------------------------------------------------- the loop
+
+static int
+s_front_readable (zloop_t *loop, zsock_t *front, void *arg)
+{
+    (void) loop;
+    intake_t *self = (intake_t *) arg;
+    s_item_t items [MAX_BATCH];
+    size_t count = 0;
+    while (count < MAX_BATCH && (zsock_events (front) & ZMQ_POLLIN)) {
+        zmsg_t *msg = zmsg_recv (front);
+        if (!msg)
+            break;
+        zframe_t *routing_id = zmsg_pop (msg);
+        if (zmsg_size (msg) != 1) {
+            //  A DEALER sends exactly one frame
+            hl_warn ("dropped a message with %zu frames", zmsg_size (msg));
+            zframe_t *frame = s_error_frame (NULL, HL_BAD_INPUT, "expected exactly one frame");
+            s_send (self, routing_id, &frame);
+            zframe_destroy (&routing_id);
+            zmsg_destroy (&msg);
+            continue;
+        }
+        zframe_t *body = zmsg_pop (msg);
+        zmsg_destroy (&msg);
+        const char *reason = NULL;
+        Hotline__Envelope *env = hl_msg_decode (zframe_data (body), zframe_size (body), &reason);
+        if (!env || env->body_case != HOTLINE__ENVELOPE__BODY_REQUEST
+        ||  !env->request->request_id || !*env->request->request_id
+        ||  strlen (env->request->request_id) > 64) {
+            if (env)
+                reason = "expected a request with a request_id of at most 64 bytes";
+            hl_warn ("bad request: %s", reason);
+            zframe_t *frame = s_error_frame (env? env->request? env->request->request_id: NULL: NULL,
+                                             HL_BAD_INPUT, reason);
+            s_send (self, routing_id, &frame);
+            hl_msg_free (&env);
+            zframe_destroy (&routing_id);
+            zframe_destroy (&body);
+            continue;
+        }
+        Hotline__Request *request = env->request;
+        if (request->kind_case == HOTLINE__REQUEST__KIND_QUERY) {
+            //  Relay [client id][request] to the archive
+            zframe_send (&routing_id, self->archive, ZFRAME_MORE);
+            zframe_send (&body, self->archive, 0);
+            hl_msg_free (&env);
+            continue;
+        }
+        zframe_destroy (&body);
+        if (request->kind_case == HOTLINE__REQUEST__KIND_PING) {
+            Hotline__Reply reply = HOTLINE__REPLY__INIT;
+            reply.request_id = request->request_id;
+            reply.seq = self->last_seq;
+            zframe_t *frame = s_encode_reply (&reply);
+            s_send (self, routing_id, &frame);
+            zframe_destroy (&routing_id);
+            hl_msg_free (&env);
+            continue;
+        }
+        if (request->kind_case != HOTLINE__REQUEST__KIND_COMMAND) {
+            zframe_t *frame = s_error_frame (request->request_id, HL_BAD_INPUT, "empty request");
+            s_send (self, routing_id, &frame);
+            zframe_destroy (&routing_id);
+            hl_msg_free (&env);
+            continue;
+        }
+        items [count].routing_id = routing_id;
+        items [count].env = env;
+        items [count].reply = NULL;
+        items [count].stored = NULL;
+        count++;
+    }
+    if (count)
+        s_run_batch (self, items, count);
+    return 0;
+}
+
+//  Archive answers come back as [client id][reply]: pass them on
+static int
+s_archive_readable (zloop_t *loop, zsock_t *archive, void *arg)
+{
+    (void) loop;
+    intake_t *self = (intake_t *) arg;
+    zmsg_t *msg = zmsg_recv (archive);
+    if (msg && zmsg_size (msg) == 2) {
+        zframe_t *routing_id = zmsg_pop (msg);
+        zframe_t *body = zmsg_pop (msg);
+        s_send (self, routing_id, &body);
+        zframe_destroy (&routing_id);
+    }
+    zmsg_destroy (&msg);
+    return 0;
+}
+
+//  The feed: events after a seq, for the archive
+static int
+s_fetch (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_item_t *items)
+{
+    (void) stream;
+    intake_t *self = (intake_t *) arg;
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT seq, event FROM log WHERE seq > ? ORDER BY seq LIMIT ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) after);
+    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) max);
+    int count = 0;
+    while (sqlite3_step (stmt) == SQLITE_ROW) {
+        items [count].seq = (uint64_t) sqlite3_column_int64 (stmt, 0);
+        items [count].size = (size_t) sqlite3_column_bytes (stmt, 1);
+        items [count].data = (uint8_t *) malloc (items [count].size);
+        memcpy (items [count].data, sqlite3_column_blob (stmt, 1), items [count].size);
+        count++;
+    }
+    sqlite3_reset (stmt);
+    return count;
+}
+
+intake_t *
+intake_new (hl_service_t *service)
+{
+    intake_t *self = (intake_t *) zmalloc (sizeof (intake_t));
+    self->service = service;
+    self->procedure = hl_service_procedure (service);
+    hl_config_t *config = hl_service_config (service);
+    self->prefix = hl_config_get (config, "node/case_prefix", hl_service_ward (service));
+    if (!*self->prefix)
+        self->prefix = hl_config_get (config, "node/city_code", "0");
+    char *path = hl_service_path (service, "intake.db");
+    self->store = hl_store_new (path, s_schema);
+    free (path);
+    if (!self->store || hl_deadline_setup (self->store)) {
+        intake_destroy (&self);
+        return NULL;
+    }
+    self->last_seq = (uint64_t) hl_store_int (self->store, "SELECT max(seq) FROM log", 0);
+
+    zloop_t *loop = hl_service_loop (service);
+    const char *endpoint = hl_service_endpoint (service, "intake");
+    self->front = zsock_new (ZMQ_ROUTER);
+    hl_sock_harden (self->front);
+    if (zsock_bind (self->front, "%s", endpoint) < 0) {
+        hl_error ("cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        intake_destroy (&self);
+        return NULL;
+    }
+    self->archive = zsock_new (ZMQ_DEALER);
+    hl_sock_harden (self->archive);
+    zsock_connect (self->archive, "%s", hl_service_endpoint (service, "archive"));
+    zloop_reader (loop, self->front, s_front_readable, self);
+    zloop_reader (loop, self->archive, s_archive_readable, self);
+
+    hl_hop_opts_t opts;
+    hl_hop_opts_init (&opts);
+    self->feed = hl_hop_sender_new (loop, hl_service_endpoint (service, "intake_feed"), true,
+                                    "intake", s_fetch, self, &opts);
+    if (!self->feed) {
+        intake_destroy (&self);
+        return NULL;
+    }
+    hl_info ("accepting on %s, log at seq %" PRIu64, endpoint, self->last_seq);
+    return self;
+}
+
+void
+intake_destroy (intake_t **self_p)
+{
+    assert (self_p);
+    intake_t *self = *self_p;
+    if (self) {
+        if (self->front)
+            zloop_reader_end (hl_service_loop (self->service), self->front);
+        if (self->archive)
+            zloop_reader_end (hl_service_loop (self->service), self->archive);
+        hl_hop_sender_destroy (&self->feed);
+        zsock_destroy (&self->front);
+        zsock_destroy (&self->archive);
+        hl_store_destroy (&self->store);
+        free (self);
+        *self_p = NULL;
+    }
+}

@@ -1,0 +1,28 @@
+/*  hl_consumer — a service that follows the archive's event log.
+ *
+ *  Routing, deadline-watcher and notification each follow the log from
+ *  their own durable cursor, through hl_hop. For each batch the consumer
+ *  opens one transaction in the service's own store, calls the handler for
+ *  every event, records the cursor and commits. A handler that cannot act
+ *  now (intake unreachable, store busy) returns -1: nothing of the batch is
+ *  kept and the batch comes again. So every event is handled, and a handler
+ *  that submits commands uses deterministic request ids to stay idempotent.
+ */
+#ifndef HL_CONSUMER_H_INCLUDED
+#define HL_CONSUMER_H_INCLUDED
+
+typedef struct _hl_consumer_t hl_consumer_t;
+
+//  Called inside the batch transaction. 0 = handled, -1 = retry the batch.
+typedef int (hl_consumer_fn) (void *arg, const Hotline__Event *event);
+
+//  Follow stream "log" at endpoint (the archive's feed); cursor kept in
+//  store table hop_cursor.
+hl_consumer_t *hl_consumer_new (zloop_t *loop, const char *endpoint, hl_store_t *store,
+                                hl_consumer_fn *handler, void *arg);
+void hl_consumer_destroy (hl_consumer_t **self_p);
+//  Last applied seq
+uint64_t hl_consumer_cursor (hl_consumer_t *self);
+
+void hl_consumer_test (bool verbose);
+#endif

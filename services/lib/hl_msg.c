@@ -1,0 +1,279 @@
+/*  hl_msg — the envelope codec and socket hygiene.  */
+#include "hotline.h"
+
+static char s_node [64] = "";
+static char s_ward [16] = "";
+static uint64_t s_msg_seq = 0;
+
+void
+hl_msg_set_node (const char *node, const char *ward)
+{
+    snprintf (s_node, sizeof s_node, "%s", node? node: "");
+    snprintf (s_ward, sizeof s_ward, "%s", ward? ward: "");
+}
+
+bool
+hl_utf8_valid (const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    const unsigned char *end = p + len;
+    while (p < end) {
+        unsigned char c = *p;
+        if (c == 0)
+            return false;           //  no embedded NULs either
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        size_t need;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) { need = 1; cp = c & 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { need = 2; cp = c & 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { need = 3; cp = c & 0x07; }
+        else return false;
+        if ((size_t) (end - p) <= need)
+            return false;
+        for (size_t i = 1; i <= need; i++) {
+            if ((p [i] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p [i] & 0x3F);
+        }
+        //  Overlong forms, surrogates and values past U+10FFFF
+        if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000)
+        ||  (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+            return false;
+        p += need + 1;
+    }
+    return true;
+}
+
+//  Check one field value
+static int
+s_check_value (const ProtobufCFieldDescriptor *field, const void *value, const char **reason, int depth)
+{
+    switch (field->type) {
+        case PROTOBUF_C_TYPE_STRING: {
+            const char *text = *(char * const *) value;
+            if (text && !hl_utf8_valid (text, strlen (text))) {
+                *reason = "invalid UTF-8 in a text field";
+                return -1;
+            }
+            break;
+        }
+        case PROTOBUF_C_TYPE_ENUM: {
+            int number = *(const int *) value;
+            if (!protobuf_c_enum_descriptor_get_value (
+                    (const ProtobufCEnumDescriptor *) field->descriptor, number)) {
+                *reason = "unknown enum value";
+                return -1;
+            }
+            break;
+        }
+        case PROTOBUF_C_TYPE_MESSAGE: {
+            const ProtobufCMessage *sub = *(ProtobufCMessage * const *) value;
+            if (sub) {
+                if (depth > 16) {
+                    *reason = "message nested too deeply";
+                    return -1;
+                }
+                const ProtobufCMessageDescriptor *desc = sub->descriptor;
+                for (unsigned i = 0; i < desc->n_fields; i++) {
+                    const ProtobufCFieldDescriptor *f = &desc->fields [i];
+                    const uint8_t *base = (const uint8_t *) sub;
+                    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+                        uint32_t which = *(const uint32_t *) (base + f->quantifier_offset);
+                        if (which != f->id)
+                            continue;
+                    }
+                    if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+                        size_t count = *(const size_t *) (base + f->quantifier_offset);
+                        const uint8_t *array = *(uint8_t * const *) (base + f->offset);
+                        size_t size = f->type == PROTOBUF_C_TYPE_ENUM? sizeof (int): sizeof (void *);
+                        if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE
+                        &&  f->type != PROTOBUF_C_TYPE_ENUM)
+                            continue;
+                        for (size_t j = 0; j < count; j++)
+                            if (s_check_value (f, array + j * size, reason, depth + 1))
+                                return -1;
+                    }
+                    else
+                    if (s_check_value (f, base + f->offset, reason, depth + 1))
+                        return -1;
+                }
+            }
+            break;
+        }
+        default:
+            break;
+    }
+    return 0;
+}
+
+int
+hl_msg_check (const ProtobufCMessage *msg, const char **reason)
+{
+    ProtobufCFieldDescriptor root = { 0 };
+    root.type = PROTOBUF_C_TYPE_MESSAGE;
+    return s_check_value (&root, &msg, reason, 0);
+}
+
+Hotline__Envelope *
+hl_msg_decode (const uint8_t *data, size_t size, const char **reason)
+{
+    static const char *dummy;
+    if (!reason)
+        reason = &dummy;
+    if (size > HL_MAX_MSG_SIZE) {
+        *reason = "message too large";
+        return NULL;
+    }
+    if (size == 0) {
+        *reason = "empty frame";
+        return NULL;
+    }
+    Hotline__Envelope *env = hotline__envelope__unpack (NULL, size, data);
+    if (!env) {
+        *reason = "malformed protobuf";
+        return NULL;
+    }
+    if (env->schema != HL_SCHEMA_VERSION) {
+        *reason = "unsupported schema version";
+        hl_msg_free (&env);
+        return NULL;
+    }
+    if (env->body_case == HOTLINE__ENVELOPE__BODY__NOT_SET) {
+        *reason = "envelope has no body";
+        hl_msg_free (&env);
+        return NULL;
+    }
+    if (hl_msg_check (&env->base, reason)) {
+        hl_msg_free (&env);
+        return NULL;
+    }
+    return env;
+}
+
+void
+hl_msg_free (Hotline__Envelope **env_p)
+{
+    if (*env_p) {
+        hotline__envelope__free_unpacked (*env_p, NULL);
+        *env_p = NULL;
+    }
+}
+
+zframe_t *
+hl_msg_encode (Hotline__Envelope *env)
+{
+    env->schema = HL_SCHEMA_VERSION;
+    if (!env->sent_ms)
+        env->sent_ms = hl_clock_now ();
+    if (!env->node || !*env->node)
+        env->node = s_node;
+    if (!env->ward || !*env->ward)
+        env->ward = s_ward;
+    if (!env->seq)
+        env->seq = ++s_msg_seq;
+    size_t size = hotline__envelope__get_packed_size (env);
+    zframe_t *frame = zframe_new (NULL, size);
+    hotline__envelope__pack (env, zframe_data (frame));
+    return frame;
+}
+
+int
+hl_msg_send (zsock_t *sock, zframe_t *routing_id, Hotline__Envelope *env)
+{
+    zframe_t *frame = hl_msg_encode (env);
+    if (routing_id) {
+        zframe_t *id = zframe_dup (routing_id);
+        if (zframe_send (&id, sock, ZFRAME_MORE | ZFRAME_DONTWAIT)) {
+            zframe_destroy (&id);
+            zframe_destroy (&frame);
+            return -1;
+        }
+    }
+    if (zframe_send (&frame, sock, ZFRAME_DONTWAIT)) {
+        zframe_destroy (&frame);
+        return -1;
+    }
+    return 0;
+}
+
+void
+hl_sock_harden (zsock_t *sock)
+{
+    zsock_set_maxmsgsize (sock, HL_MAX_MSG_SIZE);
+    zsock_set_linger (sock, 200);
+    zsock_set_heartbeat_ivl (sock, 1000);
+    zsock_set_heartbeat_timeout (sock, 5000);
+    zsock_set_heartbeat_ttl (sock, 6000);
+    zsock_set_sndhwm (sock, 10000);
+    zsock_set_rcvhwm (sock, 10000);
+    if (zsock_type (sock) == ZMQ_ROUTER)
+        zsock_set_router_mandatory (sock, 1);
+}
+
+void
+hl_msg_test (bool verbose)
+{
+    printf (" * hl_msg: ");
+    assert (hl_utf8_valid ("Phường An Biên", strlen ("Phường An Biên")));
+    assert (!hl_utf8_valid ("\xC3\x28", 2));
+    assert (!hl_utf8_valid ("\xE0\x80\xAF", 3));      //  overlong
+    assert (!hl_utf8_valid ("\xED\xA0\x80", 3));      //  surrogate
+    assert (!hl_utf8_valid ("abc\xE1\xBB", 5));       //  truncated
+
+    hl_msg_set_node ("ward-test", "31001");
+    Hotline__Envelope env = HOTLINE__ENVELOPE__INIT;
+    Hotline__Request request = HOTLINE__REQUEST__INIT;
+    Hotline__Command command = HOTLINE__COMMAND__INIT;
+    Hotline__Report report = HOTLINE__REPORT__INIT;
+    report.description = "Nước thải đen, mùi hôi";
+    report.type = HOTLINE__POLLUTION_TYPE__WASTE_WATER;
+    command.action = "submit";
+    command.report = &report;
+    request.request_id = "r1";
+    request.kind_case = HOTLINE__REQUEST__KIND_COMMAND;
+    request.command = &command;
+    env.body_case = HOTLINE__ENVELOPE__BODY_REQUEST;
+    env.request = &request;
+    zframe_t *frame = hl_msg_encode (&env);
+    const char *reason = NULL;
+    Hotline__Envelope *decoded = hl_msg_decode (zframe_data (frame), zframe_size (frame), &reason);
+    assert (decoded);
+    assert (streq (decoded->node, "ward-test"));
+    assert (streq (decoded->request->command->report->description, "Nước thải đen, mùi hôi"));
+    hl_msg_free (&decoded);
+    zframe_destroy (&frame);
+
+    //  Invalid UTF-8 deep inside is refused
+    report.description = "bad \xC3\x28 text";
+    frame = hl_msg_encode (&env);
+    assert (hl_msg_decode (zframe_data (frame), zframe_size (frame), &reason) == NULL);
+    assert (streq (reason, "invalid UTF-8 in a text field"));
+    zframe_destroy (&frame);
+    //  Unknown enum value
+    report.description = "ok";
+    report.type = (Hotline__PollutionType) 99;
+    frame = hl_msg_encode (&env);
+    assert (hl_msg_decode (zframe_data (frame), zframe_size (frame), &reason) == NULL);
+    assert (streq (reason, "unknown enum value"));
+    zframe_destroy (&frame);
+    //  Wrong schema
+    report.type = HOTLINE__POLLUTION_TYPE__NOISE;
+    frame = hl_msg_encode (&env);
+    env.schema = 2;
+    size_t size = hotline__envelope__get_packed_size (&env);
+    uint8_t *buffer = (uint8_t *) malloc (size);
+    hotline__envelope__pack (&env, buffer);
+    assert (hl_msg_decode (buffer, size, &reason) == NULL);
+    assert (streq (reason, "unsupported schema version"));
+    free (buffer);
+    zframe_destroy (&frame);
+    //  Garbage and empty
+    assert (hl_msg_decode ((const uint8_t *) "\xff\xff\xff\xff", 4, &reason) == NULL);
+    assert (hl_msg_decode ((const uint8_t *) "", 0, &reason) == NULL);
+    if (verbose)
+        printf ("(last reason: %s) ", reason);
+    printf ("OK\n");
+}

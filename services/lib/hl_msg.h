@@ -1,0 +1,30 @@
+/*  hl_msg — the envelope codec and socket hygiene shared by every socket.
+ *
+ *  Every frame on the wire is one hotline.Envelope (proto/hotline.proto).
+ *  Decoding is strict: size limit, schema version, valid UTF-8 in every
+ *  string field and known values in every enum field, at any depth.
+ */
+#ifndef HL_MSG_H_INCLUDED
+#define HL_MSG_H_INCLUDED
+
+//  Decode one frame. On failure returns NULL and *reason says why
+//  (static text).
+Hotline__Envelope *hl_msg_decode (const uint8_t *data, size_t size, const char **reason);
+void hl_msg_free (Hotline__Envelope **env_p);
+//  Encode into a new frame. Fills schema, sent_ms and node (if unset).
+zframe_t *hl_msg_encode (Hotline__Envelope *env);
+//  Send env on sock, preceded by routing_id if not NULL (ROUTER sockets).
+//  Non-blocking; returns 0 or -1 (peer gone, HWM reached).
+int hl_msg_send (zsock_t *sock, zframe_t *routing_id, Hotline__Envelope *env);
+//  Validate any decoded message: UTF-8 strings, known enum values. 0 or -1.
+int hl_msg_check (const ProtobufCMessage *msg, const char **reason);
+bool hl_utf8_valid (const char *s, size_t len);
+//  The node name stamped on outgoing envelopes
+void hl_msg_set_node (const char *node, const char *ward);
+
+//  Harden a socket that another node or client can reach: ZMQ_MAXMSGSIZE,
+//  heartbeats, a small linger, ROUTER_MANDATORY on ROUTERs.
+void hl_sock_harden (zsock_t *sock);
+
+void hl_msg_test (bool verbose);
+#endif

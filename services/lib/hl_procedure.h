@@ -1,0 +1,100 @@
+/*  hl_procedure — the case lifecycle as data (Decision 174/QĐ-BTNMT).
+ *
+ *  One text file declares the states, the actions (transitions) and who may
+ *  take them, the deadlines of each state under each regime, and the
+ *  notification rules. It is loaded at start and checked on load; any error
+ *  names the file and line. Nothing in any service hard-codes a state name:
+ *  services ask this class. The format is documented in
+ *  deploy/config/procedure.conf (the default procedure) and in
+ *  deploy/README.md.
+ *
+ *  Line format (whitespace separated, '#' starts a comment, "double quotes"
+ *  for text with spaces, '-' for an empty column, lists are comma separated):
+ *
+ *      procedure NAME VERSION
+ *      regime    NAME                          (normal, urgent, ...)
+ *      role      NAME "label"
+ *      state     NAME initial|open|final "label"
+ *      action    NAME VARIANT FROM TO ACTORS [REQUIRES]
+ *                FROM: state list, '*' any non-final state, '-' none (creates a case)
+ *                TO:   a state, or '=' (stays in the state it is in)
+ *                REQUIRES: argument names that must be non-empty (note, reason, of, to ...)
+ *      deadline  NAME ANCHOR WHILE REGIME=DURATION... [warn=PCT%]
+ *                ANCHOR: received (case received time) | entered (time it
+ *                starts); WHILE: states in which it runs; it starts when the
+ *                case enters WHILE from outside it, and is met when the case
+ *                leaves WHILE. Durations: 90s, 15m, 24h, 2d.
+ *      notify    ACTION[:VARIANT] RECIPIENT TEMPLATE
+ *                RECIPIENT: leaders, division_head, department, assignee,
+ *                reporter, ... (resolved by the notification service)
+ */
+#ifndef HL_PROCEDURE_H_INCLUDED
+#define HL_PROCEDURE_H_INCLUDED
+
+typedef struct _hl_procedure_t hl_procedure_t;
+
+typedef struct {
+    const char *name;
+    bool from_received;         //  anchor: received time (else: start time)
+    int64_t warn_pct;           //  warn at this % of the duration (0 = no warning)
+} hl_deadline_def_t;
+
+typedef struct {
+    const char *recipient;
+    const char *template_name;
+} hl_notify_rule_t;
+
+//  Load and check. On error returns NULL and writes "path:line: message"
+//  into err.
+hl_procedure_t *hl_procedure_load (const char *path, char *err, size_t errsize);
+void hl_procedure_destroy (hl_procedure_t **self_p);
+const char *hl_procedure_name (hl_procedure_t *self);
+const char *hl_procedure_version (hl_procedure_t *self);
+
+//  The state a new case starts in (the TO of the action whose FROM is '-').
+const char *hl_procedure_initial (hl_procedure_t *self);
+bool hl_procedure_state_exists (hl_procedure_t *self, const char *state);
+bool hl_procedure_state_final (hl_procedure_t *self, const char *state);
+//  Human label of a state ("" if none). State names are stable identifiers.
+const char *hl_procedure_state_label (hl_procedure_t *self, const char *state);
+bool hl_procedure_regime_exists (hl_procedure_t *self, const char *regime);
+bool hl_procedure_role_exists (hl_procedure_t *self, const char *role);
+//  All state names, in file order; returns count.
+size_t hl_procedure_states (hl_procedure_t *self, const char **out, size_t max);
+
+//  May role take action/variant on a case in state? variant may be "" or
+//  NULL. Returns HL_OK and sets *to_state (never "=": resolved to state);
+//  HL_NOT_FOUND if no such action/variant exists at all; HL_CONFLICT if not
+//  allowed from this state; HL_FORBIDDEN if allowed but not for this role.
+//  For a creating action pass state NULL.
+int hl_procedure_check (hl_procedure_t *self, const char *state, const char *action,
+                        const char *variant, const char *role, const char **to_state);
+//  Arguments the action requires (NULL-terminated list, may be empty).
+const char **hl_procedure_requires (hl_procedure_t *self, const char *action,
+                                    const char *variant);
+//  Actions allowed from state for role (role NULL: any role), as "action" or
+//  "action variant" strings (owned by the procedure). Returns count.
+size_t hl_procedure_allowed (hl_procedure_t *self, const char *state, const char *role,
+                             const char **out, size_t max);
+
+//  Deadlines that start when a case moves from -> to (from NULL: new case).
+size_t hl_procedure_deadlines_starting (hl_procedure_t *self, const char *from,
+                                        const char *to, const hl_deadline_def_t **out,
+                                        size_t max);
+//  Deadlines that are met (stop) when a case moves from -> to.
+size_t hl_procedure_deadlines_stopping (hl_procedure_t *self, const char *from,
+                                        const char *to, const hl_deadline_def_t **out,
+                                        size_t max);
+//  Is deadline running while a case is in state?
+bool hl_procedure_deadline_active (hl_procedure_t *self, const char *deadline,
+                                   const char *state);
+//  Duration of deadline under regime, ms; -1 if unknown.
+int64_t hl_procedure_deadline_duration (hl_procedure_t *self, const char *deadline,
+                                        const char *regime);
+//  Notification rules for an event (action, variant); returns count.
+size_t hl_procedure_notify_rules (hl_procedure_t *self, const char *action,
+                                  const char *variant, const hl_notify_rule_t **out,
+                                  size_t max);
+
+void hl_procedure_test (bool verbose);
+#endif

@@ -1,0 +1,233 @@
+/*  hl_service — arguments, configuration, procedure, data directory, loop.  */
+#include "hotline.h"
+#include <sys/stat.h>
+
+struct _hl_service_t {
+    char *name;
+    hl_config_t *config;
+    hl_procedure_t *procedure;
+    zloop_t *loop;
+    char *data_dir;
+    char *node;
+    int base_port;
+    zhashx_t *endpoints;        //  key -> resolved endpoint string
+};
+
+static const char *s_ports [] = {
+    "intake", "intake_feed", "archive", "archive_feed", "federation", NULL
+};
+
+const char *
+hl_service_default_endpoint (const char *key, int base, char *buf, size_t size)
+{
+    for (int i = 0; s_ports [i]; i++)
+        if (streq (s_ports [i], key)) {
+            snprintf (buf, size, "tcp://127.0.0.1:%d", base + 1 + i);
+            return buf;
+        }
+    return NULL;
+}
+
+static void
+s_usage (const char *name)
+{
+    fprintf (stderr,
+        "usage: hotline-%s [-c CONFIG] [-v]\n"
+        "  -c CONFIG   node configuration file (default: $HOTLINE_CONFIG or built-in defaults)\n"
+        "  -v          debug logging\n", name);
+}
+
+hl_service_t *
+hl_service_new (const char *name, int argc, char *argv [])
+{
+    const char *config_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (streq (argv [i], "-c") && i + 1 < argc)
+            config_path = argv [++i];
+        else
+        if (streq (argv [i], "-v"))
+            setenv ("HOTLINE_LOG_LEVEL", "debug", 1);
+        else {
+            s_usage (name);
+            return NULL;
+        }
+    }
+    zsys_init ();
+    zsys_set_logident (name);
+    hl_log_init (name);
+    hl_service_t *self = (hl_service_t *) zmalloc (sizeof (hl_service_t));
+    self->name = strdup (name);
+    self->endpoints = zhashx_new ();
+    zhashx_set_destructor (self->endpoints, (zhashx_destructor_fn *) zstr_free);
+    self->config = hl_config_load (config_path);
+    if (!self->config) {
+        hl_service_destroy (&self);
+        return NULL;
+    }
+    const char *role = hl_service_role (self);
+    if (strneq (role, "ward") && strneq (role, "city")) {
+        fprintf (stderr, "hotline-%s: node/role must be ward or city, not '%s'\n", name, role);
+        hl_service_destroy (&self);
+        return NULL;
+    }
+    const char *ward = hl_service_ward (self);
+    if (streq (role, "ward")) {
+        bool ok = *ward && strlen (ward) <= 10;
+        for (const char *p = ward; *p; p++)
+            ok = ok && isdigit ((unsigned char) *p);
+        if (!ok) {
+            fprintf (stderr, "hotline-%s: node/ward_code must be 1 to 10 digits, not '%s'\n", name, ward);
+            hl_service_destroy (&self);
+            return NULL;
+        }
+    }
+    self->base_port = (int) hl_config_int (self->config, "node/base_port",
+                                           streq (role, "city")? 7000: 7100);
+    const char *node = hl_config_get (self->config, "node/name", NULL);
+    self->node = node? strdup (node):
+                 streq (role, "city")? strdup ("city"): zsys_sprintf ("ward-%s", ward);
+    hl_msg_set_node (self->node, ward);
+
+    //  Data directory
+    const char *data_dir = hl_config_get (self->config, "node/data_dir", NULL);
+    if (data_dir)
+        self->data_dir = hl_config_resolve (self->config, data_dir);
+    else
+        self->data_dir = zsys_sprintf ("./var/%s", self->node);
+    if (zsys_dir_create ("%s", self->data_dir)) {
+        fprintf (stderr, "hotline-%s: cannot create data directory %s: %s\n",
+                 name, self->data_dir, strerror (errno));
+        hl_service_destroy (&self);
+        return NULL;
+    }
+    //  Procedure
+    char *procedure_path = hl_config_resolve (self->config,
+        hl_config_get (self->config, "node/procedure", NULL));
+    if (!procedure_path) {
+        //  Default: deploy/config/procedure.conf in the source tree, or
+        //  /etc/hotline/procedure.conf when installed
+        procedure_path = strdup (zsys_file_exists ("deploy/config/procedure.conf")?
+                                 "deploy/config/procedure.conf": "/etc/hotline/procedure.conf");
+    }
+    char err [512];
+    self->procedure = hl_procedure_load (procedure_path, err, sizeof err);
+    if (!self->procedure) {
+        fprintf (stderr, "hotline-%s: invalid procedure: %s\n", name, err);
+        free (procedure_path);
+        hl_service_destroy (&self);
+        return NULL;
+    }
+    hl_info ("node=%s role=%s procedure=%s version=%s", self->node, role,
+             hl_procedure_name (self->procedure), hl_procedure_version (self->procedure));
+    free (procedure_path);
+    self->loop = zloop_new ();
+    return self;
+}
+
+void
+hl_service_destroy (hl_service_t **self_p)
+{
+    assert (self_p);
+    hl_service_t *self = *self_p;
+    if (self) {
+        zloop_destroy (&self->loop);
+        hl_procedure_destroy (&self->procedure);
+        hl_config_destroy (&self->config);
+        zhashx_destroy (&self->endpoints);
+        free (self->data_dir);
+        free (self->node);
+        free (self->name);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+hl_config_t *hl_service_config (hl_service_t *self) { return self->config; }
+hl_procedure_t *hl_service_procedure (hl_service_t *self) { return self->procedure; }
+zloop_t *hl_service_loop (hl_service_t *self) { return self->loop; }
+const char *hl_service_name (hl_service_t *self) { return self->name; }
+const char *hl_service_node (hl_service_t *self) { return self->node; }
+
+const char *
+hl_service_role (hl_service_t *self)
+{
+    return hl_config_get (self->config, "node/role", "ward");
+}
+
+const char *
+hl_service_ward (hl_service_t *self)
+{
+    if (streq (hl_service_role (self), "city"))
+        return "";
+    return hl_config_get (self->config, "node/ward_code", "31001");
+}
+
+const char *
+hl_service_endpoint (hl_service_t *self, const char *key)
+{
+    const char *cached = (const char *) zhashx_lookup (self->endpoints, key);
+    if (cached)
+        return cached;
+    char path [64];
+    snprintf (path, sizeof path, "endpoints/%s", key);
+    char buf [128];
+    const char *value = hl_config_get (self->config, path,
+        hl_service_default_endpoint (key, self->base_port, buf, sizeof buf));
+    if (!value)
+        return NULL;
+    zhashx_insert (self->endpoints, key, strdup (value));
+    return (const char *) zhashx_lookup (self->endpoints, key);
+}
+
+char *
+hl_service_path (hl_service_t *self, const char *file)
+{
+    return zsys_sprintf ("%s/%s", self->data_dir, file);
+}
+
+int
+hl_service_run (hl_service_t *self)
+{
+    hl_info ("started, version %s", HOTLINE_VERSION);
+    zloop_start (self->loop);       //  returns on SIGINT/SIGTERM (czmq handler)
+    hl_info ("stopping");
+    return 0;
+}
+
+void
+hl_service_test (bool verbose)
+{
+    printf (" * hl_service: ");
+    char buf [64];
+    assert (streq (hl_service_default_endpoint ("archive", 7100, buf, sizeof buf),
+                   "tcp://127.0.0.1:7103"));
+    assert (hl_service_default_endpoint ("nope", 7100, buf, sizeof buf) == NULL);
+    char dir [] = "/tmp/hl_service_XXXXXX";
+    assert (mkdtemp (dir));
+    char cfg [128];
+    snprintf (cfg, sizeof cfg, "%s/node.cfg", dir);
+    FILE *file = fopen (cfg, "w");
+    fprintf (file, "node\n    role = ward\n    ward_code = 42\n    data_dir = data\n"
+                   "    procedure = %s/deploy/config/procedure.conf\n", getcwd (buf, sizeof buf));
+    fclose (file);
+    char *argv [] = { "test", "-c", cfg, NULL };
+    hl_service_t *service = hl_service_new ("test", 3, argv);
+    assert (service);
+    assert (streq (hl_service_node (service), "ward-42"));
+    assert (streq (hl_service_endpoint (service, "intake"), "tcp://127.0.0.1:7101"));
+    char *path = hl_service_path (service, "x.db");
+    assert (strstr (path, "/data/x.db"));
+    free (path);
+    hl_service_destroy (&service);
+    //  A bad ward code is refused
+    file = fopen (cfg, "w");
+    fprintf (file, "node\n    ward_code = abc\n");
+    fclose (file);
+    assert (hl_service_new ("test", 3, argv) == NULL);
+    char cmd [160];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system (cmd)) {}
+    if (verbose)
+        printf ("(%s) ", dir);
+    printf ("OK\n");
+}

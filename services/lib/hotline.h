@@ -1,0 +1,44 @@
+/*  hotline.h — the shared library every Hotline service links.
+ *
+ *  One class per .h/.c pair, czmq style (RFC 21): hl_x_new / hl_x_destroy,
+ *  0/-1 returns, s_ for statics, and hl_x_test (verbose) as selftest and
+ *  example of use.
+ */
+#ifndef HOTLINE_H_INCLUDED
+#define HOTLINE_H_INCLUDED
+
+#include <czmq.h>
+#include <sqlite3.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "hotline.pb-c.h"
+
+#define HOTLINE_VERSION     "0.1.0"
+#define HL_SCHEMA_VERSION   1
+//  Largest frame any node-facing socket accepts (ZMQ_MAXMSGSIZE)
+#define HL_MAX_MSG_SIZE     (1024 * 1024)
+
+//  Reply codes (Reply.code)
+#define HL_OK               0
+#define HL_BAD_INPUT        400
+#define HL_FORBIDDEN        403
+#define HL_NOT_FOUND        404
+#define HL_CONFLICT         409
+#define HL_TOO_LARGE        413
+#define HL_UNAVAILABLE      503
+
+#include "hl_log.h"
+#include "hl_clock.h"
+#include "hl_store.h"
+#include "hl_config.h"
+#include "hl_msg.h"
+#include "hl_report.h"
+#include "hl_procedure.h"
+#include "hl_hop.h"
+#include "hl_deadline.h"
+#include "hl_client.h"
+#include "hl_service.h"
+#include "hl_consumer.h"
+
+#endif

@@ -1,0 +1,234 @@
+"""Shared fixtures: real Hotline nodes as real processes on real sockets.
+
+    def test_x(ward):                 # a ward node with all services running
+        case = ward.submit(phone="0912345678", type="noise", ...)
+        ward.cli("show", case)
+
+Node(tmp_path, ...) builds a config file, a data directory and a test clock
+file, picks free ports, and starts the services from $HOTLINE_BUILD (default
+build/). Every process is killed at teardown.
+"""
+import json
+import os
+import random
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.join(ROOT, os.environ.get("HOTLINE_BUILD", "build"))
+SERVICES = ("archive", "intake", "routing", "deadline-watcher", "notification")
+PROCEDURE = os.path.join(ROOT, "deploy", "config", "procedure.conf")
+
+
+def free_base(count=10):
+    """A base port such that base+1 .. base+count are free on 127.0.0.1."""
+    for _ in range(200):
+        base = random.randrange(20000, 60000, 20)
+        ok = True
+        for port in range(base + 1, base + count + 1):
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                ok = False
+            finally:
+                s.close()
+            if not ok:
+                break
+        if ok:
+            return base
+    raise RuntimeError("no free ports")
+
+
+def wait_for(predicate, timeout=20.0, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Node:
+    def __init__(self, tmp, name="ward-31001", role="ward", ward_code="31001",
+                 ward_name="Phường An Biên", extra="", procedure=PROCEDURE,
+                 services=SERVICES, env=None, base=None):
+        self.dir = os.path.join(str(tmp), name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.name, self.role, self.ward_code = name, role, ward_code
+        self.base = base or free_base()
+        self.services = services
+        self.data = os.path.join(self.dir, "data")
+        self.clock = os.path.join(self.dir, "clock")
+        with open(self.clock, "w") as f:
+            f.write("0\n")
+        self.config = os.path.join(self.dir, "node.cfg")
+        self.procedure = procedure
+        with open(self.config, "w") as f:
+            f.write(self.config_text(ward_name, extra))
+        self.env = dict(os.environ)
+        self.env.update({"HOTLINE_CLOCK_FILE": self.clock, "HOTLINE_CONFIG": self.config,
+                         "HOTLINE_ACTOR": "officer:test"})
+        self.env.pop("HOTLINE_ENDPOINT", None)
+        if env:
+            self.env.update(env)
+        self.procs = {}
+        self.logs = {}
+
+    def config_text(self, ward_name, extra):
+        return (
+            "node\n"
+            f"    role = {self.role}\n"
+            f"    name = {self.name}\n"
+            f"    ward_code = {self.ward_code}\n"
+            f"    ward_name = \"{ward_name}\"\n"
+            "    city = \"Hải Phòng\"\n"
+            f"    data_dir = {self.data}\n"
+            f"    procedure = {self.procedure}\n"
+            f"    base_port = {self.base}\n"
+            "focal_points\n"
+            "    main\n"
+            f"        unit = \"UBND {ward_name}\"\n"
+            "        receiving_phone = 0916588826\n"
+            "        receiving_email = ubnd@example.vn\n"
+            "        handling_phone = 0989135250\n"
+            "        handling_email = xuly@example.vn\n"
+            "        note = \"Ghi chú\"\n"
+            "deadlines\n"
+            "    tick_ms = 50\n"
+            + extra)
+
+    @property
+    def endpoint(self):
+        return f"tcp://127.0.0.1:{self.base + 1}"
+
+    def start(self, *services):
+        for service in services or self.services:
+            assert service not in self.procs or self.procs[service].poll() is not None
+            log = open(os.path.join(self.dir, f"{service}.log"), "ab")
+            self.logs[service] = log
+            self.procs[service] = subprocess.Popen(
+                [os.path.join(BUILD, f"hotline-{service}"), "-c", self.config],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        if "intake" in (services or self.services):
+            wait_for(lambda: self.cli("ping", check=False, tries=1, timeout=500).returncode == 0,
+                     what=f"{self.name} intake up")
+        return self
+
+    def kill(self, service, sig=signal.SIGKILL):
+        proc = self.procs.pop(service)
+        proc.send_signal(sig)
+        rc = proc.wait(timeout=15)
+        self.logs.pop(service).close()
+        return rc
+
+    def stop(self):
+        for service in list(self.procs):
+            proc = self.procs[service]
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=15)
+            self.logs[service].close()
+        self.procs.clear()
+
+    def log(self, service):
+        with open(os.path.join(self.dir, f"{service}.log"), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def alive(self, service):
+        return service in self.procs and self.procs[service].poll() is None
+
+    def advance(self, ms):
+        """Move this node's clock forward by ms (every service reads it)."""
+        with open(self.clock) as f:
+            offset = int(f.read().strip() or 0)
+        with open(self.clock + ".tmp", "w") as f:
+            f.write(f"{offset + int(ms)}\n")
+        os.replace(self.clock + ".tmp", self.clock)
+
+    def cli(self, *args, check=True, tries=3, timeout=3000, actor=None, input=None):
+        cmd = [os.path.join(BUILD, "hotline"), "--endpoint", self.endpoint,
+               "--tries", str(tries), "--timeout", str(timeout)]
+        if actor:
+            cmd += ["--as", actor]
+        cmd += list(args)
+        result = subprocess.run(cmd, env=self.env, capture_output=True, text=True,
+                                timeout=60, input=input)
+        if check and result.returncode != 0:
+            raise AssertionError(f"hotline {' '.join(args)} -> {result.returncode}\n"
+                                 f"stdout: {result.stdout}\nstderr: {result.stderr}")
+        return result
+
+    def submit(self, **fields):
+        args = ["submit"]
+        defaults = {"phone": "0912345678", "type": "waste_water",
+                    "location": "Kênh Xáng, tổ 5", "description": "Nước thải đen chảy ra kênh"}
+        for key, value in {**defaults, **fields}.items():
+            if value is None:
+                continue
+            key = key.replace("_", "-")
+            if value is True:
+                args.append(f"--{key}")
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    args += [f"--{key}", str(item)]
+            else:
+                args += [f"--{key}", str(value)]
+        return self.cli(*args).stdout.strip()
+
+    def show(self, case):
+        return json.loads(self.cli("show", case, "--json").stdout)
+
+    def list(self, *args):
+        return json.loads(self.cli("list", "--json", *args).stdout)
+
+    def db(self, service):
+        """A read-only connection to a service's SQLite file."""
+        name = {"deadline-watcher": "deadline", "notification": "notify"}.get(service, service)
+        path = os.path.join(self.data, f"{name}.db")
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        return conn
+
+    def query(self, service, sql, *params):
+        conn = self.db(service)
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+    def wait_archived(self, case, state=None, timeout=20):
+        def check():
+            rows = self.query("archive", "SELECT state FROM cases WHERE case_id = ?", case)
+            return rows and (state is None or rows[0][0] == state)
+        wait_for(check, timeout=timeout, what=f"{case} archived in state {state}")
+
+
+@pytest.fixture
+def node_factory(tmp_path):
+    nodes = []
+
+    def make(**kwargs):
+        node = Node(tmp_path, **kwargs)
+        nodes.append(node)
+        return node
+    yield make
+    for node in nodes:
+        node.stop()
+
+
+@pytest.fixture
+def ward(node_factory):
+    """A ward node with intake and archive (the write path and the record)."""
+    return node_factory(services=("archive", "intake")).start()
+
+
+@pytest.fixture
+def full_ward(node_factory):
+    """A ward node with all five services."""
+    return node_factory().start()

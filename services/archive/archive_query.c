@@ -12,6 +12,16 @@ typedef struct {
     int64_t since, until, now;
 } s_filter_t;
 
+//  Add a condition on a text parameter; parameters 1-3 are the period and now
+static void
+s_filter_text (s_filter_t *filter, const char *format, const char *value)
+{
+    char condition [64];
+    snprintf (condition, sizeof condition, format, 4 + (int) filter->n_texts);
+    strcat (filter->sql, condition);
+    filter->texts [filter->n_texts++] = value;
+}
+
 static void
 s_filter_build (s_filter_t *filter, const Hotline__Query *query)
 {
@@ -21,16 +31,13 @@ s_filter_build (s_filter_t *filter, const Hotline__Query *query)
     filter->until = query->until_ms? query->until_ms: INT64_MAX;
     filter->now = hl_clock_now ();
     if (query->status && *query->status) {
-        strcat (filter->sql, " AND state = ?");
-        filter->texts [filter->n_texts++] = query->status;
+        s_filter_text (filter, " AND state = ?%d", query->status);
     }
     if (query->type) {
-        strcat (filter->sql, " AND type = ?");
-        filter->texts [filter->n_texts++] = hl_type_name (query->type);
+        s_filter_text (filter, " AND type = ?%d", hl_type_name (query->type));
     }
     if (query->ward && *query->ward) {
-        strcat (filter->sql, " AND ward = ?");
-        filter->texts [filter->n_texts++] = query->ward;
+        s_filter_text (filter, " AND ward = ?%d", query->ward);
     }
     if (query->overdue)
         strcat (filter->sql, " AND EXISTS (SELECT 1 FROM deadlines d WHERE d.case_id = cases.case_id"

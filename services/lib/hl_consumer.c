@@ -7,6 +7,7 @@ struct _hl_consumer_t {
     hl_consumer_fn *handler;
     void *arg;
     uint64_t cursor;
+    bool all_origins;
 };
 
 static int
@@ -41,7 +42,10 @@ s_apply (void *arg, const char *stream, const hl_hop_item_t *items, size_t count
                 hotline__event__free_unpacked (event, NULL);
             continue;
         }
-        int rc = self->handler (self->arg, event);
+        int rc = 0;
+        if (self->all_origins || !event->origin || !*event->origin
+        ||  streq (event->origin, hl_msg_node ()))
+            rc = self->handler (self->arg, event);
         hotline__event__free_unpacked (event, NULL);
         if (rc) {
             hl_store_rollback (self->store);
@@ -99,6 +103,12 @@ hl_consumer_destroy (hl_consumer_t **self_p)
         free (self);
         *self_p = NULL;
     }
+}
+
+void
+hl_consumer_set_local_only (hl_consumer_t *self, bool local_only)
+{
+    self->all_origins = !local_only;
 }
 
 uint64_t

@@ -23,6 +23,11 @@ hl_consumer_t *hl_consumer_new (zloop_t *loop, const char *endpoint, hl_store_t 
 void hl_consumer_destroy (hl_consumer_t **self_p);
 //  Last applied seq
 uint64_t hl_consumer_cursor (hl_consumer_t *self);
+//  By default the handler sees only events written by this node (origin ==
+//  the node name): a ward's log also holds the city's events about the
+//  cases it forwarded, and the city's log holds every ward's events, which
+//  are not this node's to act on. Pass false to see them all.
+void hl_consumer_set_local_only (hl_consumer_t *self, bool local_only);
 
 void hl_consumer_test (bool verbose);
 #endif

@@ -12,6 +12,12 @@ hl_msg_set_node (const char *node, const char *ward)
     snprintf (s_ward, sizeof s_ward, "%s", ward? ward: "");
 }
 
+const char *
+hl_msg_node (void)
+{
+    return s_node;
+}
+
 bool
 hl_utf8_valid (const char *s, size_t len)
 {

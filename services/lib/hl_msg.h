@@ -21,6 +21,8 @@ int hl_msg_check (const ProtobufCMessage *msg, const char **reason);
 bool hl_utf8_valid (const char *s, size_t len);
 //  The node name stamped on outgoing envelopes
 void hl_msg_set_node (const char *node, const char *ward);
+//  This process's node name ("" until set)
+const char *hl_msg_node (void);
 
 //  Harden a socket that another node or client can reach: ZMQ_MAXMSGSIZE,
 //  heartbeats, a small linger, ROUTER_MANDATORY on ROUTERs.

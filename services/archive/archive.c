@@ -27,7 +27,10 @@ static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS case_actions ("
     "  case_id TEXT NOT NULL, action TEXT NOT NULL, variant TEXT NOT NULL,"
     "  first_ms INTEGER NOT NULL, PRIMARY KEY (case_id, action, variant));"
-    "CREATE TABLE IF NOT EXISTS hop_cursor (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS hop_cursor (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS directory ("
+    "  ward TEXT PRIMARY KEY, ward_name TEXT NOT NULL, node TEXT NOT NULL,"
+    "  focal_points TEXT NOT NULL, updated_ms INTEGER NOT NULL);";
 
 struct _archive_t {
     hl_service_t *service;
@@ -111,6 +114,42 @@ s_update_case (archive_t *self, const Hotline__Event *event, const uint8_t *data
     return hl_deadline_apply (self->store, self->procedure, event);
 }
 
+//  A ward's focal points: one row per ward, the newest wins
+static int
+s_update_directory (archive_t *self, const Hotline__Event *event)
+{
+    json_t *points = json_array ();
+    for (size_t i = 0; i < event->n_focal_points; i++) {
+        const Hotline__FocalPoint *point = event->focal_points [i];
+        json_t *row = json_object ();
+        json_object_set_new (row, "unit", json_string (point->unit));
+        json_object_set_new (row, "receiving_phone", json_string (point->receiving_phone));
+        json_object_set_new (row, "receiving_email", json_string (point->receiving_email));
+        json_object_set_new (row, "handling_phone", json_string (point->handling_phone));
+        json_object_set_new (row, "handling_email", json_string (point->handling_email));
+        json_object_set_new (row, "note", json_string (point->note));
+        json_array_append_new (points, row);
+    }
+    char *text = json_dumps (points, JSON_COMPACT);
+    json_decref (points);
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "INSERT INTO directory (ward, ward_name, node, focal_points, updated_ms) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (ward) DO UPDATE SET ward_name = excluded.ward_name, node = excluded.node,"
+        " focal_points = excluded.focal_points, updated_ms = excluded.updated_ms"
+        " WHERE excluded.updated_ms >= directory.updated_ms");
+    int rc = -1;
+    if (stmt) {
+        sqlite3_bind_text (stmt, 1, event->ward, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 2, event->ward_name, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 3, event->origin, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 4, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 5, event->at_ms);
+        rc = s_step (stmt);
+    }
+    free (text);
+    return rc;
+}
+
 //  Append one event to the log. 1 if it was new, 0 if a duplicate, -1 on error
 static int
 s_append (archive_t *self, const Hotline__Event *event, const uint8_t *data, size_t size)
@@ -133,6 +172,12 @@ s_append (archive_t *self, const Hotline__Event *event, const uint8_t *data, siz
     if (sqlite3_changes (hl_store_db (self->store)) == 0)
         return 0;
     self->last_seq++;
+    if (!*event->case_id) {
+        //  A node-level event
+        if (streq (event->action, HL_ACTION_DIRECTORY))
+            return s_update_directory (self, event) == 0? 1: -1;
+        return 1;
+    }
     return s_update_case (self, event, data, size) == 0? 1: -1;
 }
 
@@ -161,7 +206,8 @@ s_apply (void *arg, const char *stream, const hl_hop_item_t *items, size_t count
         const char *reason = "malformed";
         Hotline__Event *event = hotline__event__unpack (NULL, items [i].size, items [i].data);
         if (!event || hl_msg_check (&event->base, &reason) || !event->origin || !*event->origin
-        ||  !event->case_id || !*event->case_id) {
+        ||  !event->action || !*event->action
+        ||  ((!event->case_id || !*event->case_id) && strneq (event->action, HL_ACTION_DIRECTORY))) {
             hl_error ("stream %s item %" PRIu64 " is not a valid event (%s): skipped",
                       stream, items [i].seq, reason);
             if (event)

@@ -185,11 +185,33 @@ s_query_list (archive_t *self, const Hotline__Query *query, bool count_only)
     return result;
 }
 
-//  The focal points table (section 1 of the ward's report), from config
+//  The focal points table (section 1 of the report): from the directory
+//  every ward sends (at the city: all wards, or the one asked for), else
+//  from this node's configuration
 static json_t *
-s_focal_points (hl_config_t *config)
+s_focal_points (archive_t *self, const char *ward)
 {
     json_t *table = json_array ();
+    sqlite3_stmt *stmt = hl_store_prepare (archive_store (self),
+        "SELECT ward, ward_name, focal_points FROM directory WHERE ?1 = '' OR ward = ?1 ORDER BY ward");
+    if (stmt) {
+        sqlite3_bind_text (stmt, 1, ward? ward: "", -1, SQLITE_STATIC);
+        while (sqlite3_step (stmt) == SQLITE_ROW) {
+            json_t *points = json_loads ((const char *) sqlite3_column_text (stmt, 2), 0, NULL);
+            size_t i;
+            json_t *row;
+            json_array_foreach (points, i, row) {
+                json_object_set_new (row, "ward", json_string ((const char *) sqlite3_column_text (stmt, 0)));
+                json_object_set_new (row, "ward_name", json_string ((const char *) sqlite3_column_text (stmt, 1)));
+                json_array_append (table, row);
+            }
+            json_decref (points);
+        }
+        sqlite3_reset (stmt);
+    }
+    if (json_array_size (table))
+        return table;
+    hl_config_t *config = hl_service_config (archive_service (self));
     zconfig_t *item = hl_config_locate (config, "focal_points");
     for (item = item? zconfig_child (item): NULL; item; item = zconfig_next (item)) {
         json_t *row = json_object ();
@@ -284,7 +306,7 @@ s_query_report (archive_t *self, const Hotline__Query *query)
     json_object_set_new (result, "city", json_string (hl_config_get (config, "node/city", "")));
     json_object_set_new (result, "since_ms", json_integer (query->since_ms));
     json_object_set_new (result, "until_ms", json_integer (query->until_ms));
-    json_object_set_new (result, "focal_points", s_focal_points (config));
+    json_object_set_new (result, "focal_points", s_focal_points (self, query->ward));
     json_object_set_new (result, "rows", rows);
     json_object_set_new (result, "totals", totals);
     return result;

@@ -21,6 +21,7 @@ static const char *s_schema =
     "  received_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS requests ("
     "  request_id TEXT PRIMARY KEY, reply BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS counters ("
     "  prefix TEXT NOT NULL, year INTEGER NOT NULL, last INTEGER NOT NULL,"
     "  PRIMARY KEY (prefix, year));";
@@ -619,6 +620,92 @@ s_fetch (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_item_
     return count;
 }
 
+//  The ward's focal points (section 1 of its report) travel to the city as
+//  a node-level "directory" event, written when the configuration changes.
+static int
+s_write_directory (intake_t *self)
+{
+    hl_config_t *config = hl_service_config (self->service);
+    Hotline__FocalPoint points [32];
+    Hotline__FocalPoint *point_ptrs [32];
+    size_t count = 0;
+    zconfig_t *item = hl_config_locate (config, "focal_points");
+    for (item = item? zconfig_child (item): NULL; item && count < 32; item = zconfig_next (item)) {
+        Hotline__FocalPoint *point = &points [count];
+        hotline__focal_point__init (point);
+        point->unit = zconfig_get (item, "unit", "");
+        point->receiving_phone = zconfig_get (item, "receiving_phone", "");
+        point->receiving_email = zconfig_get (item, "receiving_email", "");
+        point->handling_phone = zconfig_get (item, "handling_phone", "");
+        point->handling_email = zconfig_get (item, "handling_email", "");
+        point->note = zconfig_get (item, "note", "");
+        point_ptrs [count++] = point;
+    }
+    Hotline__Event event = HOTLINE__EVENT__INIT;
+    event.action = HL_ACTION_DIRECTORY;
+    event.ward = (char *) self->prefix;
+    event.ward_name = (char *) hl_config_get (config, "node/ward_name", "");
+    event.origin = (char *) hl_service_node (self->service);
+    event.n_focal_points = count;
+    event.focal_points = point_ptrs;
+    //  Compare with what was last written (seq and time left out)
+    size_t size = hotline__event__get_packed_size (&event);
+    uint8_t *content = (uint8_t *) malloc (size);
+    hotline__event__pack (&event, content);
+    sqlite3_stmt *stmt = hl_store_prepare (self->store, "SELECT value FROM meta WHERE key = 'directory'");
+    bool same = false;
+    if (stmt && sqlite3_step (stmt) == SQLITE_ROW)
+        same = (size_t) sqlite3_column_bytes (stmt, 0) == size
+            && memcmp (sqlite3_column_blob (stmt, 0), content, size) == 0;
+    if (stmt)
+        sqlite3_reset (stmt);
+    int rc = 0;
+    if (!same) {
+        char event_id [128];
+        event.seq = self->last_seq + 1;
+        snprintf (event_id, sizeof event_id, "%s/%" PRIu64, hl_service_node (self->service), event.seq);
+        event.event_id = event_id;
+        event.at_ms = hl_clock_now ();
+        event.case_id = "";
+        size_t packed_size = hotline__event__get_packed_size (&event);
+        uint8_t *packed = (uint8_t *) malloc (packed_size);
+        hotline__event__pack (&event, packed);
+        rc = hl_store_begin (self->store);
+        stmt = rc? NULL: hl_store_prepare (self->store,
+            "INSERT INTO log (seq, case_id, at_ms, event) VALUES (?, '', ?, ?)");
+        if (stmt) {
+            sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) event.seq);
+            sqlite3_bind_int64 (stmt, 2, event.at_ms);
+            sqlite3_bind_blob (stmt, 3, packed, (int) packed_size, SQLITE_STATIC);
+            rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
+            sqlite3_reset (stmt);
+        }
+        else
+            rc = -1;
+        stmt = rc? NULL: hl_store_prepare (self->store,
+            "INSERT INTO meta (key, value) VALUES ('directory', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+        if (stmt) {
+            sqlite3_bind_blob (stmt, 1, content, (int) size, SQLITE_STATIC);
+            rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
+            sqlite3_reset (stmt);
+        }
+        else
+            rc = -1;
+        if (rc == 0 && hl_store_commit (self->store) == 0) {
+            self->last_seq = event.seq;
+            hl_info ("focal points directory updated (%zu rows)", count);
+        }
+        else {
+            hl_store_rollback (self->store);
+            rc = -1;
+        }
+        free (packed);
+    }
+    free (content);
+    return rc;
+}
+
 intake_t *
 intake_new (hl_service_t *service)
 {
@@ -637,6 +724,10 @@ intake_new (hl_service_t *service)
         return NULL;
     }
     self->last_seq = (uint64_t) hl_store_int (self->store, "SELECT max(seq) FROM log", 0);
+    if (s_write_directory (self)) {
+        intake_destroy (&self);
+        return NULL;
+    }
 
     zloop_t *loop = hl_service_loop (service);
     const char *endpoint = hl_service_endpoint (service, "intake");

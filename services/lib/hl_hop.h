@@ -17,13 +17,26 @@
  *                           that connected, and as heartbeat when idle
  *
  *  - Pipelined: the sender streams batches while credit lasts; no round trip
- *    per event.
+ *    per event. The receiver re-credits when half the window is used or it
+ *    has caught up with head; each batch fits in one frame (HL_MAX_MSG_SIZE).
  *  - Gaps: a receiver that sees seq != cursor+1 drops the batch and sends a
  *    reset credit; the sender rewinds to the cursor. Duplicates (seq <=
  *    cursor) are skipped. So delivery is at least once, effect exactly once.
+ *    A failed apply (-1) is retried the same way after a short delay.
+ *  - First contact: a connecting receiver sends a reset credit; a bound
+ *    receiver answers a sender's first HopHello with one. A sender treats
+ *    the first credit from a peer as a reset, so a restarted side always
+ *    resumes from the receiver's durable cursor.
+ *  - Heartbeats when idle (heartbeat_ms): a receiver repeats its credit; a
+ *    connecting sender repeats HopHello (a bound receiver answers with a
+ *    credit); a bound sender sends an empty HopBatch carrying head.
  *  - Liveness: a receiver that hears nothing for `timeout_ms` while it is
  *    owed data, or at all, re-sends a reset credit (and reconnects, if it
- *    connected). Heartbeats are also set on the ZeroMQ socket.
+ *    connected). A connecting sender that hears nothing for timeout_ms
+ *    reconnects; a sender whose receiver's cursor does not move for
+ *    timeout_ms while data is in flight rewinds to it. Bound sides forget
+ *    peers silent for timeout_ms. Heartbeats are also set on the ZeroMQ
+ *    socket (hl_sock_harden).
  *  - Either side may bind or connect. A bound receiver serves many senders
  *    (the city and its wards): each sender names its stream in HopHello and
  *    the authorize callback decides, from the CurveZMQ User-Id of the peer,
@@ -83,6 +96,12 @@ hl_hop_sender_t *hl_hop_sender_new (zloop_t *loop, const char *endpoint, bool bi
                                     const char *stream, hl_hop_fetch_fn *fetch,
                                     void *arg, const hl_hop_opts_t *opts);
 void hl_hop_sender_destroy (hl_hop_sender_t **self_p);
+//  A bound sender created with stream "*" serves whichever stream each
+//  receiver's credit names (the city's return path: one stream per ward),
+//  calling fetch with that name. fn decides, from the receiver's CurveZMQ
+//  User-Id, whether it may pull that stream; without fn any stream is served.
+typedef bool (hl_hop_authorize_fn) (void *arg, const char *user_id, const char *stream);
+void hl_hop_sender_set_authorize (hl_hop_sender_t *self, hl_hop_authorize_fn *fn);
 //  New items are available in the source: send to receivers with credit.
 void hl_hop_sender_notify (hl_hop_sender_t *self);
 //  Highest seq acknowledged by any receiver (connect mode: by the receiver).
@@ -110,7 +129,7 @@ typedef int (hl_hop_cursor_fn) (void *arg, const char *stream, uint64_t *cursor)
 //  certificate's public key in z85, or "" without Curve) send stream?
 //  Asked on each HopHello until it says yes. zauth sets User-Id only when
 //  it checks a certificate directory (not with CURVE_ALLOW_ANY).
-typedef bool (hl_hop_authorize_fn) (void *arg, const char *user_id, const char *stream);
+//  (hl_hop_authorize_fn: see the sender section)
 
 //  stream: for a connecting receiver, the stream it pulls; NULL when bound
 //  (or, when bound, the only stream it accepts).

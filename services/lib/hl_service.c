@@ -14,7 +14,16 @@ struct _hl_service_t {
 };
 
 static const char *s_ports [] = {
-    "intake", "intake_feed", "archive", "archive_feed", "federation", NULL
+    "intake",               //  base+1  front door (CLI, services)
+    "intake_feed",          //  base+2  intake -> archive hop
+    "archive",              //  base+3  queries
+    "archive_feed",         //  base+4  archive -> consumers hop
+    "federation",           //  base+5  city: wards -> city hop (CurveZMQ)
+    "notification",         //  base+6  notification queries (dead letters)
+    "federation_return",    //  base+7  city: city -> wards hop (CurveZMQ)
+    "monitor",              //  base+8  city: live aggregated stream (PUB)
+    "snapshot",             //  base+9  city: snapshot and gap repair (ROUTER)
+    NULL
 };
 
 const char *

@@ -19,6 +19,9 @@
 //  Largest frame any node-facing socket accepts (ZMQ_MAXMSGSIZE)
 #define HL_MAX_MSG_SIZE     (1024 * 1024)
 
+//  Node-level event: a ward's focal points directory (Event.case_id empty)
+#define HL_ACTION_DIRECTORY "directory"
+
 //  Reply codes (Reply.code)
 #define HL_OK               0
 #define HL_BAD_INPUT        400

@@ -117,8 +117,13 @@ class Node:
                 [os.path.join(BUILD, f"hotline-{service}"), "-c", self.config],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         if "intake" in (services or self.services):
-            wait_for(lambda: self.cli("ping", check=False, tries=1, timeout=500).returncode == 0,
-                     what=f"{self.name} intake up")
+            def up():
+                for service, proc in self.procs.items():
+                    if proc.poll() is not None:
+                        raise AssertionError(f"{self.name} {service} exited {proc.returncode}:\n"
+                                             + self.log(service)[-2000:])
+                return self.cli("ping", check=False, tries=1, timeout=500).returncode == 0
+            wait_for(up, what=f"{self.name} intake up")
         return self
 
     def kill(self, service, sig=signal.SIGKILL):
@@ -196,11 +201,18 @@ class Node:
         return conn
 
     def query(self, service, sql, *params):
-        conn = self.db(service)
-        try:
-            return conn.execute(sql, params).fetchall()
-        finally:
-            conn.close()
+        for attempt in range(50):
+            try:
+                conn = self.db(service)
+                try:
+                    return conn.execute(sql, params).fetchall()
+                finally:
+                    conn.close()
+            except sqlite3.OperationalError as e:
+                # the service may still be creating its file or tables
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
 
     def wait_archived(self, case, state=None, timeout=20):
         def check():

@@ -90,6 +90,7 @@ def test_kill_9_intake_and_archive_under_load(node_factory):
     archive_log = ward.query("archive", "SELECT origin_seq, case_id FROM log ORDER BY seq")
     assert intake_log == archive_log
     assert [s for s, _ in intake_log] == list(range(1, len(intake_log) + 1))
+    assert len([c for _, c in intake_log if c]) == len(cases)     # one submit event each
     # Case numbers are dense: no number was burnt by a retry
     numbers = sorted(int(c.rsplit("-", 1)[1]) for c in cases)
     assert numbers == list(range(1, len(cases) + 1))

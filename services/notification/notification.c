@@ -1,0 +1,1753 @@
+/*  notification — see notification.h.
+ *
+ *  Read top to bottom:
+ *    s_on_event      consumer handler, inside the batch transaction: update
+ *                    the case table, enqueue the messages of every notify
+ *                    rule (s_notify), submit the follow-up action (s_advance)
+ *    s_dispatch      timer: append due log lines, hand one due row per idle
+ *                    worker; s_worker_readable records the result
+ *    s_query_*       the ROUTER that answers deadletter / outbox queries
+ */
+#include "hotline.h"
+#include "notify_templates.h"
+#include "notify_sender.h"
+#include "notification.h"
+#include <curl/curl.h>
+#include <fcntl.h>
+
+#define S_MAX_WORKERS       8
+#define S_MAX_ADVANCE       16
+#define S_MAX_ADDRESSES     32
+#define S_MAX_RULES         32
+#define S_MAX_SUBJECT       250         //  bytes
+#define S_MAX_SMS           640
+#define S_MAX_BODY          (64 * 1024)
+#define S_LOG_BATCH         256
+
+static const char *s_schema =
+    "CREATE TABLE IF NOT EXISTS cases ("
+    "  case_id TEXT PRIMARY KEY,"
+    "  state TEXT NOT NULL DEFAULT '',"
+    "  regime TEXT NOT NULL DEFAULT '',"
+    "  received_ms INTEGER NOT NULL DEFAULT 0,"
+    "  type INTEGER NOT NULL DEFAULT 0,"
+    "  location TEXT NOT NULL DEFAULT '',"
+    "  description TEXT NOT NULL DEFAULT '',"
+    "  assignee TEXT NOT NULL DEFAULT '',"
+    "  reporter_email TEXT NOT NULL DEFAULT '',"     //  personal data
+    "  reporter_phone TEXT NOT NULL DEFAULT '',"     //  personal data
+    "  anonymous INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  idempotency_key TEXT NOT NULL UNIQUE,"        //  EVENT_ID|RECIPIENT|CHANNEL
+    "  event_id TEXT NOT NULL,"
+    "  case_id TEXT NOT NULL,"
+    "  recipient TEXT NOT NULL,"                     //  the rule's recipient
+    "  template TEXT NOT NULL,"
+    "  channel TEXT NOT NULL,"                       //  email | sms | log
+    "  address TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_ms INTEGER NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dead')),"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  created_ms INTEGER NOT NULL,"
+    "  sent_ms INTEGER);"
+    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, channel, next_attempt_ms);";
+
+//  Placeholders a reporter's message may contain: nothing about anyone else
+static const char *s_reporter_allowed [] = {
+    "case_id", "type", "location", "state", "note", "ward_name", "received", "regime", NULL
+};
+
+typedef struct _s_worker_t s_worker_t;
+struct _s_worker_t {
+    notification_t *parent;
+    notify_sender_t *sender;
+    const char *channel;        //  "email" or "sms"
+    bool busy;
+    int64_t row_id;
+};
+
+typedef struct {
+    char *action;               //  event action ...
+    char *follow;               //  ... is followed by this action
+    char *variant;              //  of this variant ("" for none)
+} s_advance_t;
+
+struct _notification_t {
+    hl_service_t *service;
+    hl_config_t *config;
+    hl_procedure_t *procedure;
+    zloop_t *loop;
+    hl_store_t *store;
+    hl_consumer_t *consumer;
+    notify_templates_t *templates;
+    notify_sender_config_t sender_config;
+    s_worker_t workers [S_MAX_WORKERS];
+    size_t nworkers;
+    bool email_enabled;
+    bool sms_enabled;
+    zsock_t *query;             //  ROUTER: deadletter / outbox queries
+    hl_client_t *intake;        //  follow-up actions
+    s_advance_t advance [S_MAX_ADVANCE];
+    size_t nadvance;
+    const char *actor;          //  "system:notification"
+    char *role;                 //  "system"
+    const char *assign_action;
+    const char *assign_arg;
+    const char *ward_name;
+    bool foreign;               //  also notify events of other origins
+    char *from_address;         //  parsed from notify/from
+    char *from_display;
+    char *log_path;
+    int log_fd;
+    int64_t retry_ms;
+    int64_t retry_max_ms;
+    int64_t max_attempts;
+    int tick_timer;
+    int kick_timer;
+    zhashx_t *warned;           //  warnings already logged once
+};
+
+//  A case as the notification service remembers it
+typedef struct {
+    char *state, *regime, *location, *description, *assignee, *email, *phone;
+    int64_t received_ms;
+    int type;
+    bool anonymous;
+} s_case_t;
+
+//  A resolved address
+typedef struct {
+    const char *channel;        //  "email" or "sms" (static)
+    char address [256];
+} s_address_t;
+
+// ---------------------------------------------------------------- helpers
+
+static void
+s_warn_once (notification_t *self, const char *key, const char *fmt, ...)
+{
+    if (zhashx_lookup (self->warned, key))
+        return;
+    zhashx_insert (self->warned, key, (void *) 1);
+    char message [400];
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (message, sizeof message, fmt, args);
+    va_end (args);
+    hl_warn ("%s", message);
+}
+
+static char *
+s_column (sqlite3_stmt *stmt, int column)
+{
+    const char *text = (const char *) sqlite3_column_text (stmt, column);
+    return strdup (text? text: "");
+}
+
+static uint64_t
+s_fnv1a (const char *text)
+{
+    uint64_t hash = 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++) {
+        hash ^= (uint64_t) tolower (*p);
+        hash *= 0x100000001b3ULL;
+    }
+    return hash;
+}
+
+//  Keys are ASCII: anything else in an event id becomes '_'
+static void
+s_ascii (char *text)
+{
+    for (char *p = text; *p; p++)
+        if ((unsigned char) *p <= 0x20 || (unsigned char) *p >= 0x7f)
+            *p = '_';
+}
+
+//  Mask an address for logs and queries: l***@example.com, 09******78
+static void
+s_mask (const char *address, char *out, size_t size)
+{
+    const char *at = strchr (address, '@');
+    if (at)
+        snprintf (out, size, "%.1s***%s", address, at);
+    else {
+        size_t len = strlen (address);
+        if (len < 6)
+            snprintf (out, size, "***");
+        else {
+            char stars [32];
+            size_t hidden = len - 4 < sizeof stars - 1? len - 4: sizeof stars - 1;
+            memset (stars, '*', hidden);
+            stars [hidden] = 0;
+            snprintf (out, size, "%.2s%s%s", address, stars, address + len - 2);
+        }
+    }
+}
+
+//  Is text an e-mail address (email) or a phone number (sms)? Fills the
+//  normalized address. NULL if neither.
+static const char *
+s_classify (const char *text, char *out, size_t size)
+{
+    size_t len = strlen (text);
+    if (len == 0 || len >= size || len > 254)
+        return NULL;
+    const char *at = strchr (text, '@');
+    if (at) {
+        if (at == text || strchr (at + 1, '@') || !strchr (at + 1, '.')
+        ||  at [1] == '.' || text [len - 1] == '.')
+            return NULL;
+        for (const unsigned char *p = (const unsigned char *) text; *p; p++)
+            if (*p <= 0x20 || *p == 0x7f || strchr ("<>()[],;:\\\"", *p))
+                return NULL;
+        snprintf (out, size, "%s", text);
+        return "email";
+    }
+    size_t digits = 0, used = 0;
+    for (const char *p = text; *p; p++) {
+        if (isdigit ((unsigned char) *p)) {
+            out [used++] = *p;
+            digits++;
+        }
+        else
+        if (*p == '+' && used == 0)
+            out [used++] = *p;
+        else
+        if (!strchr (" .-()", *p))
+            return NULL;
+    }
+    out [used] = 0;
+    return digits >= 8 && digits <= 15? "sms": NULL;
+}
+
+//  Split a comma (or semicolon) separated list of addresses into out
+static size_t
+s_parse_list (const char *list, s_address_t *out, size_t count, size_t max)
+{
+    char *copy = strdup (list? list: "");
+    char *save = NULL;
+    for (char *item = strtok_r (copy, ",;", &save); item && count < max;
+         item = strtok_r (NULL, ",;", &save)) {
+        while (*item == ' ' || *item == '\t')
+            item++;
+        char *end = item + strlen (item);
+        while (end > item && (end [-1] == ' ' || end [-1] == '\t'))
+            *--end = 0;
+        if (!*item)
+            continue;
+        const char *channel = s_classify (item, out [count].address, sizeof out [count].address);
+        if (!channel) {
+            hl_warn ("contact '%.60s' is neither an e-mail address nor a phone number, ignored", item);
+            continue;
+        }
+        out [count++].channel = channel;
+    }
+    free (copy);
+    return count;
+}
+
+static int64_t
+s_backoff (notification_t *self, int64_t attempts)
+{
+    int64_t delay = self->retry_ms;
+    for (int64_t i = 1; i < attempts && delay < self->retry_max_ms; i++)
+        delay *= 2;
+    return delay < self->retry_max_ms? delay: self->retry_max_ms;
+}
+
+// ---------------------------------------------------------------- cases
+
+static void
+s_case_free (s_case_t *kase)
+{
+    free (kase->state);
+    free (kase->regime);
+    free (kase->location);
+    free (kase->description);
+    free (kase->assignee);
+    free (kase->email);
+    free (kase->phone);
+    memset (kase, 0, sizeof *kase);
+}
+
+static int
+s_step_done (notification_t *self, sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE) {
+        hl_error ("notify.db: %s", hl_store_error (self->store));
+        return -1;
+    }
+    return 0;
+}
+
+//  Remember what later messages need: report facts, reporter contact,
+//  assignee, state
+static int
+s_case_apply (notification_t *self, const Hotline__Event *event)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "INSERT INTO cases (case_id) VALUES (?) ON CONFLICT (case_id) DO NOTHING");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
+    if (s_step_done (self, stmt))
+        return -1;
+    if (event->report) {
+        const Hotline__Report *report = event->report;
+        const Hotline__Reporter *who = report->reporter;
+        bool anonymous = who && who->anonymous;
+        stmt = hl_store_prepare (self->store,
+            "UPDATE cases SET received_ms = ?, type = ?, location = ?, description = ?,"
+            " reporter_email = ?, reporter_phone = ?, anonymous = ? WHERE case_id = ?");
+        if (!stmt)
+            return -1;
+        sqlite3_bind_int64 (stmt, 1, report->received_ms? report->received_ms: event->at_ms);
+        sqlite3_bind_int (stmt, 2, (int) report->type);
+        sqlite3_bind_text (stmt, 3, report->location? report->location: "", -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 4, report->description? report->description: "", -1, SQLITE_STATIC);
+        //  An anonymous reporter's contact is never kept
+        sqlite3_bind_text (stmt, 5, !anonymous && who && who->email? who->email: "", -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 6, !anonymous && who && who->phone? who->phone: "", -1, SQLITE_STATIC);
+        sqlite3_bind_int (stmt, 7, anonymous);
+        sqlite3_bind_text (stmt, 8, event->case_id, -1, SQLITE_STATIC);
+        if (s_step_done (self, stmt))
+            return -1;
+    }
+    const char *assignee = streq (event->action, self->assign_action)?
+                           hl_event_arg (event, self->assign_arg): "";
+    stmt = hl_store_prepare (self->store,
+        "UPDATE cases SET"
+        " state = CASE WHEN ?1 = '' THEN state ELSE ?1 END,"
+        " regime = CASE WHEN ?2 = '' THEN regime ELSE ?2 END,"
+        " assignee = CASE WHEN ?3 = '' THEN assignee ELSE ?3 END"
+        " WHERE case_id = ?4");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, event->to_state? event->to_state: "", -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, event->regime? event->regime: "", -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 3, assignee, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 4, event->case_id, -1, SQLITE_STATIC);
+    return s_step_done (self, stmt);
+}
+
+static int
+s_case_load (notification_t *self, const char *case_id, s_case_t *kase)
+{
+    memset (kase, 0, sizeof *kase);
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT state, regime, location, description, assignee, reporter_email,"
+        " reporter_phone, received_ms, type, anonymous FROM cases WHERE case_id = ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, case_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt);
+    if (rc == SQLITE_ROW) {
+        kase->state = s_column (stmt, 0);
+        kase->regime = s_column (stmt, 1);
+        kase->location = s_column (stmt, 2);
+        kase->description = s_column (stmt, 3);
+        kase->assignee = s_column (stmt, 4);
+        kase->email = s_column (stmt, 5);
+        kase->phone = s_column (stmt, 6);
+        kase->received_ms = sqlite3_column_int64 (stmt, 7);
+        kase->type = sqlite3_column_int (stmt, 8);
+        kase->anonymous = sqlite3_column_int (stmt, 9) != 0;
+    }
+    sqlite3_reset (stmt);
+    return rc == SQLITE_ROW? 0: -1;
+}
+
+// ---------------------------------------------------------------- rendering
+
+typedef struct {
+    notification_t *self;
+    const Hotline__Event *event;
+    const s_case_t *kase;
+    bool reporter;
+    char scratch [256];
+} s_render_t;
+
+//  Label from templates.conf ("KIND.NAME"), else fallback, else name
+static const char *
+s_label (notification_t *self, const char *kind, const char *name, const char *fallback)
+{
+    char key [160];
+    snprintf (key, sizeof key, "%s.%s", kind, name);
+    const char *label = notify_templates_label (self->templates, key);
+    if (label)
+        return label;
+    return fallback && *fallback? fallback: name;
+}
+
+static const char *
+s_value (void *arg, const char *name)
+{
+    s_render_t *ctx = (s_render_t *) arg;
+    notification_t *self = ctx->self;
+    const Hotline__Event *event = ctx->event;
+    if (ctx->reporter) {
+        bool allowed = false;
+        for (const char **p = s_reporter_allowed; *p && !allowed; p++)
+            allowed = streq (*p, name);
+        if (!allowed)
+            return NULL;
+    }
+    if (streq (name, "case_id"))
+        return event->case_id;
+    if (streq (name, "type"))
+        return ctx->kase->type? hl_type_label (ctx->kase->type): "";
+    if (streq (name, "location"))
+        return ctx->kase->location;
+    if (streq (name, "description"))
+        return ctx->kase->description;
+    if (streq (name, "state"))
+        return s_label (self, "state", event->to_state,
+                        hl_procedure_state_label (self->procedure, event->to_state));
+    if (streq (name, "deadline")) {
+        const char *deadline = hl_event_arg (event, "deadline");
+        return *deadline? s_label (self, "deadline", deadline, NULL): "";
+    }
+    if (streq (name, "due")) {
+        const char *due = hl_event_arg (event, "due_ms");
+        return *due? hl_clock_format (strtoll (due, NULL, 10), ctx->scratch, sizeof ctx->scratch): "";
+    }
+    if (streq (name, "note"))
+        return event->note;
+    if (streq (name, "ward_name"))
+        return self->ward_name;
+    if (streq (name, "received"))
+        return ctx->kase->received_ms?
+               hl_clock_format (ctx->kase->received_ms, ctx->scratch, sizeof ctx->scratch): "";
+    if (streq (name, "regime")) {
+        const char *regime = *event->regime? event->regime: ctx->kase->regime;
+        return *regime? s_label (self, "regime", regime, NULL): "";
+    }
+    if (streq (name, "action"))
+        return s_label (self, "action", event->action, NULL);
+    return NULL;
+}
+
+// ---------------------------------------------------------------- enqueue
+
+static int
+s_enqueue (notification_t *self, const Hotline__Event *event, const char *key,
+           const char *recipient, const char *template_name, const char *channel,
+           const char *address, const char *subject, const char *body)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "INSERT OR IGNORE INTO outbox (idempotency_key, event_id, case_id, recipient, template,"
+        " channel, address, subject, body, attempts, next_attempt_ms, status, last_error,"
+        " created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'pending', '', ?)");
+    if (!stmt)
+        return -1;
+    int64_t now = hl_clock_now ();
+    sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, event->event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 3, event->case_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 4, recipient, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 5, template_name, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 6, channel, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 7, address, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 8, subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 9, body, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 10, now);
+    sqlite3_bind_int64 (stmt, 11, now);
+    return s_step_done (self, stmt);
+}
+
+//  Addresses of a recipient for a case. Returns the count; why says what
+//  was left out and why.
+static size_t
+s_resolve (notification_t *self, const char *recipient, const s_case_t *kase,
+           s_address_t *out, size_t max, char *why, size_t whysize)
+{
+    why [0] = 0;
+    size_t count = 0;
+    if (streq (recipient, "reporter")) {
+        if (kase->anonymous)
+            snprintf (why, whysize, "anonymous reporter");
+        else {
+            if (*kase->email)
+                count = s_parse_list (kase->email, out, count, max);
+            if (*kase->phone)
+                count = s_parse_list (kase->phone, out, count, max);
+            if (count == 0)
+                snprintf (why, whysize, "the reporter left no usable e-mail or phone");
+        }
+    }
+    else
+    if (streq (recipient, "assignee")) {
+        if (!*kase->assignee)
+            snprintf (why, whysize, "the case has no assignee");
+        else {
+            char address [256];
+            if (s_classify (kase->assignee, address, sizeof address))
+                count = s_parse_list (kase->assignee, out, count, max);
+            else {
+                const char *name = strrchr (kase->assignee, ':');
+                name = name? name + 1: kase->assignee;
+                bool valid = *name != 0;
+                for (const char *p = name; *p && valid; p++)
+                    valid = isalnum ((unsigned char) *p) || strchr ("_-.", *p);
+                char path [128];
+                snprintf (path, sizeof path, "contacts/staff/%s", name);
+                if (valid)
+                    count = s_parse_list (hl_config_get (self->config, path, ""), out, count, max);
+                if (count == 0)
+                    snprintf (why, whysize, "no contact for the assignee (%s)", valid? path: "bad name");
+            }
+        }
+    }
+    else {
+        char path [128];
+        snprintf (path, sizeof path, "contacts/%s", recipient);
+        count = s_parse_list (hl_config_get (self->config, path, ""), out, count, max);
+        if (count == 0)
+            snprintf (why, whysize, "%s is not configured", path);
+    }
+    //  Channels: allowed for this recipient, and configured
+    char path [128];
+    snprintf (path, sizeof path, "notify/channels/%s", recipient);
+    const char *allowed = hl_config_get (self->config, path, "email,sms");
+    size_t kept = 0;
+    for (size_t i = 0; i < count; i++) {
+        bool wanted = false;
+        char *copy = strdup (allowed);
+        char *save = NULL;
+        for (char *item = strtok_r (copy, ", ", &save); item; item = strtok_r (NULL, ", ", &save))
+            wanted = wanted || streq (item, out [i].channel);
+        free (copy);
+        bool enabled = streq (out [i].channel, "email")? self->email_enabled: self->sms_enabled;
+        if (wanted && enabled)
+            out [kept++] = out [i];
+        else {
+            size_t used = strlen (why);
+            snprintf (why + used, whysize - used, "%s%s %s", used? "; ": "", out [i].channel,
+                      !wanted? "not used for this recipient": "not configured");
+        }
+    }
+    return kept;
+}
+
+//  One notify rule for one event: a row per address and channel, and one
+//  log line
+static int
+s_notify (notification_t *self, const Hotline__Event *event, const s_case_t *kase,
+          const hl_notify_rule_t *rule)
+{
+    const char *recipient = rule->recipient;
+    bool reporter = streq (recipient, "reporter");
+    const notify_template_t *tmpl = notify_templates_find (self->templates, rule->template_name,
+                                                           recipient);
+    //  Checked at start; a missing template here is a bug, not a reason to
+    //  wedge the log: record it in notify.log and go on
+    char why [512] = "";
+    s_address_t addresses [S_MAX_ADDRESSES];
+    size_t count = 0;
+    char *subject = NULL, *body = NULL, *sms = NULL;
+    if (tmpl) {
+        s_render_t ctx = { self, event, kase, reporter, "" };
+        subject = notify_templates_render (tmpl->subject, s_value, &ctx, true, S_MAX_SUBJECT);
+        body = notify_templates_render (tmpl->body, s_value, &ctx, false, S_MAX_BODY);
+        sms = notify_templates_render (tmpl->sms, s_value, &ctx, true, S_MAX_SMS);
+        count = s_resolve (self, recipient, kase, addresses, S_MAX_ADDRESSES, why, sizeof why);
+    }
+    else {
+        hl_log (HL_ERROR, event->case_id, "no template '%s' for %s", rule->template_name, recipient);
+        snprintf (why, sizeof why, "no template '%s'", rule->template_name);
+    }
+    char *event_id = strdup (event->event_id);
+    s_ascii (event_id);
+    json_t *deliveries = json_array ();
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        char key [300];
+        if (reporter)
+            snprintf (key, sizeof key, "%s|%s|%s", event_id, recipient, addresses [i].channel);
+        else
+            snprintf (key, sizeof key, "%s|%s.%016" PRIx64 "|%s", event_id, recipient,
+                      s_fnv1a (addresses [i].address), addresses [i].channel);
+        bool email = streq (addresses [i].channel, "email");
+        rc = s_enqueue (self, event, key, recipient, rule->template_name, addresses [i].channel,
+                        addresses [i].address, subject, email? body: sms);
+        char shown [300];
+        if (reporter)
+            s_mask (addresses [i].address, shown, sizeof shown);
+        else
+            snprintf (shown, sizeof shown, "%s", addresses [i].address);
+        json_array_append_new (deliveries, json_pack ("{s:s, s:s, s:s}",
+            "channel", addresses [i].channel, "address", shown, "key", key));
+    }
+    if (rc == 0) {
+        char key [300];
+        snprintf (key, sizeof key, "%s|%s|log", event_id, recipient);
+        json_t *line = json_pack ("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}",
+            "at_ms", (json_int_t) event->at_ms,
+            "key", key,
+            "event_id", event->event_id,
+            "case_id", event->case_id,
+            "action", event->action,
+            "variant", event->variant? event->variant: "",
+            "recipient", recipient,
+            "template", rule->template_name,
+            "subject", subject? subject: "",
+            "deliveries", json_incref (deliveries));
+        if (*why)
+            json_object_set_new (line, "skipped", json_string (why));
+        char *text = json_dumps (line, JSON_COMPACT);
+        json_decref (line);
+        rc = s_enqueue (self, event, key, recipient, rule->template_name, "log", "",
+                        subject? subject: "", text);
+        free (text);
+    }
+    if (*why && !reporter)
+        hl_log (HL_WARN, event->case_id, "%s for %s: %s", event->action, recipient, why);
+    else
+    if (*why)
+        hl_log (HL_INFO, event->case_id, "%s for reporter: %s", event->action, why);
+    json_decref (deliveries);
+    free (event_id);
+    free (subject);
+    free (body);
+    free (sms);
+    return rc;
+}
+
+// ---------------------------------------------------------------- follow-up
+
+//  Submit the follow-up action of this event, if any. 0 = done or not
+//  needed (409 included), -1 = intake unavailable: retry the batch.
+static int
+s_advance (notification_t *self, const Hotline__Event *event)
+{
+    for (size_t i = 0; i < self->nadvance; i++) {
+        s_advance_t *advance = &self->advance [i];
+        if (strneq (advance->action, event->action))
+            continue;
+        const char *to_state = NULL;
+        int code = hl_procedure_check (self->procedure, event->to_state, advance->follow,
+                                       advance->variant, self->role, &to_state);
+        if (code != HL_OK) {
+            hl_log (HL_DEBUG, event->case_id, "%s not allowed from %s (%d)", advance->follow,
+                    event->to_state, code);
+            continue;
+        }
+        char request_id [300];
+        if (*advance->variant)
+            snprintf (request_id, sizeof request_id, "notify:%s:%s:%s", event->event_id,
+                      advance->follow, advance->variant);
+        else
+            snprintf (request_id, sizeof request_id, "notify:%s:%s", event->event_id,
+                      advance->follow);
+        Hotline__Command command = HOTLINE__COMMAND__INIT;
+        command.action = advance->follow;
+        command.variant = advance->variant;
+        command.case_id = event->case_id;
+        Hotline__Request request = HOTLINE__REQUEST__INIT;
+        request.request_id = request_id;
+        request.actor = (char *) self->actor;
+        request.kind_case = HOTLINE__REQUEST__KIND_COMMAND;
+        request.command = &command;
+        Hotline__Envelope *reply = hl_client_call (self->intake, &request);
+        if (!reply || reply->body_case != HOTLINE__ENVELOPE__BODY_REPLY) {
+            hl_log (HL_WARN, event->case_id, "intake did not answer %s: will retry", advance->follow);
+            hl_msg_free (&reply);
+            return -1;
+        }
+        code = reply->reply->code;
+        const char *error = reply->reply->error && *reply->reply->error? reply->reply->error: "";
+        if (code == HL_OK)
+            hl_log (HL_INFO, event->case_id, "%s recorded (-> %s)", advance->follow, to_state);
+        else
+        if (code == HL_CONFLICT)
+            hl_log (HL_DEBUG, event->case_id, "%s: case moved on already", advance->follow);
+        else
+        if (code == HL_UNAVAILABLE) {
+            hl_log (HL_WARN, event->case_id, "intake unavailable for %s: will retry", advance->follow);
+            hl_msg_free (&reply);
+            return -1;
+        }
+        else
+            //  400/403/404 will not change by retrying: a configuration or
+            //  procedure problem. Say so loudly and do not wedge the log.
+            hl_log (HL_ERROR, event->case_id, "intake refused %s: %d %s", advance->follow, code, error);
+        hl_msg_free (&reply);
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------- handler
+
+static void s_kick (notification_t *self);
+
+static int
+s_on_event (void *arg, const Hotline__Event *event)
+{
+    notification_t *self = (notification_t *) arg;
+    if (!self->foreign && event->origin && *event->origin
+    &&  strneq (event->origin, hl_service_node (self->service)))
+        return 0;               //  another node's event: its own node notifies
+    if (!event->case_id || !*event->case_id)
+        return 0;
+    if (s_case_apply (self, event))
+        return -1;
+    const hl_notify_rule_t *rules [S_MAX_RULES];
+    size_t count = hl_procedure_notify_rules (self->procedure, event->action, event->variant,
+                                              rules, S_MAX_RULES);
+    if (count) {
+        s_case_t kase;
+        if (s_case_load (self, event->case_id, &kase))
+            return -1;
+        int rc = 0;
+        for (size_t i = 0; i < count && rc == 0; i++)
+            rc = s_notify (self, event, &kase, rules [i]);
+        s_case_free (&kase);
+        if (rc)
+            return -1;
+        s_kick (self);
+    }
+    return s_advance (self, event);
+}
+
+// ---------------------------------------------------------------- sending
+
+static void
+s_mark_sent (notification_t *self, int64_t id)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_ms = ?, last_error = ''"
+        " WHERE id = ? AND status = 'pending'");
+    if (!stmt)
+        return;
+    sqlite3_bind_int64 (stmt, 1, hl_clock_now ());
+    sqlite3_bind_int64 (stmt, 2, id);
+    s_step_done (self, stmt);
+}
+
+static void
+s_mark_failed (notification_t *self, int64_t id, const char *error)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT attempts, idempotency_key, case_id FROM outbox WHERE id = ? AND status = 'pending'");
+    if (!stmt)
+        return;
+    sqlite3_bind_int64 (stmt, 1, id);
+    if (sqlite3_step (stmt) != SQLITE_ROW) {
+        sqlite3_reset (stmt);
+        return;
+    }
+    int64_t attempts = sqlite3_column_int64 (stmt, 0) + 1;
+    char *key = s_column (stmt, 1);
+    char *case_id = s_column (stmt, 2);
+    sqlite3_reset (stmt);
+    bool dead = attempts >= self->max_attempts;
+    int64_t next = hl_clock_now () + s_backoff (self, attempts);
+    stmt = hl_store_prepare (self->store,
+        "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_ms = ?,"
+        " status = CASE WHEN ? THEN 'dead' ELSE 'pending' END WHERE id = ?");
+    if (stmt) {
+        sqlite3_bind_int64 (stmt, 1, attempts);
+        sqlite3_bind_text (stmt, 2, error, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 3, next);
+        sqlite3_bind_int (stmt, 4, dead);
+        sqlite3_bind_int64 (stmt, 5, id);
+        s_step_done (self, stmt);
+    }
+    if (dead)
+        hl_log (HL_WARN, case_id, "message %s is dead after %" PRId64 " attempts: %s",
+                key, attempts, error);
+    else
+        hl_log (HL_INFO, case_id, "message %s attempt %" PRId64 " failed, retry in %" PRId64
+                " ms: %s", key, attempts, next - hl_clock_now (), error);
+    free (key);
+    free (case_id);
+}
+
+//  The log channel: append due lines to notify.log, fsync once, mark them
+static void
+s_write_logs (notification_t *self, int64_t now)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT id, body FROM outbox WHERE status = 'pending' AND channel = 'log'"
+        " AND next_attempt_ms <= ? ORDER BY id LIMIT ?");
+    if (!stmt)
+        return;
+    sqlite3_bind_int64 (stmt, 1, now);
+    sqlite3_bind_int (stmt, 2, S_LOG_BATCH);
+    int64_t ids [S_LOG_BATCH];
+    size_t count = 0;
+    zchunk_t *text = zchunk_new (NULL, 4096);
+    while (count < S_LOG_BATCH && sqlite3_step (stmt) == SQLITE_ROW) {
+        ids [count++] = sqlite3_column_int64 (stmt, 0);
+        const char *line = (const char *) sqlite3_column_text (stmt, 1);
+        zchunk_extend (text, line? line: "{}", line? strlen (line): 2);
+        zchunk_extend (text, "\n", 1);
+    }
+    sqlite3_reset (stmt);
+    if (count == 0) {
+        zchunk_destroy (&text);
+        return;
+    }
+    const char *error = NULL;
+    size_t size = zchunk_size (text), written = 0;
+    while (written < size) {
+        ssize_t rc = write (self->log_fd, zchunk_data (text) + written, size - written);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0) {
+            error = strerror (errno);
+            break;
+        }
+        written += (size_t) rc;
+    }
+    if (!error && fdatasync (self->log_fd))
+        error = strerror (errno);
+    zchunk_destroy (&text);
+    if (error) {
+        hl_error ("cannot write %s: %s", self->log_path, error);
+        for (size_t i = 0; i < count; i++)
+            s_mark_failed (self, ids [i], error);
+        return;
+    }
+    if (hl_store_begin (self->store))
+        return;
+    for (size_t i = 0; i < count; i++)
+        s_mark_sent (self, ids [i]);
+    hl_store_commit (self->store);
+}
+
+static bool
+s_in_flight (notification_t *self, int64_t id)
+{
+    for (size_t i = 0; i < self->nworkers; i++)
+        if (self->workers [i].busy && self->workers [i].row_id == id)
+            return true;
+    return false;
+}
+
+//  Give an idle worker the next due row of its channel
+static void
+s_feed (notification_t *self, s_worker_t *worker, int64_t now)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT id, idempotency_key, address, subject, body, case_id, event_id FROM outbox"
+        " WHERE status = 'pending' AND channel = ? AND next_attempt_ms <= ?"
+        " ORDER BY next_attempt_ms, id LIMIT ?");
+    if (!stmt)
+        return;
+    sqlite3_bind_text (stmt, 1, worker->channel, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, now);
+    sqlite3_bind_int (stmt, 3, (int) self->nworkers + 1);
+    while (sqlite3_step (stmt) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64 (stmt, 0);
+        if (s_in_flight (self, id))
+            continue;
+        notify_message_t message = {
+            (const char *) sqlite3_column_text (stmt, 1), worker->channel,
+            (const char *) sqlite3_column_text (stmt, 2),
+            (const char *) sqlite3_column_text (stmt, 3),
+            (const char *) sqlite3_column_text (stmt, 4),
+            (const char *) sqlite3_column_text (stmt, 5),
+            (const char *) sqlite3_column_text (stmt, 6)
+        };
+        if (notify_sender_post (worker->sender, id, &message) == 0) {
+            worker->busy = true;
+            worker->row_id = id;
+        }
+        break;
+    }
+    sqlite3_reset (stmt);
+}
+
+static void
+s_dispatch (notification_t *self)
+{
+    int64_t now = hl_clock_now ();
+    s_write_logs (self, now);
+    for (size_t i = 0; i < self->nworkers; i++)
+        if (!self->workers [i].busy)
+            s_feed (self, &self->workers [i], now);
+}
+
+static int
+s_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id;
+    s_dispatch ((notification_t *) arg);
+    return 0;
+}
+
+static int
+s_kick_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id;
+    notification_t *self = (notification_t *) arg;
+    self->kick_timer = 0;
+    s_dispatch (self);
+    return 0;
+}
+
+//  New rows were enqueued: dispatch as soon as the batch has committed
+static void
+s_kick (notification_t *self)
+{
+    if (self->loop && !self->kick_timer)
+        self->kick_timer = zloop_timer (self->loop, 1, 1, s_kick_timer, self);
+}
+
+static void
+s_worker_result (s_worker_t *worker)
+{
+    notification_t *self = worker->parent;
+    int64_t id;
+    bool ok;
+    char error [512];
+    if (notify_sender_recv (worker->sender, &id, &ok, error, sizeof error))
+        return;
+    if (!worker->busy || id != worker->row_id)
+        hl_error ("worker result for row %" PRId64 " not in flight", id);
+    worker->busy = false;
+    if (ok)
+        s_mark_sent (self, id);
+    else
+        s_mark_failed (self, id, error);
+}
+
+static int
+s_worker_readable (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop; (void) reader;
+    s_worker_t *worker = (s_worker_t *) arg;
+    s_worker_result (worker);
+    s_dispatch (worker->parent);
+    return 0;
+}
+
+// ---------------------------------------------------------------- queries
+
+//  Outbox rows as JSON, newest first. status NULL: any.
+static json_t *
+s_query_rows (notification_t *self, const char *status, const char *case_id, uint32_t limit)
+{
+    if (limit == 0)
+        limit = 100;
+    if (limit > 1000)
+        limit = 1000;
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT id, idempotency_key, event_id, case_id, recipient, template, channel, address,"
+        " subject, attempts, status, last_error, next_attempt_ms, created_ms, sent_ms"
+        " FROM outbox WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR case_id = ?2)"
+        " ORDER BY id DESC LIMIT ?3");
+    if (!stmt)
+        return NULL;
+    sqlite3_bind_text (stmt, 1, status? status: "", -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, case_id? case_id: "", -1, SQLITE_STATIC);
+    sqlite3_bind_int (stmt, 3, (int) limit);
+    json_t *rows = json_array ();
+    while (sqlite3_step (stmt) == SQLITE_ROW) {
+        const char *recipient = (const char *) sqlite3_column_text (stmt, 4);
+        const char *address = (const char *) sqlite3_column_text (stmt, 7);
+        char shown [300];
+        if (recipient && streq (recipient, "reporter") && address && *address)
+            s_mask (address, shown, sizeof shown);
+        else
+            snprintf (shown, sizeof shown, "%s", address? address: "");
+        json_t *row = json_pack ("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I}",
+            "id", (json_int_t) sqlite3_column_int64 (stmt, 0),
+            "key", (const char *) sqlite3_column_text (stmt, 1),
+            "event_id", (const char *) sqlite3_column_text (stmt, 2),
+            "case_id", (const char *) sqlite3_column_text (stmt, 3),
+            "recipient", recipient,
+            "template", (const char *) sqlite3_column_text (stmt, 5),
+            "channel", (const char *) sqlite3_column_text (stmt, 6),
+            "address", shown,
+            "subject", (const char *) sqlite3_column_text (stmt, 8),
+            "attempts", (json_int_t) sqlite3_column_int64 (stmt, 9),
+            "status", (const char *) sqlite3_column_text (stmt, 10),
+            "last_error", (const char *) sqlite3_column_text (stmt, 11),
+            "next_attempt_ms", (json_int_t) sqlite3_column_int64 (stmt, 12),
+            "created_ms", (json_int_t) sqlite3_column_int64 (stmt, 13));
+        if (!row)
+            continue;
+        json_object_set_new (row, "sent_ms", sqlite3_column_type (stmt, 14) == SQLITE_NULL?
+                             json_null (): json_integer (sqlite3_column_int64 (stmt, 14)));
+        json_array_append_new (rows, row);
+    }
+    sqlite3_reset (stmt);
+    return rows;
+}
+
+//  Answer one request: fills reply (json owned by caller through *json_p)
+static void
+s_query_answer (notification_t *self, const Hotline__Request *request, Hotline__Reply *reply,
+                char **json_p)
+{
+    reply->request_id = request->request_id? request->request_id: "";
+    if (request->kind_case == HOTLINE__REQUEST__KIND_PING) {
+        reply->code = HL_OK;
+        return;
+    }
+    if (request->kind_case != HOTLINE__REQUEST__KIND_QUERY) {
+        reply->code = HL_BAD_INPUT;
+        reply->error = "the notification service answers queries only (deadletter, outbox)";
+        return;
+    }
+    const Hotline__Query *query = request->query;
+    const char *status = NULL;
+    if (streq (query->kind, "deadletter"))
+        status = "dead";
+    else
+    if (streq (query->kind, "outbox")) {
+        status = query->status;
+        if (*status && strneq (status, "pending") && strneq (status, "sent") && strneq (status, "dead")) {
+            reply->code = HL_BAD_INPUT;
+            reply->error = "status must be pending, sent or dead";
+            return;
+        }
+    }
+    else {
+        reply->code = HL_BAD_INPUT;
+        reply->error = "unknown query kind (deadletter, outbox)";
+        return;
+    }
+    json_t *rows = s_query_rows (self, status, query->case_id, query->limit);
+    *json_p = rows? json_dumps (rows, JSON_COMPACT): NULL;
+    json_decref (rows);
+    if (!*json_p) {
+        reply->code = HL_UNAVAILABLE;
+        reply->error = "store error";
+        return;
+    }
+    reply->code = HL_OK;
+    reply->json = *json_p;
+}
+
+static int
+s_query_readable (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    notification_t *self = (notification_t *) arg;
+    zmsg_t *msg = zmsg_recv (reader);
+    if (!msg)
+        return 0;
+    zframe_t *routing_id = zmsg_pop (msg);
+    zframe_t *body = zmsg_pop (msg);
+    const char *reason = NULL;
+    Hotline__Envelope *env = body? hl_msg_decode (zframe_data (body), zframe_size (body), &reason): NULL;
+    if (env && env->body_case == HOTLINE__ENVELOPE__BODY_REQUEST && zmsg_size (msg) == 0) {
+        Hotline__Reply reply = HOTLINE__REPLY__INIT;
+        char *json = NULL;
+        s_query_answer (self, env->request, &reply, &json);
+        Hotline__Envelope answer = HOTLINE__ENVELOPE__INIT;
+        answer.body_case = HOTLINE__ENVELOPE__BODY_REPLY;
+        answer.reply = &reply;
+        if (hl_msg_send (reader, routing_id, &answer))
+            hl_debug ("query client gone before the reply");
+        free (json);
+    }
+    else
+        hl_debug ("query dropped: %s", reason? reason: "not a request");
+    hl_msg_free (&env);
+    zframe_destroy (&body);
+    zframe_destroy (&routing_id);
+    zmsg_destroy (&msg);
+    return 0;
+}
+
+// ---------------------------------------------------------------- setup
+
+//  Templates of every rule exist; reporter templates use allowed
+//  placeholders only; warn about recipients without contacts. 0 or -1.
+static int
+s_check_rules (notification_t *self)
+{
+    const char *states [256];
+    size_t nstates = hl_procedure_states (self->procedure, states, 255);
+    states [nstates++] = NULL;              //  the creating actions
+    int rc = 0;
+    for (size_t s = 0; s < nstates && rc == 0; s++) {
+        const char *actions [256];
+        size_t nactions = hl_procedure_allowed (self->procedure, states [s], NULL, actions, 256);
+        for (size_t a = 0; a < nactions && rc == 0; a++) {
+            char name [160];
+            snprintf (name, sizeof name, "%s", actions [a]);
+            char *space = strchr (name, ' ');
+            const char *variant = "";
+            if (space) {
+                *space = 0;
+                variant = space + 1;
+            }
+            const hl_notify_rule_t *rules [S_MAX_RULES];
+            size_t count = hl_procedure_notify_rules (self->procedure, name, variant, rules, S_MAX_RULES);
+            for (size_t r = 0; r < count && rc == 0; r++) {
+                const char *recipient = rules [r]->recipient;
+                const notify_template_t *tmpl = notify_templates_find (self->templates,
+                    rules [r]->template_name, recipient);
+                if (!tmpl) {
+                    hl_error ("templates: no template '%s' (rule: notify %s %s %s)",
+                              rules [r]->template_name, name, recipient, rules [r]->template_name);
+                    rc = -1;
+                    break;
+                }
+                if (streq (recipient, "reporter")) {
+                    const char *other = notify_templates_uses_other (tmpl, s_reporter_allowed);
+                    if (other) {
+                        hl_error ("templates: '%s' goes to reporters and uses {%s}; reporters' "
+                                  "messages may use only case_id, type, location, state, note, "
+                                  "ward_name, received, regime", tmpl->name, other);
+                        rc = -1;
+                        break;
+                    }
+                }
+                else
+                if (strneq (recipient, "assignee")) {
+                    char path [128];
+                    snprintf (path, sizeof path, "contacts/%s", recipient);
+                    if (!*hl_config_get (self->config, path, ""))
+                        s_warn_once (self, path, "%s is not configured: '%s' messages go to "
+                                     "notify.log only", path, recipient);
+                }
+            }
+        }
+    }
+    return rc;
+}
+
+static int
+s_parse_advance (notification_t *self, const char *text)
+{
+    char *copy = strdup (text);
+    char *save = NULL;
+    int rc = 0;
+    for (char *item = strtok_r (copy, ", ", &save); item && rc == 0; item = strtok_r (NULL, ", ", &save)) {
+        char *equals = strchr (item, '=');
+        if (!equals || equals == item || !equals [1] || self->nadvance == S_MAX_ADVANCE) {
+            hl_error ("notify/advance: '%s' is not ACTION=FOLLOW[:VARIANT]", item);
+            rc = -1;
+            break;
+        }
+        *equals = 0;
+        char *follow = equals + 1;
+        char *colon = strchr (follow, ':');
+        if (colon)
+            *colon = 0;
+        const char *variant = colon? colon + 1: "";
+        //  The follow-up must exist (HL_NOT_FOUND: no such action at all)
+        if (hl_procedure_check (self->procedure, hl_procedure_initial (self->procedure), follow,
+                                variant, self->role, NULL) == HL_NOT_FOUND) {
+            hl_error ("notify/advance: the procedure has no action '%s%s%s'", follow,
+                      *variant? " ": "", variant);
+            rc = -1;
+            break;
+        }
+        s_advance_t *advance = &self->advance [self->nadvance++];
+        advance->action = strdup (item);
+        advance->follow = strdup (follow);
+        advance->variant = strdup (variant);
+    }
+    free (copy);
+    return rc;
+}
+
+//  notify/from is "address" or "Display Name <address>"; notify/from_name,
+//  if set, gives the display name
+static void
+s_parse_from (notification_t *self, const char *from, const char *name)
+{
+    const char *open = strchr (from, '<');
+    const char *close = open? strchr (open, '>'): NULL;
+    char display [256] = "";
+    if (open && close) {
+        self->from_address = zsys_sprintf ("%.*s", (int) (close - open - 1), open + 1);
+        const char *start = from, *end = open;
+        while (start < end && (*start == ' ' || *start == '"'))
+            start++;
+        while (end > start && (end [-1] == ' ' || end [-1] == '"'))
+            end--;
+        snprintf (display, sizeof display, "%.*s", (int) (end - start), start);
+    }
+    else {
+        while (*from == ' ')
+            from++;
+        self->from_address = strdup (from);
+        char *end = self->from_address + strlen (self->from_address);
+        while (end > self->from_address && end [-1] == ' ')
+            *--end = 0;
+    }
+    self->from_display = strdup (name? name: display);
+}
+
+//  Templates path: notify/templates, else templates.conf beside the procedure
+static char *
+s_templates_path (hl_config_t *config)
+{
+    const char *configured = hl_config_get (config, "notify/templates", NULL);
+    if (configured)
+        return hl_config_resolve (config, configured);
+    char *procedure = hl_config_resolve (config, hl_config_get (config, "node/procedure", NULL));
+    if (!procedure)
+        procedure = strdup (zsys_file_exists ("deploy/config/procedure.conf")?
+                            "deploy/config/procedure.conf": "/etc/hotline/procedure.conf");
+    char *slash = strrchr (procedure, '/');
+    char *path = slash? zsys_sprintf ("%.*s/templates.conf", (int) (slash - procedure), procedure)
+                      : strdup ("templates.conf");
+    free (procedure);
+    return path;
+}
+
+notification_t *
+notification_new (hl_service_t *service)
+{
+    notification_t *self = (notification_t *) zmalloc (sizeof (notification_t));
+    self->service = service;
+    self->config = hl_service_config (service);
+    self->procedure = hl_service_procedure (service);
+    self->loop = hl_service_loop (service);
+    self->log_fd = -1;
+    self->warned = zhashx_new ();
+    hl_config_t *config = self->config;
+    curl_global_init (CURL_GLOBAL_DEFAULT);
+
+    //  Templates
+    char *path = s_templates_path (config);
+    char err [512];
+    self->templates = notify_templates_load (path, err, sizeof err);
+    if (!self->templates) {
+        hl_error ("invalid templates: %s", err);
+        fprintf (stderr, "hotline-notification: invalid templates: %s\n", err);
+        free (path);
+        notification_destroy (&self);
+        return NULL;
+    }
+    hl_info ("templates=%s", path);
+    free (path);
+
+    //  Settings
+    self->actor = hl_config_get (config, "notify/actor", "system:notification");
+    const char *colon = strchr (self->actor, ':');
+    self->role = colon? zsys_sprintf ("%.*s", (int) (colon - self->actor), self->actor)
+                      : strdup (self->actor);
+    self->assign_action = hl_config_get (config, "notify/assign_action", "assign");
+    self->assign_arg = hl_config_get (config, "notify/assign_arg", "to");
+    self->ward_name = hl_config_get (config, "node/ward_name", hl_service_ward (service));
+    self->foreign = hl_config_int (config, "notify/foreign", 0) != 0;
+    self->retry_ms = hl_config_int (config, "notify/retry_ms", 1000);
+    self->retry_max_ms = hl_config_int (config, "notify/retry_max_ms", 300000);
+    self->max_attempts = hl_config_int (config, "notify/max_attempts", 5);
+    if (self->retry_ms < 1)
+        self->retry_ms = 1;
+    if (self->retry_max_ms < self->retry_ms)
+        self->retry_max_ms = self->retry_ms;
+    if (self->max_attempts < 1)
+        self->max_attempts = 1;
+    if (!hl_procedure_role_exists (self->procedure, self->role)) {
+        hl_error ("notify/actor '%s': the procedure has no role '%s'", self->actor, self->role);
+        notification_destroy (&self);
+        return NULL;
+    }
+    if (s_parse_advance (self, hl_config_get (config, "notify/advance", "submit=inform_leaders"))
+    ||  s_check_rules (self)) {
+        notification_destroy (&self);
+        return NULL;
+    }
+
+    //  Transports
+    notify_sender_config_t *sc = &self->sender_config;
+    sc->smtp_url = hl_config_get (config, "notify/smtp_url", NULL);
+    sc->smtp_user = hl_config_get (config, "notify/smtp_user", NULL);
+    sc->smtp_password = hl_config_get (config, "notify/smtp_password", NULL);
+    sc->smtp_tls = hl_config_get (config, "notify/smtp_tls", "none");
+    s_parse_from (self, hl_config_get (config, "notify/from", "hotline@localhost"),
+                  hl_config_get (config, "notify/from_name", NULL));
+    sc->from = self->from_address;
+    sc->from_name = self->from_display;
+    sc->webhook_url = hl_config_get (config, "notify/webhook_url", NULL);
+    sc->webhook_token = hl_config_get (config, "notify/webhook_token", NULL);
+    sc->timeout_ms = (int) hl_config_int (config, "notify/send_timeout_ms", 5000);
+    self->email_enabled = sc->smtp_url != NULL;
+    self->sms_enabled = sc->webhook_url != NULL;
+    if (!self->email_enabled)
+        hl_warn ("notify/smtp_url is not set: e-mail is off");
+    if (!self->sms_enabled)
+        hl_warn ("notify/webhook_url is not set: SMS is off");
+    int64_t per_channel = hl_config_int (config, "notify/workers", 1);
+    if (per_channel < 1)
+        per_channel = 1;
+    if (per_channel > S_MAX_WORKERS / 2)
+        per_channel = S_MAX_WORKERS / 2;
+    const char *channels [] = {
+        self->email_enabled? "email": NULL, self->sms_enabled? "sms": NULL
+    };
+    for (int c = 0; c < 2; c++) {
+        if (!channels [c])
+            continue;
+        for (int64_t i = 0; i < per_channel; i++) {
+            s_worker_t *worker = &self->workers [self->nworkers];
+            worker->parent = self;
+            worker->channel = channels [c];
+            worker->sender = notify_sender_new (&self->sender_config);
+            if (!worker->sender) {
+                hl_error ("cannot start a %s worker", channels [c]);
+                notification_destroy (&self);
+                return NULL;
+            }
+            self->nworkers++;
+            zloop_reader (self->loop, notify_sender_sock (worker->sender), s_worker_readable, worker);
+        }
+    }
+
+    //  Store, log file, intake client, query socket, consumer
+    path = hl_service_path (service, "notify.db");
+    self->store = hl_store_new (path, s_schema);
+    free (path);
+    self->log_path = hl_service_path (service, "notify.log");
+    self->log_fd = open (self->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (!self->store || self->log_fd < 0) {
+        hl_error ("cannot open notify.db or %s: %s", self->log_path, strerror (errno));
+        notification_destroy (&self);
+        return NULL;
+    }
+    self->intake = hl_client_new (hl_service_endpoint (service, "intake"),
+                                  (int) hl_config_int (config, "notify/intake_timeout_ms", 3000), 2);
+    const char *query_endpoint = hl_service_endpoint (service, "notification");
+    self->query = zsock_new (ZMQ_ROUTER);
+    hl_sock_harden (self->query);
+    if (!query_endpoint || zsock_bind (self->query, "%s", query_endpoint) < 0) {
+        hl_error ("cannot bind endpoints/notification %s", query_endpoint? query_endpoint: "(unset)");
+        notification_destroy (&self);
+        return NULL;
+    }
+    zloop_reader (self->loop, self->query, s_query_readable, self);
+    const char *feed = hl_service_endpoint (service, "archive_feed");
+    self->consumer = hl_consumer_new (self->loop, feed, self->store, s_on_event, self);
+    if (!self->consumer) {
+        hl_error ("cannot follow the log at %s", feed);
+        notification_destroy (&self);
+        return NULL;
+    }
+    self->tick_timer = zloop_timer (self->loop, (size_t) hl_config_int (config, "notify/tick_ms", 200),
+                                    0, s_tick, self);
+    hl_info ("following %s, queries on %s, e-mail %s, SMS %s, %" PRId64 " pending, %" PRId64 " dead",
+             feed, query_endpoint, self->email_enabled? "on": "off", self->sms_enabled? "on": "off",
+             hl_store_int (self->store, "SELECT count(*) FROM outbox WHERE status = 'pending'", 0),
+             hl_store_int (self->store, "SELECT count(*) FROM outbox WHERE status = 'dead'", 0));
+    return self;
+}
+
+void
+notification_destroy (notification_t **self_p)
+{
+    assert (self_p);
+    notification_t *self = *self_p;
+    if (self) {
+        if (self->tick_timer)
+            zloop_timer_end (self->loop, self->tick_timer);
+        if (self->kick_timer)
+            zloop_timer_end (self->loop, self->kick_timer);
+        //  Record the result of a send in flight, so a graceful stop never
+        //  sends a message twice
+        for (size_t i = 0; i < self->nworkers; i++) {
+            s_worker_t *worker = &self->workers [i];
+            zloop_reader_end (self->loop, notify_sender_sock (worker->sender));
+            if (worker->busy && self->store) {
+                zpoller_t *poller = zpoller_new (notify_sender_sock (worker->sender), NULL);
+                if (zpoller_wait (poller, self->sender_config.timeout_ms + 2000))
+                    s_worker_result (worker);
+                zpoller_destroy (&poller);
+            }
+            notify_sender_destroy (&worker->sender);
+        }
+        hl_consumer_destroy (&self->consumer);
+        if (self->query) {
+            zloop_reader_end (self->loop, self->query);
+            zsock_destroy (&self->query);
+        }
+        hl_client_destroy (&self->intake);
+        hl_store_destroy (&self->store);
+        if (self->log_fd >= 0)
+            close (self->log_fd);
+        free (self->log_path);
+        free (self->from_address);
+        free (self->from_display);
+        notify_templates_destroy (&self->templates);
+        for (size_t i = 0; i < self->nadvance; i++) {
+            free (self->advance [i].action);
+            free (self->advance [i].follow);
+            free (self->advance [i].variant);
+        }
+        free (self->role);
+        zhashx_destroy (&self->warned);
+        curl_global_cleanup ();
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest: feed events straight to the handler (no archive needed), with
+//  a fake intake and transports that refuse (nothing listens), so every
+//  e-mail and SMS ends dead after two attempts and the log channel writes.
+
+typedef struct {
+    int code;                   //  reply code to give
+    int calls;
+    char request_id [128];
+    char action [64];
+    char actor [64];
+} s_fake_intake_t;
+
+static void
+s_fake_intake (zsock_t *pipe, void *args)
+{
+    s_fake_intake_t *state = (s_fake_intake_t *) args;
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    int port = zsock_bind (router, "tcp://127.0.0.1:*");
+    zsock_signal (pipe, 0);
+    zstr_sendf (pipe, "%d", port);
+    zpoller_t *poller = zpoller_new (pipe, router, NULL);
+    while (true) {
+        void *which = zpoller_wait (poller, -1);
+        if (which != router)
+            break;              //  $TERM or interrupted
+        zmsg_t *msg = zmsg_recv (router);
+        zframe_t *id = zmsg_pop (msg);
+        zframe_t *body = zmsg_pop (msg);
+        Hotline__Envelope *env = hl_msg_decode (zframe_data (body), zframe_size (body), NULL);
+        if (env && env->body_case == HOTLINE__ENVELOPE__BODY_REQUEST) {
+            state->calls++;
+            snprintf (state->request_id, sizeof state->request_id, "%s", env->request->request_id);
+            snprintf (state->action, sizeof state->action, "%s", env->request->command->action);
+            snprintf (state->actor, sizeof state->actor, "%s", env->request->actor);
+            Hotline__Reply reply = HOTLINE__REPLY__INIT;
+            reply.request_id = env->request->request_id;
+            reply.code = state->code;
+            Hotline__Envelope answer = HOTLINE__ENVELOPE__INIT;
+            answer.body_case = HOTLINE__ENVELOPE__BODY_REPLY;
+            answer.reply = &reply;
+            hl_msg_send (router, id, &answer);
+        }
+        hl_msg_free (&env);
+        zframe_destroy (&id);
+        zframe_destroy (&body);
+        zmsg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&router);
+}
+
+static int
+s_test_free_port (void)
+{
+    zsock_t *sock = zsock_new (ZMQ_ROUTER);
+    int port = zsock_bind (sock, "tcp://127.0.0.1:*");
+    zsock_destroy (&sock);
+    return port;
+}
+
+static int64_t
+s_test_count (notification_t *self, const char *where)
+{
+    char *sql = zsys_sprintf ("SELECT count(*) FROM outbox WHERE %s", where);
+    sqlite3_stmt *stmt = NULL;
+    int64_t count = -1;
+    if (sqlite3_prepare_v2 (hl_store_db (self->store), sql, -1, &stmt, NULL) == SQLITE_OK
+    &&  sqlite3_step (stmt) == SQLITE_ROW)
+        count = sqlite3_column_int64 (stmt, 0);
+    sqlite3_finalize (stmt);
+    zstr_free (&sql);
+    return count;
+}
+
+//  One event through the handler, in a transaction like the consumer's
+static int
+s_test_event (notification_t *self, Hotline__Event *event)
+{
+    assert (hl_store_begin (self->store) == 0);
+    int rc = s_on_event (self, event);
+    if (rc == 0)
+        assert (hl_store_commit (self->store) == 0);
+    else
+        hl_store_rollback (self->store);
+    return rc;
+}
+
+//  Run the senders until nothing is pending (bounded)
+static void
+s_test_drain (notification_t *self)
+{
+    for (int round = 0; round < 2000; round++) {
+        s_dispatch (self);
+        bool busy = false;
+        for (size_t i = 0; i < self->nworkers; i++)
+            if (self->workers [i].busy) {
+                busy = true;
+                s_worker_result (&self->workers [i]);
+            }
+        if (!busy && s_test_count (self, "status = 'pending'") == 0)
+            return;
+        if (!busy)
+            zclock_sleep (2);   //  wait out a 1 ms backoff; not a timing assertion
+    }
+    assert (!"outbox did not drain");
+}
+
+void
+notification_test (bool verbose)
+{
+    printf (" * notification: ");
+    char dir [] = "/tmp/notification_XXXXXX";
+    assert (mkdtemp (dir));
+    char cwd [512];
+    assert (getcwd (cwd, sizeof cwd));
+    s_fake_intake_t intake_state = { HL_OK, 0, "", "", "" };
+    zactor_t *intake = zactor_new (s_fake_intake, &intake_state);
+    char *port = zstr_recv (intake);
+    char cfg [128];
+    snprintf (cfg, sizeof cfg, "%s/node.cfg", dir);
+    FILE *file = fopen (cfg, "w");
+    assert (file);
+    fprintf (file,
+        "node\n"
+        "    role = ward\n"
+        "    ward_code = 42\n"
+        "    ward_name = \"Phường An Biên\"\n"
+        "    data_dir = data\n"
+        "    procedure = %s/deploy/config/procedure.conf\n"
+        "endpoints\n"
+        "    intake = tcp://127.0.0.1:%s\n"
+        "    archive_feed = tcp://127.0.0.1:%d\n"
+        "    notification = inproc://notification-selftest\n"
+        "contacts\n"
+        "    leaders = \"lanhdao@anbien.gov.vn, 0916 588 826\"\n"
+        "    division_head = kinhte@anbien.gov.vn\n"
+        "    staff\n"
+        "        lan = lan@anbien.gov.vn\n"
+        "notify\n"
+        "    templates = %s/deploy/config/templates.conf\n"
+        "    smtp_url = smtp://127.0.0.1:%d\n"
+        "    webhook_url = http://127.0.0.1:%d/sms\n"
+        "    retry_ms = 1\n"
+        "    max_attempts = 2\n"
+        "    send_timeout_ms = 2000\n"
+        "    intake_timeout_ms = 500\n"
+        "    channels\n"
+        "        division_head = email\n",
+        cwd, port, s_test_free_port (), cwd, s_test_free_port (), s_test_free_port ());
+    fclose (file);
+    zstr_free (&port);
+    char *argv [] = { "notification", "-c", cfg, NULL };
+    hl_service_t *service = hl_service_new ("notification", 3, argv);
+    assert (service);
+    notification_t *self = notification_new (service);
+    assert (self);
+    hl_procedure_t *procedure = hl_service_procedure (service);
+
+    //  1. A new report: leaders by e-mail and SMS, the division head by
+    //  e-mail only (notify/channels), a log line each; the case is moved on
+    Hotline__Reporter who = HOTLINE__REPORTER__INIT;
+    who.name = "Nguyễn Văn Dân";
+    who.email = "dan@example.com";
+    who.phone = "0912 345 678";
+    Hotline__Report report = HOTLINE__REPORT__INIT;
+    report.reporter = &who;
+    report.type = HOTLINE__POLLUTION_TYPE__WASTE_WATER;
+    report.location = "Ngõ 5, An Biên";
+    report.description = "Nước thải đen chảy ra kênh";
+    report.received_ms = 1700000000000;
+    Hotline__Event event = HOTLINE__EVENT__INIT;
+    event.event_id = "ward-42/1";
+    event.seq = 1;
+    event.case_id = "42-2026-000001";
+    event.origin = "ward-42";
+    event.at_ms = 1700000000000;
+    event.actor = "officer:an";
+    event.action = "submit";
+    event.to_state = (char *) hl_procedure_initial (procedure);
+    event.regime = "normal";
+    event.report = &report;
+    assert (s_test_event (self, &event) == 0);
+    assert (s_test_count (self, "1") == 5);
+    assert (s_test_count (self, "channel = 'email'") == 2);
+    assert (s_test_count (self, "channel = 'sms' AND address = '0916588826'") == 1);
+    assert (s_test_count (self, "channel = 'log'") == 2);
+    assert (s_test_count (self, "idempotency_key = 'ward-42/1|leaders|log'") == 1);
+    //  Staff messages carry the report, never the reporter
+    assert (s_test_count (self, "body LIKE '%Nước thải đen%' AND channel = 'email'") == 2);
+    assert (s_test_count (self, "body LIKE '%dan@example%' OR body LIKE '%Dân%'"
+                                " OR body LIKE '%345%' OR subject LIKE '%Dân%'") == 0);
+    assert (intake_state.calls == 1);
+    assert (streq (intake_state.request_id, "notify:ward-42/1:inform_leaders"));
+    assert (streq (intake_state.action, "inform_leaders"));
+    assert (streq (intake_state.actor, "system:notification"));
+    //  A replay enqueues nothing new; the follow-up repeats its request id
+    assert (s_test_event (self, &event) == 0);
+    assert (s_test_count (self, "1") == 5);
+    assert (intake_state.calls == 2);
+    assert (streq (intake_state.request_id, "notify:ward-42/1:inform_leaders"));
+
+    //  2. Intake unavailable (503) or silent: the batch must come again,
+    //  and nothing of it is kept. 409: the case moved on, fine.
+    intake_state.code = HL_UNAVAILABLE;
+    event.event_id = "ward-42/2";
+    event.case_id = "42-2026-000002";
+    assert (s_test_event (self, &event) == -1);
+    assert (s_test_count (self, "event_id = 'ward-42/2'") == 0);
+    intake_state.code = HL_CONFLICT;
+    assert (s_test_event (self, &event) == 0);
+    assert (s_test_count (self, "event_id = 'ward-42/2'") == 5);
+
+    //  3. Assign, then a deadline warning: to the assignee (looked up in
+    //  contacts/staff) and the division head
+    intake_state.code = HL_OK;
+    Hotline__Event assign = HOTLINE__EVENT__INIT;
+    Hotline__Event__ArgsEntry to = HOTLINE__EVENT__ARGS_ENTRY__INIT;
+    to.key = "to";
+    to.value = "division:lan";
+    Hotline__Event__ArgsEntry *assign_args [] = { &to };
+    assign.event_id = "ward-42/3";
+    assign.case_id = "42-2026-000001";
+    assign.origin = "ward-42";
+    assign.action = "assign";
+    assign.from_state = "routed_ward";
+    assign.to_state = "verifying";
+    assign.n_args = 1;
+    assign.args = assign_args;
+    assert (s_test_event (self, &assign) == 0);
+    Hotline__Event warn = HOTLINE__EVENT__INIT;
+    Hotline__Event__ArgsEntry deadline = HOTLINE__EVENT__ARGS_ENTRY__INIT;
+    deadline.key = "deadline";
+    deadline.value = "verify";
+    Hotline__Event__ArgsEntry due = HOTLINE__EVENT__ARGS_ENTRY__INIT;
+    due.key = "due_ms";
+    due.value = "1700086400000";
+    Hotline__Event__ArgsEntry *warn_args [] = { &deadline, &due };
+    warn.event_id = "ward-42/4";
+    warn.case_id = "42-2026-000001";
+    warn.origin = "ward-42";
+    warn.action = "deadline_warn";
+    warn.from_state = "verifying";
+    warn.to_state = "verifying";
+    warn.n_args = 2;
+    warn.args = warn_args;
+    assert (s_test_event (self, &warn) == 0);
+    assert (s_test_count (self, "event_id = 'ward-42/4' AND address = 'lan@anbien.gov.vn'") == 1);
+    assert (s_test_count (self, "event_id = 'ward-42/4' AND recipient = 'division_head'"
+                                " AND channel = 'email'") == 1);
+
+    //  4. The result goes to the reporter, by e-mail and SMS, with only the
+    //  whitelisted facts; the log masks the reporter's addresses
+    Hotline__Event inform = HOTLINE__EVENT__INIT;
+    inform.event_id = "ward-42/5";
+    inform.case_id = "42-2026-000001";
+    inform.origin = "ward-42";
+    inform.action = "inform";
+    inform.from_state = "resolved";
+    inform.to_state = "reporter_informed";
+    inform.note = "Đã yêu cầu cơ sở dừng xả thải";
+    assert (s_test_event (self, &inform) == 0);
+    assert (s_test_count (self, "idempotency_key = 'ward-42/5|reporter|email'"
+                                " AND address = 'dan@example.com'") == 1);
+    assert (s_test_count (self, "idempotency_key = 'ward-42/5|reporter|sms'"
+                                " AND address = '0912345678'") == 1);
+    assert (s_test_count (self, "event_id = 'ward-42/5' AND channel != 'log'"
+                                " AND body NOT LIKE '%dừng xả thải%'") == 0);
+    assert (s_test_count (self, "event_id = 'ward-42/5' AND body LIKE '%Nước thải đen%'") == 0);
+    assert (s_test_count (self, "idempotency_key = 'ward-42/5|reporter|log'"
+                                " AND body LIKE '%d***@example.com%' AND body NOT LIKE '%dan@%'"
+                                " AND body NOT LIKE '%0912345678%'") == 1);
+
+    //  5. An anonymous reporter is never contacted; the log says why
+    who.anonymous = true;
+    event.event_id = "ward-42/6";
+    event.case_id = "42-2026-000003";
+    assert (s_test_event (self, &event) == 0);
+    inform.event_id = "ward-42/7";
+    inform.case_id = "42-2026-000003";
+    assert (s_test_event (self, &inform) == 0);
+    assert (s_test_count (self, "event_id = 'ward-42/7'") == 1);
+    assert (s_test_count (self, "event_id = 'ward-42/7' AND body LIKE '%anonymous%'") == 1);
+    assert (s_test_count (self, "address LIKE '%dan@%' AND case_id = '42-2026-000003'") == 0);
+
+    //  6. Another node's event is its node's business
+    inform.event_id = "ward-43/1";
+    inform.origin = "ward-43";
+    assert (s_test_event (self, &inform) == 0);
+    assert (s_test_count (self, "event_id = 'ward-43/1'") == 0);
+
+    //  7. Send: nothing listens, so every e-mail and SMS is dead after two
+    //  attempts with the reason; the log channel is written
+    int64_t total = s_test_count (self, "1");
+    int64_t logs = s_test_count (self, "channel = 'log'");
+    s_test_drain (self);
+    assert (s_test_count (self, "status = 'sent'") == logs);
+    assert (s_test_count (self, "status = 'dead' AND attempts = 2 AND last_error != ''") == total - logs);
+    char *log_path = hl_service_path (service, "notify.log");
+    file = fopen (log_path, "r");
+    assert (file);
+    char line [4096];
+    int lines = 0;
+    while (fgets (line, sizeof line, file)) {
+        json_t *json = json_loads (line, 0, NULL);
+        assert (json && json_string_value (json_object_get (json, "key")));
+        json_decref (json);
+        lines++;
+    }
+    fclose (file);
+    assert (lines == logs);
+    free (log_path);
+
+    //  8. The dead letters, by query; reporter addresses masked
+    Hotline__Query query = HOTLINE__QUERY__INIT;
+    query.kind = "deadletter";
+    Hotline__Request request = HOTLINE__REQUEST__INIT;
+    request.request_id = "q1";
+    request.kind_case = HOTLINE__REQUEST__KIND_QUERY;
+    request.query = &query;
+    Hotline__Reply reply = HOTLINE__REPLY__INIT;
+    char *json = NULL;
+    s_query_answer (self, &request, &reply, &json);
+    assert (reply.code == HL_OK && json);
+    json_t *rows = json_loads (json, 0, NULL);
+    assert (json_is_array (rows) && (int64_t) json_array_size (rows) == total - logs);
+    bool masked = false;
+    for (size_t i = 0; i < json_array_size (rows); i++) {
+        json_t *row = json_array_get (rows, i);
+        assert (streq (json_string_value (json_object_get (row, "status")), "dead"));
+        const char *address = json_string_value (json_object_get (row, "address"));
+        assert (!strstr (address, "dan@"));
+        masked = masked || streq (address, "d***@example.com");
+    }
+    assert (masked);
+    json_decref (rows);
+    free (json);
+    json = NULL;
+    query.kind = "outbox";
+    query.status = "sent";
+    query.limit = 1;
+    s_query_answer (self, &request, &reply, &json);
+    rows = json_loads (json, 0, NULL);
+    assert (json_array_size (rows) == 1);
+    json_decref (rows);
+    free (json);
+    json = NULL;
+    query.kind = "nope";
+    s_query_answer (self, &request, &reply, &json);
+    assert (reply.code == HL_BAD_INPUT && json == NULL);
+
+    notification_destroy (&self);
+    hl_service_destroy (&service);
+    zactor_destroy (&intake);
+    char cmd [128];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system (cmd)) {}
+    if (verbose)
+        printf ("(%" PRId64 " messages) ", total);
+    printf ("OK\n");
+}

@@ -1,0 +1,295 @@
+/*  routing — decides jurisdiction for new cases. See routing.h.
+ *
+ *    s_handle      one log event: remember the report, notice routes, and
+ *                  when a case enters a routable state, decide and submit
+ *    s_routable    "may the system route a case in this state?" (asks the
+ *                  procedure; no state name is known here)
+ */
+#include "hotline.h"
+#include "routing.h"
+#include "rules.h"
+#include <libgen.h>
+
+static const char *s_schema =
+    //  What routing needs of each report, until the case is routed
+    "CREATE TABLE IF NOT EXISTS routing_cases ("
+    "  case_id TEXT PRIMARY KEY,"
+    "  type TEXT NOT NULL DEFAULT '', scope TEXT NOT NULL DEFAULT '',"
+    "  sudden INTEGER NOT NULL DEFAULT 0, urgent INTEGER NOT NULL DEFAULT 0,"
+    "  polluter_category TEXT NOT NULL DEFAULT '', description TEXT,"
+    "  done_ms INTEGER);"            //  routed (by anyone) or ended: nothing more to do
+    //  Every decision routing took, and intake's answer
+    "CREATE TABLE IF NOT EXISTS routing_decisions ("
+    "  event_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+    "  variant TEXT NOT NULL, reason TEXT NOT NULL, code INTEGER NOT NULL);";
+
+struct _routing_t {
+    hl_service_t *service;
+    hl_procedure_t *procedure;
+    hl_store_t *store;
+    routing_rules_t *rules;
+    hl_client_t *client;
+    hl_consumer_t *consumer;
+    bool city;
+    char actor [64];
+};
+
+static int
+s_step (hl_store_t *store, sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE) {
+        hl_error ("routing store: %s", hl_store_error (store));
+        return -1;
+    }
+    return 0;
+}
+
+//  Where routing.conf is: routing/rules, else next to procedure.conf
+static char *
+s_rules_path (hl_config_t *config)
+{
+    const char *configured = hl_config_get (config, "routing/rules", NULL);
+    if (configured)
+        return hl_config_resolve (config, configured);
+    char *procedure = hl_config_resolve (config, hl_config_get (config, "node/procedure", NULL));
+    if (!procedure)
+        return strdup (zsys_file_exists ("deploy/config/procedure.conf")?
+                       "deploy/config/routing.conf": "/etc/hotline/routing.conf");
+    char *path = zsys_sprintf ("%s/routing.conf", dirname (procedure));
+    free (procedure);
+    return path;
+}
+
+//  May the system take "route" (any variant) from state?
+static bool
+s_routable (routing_t *self, const char *state)
+{
+    const char *allowed [128];
+    size_t count = hl_procedure_allowed (self->procedure, state, "system", allowed, 128);
+    for (size_t i = 0; i < count; i++)
+        if (strncmp (allowed [i], "route", 5) == 0 && (allowed [i][5] == 0 || allowed [i][5] == ' '))
+            return true;
+    return false;
+}
+
+static int
+s_remember (routing_t *self, const Hotline__Event *event)
+{
+    const Hotline__Report *report = event->report;
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "INSERT OR IGNORE INTO routing_cases (case_id, type, scope, sudden, urgent,"
+        " polluter_category, description) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, hl_type_name (report->type), -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 3, hl_scope_name (report->scope), -1, SQLITE_STATIC);
+    sqlite3_bind_int (stmt, 4, report->sudden);
+    //  The case's regime was fixed at submit; the report's flag is the ask
+    sqlite3_bind_int (stmt, 5, report->urgent || (event->regime && streq (event->regime, "urgent")));
+    sqlite3_bind_text (stmt, 6, report->polluter_category? report->polluter_category: "", -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 7, report->description? report->description: "", -1, SQLITE_STATIC);
+    return s_step (self->store, stmt);
+}
+
+//  The case is routed, or ended unrouted: keep only that fact (the report
+//  content is confidential and no longer needed here)
+static int
+s_mark_done (routing_t *self, const char *case_id, int64_t at_ms)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "INSERT INTO routing_cases (case_id, done_ms) VALUES (?1, ?2) "
+        "ON CONFLICT (case_id) DO UPDATE SET done_ms = coalesce (done_ms, ?2),"
+        " description = NULL, polluter_category = ''");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, case_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, at_ms);
+    return s_step (self->store, stmt);
+}
+
+static int
+s_record (routing_t *self, const Hotline__Event *event, const char *variant,
+          const char *reason, int code)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "INSERT OR REPLACE INTO routing_decisions (event_id, case_id, at_ms, variant, reason, code)"
+        " VALUES (?, ?, ?, ?, ?, ?)");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, event->event_id? event->event_id: "", -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, event->case_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 3, hl_clock_now ());
+    sqlite3_bind_text (stmt, 4, variant, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 5, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int (stmt, 6, code);
+    return s_step (self->store, stmt);
+}
+
+//  The case entered a routable state: decide and submit
+static int
+s_route (routing_t *self, const Hotline__Event *event)
+{
+    if (self->city) {
+        hl_log (HL_INFO, event->case_id, "city node: jurisdiction is decided by the ward; "
+                "not routing (state %s)", event->to_state);
+        return 0;
+    }
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT type, scope, sudden, urgent, polluter_category, description, done_ms IS NOT NULL"
+        " FROM routing_cases WHERE case_id = ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset (stmt);
+        if (rc != SQLITE_DONE) {
+            hl_error ("routing store: %s", hl_store_error (self->store));
+            return -1;
+        }
+        hl_log (HL_WARN, event->case_id, "no report known for this case: not routing it");
+        return 0;
+    }
+    if (sqlite3_column_int (stmt, 6)) {
+        sqlite3_reset (stmt);
+        hl_log (HL_DEBUG, event->case_id, "already routed: leaving it to people");
+        return 0;
+    }
+    char type [32], scope [32], category [HL_MAX_FIELD + 1];
+    snprintf (type, sizeof type, "%s", (const char *) sqlite3_column_text (stmt, 0));
+    snprintf (scope, sizeof scope, "%s", (const char *) sqlite3_column_text (stmt, 1));
+    snprintf (category, sizeof category, "%s", (const char *) sqlite3_column_text (stmt, 4));
+    const char *text = (const char *) sqlite3_column_text (stmt, 5);
+    char *description = strdup (text? text: "");
+    routing_facts_t facts = {
+        type, scope, category, description,
+        sqlite3_column_int (stmt, 2) != 0, sqlite3_column_int (stmt, 3) != 0
+    };
+    sqlite3_reset (stmt);
+    char reason [400];
+    const char *variant = routing_rules_decide (self->rules, &facts, reason, sizeof reason);
+    free (description);
+
+    //  Submit "route <variant>" {reason}
+    char request_id [160];
+    snprintf (request_id, sizeof request_id, "routing:%s", event->event_id);
+    Hotline__Command__ArgsEntry entry = HOTLINE__COMMAND__ARGS_ENTRY__INIT;
+    Hotline__Command__ArgsEntry *args [1] = { &entry };
+    entry.key = "reason";
+    entry.value = reason;
+    Hotline__Command command = HOTLINE__COMMAND__INIT;
+    command.action = "route";
+    command.variant = (char *) variant;
+    command.case_id = event->case_id;
+    command.n_args = 1;
+    command.args = args;
+    Hotline__Request request = HOTLINE__REQUEST__INIT;
+    request.request_id = request_id;
+    request.actor = self->actor;
+    request.kind_case = HOTLINE__REQUEST__KIND_COMMAND;
+    request.command = &command;
+    Hotline__Envelope *reply = hl_client_call (self->client, &request);
+    if (!reply || reply->reply->code == HL_UNAVAILABLE) {
+        hl_log (HL_WARN, event->case_id, "intake unavailable: route %s will be retried", variant);
+        hl_msg_free (&reply);
+        return -1;
+    }
+    int code = reply->reply->code;
+    if (code == HL_OK)
+        hl_log (HL_INFO, event->case_id, "routed: %s (%s)", variant, reason);
+    else
+    if (code == HL_CONFLICT || code == HL_FORBIDDEN)
+        //  Someone routed it first (the officer's override), or it moved on
+        //  to a state where the system may not route it
+        hl_log (HL_INFO, event->case_id, "not routed: the case has moved on (%d %s)", code,
+                reply->reply->error? reply->reply->error: "");
+    else
+        hl_log (HL_ERROR, event->case_id, "intake refused route %s: %d %s", variant, code,
+                reply->reply->error? reply->reply->error: "");
+    hl_msg_free (&reply);
+    if (s_record (self, event, variant, reason, code)
+    ||  s_mark_done (self, event->case_id, event->at_ms))
+        return -1;
+    return 0;
+}
+
+static int
+s_handle (void *arg, const Hotline__Event *event)
+{
+    routing_t *self = (routing_t *) arg;
+    if (!event->case_id || !*event->case_id)
+        return 0;
+    const char *action = event->action? event->action: "";
+    const char *from = event->from_state? event->from_state: "";
+    const char *to = event->to_state? event->to_state: "";
+    if (event->report && s_remember (self, event))
+        return -1;
+    if (streq (action, "route") && s_mark_done (self, event->case_id, event->at_ms))
+        return -1;
+    if (*to && hl_procedure_state_final (self->procedure, to))
+        return s_mark_done (self, event->case_id, event->at_ms);
+    if (*to && strneq (from, to) && s_routable (self, to))
+        return s_route (self, event);
+    return 0;
+}
+
+routing_t *
+routing_new (hl_service_t *service)
+{
+    routing_t *self = (routing_t *) zmalloc (sizeof (routing_t));
+    self->service = service;
+    self->procedure = hl_service_procedure (service);
+    self->city = streq (hl_service_role (service), "city");
+    snprintf (self->actor, sizeof self->actor, "system:%s", hl_service_name (service));
+    hl_config_t *config = hl_service_config (service);
+
+    char *path = s_rules_path (config);
+    char err [512];
+    self->rules = routing_rules_load (path, self->procedure, err, sizeof err);
+    if (!self->rules) {
+        hl_error ("invalid routing rules: %s", err);
+        fprintf (stderr, "hotline-routing: invalid routing rules: %s\n", err);
+        free (path);
+        routing_destroy (&self);
+        return NULL;
+    }
+    hl_info ("routing rules %s: %zu rule(s)", path, routing_rules_count (self->rules));
+    free (path);
+
+    char *db = hl_service_path (service, "routing.db");
+    self->store = hl_store_new (db, s_schema);
+    free (db);
+    if (!self->store) {
+        routing_destroy (&self);
+        return NULL;
+    }
+    self->client = hl_client_new (hl_service_endpoint (service, "intake"),
+                                  (int) hl_config_int (config, "routing/timeout_ms", 3000),
+                                  (int) hl_config_int (config, "routing/tries", 2));
+    self->consumer = hl_consumer_new (hl_service_loop (service),
+                                      hl_service_endpoint (service, "archive_feed"),
+                                      self->store, s_handle, self);
+    if (!self->consumer) {
+        routing_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+routing_destroy (routing_t **self_p)
+{
+    assert (self_p);
+    routing_t *self = *self_p;
+    if (self) {
+        hl_consumer_destroy (&self->consumer);
+        hl_client_destroy (&self->client);
+        hl_store_destroy (&self->store);
+        routing_rules_destroy (&self->rules);
+        free (self);
+        *self_p = NULL;
+    }
+}

@@ -8,6 +8,7 @@
  */
 #include "hotline.h"
 #include "archive.h"
+#include "federation.h"
 
 static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS log ("
@@ -21,13 +22,17 @@ static const char *s_schema =
     "  channel TEXT NOT NULL, urgent INTEGER NOT NULL, anonymous INTEGER NOT NULL,"
     "  received_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
     "  assignee TEXT NOT NULL DEFAULT '', duplicate_of TEXT NOT NULL DEFAULT '',"
-    "  location TEXT NOT NULL, redacted INTEGER NOT NULL DEFAULT 0, report BLOB);"
+    "  location TEXT NOT NULL, redacted INTEGER NOT NULL DEFAULT 0, report BLOB,"
+    "  origin_case TEXT NOT NULL DEFAULT '', origin_ward TEXT NOT NULL DEFAULT '',"
+    "  department_case TEXT NOT NULL DEFAULT '', department_state TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS cases_received ON cases (received_ms);"
     "CREATE INDEX IF NOT EXISTS cases_state ON cases (state);"
     "CREATE TABLE IF NOT EXISTS case_actions ("
     "  case_id TEXT NOT NULL, action TEXT NOT NULL, variant TEXT NOT NULL,"
     "  first_ms INTEGER NOT NULL, PRIMARY KEY (case_id, action, variant));"
     "CREATE TABLE IF NOT EXISTS hop_cursor (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS return_outbox ("
+    "  ward TEXT NOT NULL, seq INTEGER NOT NULL, event BLOB NOT NULL, PRIMARY KEY (ward, seq));"
     "CREATE TABLE IF NOT EXISTS directory ("
     "  ward TEXT PRIMARY KEY, ward_name TEXT NOT NULL, node TEXT NOT NULL,"
     "  focal_points TEXT NOT NULL, updated_ms INTEGER NOT NULL);";
@@ -39,7 +44,10 @@ struct _archive_t {
     zsock_t *query;             //  ROUTER: queries, direct or relayed by intake
     hl_hop_receiver_t *from_intake;
     hl_hop_sender_t *feed;      //  stream "log"
+    federation_t *federation;   //  ward <-> city links
+    bool city;
     uint64_t last_seq;
+    bool returns_queued;        //  city: return items written in this batch
 };
 
 hl_store_t *archive_store (archive_t *self) { return self->store; }
@@ -64,8 +72,9 @@ s_update_case (archive_t *self, const Hotline__Event *event, const uint8_t *data
         const Hotline__Report *report = event->report;
         stmt = hl_store_prepare (self->store,
             "INSERT OR IGNORE INTO cases (case_id, ward, state, regime, type, scope, channel,"
-            " urgent, anonymous, received_ms, updated_ms, location, redacted, report)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            " urgent, anonymous, received_ms, updated_ms, location, redacted, report,"
+            " origin_case, origin_ward)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         if (!stmt)
             return -1;
         sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
@@ -82,6 +91,8 @@ s_update_case (archive_t *self, const Hotline__Event *event, const uint8_t *data
         sqlite3_bind_text (stmt, 12, report->location, -1, SQLITE_STATIC);
         sqlite3_bind_int (stmt, 13, event->redacted);
         sqlite3_bind_blob (stmt, 14, data, (int) size, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 15, hl_event_arg (event, "origin_case"), -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 16, hl_event_arg (event, "origin_ward"), -1, SQLITE_STATIC);
         if (s_step (stmt))
             return -1;
     }
@@ -150,9 +161,55 @@ s_update_directory (archive_t *self, const Hotline__Event *event)
     return rc;
 }
 
-//  Append one event to the log. 1 if it was new, 0 if a duplicate, -1 on error
+//  The city's event about a Department case, at the ward that forwarded it:
+//  shown in the history of the ward's own case
 static int
-s_append (archive_t *self, const Hotline__Event *event, const uint8_t *data, size_t size)
+s_update_department (archive_t *self, const Hotline__Event *event, const char *local_case)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "UPDATE cases SET department_case = ?, department_state = ?, updated_ms = ?"
+        " WHERE case_id = ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, event->to_state, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 3, event->at_ms);
+    sqlite3_bind_text (stmt, 4, local_case, -1, SQLITE_STATIC);
+    return s_step (stmt);
+}
+
+//  City: an event of our own about a Department case goes back to the ward
+static int
+s_maybe_return (archive_t *self, const Hotline__Event *event)
+{
+    if (!self->city || !event->origin || strneq (event->origin, hl_service_node (self->service)))
+        return 0;
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT origin_ward, origin_case FROM cases WHERE case_id = ? AND origin_ward <> ''");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
+    int rc = 0;
+    if (sqlite3_step (stmt) == SQLITE_ROW) {
+        char ward [32], ward_case [40];
+        snprintf (ward, sizeof ward, "%s", (const char *) sqlite3_column_text (stmt, 0));
+        snprintf (ward_case, sizeof ward_case, "%s", (const char *) sqlite3_column_text (stmt, 1));
+        sqlite3_reset (stmt);
+        rc = federation_queue_return (self->federation, event, ward, ward_case);
+        if (rc == 0)
+            self->returns_queued = true;
+    }
+    else
+        sqlite3_reset (stmt);
+    return rc;
+}
+
+//  Append one event to the log. 1 if it was new, 0 if a duplicate, -1 on
+//  error. local_case: for the city's events about a Department case, the
+//  ward's own case number (NULL otherwise)
+static int
+s_append (archive_t *self, const Hotline__Event *event, const uint8_t *data, size_t size,
+          const char *origin, const char *local_case)
 {
     sqlite3_stmt *stmt = hl_store_prepare (self->store,
         "INSERT OR IGNORE INTO log (seq, origin, origin_seq, case_id, ward, at_ms, action, event)"
@@ -160,9 +217,9 @@ s_append (archive_t *self, const Hotline__Event *event, const uint8_t *data, siz
     if (!stmt)
         return -1;
     sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) self->last_seq + 1);
-    sqlite3_bind_text (stmt, 2, event->origin, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, origin, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) event->seq);
-    sqlite3_bind_text (stmt, 4, event->case_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 4, local_case? local_case: event->case_id, -1, SQLITE_STATIC);
     sqlite3_bind_text (stmt, 5, event->ward, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (stmt, 6, event->at_ms);
     sqlite3_bind_text (stmt, 7, event->action, -1, SQLITE_STATIC);
@@ -178,11 +235,15 @@ s_append (archive_t *self, const Hotline__Event *event, const uint8_t *data, siz
             return s_update_directory (self, event) == 0? 1: -1;
         return 1;
     }
-    return s_update_case (self, event, data, size) == 0? 1: -1;
+    if (local_case)
+        return s_update_department (self, event, local_case) == 0? 1: -1;
+    if (s_update_case (self, event, data, size) || s_maybe_return (self, event))
+        return -1;
+    return 1;
 }
 
-static int
-s_cursor (void *arg, const char *stream, uint64_t *cursor)
+int
+archive_cursor (void *arg, const char *stream, uint64_t *cursor)
 {
     archive_t *self = (archive_t *) arg;
     sqlite3_stmt *stmt = hl_store_prepare (self->store, "SELECT seq FROM hop_cursor WHERE stream = ?");
@@ -194,11 +255,16 @@ s_cursor (void *arg, const char *stream, uint64_t *cursor)
     return 0;
 }
 
+//  Apply one batch of a stream in one transaction. origin: who the log
+//  records as the events' origin (the authenticated stream, not what the
+//  payload claims; NULL: the payload's origin, for our own intake).
+//  returned: the city's events about the Department cases this ward forwarded
 static int
-s_apply (void *arg, const char *stream, const hl_hop_item_t *items, size_t count)
+s_apply_batch (archive_t *self, const char *stream, const char *origin,
+               const hl_hop_item_t *items, size_t count, bool returned)
 {
-    archive_t *self = (archive_t *) arg;
     uint64_t seq_before = self->last_seq;
+    self->returns_queued = false;
     if (hl_store_begin (self->store))
         return -1;
     int rc = 0;
@@ -214,7 +280,15 @@ s_apply (void *arg, const char *stream, const hl_hop_item_t *items, size_t count
                 hotline__event__free_unpacked (event, NULL);
             continue;
         }
-        rc = s_append (self, event, items [i].data, items [i].size) < 0? -1: 0;
+        const char *local_case = returned? hl_event_arg (event, "origin_case"): NULL;
+        if (returned && !*local_case)
+            hl_warn ("return stream item %" PRIu64 " names no ward case: skipped", items [i].seq);
+        else
+        if (origin && streq (event->origin, hl_service_node (self->service)))
+            ;   //  our own event echoed back by a ward: we have it
+        else
+            rc = s_append (self, event, items [i].data, items [i].size,
+                           origin? origin: event->origin, local_case) < 0? -1: 0;
         hotline__event__free_unpacked (event, NULL);
     }
     if (rc == 0) {
@@ -232,11 +306,29 @@ s_apply (void *arg, const char *stream, const hl_hop_item_t *items, size_t count
     if (rc || hl_store_commit (self->store)) {
         hl_store_rollback (self->store);
         self->last_seq = seq_before;
+        self->returns_queued = false;
         return -1;
     }
-    if (self->last_seq != seq_before)
+    if (self->last_seq != seq_before) {
         hl_hop_sender_notify (self->feed);
+        federation_notify (self->federation);
+    }
+    if (self->returns_queued)
+        federation_notify_return (self->federation);
     return 0;
+}
+
+int
+archive_apply (void *arg, const char *stream, const hl_hop_item_t *items, size_t count)
+{
+    return s_apply_batch ((archive_t *) arg, stream, NULL, items, count, false);
+}
+
+int
+archive_apply_from (archive_t *self, const char *stream, const hl_hop_item_t *items,
+                    size_t count, bool returned)
+{
+    return s_apply_batch (self, stream, stream, items, count, returned);
 }
 
 //  The log, for consumers
@@ -343,8 +435,10 @@ archive_new (hl_service_t *service)
     self->feed = hl_hop_sender_new (loop, hl_service_endpoint (service, "archive_feed"), true,
                                     "log", s_fetch, self, &opts);
     self->from_intake = hl_hop_receiver_new (loop, hl_service_endpoint (service, "intake_feed"),
-                                             false, "intake", s_apply, s_cursor, self, &opts);
-    if (!self->feed || !self->from_intake) {
+                                             false, "intake", archive_apply, archive_cursor, self, &opts);
+    self->city = streq (hl_service_role (service), "city");
+    self->federation = federation_new (self, loop);
+    if (!self->feed || !self->from_intake || !self->federation) {
         archive_destroy (&self);
         return NULL;
     }
@@ -360,6 +454,7 @@ archive_destroy (archive_t **self_p)
     if (self) {
         if (self->query)
             zloop_reader_end (hl_service_loop (self->service), self->query);
+        federation_destroy (&self->federation);
         hl_hop_receiver_destroy (&self->from_intake);
         hl_hop_sender_destroy (&self->feed);
         zsock_destroy (&self->query);

@@ -18,6 +18,16 @@ void archive_destroy (archive_t **self_p);
 //  and a reply code.
 char *archive_query (archive_t *self, const Hotline__Query *query, int *code, char *error, size_t size);
 hl_store_t *archive_store (archive_t *self);
+//  hl_hop callbacks (arg = the archive): apply a batch of a stream (intake's,
+//  or a ward's at the city) / of the city's return stream at a ward; the
+//  durable cursor of a stream
+int archive_apply (void *arg, const char *stream, const hl_hop_item_t *items, size_t count);
+//  Apply a batch from another node: stream (e.g. "ward:31001", "city") is
+//  both the cursor key and the origin the log records, whatever the
+//  payload claims. returned: the city's events about our Department cases.
+int archive_apply_from (archive_t *self, const char *stream, const hl_hop_item_t *items,
+                        size_t count, bool returned);
+int archive_cursor (void *arg, const char *stream, uint64_t *cursor);
 hl_service_t *archive_service (archive_t *self);
 
 #endif

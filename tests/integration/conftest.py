@@ -58,7 +58,7 @@ def wait_for(predicate, timeout=20.0, interval=0.05, what="condition"):
 class Node:
     def __init__(self, tmp, name="ward-31001", role="ward", ward_code="31001",
                  ward_name="Phường An Biên", extra="", procedure=PROCEDURE,
-                 services=SERVICES, env=None, base=None):
+                 services=SERVICES, env=None, base=None, node_extra=""):
         self.dir = os.path.join(str(tmp), name)
         os.makedirs(self.dir, exist_ok=True)
         self.name, self.role, self.ward_code = name, role, ward_code
@@ -71,7 +71,7 @@ class Node:
         self.config = os.path.join(self.dir, "node.cfg")
         self.procedure = procedure
         with open(self.config, "w") as f:
-            f.write(self.config_text(ward_name, extra))
+            f.write(self.config_text(ward_name, extra, node_extra))
         self.env = dict(os.environ)
         self.env.update({"HOTLINE_CLOCK_FILE": self.clock, "HOTLINE_CONFIG": self.config,
                          "HOTLINE_ACTOR": "officer:test"})
@@ -81,7 +81,7 @@ class Node:
         self.procs = {}
         self.logs = {}
 
-    def config_text(self, ward_name, extra):
+    def config_text(self, ward_name, extra, node_extra=""):
         return (
             "node\n"
             f"    role = {self.role}\n"
@@ -92,6 +92,7 @@ class Node:
             f"    data_dir = {self.data}\n"
             f"    procedure = {self.procedure}\n"
             f"    base_port = {self.base}\n"
+            + node_extra +
             "focal_points\n"
             "    main\n"
             f"        unit = \"UBND {ward_name}\"\n"
@@ -107,6 +108,11 @@ class Node:
     @property
     def endpoint(self):
         return f"tcp://127.0.0.1:{self.base + 1}"
+
+    def port(self, key):
+        keys = ["intake", "intake_feed", "archive", "archive_feed", "federation",
+                "notification", "federation_return", "monitor", "snapshot"]
+        return self.base + 1 + keys.index(key)
 
     def start(self, *services):
         for service in services or self.services:

@@ -1,0 +1,424 @@
+/*  federation — the ward<->city links of an archive. See federation.h.  */
+#include "hotline.h"
+#include "archive.h"
+#include "federation.h"
+
+struct _federation_t {
+    archive_t *archive;
+    hl_service_t *service;
+    hl_store_t *store;
+    bool active;
+    bool city;
+    bool plaintext;
+    const char *ward;               //  ward role: our ward code
+    const char *forward_action;     //  the event that hands a case to the Department
+    const char *forward_variant;
+    zcert_t *cert;                  //  our keypair
+    zactor_t *auth;                 //  city: zauth with the allow directory
+    char *allow_dir;
+    zhashx_t *keys;                 //  city: public key (z85) -> ward code
+    int64_t keys_loaded_at;
+    hl_hop_sender_t *to_city;       //  ward
+    hl_hop_receiver_t *from_city;   //  ward
+    hl_hop_receiver_t *from_wards;  //  city
+    hl_hop_sender_t *to_wards;      //  city
+};
+
+// ---------------------------------------------------------------- keys
+
+//  City: which ward does each admitted key speak for? From the `ward`
+//  metadata of the certificates in the allow directory.
+static void
+s_load_keys (federation_t *self)
+{
+    zhashx_purge (self->keys);
+    zdir_t *dir = zdir_new (self->allow_dir, NULL);
+    if (!dir)
+        return;
+    zlist_t *files = zdir_list (dir);
+    for (zfile_t *file = (zfile_t *) zlist_first (files); file; file = (zfile_t *) zlist_next (files)) {
+        zcert_t *cert = zcert_load (zfile_filename (file, NULL));
+        if (!cert)
+            continue;
+        const char *ward = zcert_meta (cert, "ward");
+        if (ward && *ward)
+            zhashx_update (self->keys, zcert_public_txt (cert), strdup (ward));
+        else
+            hl_warn ("certificate %s has no ward metadata: ignored", zfile_filename (file, NULL));
+        zcert_destroy (&cert);
+    }
+    zlist_destroy (&files);
+    zdir_destroy (&dir);
+    self->keys_loaded_at = zclock_mono ();
+}
+
+//  May the peer with this CurveZMQ key speak for (or pull) this ward's stream?
+static bool
+s_authorize (void *arg, const char *user_id, const char *stream)
+{
+    federation_t *self = (federation_t *) arg;
+    if (self->plaintext)
+        return stream && *stream;
+    const char *ward = (const char *) zhashx_lookup (self->keys, user_id);
+    if (!ward && zclock_mono () - self->keys_loaded_at > 1000) {
+        s_load_keys (self);         //  a key added since: pick it up
+        ward = (const char *) zhashx_lookup (self->keys, user_id);
+    }
+    if (!ward || strneq (ward, stream)) {
+        hl_warn ("refused key %.12s... for ward %s (key speaks for %s)",
+                 user_id, stream, ward? ward: "no ward");
+        return false;
+    }
+    return true;
+}
+
+static zcert_t *
+s_load_cert (federation_t *self, const char *key, bool secret)
+{
+    hl_config_t *config = hl_service_config (self->service);
+    char *path = hl_config_resolve (config, hl_config_get (config, key, NULL));
+    if (!path) {
+        hl_error ("federation: %s is not set (CurveZMQ keys; `hotline keys init` makes them,"
+                  " federation/plaintext = 1 allows plaintext for development)", key);
+        return NULL;
+    }
+    zcert_t *cert = zsys_file_exists (path)? zcert_load (path): NULL;
+    if (!cert)
+        hl_error ("federation: cannot load certificate %s (%s)", path, key);
+    else
+    if (secret && streq (zcert_secret_txt (cert), "0000000000000000000000000000000000000000")) {
+        hl_error ("federation: %s has no secret key (%s_secret missing)", path, path);
+        zcert_destroy (&cert);
+    }
+    free (path);
+    return cert;
+}
+
+// ---------------------------------------------------------------- ward side
+
+//  The ward's log as the city may see it: reports without personal data,
+//  except on the event that forwards a case to the Department
+static int
+s_fetch_ward (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_item_t *items)
+{
+    (void) stream;
+    federation_t *self = (federation_t *) arg;
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT l.seq, l.event, c.report FROM log l LEFT JOIN cases c ON c.case_id = l.case_id"
+        " WHERE l.seq > ? ORDER BY l.seq LIMIT ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) after);
+    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) max);
+    int count = 0;
+    while (sqlite3_step (stmt) == SQLITE_ROW) {
+        Hotline__Event *event = hotline__event__unpack (NULL,
+            (size_t) sqlite3_column_bytes (stmt, 1), (const uint8_t *) sqlite3_column_blob (stmt, 1));
+        if (!event) {
+            //  Cannot happen for our own log; pass the bytes on unchanged
+            //  (the city refuses them, logged) rather than leave a gap
+            hl_error ("log item %lld cannot be decoded", (long long) sqlite3_column_int64 (stmt, 0));
+            items [count].seq = (uint64_t) sqlite3_column_int64 (stmt, 0);
+            items [count].size = (size_t) sqlite3_column_bytes (stmt, 1);
+            items [count].data = (uint8_t *) malloc (items [count].size);
+            memcpy (items [count].data, sqlite3_column_blob (stmt, 1), items [count].size);
+            count++;
+            continue;
+        }
+        Hotline__Event *submit = NULL;
+        Hotline__Report *own_report = event->report;
+        bool forward = streq (event->action, self->forward_action)
+                    && streq (event->variant? event->variant: "", self->forward_variant);
+        if (forward && sqlite3_column_type (stmt, 2) == SQLITE_BLOB) {
+            //  The Department answers the reporter: it gets the full report
+            submit = hotline__event__unpack (NULL, (size_t) sqlite3_column_bytes (stmt, 2),
+                                             (const uint8_t *) sqlite3_column_blob (stmt, 2));
+            if (submit)
+                event->report = submit->report;
+        }
+        else
+        if (event->report)
+            hl_event_redact (event);
+        items [count].seq = (uint64_t) sqlite3_column_int64 (stmt, 0);
+        items [count].size = hotline__event__get_packed_size (event);
+        items [count].data = (uint8_t *) malloc (items [count].size);
+        hotline__event__pack (event, items [count].data);
+        event->report = own_report;
+        if (submit)
+            hotline__event__free_unpacked (submit, NULL);
+        hotline__event__free_unpacked (event, NULL);
+        count++;
+    }
+    sqlite3_reset (stmt);
+    return count;
+}
+
+static int
+s_cursor_return (void *arg, const char *stream, uint64_t *cursor)
+{
+    (void) stream;
+    federation_t *self = (federation_t *) arg;
+    return archive_cursor (self->archive, "city", cursor);
+}
+
+static int
+s_apply_return (void *arg, const char *stream, const hl_hop_item_t *items, size_t count)
+{
+    (void) stream;
+    federation_t *self = (federation_t *) arg;
+    return archive_apply_from (self->archive, "city", items, count, true);
+}
+
+// ---------------------------------------------------------------- city side
+
+static int
+s_cursor_ward (void *arg, const char *stream, uint64_t *cursor)
+{
+    federation_t *self = (federation_t *) arg;
+    char key [64];
+    snprintf (key, sizeof key, "ward:%s", stream);
+    return archive_cursor (self->archive, key, cursor);
+}
+
+static int
+s_apply_ward (void *arg, const char *stream, const hl_hop_item_t *items, size_t count)
+{
+    federation_t *self = (federation_t *) arg;
+    char key [64];
+    snprintf (key, sizeof key, "ward:%s", stream);
+    //  A ward speaks only for its own cases (its key was checked at hello);
+    //  the city's own events it echoes back are skipped by the archive
+    size_t len = strlen (stream);
+    for (size_t i = 0; i < count; i++) {
+        Hotline__Event *event = hotline__event__unpack (NULL, items [i].size, items [i].data);
+        bool echo = event && event->origin && streq (event->origin, hl_service_node (self->service));
+        bool ok = event && (echo
+               || (event->ward && streq (event->ward, stream)
+                   && (!event->case_id || !*event->case_id
+                       || (strncmp (event->case_id, stream, len) == 0 && event->case_id [len] == '-'))));
+        if (event)
+            hotline__event__free_unpacked (event, NULL);
+        if (!ok) {
+            hl_error ("ward %s sent an event for another ward (item %" PRIu64 "): batch refused",
+                      stream, items [i].seq);
+            return -1;
+        }
+    }
+    return archive_apply_from (self->archive, key, items, count, false);
+}
+
+static int
+s_fetch_return (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_item_t *items)
+{
+    federation_t *self = (federation_t *) arg;
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT seq, event FROM return_outbox WHERE ward = ? AND seq > ? ORDER BY seq LIMIT ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, stream, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) after);
+    sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) max);
+    int count = 0;
+    while (sqlite3_step (stmt) == SQLITE_ROW) {
+        items [count].seq = (uint64_t) sqlite3_column_int64 (stmt, 0);
+        items [count].size = (size_t) sqlite3_column_bytes (stmt, 1);
+        items [count].data = (uint8_t *) malloc (items [count].size);
+        memcpy (items [count].data, sqlite3_column_blob (stmt, 1), items [count].size);
+        count++;
+    }
+    sqlite3_reset (stmt);
+    return count;
+}
+
+int
+federation_queue_return (federation_t *self, const Hotline__Event *event,
+                         const char *ward, const char *ward_case)
+{
+    //  A mutable copy, redacted, naming the ward's own case
+    size_t size = hotline__event__get_packed_size (event);
+    uint8_t *buffer = (uint8_t *) malloc (size);
+    hotline__event__pack (event, buffer);
+    Hotline__Event *copy = hotline__event__unpack (NULL, size, buffer);
+    free (buffer);
+    if (!copy)
+        return -1;
+    if (copy->report)
+        hl_event_redact (copy);
+    Hotline__Event__ArgsEntry origin = HOTLINE__EVENT__ARGS_ENTRY__INIT;
+    origin.key = "origin_case";
+    origin.value = (char *) ward_case;
+    Hotline__Event__ArgsEntry **saved = copy->args;
+    size_t saved_n = copy->n_args;
+    Hotline__Event__ArgsEntry *entries [saved_n + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < saved_n; i++)
+        if (strneq (saved [i]->key, "origin_case"))
+            entries [n++] = saved [i];
+    entries [n++] = &origin;
+    copy->args = entries;
+    copy->n_args = n;
+    size = hotline__event__get_packed_size (copy);
+    buffer = (uint8_t *) malloc (size);
+    hotline__event__pack (copy, buffer);
+    copy->args = saved;
+    copy->n_args = saved_n;
+    hotline__event__free_unpacked (copy, NULL);
+
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "INSERT INTO return_outbox (ward, seq, event) VALUES (?1,"
+        " (SELECT coalesce (max (seq), 0) + 1 FROM return_outbox WHERE ward = ?1), ?2)");
+    int rc = -1;
+    if (stmt) {
+        sqlite3_bind_text (stmt, 1, ward, -1, SQLITE_STATIC);
+        sqlite3_bind_blob (stmt, 2, buffer, (int) size, SQLITE_STATIC);
+        rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
+        sqlite3_reset (stmt);
+    }
+    free (buffer);
+    return rc;
+}
+
+// ---------------------------------------------------------------- setup
+
+//  The return endpoint, by default two ports above the city's federation
+//  endpoint (the city's base+7 next to base+5)
+static char *
+s_return_endpoint (federation_t *self, const char *city)
+{
+    const char *configured = hl_config_get (hl_service_config (self->service),
+                                            "endpoints/city_return", NULL);
+    if (configured)
+        return strdup (configured);
+    const char *colon = strrchr (city, ':');
+    int port = colon? atoi (colon + 1): 0;
+    if (port <= 0)
+        return NULL;
+    return zsys_sprintf ("%.*s:%d", (int) (colon - city), city, port + 2);
+}
+
+federation_t *
+federation_new (archive_t *archive, zloop_t *loop)
+{
+    federation_t *self = (federation_t *) zmalloc (sizeof (federation_t));
+    self->archive = archive;
+    self->service = archive_service (archive);
+    self->store = archive_store (archive);
+    hl_config_t *config = hl_service_config (self->service);
+    self->city = streq (hl_service_role (self->service), "city");
+    self->ward = hl_service_ward (self->service);
+    self->plaintext = hl_config_int (config, "federation/plaintext", 0) == 1;
+    self->forward_action = hl_config_get (config, "federation/forward_action", "route");
+    self->forward_variant = hl_config_get (config, "federation/forward_variant", "department");
+    self->keys = zhashx_new ();
+    zhashx_set_destructor (self->keys, (zhashx_destructor_fn *) zstr_free);
+    hl_hop_opts_t opts;
+    hl_hop_opts_init (&opts);
+
+    if (!self->city) {
+        const char *city = hl_config_get (config, "endpoints/city", NULL);
+        if (!city || !*city) {
+            hl_info ("federation: no endpoints/city, this ward runs on its own");
+            return self;
+        }
+        char *city_return = s_return_endpoint (self, city);
+        if (!city_return) {
+            hl_error ("federation: cannot derive endpoints/city_return from %s", city);
+            federation_destroy (&self);
+            return NULL;
+        }
+        zcert_t *city_cert = NULL;
+        if (!self->plaintext) {
+            self->cert = s_load_cert (self, "federation/cert", true);
+            city_cert = s_load_cert (self, "federation/city_cert", false);
+            if (!self->cert || !city_cert) {
+                zcert_destroy (&city_cert);
+                free (city_return);
+                federation_destroy (&self);
+                return NULL;
+            }
+            opts.cert = self->cert;
+            opts.server_key = zcert_public_txt (city_cert);
+        }
+        else
+            hl_warn ("federation: PLAINTEXT link to the city (development only)");
+        self->to_city = hl_hop_sender_new (loop, city, false, self->ward,
+                                           s_fetch_ward, self, &opts);
+        self->from_city = hl_hop_receiver_new (loop, city_return, false, self->ward,
+                                               s_apply_return, s_cursor_return, self, &opts);
+        zcert_destroy (&city_cert);             //  the hop copied the key
+        free (city_return);
+        if (!self->to_city || !self->from_city) {
+            federation_destroy (&self);
+            return NULL;
+        }
+    }
+    else {
+        if (!self->plaintext) {
+            self->cert = s_load_cert (self, "federation/cert", true);
+            self->allow_dir = hl_config_resolve (config, hl_config_get (config, "federation/allow", NULL));
+            if (!self->cert || !self->allow_dir || !zsys_file_exists (self->allow_dir)) {
+                if (self->cert)
+                    hl_error ("federation: federation/allow must name the directory of admitted"
+                              " ward certificates");
+                federation_destroy (&self);
+                return NULL;
+            }
+            s_load_keys (self);
+            self->auth = zactor_new (zauth, NULL);
+            zstr_sendx (self->auth, "CURVE", self->allow_dir, NULL);
+            zsock_wait (self->auth);
+            opts.cert = self->cert;
+            opts.curve_server = true;
+            hl_info ("federation: %zu ward keys admitted from %s", zhashx_size (self->keys),
+                     self->allow_dir);
+        }
+        else
+            hl_warn ("federation: PLAINTEXT ward links accepted (development only)");
+        self->from_wards = hl_hop_receiver_new (loop, hl_service_endpoint (self->service, "federation"),
+                                                true, NULL, s_apply_ward, s_cursor_ward, self, &opts);
+        self->to_wards = hl_hop_sender_new (loop,
+                                            hl_service_endpoint (self->service, "federation_return"),
+                                            true, "*", s_fetch_return, self, &opts);
+        if (!self->from_wards || !self->to_wards) {
+            federation_destroy (&self);
+            return NULL;
+        }
+        hl_hop_receiver_set_authorize (self->from_wards, s_authorize);
+        hl_hop_sender_set_authorize (self->to_wards, s_authorize);
+    }
+    self->active = true;
+    return self;
+}
+
+void
+federation_destroy (federation_t **self_p)
+{
+    assert (self_p);
+    federation_t *self = *self_p;
+    if (self) {
+        hl_hop_sender_destroy (&self->to_city);
+        hl_hop_receiver_destroy (&self->from_city);
+        hl_hop_receiver_destroy (&self->from_wards);
+        hl_hop_sender_destroy (&self->to_wards);
+        zactor_destroy (&self->auth);
+        zcert_destroy (&self->cert);
+        zhashx_destroy (&self->keys);
+        free (self->allow_dir);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+void
+federation_notify (federation_t *self)
+{
+    if (self && self->to_city)
+        hl_hop_sender_notify (self->to_city);
+}
+
+void
+federation_notify_return (federation_t *self)
+{
+    if (self && self->to_wards)
+        hl_hop_sender_notify (self->to_wards);
+}

@@ -286,8 +286,8 @@ typedef struct {
     int64_t received_ms;
 } s_case_t;
 
-//  Find a variant of action allowed from state for some role, and the role.
-//  Returns the to_state or NULL.
+//  Find action among those allowed from state (any role); sets *variant_p
+//  to the first allowed variant. Returns the "action [variant]" entry or NULL.
 static const char *
 s_test_find (hl_procedure_t *procedure, const char *state, const char *action,
              const char **variant_p)

@@ -32,6 +32,9 @@ struct _routing_t {
     hl_consumer_t *consumer;
     bool city;
     char actor [64];
+    const char *forward_action;     //  city: the ward event that forwards a case
+    const char *forward_variant;
+    const char *create_action;      //  city: the action that opens a Department case
 };
 
 static int
@@ -132,11 +135,6 @@ s_record (routing_t *self, const Hotline__Event *event, const char *variant,
 static int
 s_route (routing_t *self, const Hotline__Event *event)
 {
-    if (self->city) {
-        hl_log (HL_INFO, event->case_id, "city node: jurisdiction is decided by the ward; "
-                "not routing (state %s)", event->to_state);
-        return 0;
-    }
     sqlite3_stmt *stmt = hl_store_prepare (self->store,
         "SELECT type, scope, sudden, urgent, polluter_category, description, done_ms IS NOT NULL"
         " FROM routing_cases WHERE case_id = ?");
@@ -216,12 +214,68 @@ s_route (routing_t *self, const Hotline__Event *event)
     return 0;
 }
 
+//  City: a ward forwarded a case to the Department. The forwarding event
+//  carries the full report; it becomes a Department case in the city's
+//  own procedure, linked to the ward's case (origin_case, origin_ward).
+static int
+s_receive_forwarded (routing_t *self, const Hotline__Event *event)
+{
+    if (strneq (event->action, self->forward_action)
+    ||  strneq (event->variant? event->variant: "", self->forward_variant))
+        return 0;
+    if (!event->report) {
+        hl_log (HL_ERROR, event->case_id, "forwarded by ward %s without its report: cannot open"
+                " a Department case", event->ward);
+        return 0;
+    }
+    char request_id [160];
+    snprintf (request_id, sizeof request_id, "forward:%s", event->event_id);
+    Hotline__Command__ArgsEntry entries [3];
+    Hotline__Command__ArgsEntry *args [3] = { &entries [0], &entries [1], &entries [2] };
+    for (int i = 0; i < 3; i++)
+        hotline__command__args_entry__init (&entries [i]);
+    entries [0].key = "origin_case";
+    entries [0].value = event->case_id;
+    entries [1].key = "origin_ward";
+    entries [1].value = event->ward;
+    entries [2].key = "reason";
+    entries [2].value = (char *) (hl_event_arg (event, "reason")? hl_event_arg (event, "reason"): "");
+    Hotline__Command command = HOTLINE__COMMAND__INIT;
+    command.action = (char *) self->create_action;
+    command.report = event->report;
+    command.n_args = *entries [2].value? 3: 2;
+    command.args = args;
+    command.note = event->note;
+    Hotline__Request request = HOTLINE__REQUEST__INIT;
+    request.request_id = request_id;
+    request.actor = self->actor;
+    request.kind_case = HOTLINE__REQUEST__KIND_COMMAND;
+    request.command = &command;
+    Hotline__Envelope *reply = hl_client_call (self->client, &request);
+    if (!reply || reply->reply->code == HL_UNAVAILABLE) {
+        hl_log (HL_WARN, event->case_id, "city intake unavailable: forwarded case will be retried");
+        hl_msg_free (&reply);
+        return -1;
+    }
+    if (reply->reply->code == HL_OK)
+        hl_log (HL_INFO, event->case_id, "forwarded by ward %s: Department case %s", event->ward,
+                reply->reply->case_id);
+    else
+        hl_log (HL_ERROR, event->case_id, "city intake refused the forwarded case: %d %s",
+                reply->reply->code, reply->reply->error? reply->reply->error: "");
+    hl_msg_free (&reply);
+    return 0;
+}
+
 static int
 s_handle (void *arg, const Hotline__Event *event)
 {
     routing_t *self = (routing_t *) arg;
     if (!event->case_id || !*event->case_id)
         return 0;
+    //  Another node's event: at the city, a ward's (is it a forwarded case?)
+    if (event->origin && *event->origin && strneq (event->origin, hl_msg_node ()))
+        return self->city? s_receive_forwarded (self, event): 0;
     const char *action = event->action? event->action: "";
     const char *from = event->from_state? event->from_state: "";
     const char *to = event->to_state? event->to_state: "";
@@ -245,6 +299,9 @@ routing_new (hl_service_t *service)
     self->city = streq (hl_service_role (service), "city");
     snprintf (self->actor, sizeof self->actor, "system:%s", hl_service_name (service));
     hl_config_t *config = hl_service_config (service);
+    self->forward_action = hl_config_get (config, "federation/forward_action", "route");
+    self->forward_variant = hl_config_get (config, "federation/forward_variant", "department");
+    self->create_action = hl_config_get (config, "federation/create_action", "submit");
 
     char *path = s_rules_path (config);
     char err [512];
@@ -276,6 +333,8 @@ routing_new (hl_service_t *service)
         routing_destroy (&self);
         return NULL;
     }
+    if (self->city)
+        hl_consumer_set_local_only (self->consumer, false);
     return self;
 }
 

@@ -196,7 +196,8 @@ def test_invalid_rules_refuse_to_start_and_name_the_line(node_factory, tmp_path,
 
 def test_city_node_only_logs(node_factory):
     city = node_factory(name="city", role="city", ward_code="",
-                        services=("archive", "intake", "routing"))
+                        services=("archive", "intake", "routing"),
+                        extra="federation\n    plaintext = 1\n")
     city.start()
     result = city.cli("submit", "--phone", "0912345678", "--type", "waste_water",
                       "--location", "Sông Cấm", "--description", "Nước thải từ khu công nghiệp",

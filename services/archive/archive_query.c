@@ -224,6 +224,23 @@ s_focal_points (archive_t *self, const char *ward)
     return table;
 }
 
+//  A ward's name from the directory it sent (its code if none yet)
+static const char *
+s_ward_name (archive_t *self, const char *ward)
+{
+    static char name [256];
+    snprintf (name, sizeof name, "%s", ward);
+    sqlite3_stmt *stmt = hl_store_prepare (archive_store (self),
+        "SELECT ward_name FROM directory WHERE ward = ?");
+    if (stmt) {
+        sqlite3_bind_text (stmt, 1, ward, -1, SQLITE_STATIC);
+        if (sqlite3_step (stmt) == SQLITE_ROW && *sqlite3_column_text (stmt, 0))
+            snprintf (name, sizeof name, "%s (%s)", (const char *) sqlite3_column_text (stmt, 0), ward);
+        sqlite3_reset (stmt);
+    }
+    return name;
+}
+
 //  The periodic report: figures by pollution type for cases received in
 //  [since, until). Which actions count as "verified", "resolved" ... comes
 //  from configuration (report/*), defaulting to the procedure's names.
@@ -249,9 +266,13 @@ s_query_report (archive_t *self, const Hotline__Query *query)
             snprintf (quoted, sizeof quoted, ",'%s'", states [i]);      //  names are [a-z_]
             strncat (finals, quoted, sizeof finals - strlen (finals) - 1);
         }
+    //  A ward reports by pollution type; the city, one row per ward
+    bool by_ward = streq (hl_service_role (archive_service (self)), "city")
+                && !(query->ward && *query->ward);
+    const char *group = by_ward? "c.ward": "c.type";
     char sql [2048];
     snprintf (sql, sizeof sql,
-        "SELECT c.type, count(*),"
+        "SELECT %s, count(*),"
         " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?3)),"
         " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?3 AND a.variant = ?4)),"
         " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?5)),"
@@ -263,7 +284,7 @@ s_query_report (archive_t *self, const Hotline__Query *query)
         " sum(EXISTS (SELECT 1 FROM deadlines d WHERE d.case_id = c.case_id AND d.name = ?9"
         "             AND ((d.met_ms IS NULL AND d.due_ms < ?10) OR d.met_ms > d.due_ms)))"
         " FROM cases c WHERE c.received_ms >= ?1 AND c.received_ms < ?2 AND (?11 = '' OR c.ward = ?11)"
-        " GROUP BY c.type ORDER BY c.type", finals);
+        " GROUP BY %s ORDER BY %s", group, finals, group, group);
     sqlite3_stmt *stmt;
     if (sqlite3_prepare_v2 (hl_store_db (archive_store (self)), sql, -1, &stmt, NULL) != SQLITE_OK) {
         hl_error ("report query: %s", hl_store_error (archive_store (self)));
@@ -288,9 +309,15 @@ s_query_report (archive_t *self, const Hotline__Query *query)
         json_object_set_new (totals, figures [i], json_integer (0));
     while (sqlite3_step (stmt) == SQLITE_ROW) {
         json_t *row = json_object ();
-        const char *type = (const char *) sqlite3_column_text (stmt, 0);
-        json_object_set_new (row, "type", json_string (type));
-        json_object_set_new (row, "label", json_string (hl_type_label (hl_type_parse (type))));
+        const char *key = (const char *) sqlite3_column_text (stmt, 0);
+        if (by_ward) {
+            json_object_set_new (row, "ward", json_string (key));
+            json_object_set_new (row, "label", json_string (s_ward_name (self, key)));
+        }
+        else {
+            json_object_set_new (row, "type", json_string (key));
+            json_object_set_new (row, "label", json_string (hl_type_label (hl_type_parse (key))));
+        }
         for (int i = 0; figures [i]; i++) {
             int64_t value = sqlite3_column_int64 (stmt, 1 + i);
             json_object_set_new (row, figures [i], json_integer (value));
@@ -307,6 +334,7 @@ s_query_report (archive_t *self, const Hotline__Query *query)
     json_object_set_new (result, "since_ms", json_integer (query->since_ms));
     json_object_set_new (result, "until_ms", json_integer (query->until_ms));
     json_object_set_new (result, "focal_points", s_focal_points (self, query->ward));
+    json_object_set_new (result, "by", json_string (by_ward? "ward": "type"));
     json_object_set_new (result, "rows", rows);
     json_object_set_new (result, "totals", totals);
     return result;

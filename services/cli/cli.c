@@ -628,7 +628,7 @@ cli_report (cli_t *cli, int argc, char **argv)
     else
     if (streq (format, "csv")) {
         s_csv ("Mục", false);
-        s_csv ("Loại ô nhiễm", false);
+        s_csv (streq (s_str (result, "by"), "ward")? "Phường/xã": "Loại ô nhiễm", false);
         for (int f = 0; figures [f]; f++)
             s_csv (headers [f], figures [f + 1] == NULL);
         json_array_foreach (json_object_get (result, "rows"), i, row) {
@@ -671,7 +671,7 @@ cli_report (cli_t *cli, int argc, char **argv)
         printf ("BÁO CÁO\nTình hình tổ chức, vận hành đường dây nóng về ô nhiễm môi trường\n");
         printf ("Kỳ báo cáo: từ %s đến %s\n\n", from, to);
         printf ("1. Đầu mối tiếp nhận, xử lý thông tin qua đường dây nóng\n");
-        printf ("%-4s %-32s %-40s %-40s %s\n", "STT", "Đơn vị", "Đầu mối tiếp nhận (điện thoại, email)",
+        printf ("%-4s %-32s %-40s %-40s %s\n", "STT", "Đơn vị", "Đầu mối tiếp nhận (đt, email)",
                 "Đầu mối xử lý (điện thoại, email)", "Ghi chú");
         json_array_foreach (json_object_get (result, "focal_points"), i, row) {
             char receiving [200], handling [200];
@@ -680,19 +680,21 @@ cli_report (cli_t *cli, int argc, char **argv)
             printf ("%-4zu %-32s %-40s %-40s %s\n", i + 1, s_str (row, "unit"), receiving, handling, s_str (row, "note"));
         }
         printf ("\n2. Kết quả tiếp nhận, xử lý thông tin phản ánh\n");
-        printf ("%s%*s", "Loại ô nhiễm", 18 - s_columns ("Loại ô nhiễm"), "");
+        const char *by = streq (s_str (result, "by"), "ward")? "Phường/xã": "Loại ô nhiễm";
+        int width = streq (s_str (result, "by"), "ward")? 36: 18;
+        printf ("%s%*s", by, width - s_columns (by), "");
         for (int f = 0; figures [f]; f++)
             printf (" | %s", headers [f]);
         printf ("\n");
         json_array_foreach (json_object_get (result, "rows"), i, row) {
-            printf ("%s%*s", s_str (row, "label"), 18 - s_columns (s_str (row, "label")), "");
+            printf ("%s%*s", s_str (row, "label"), width - s_columns (s_str (row, "label")), "");
             for (int f = 0; figures [f]; f++)
                 printf (" | %*lld", s_columns (headers [f]),
                         (long long) json_integer_value (json_object_get (row, figures [f])));
             printf ("\n");
         }
         json_t *totals = json_object_get (result, "totals");
-        printf ("%s%*s", "Tổng cộng", 18 - s_columns ("Tổng cộng"), "");
+        printf ("%s%*s", "Tổng cộng", width - s_columns ("Tổng cộng"), "");
         for (int f = 0; figures [f]; f++)
             printf (" | %*lld", (int) s_columns (headers [f]),
                     (long long) json_integer_value (json_object_get (totals, figures [f])));

@@ -45,6 +45,7 @@ struct _archive_t {
     hl_hop_receiver_t *from_intake;
     hl_hop_sender_t *feed;      //  stream "log"
     federation_t *federation;   //  ward <-> city links
+    hl_clone_pub_t *monitor;    //  city: the live aggregated stream
     bool city;
     uint64_t last_seq;
     bool returns_queued;        //  city: return items written in this batch
@@ -255,6 +256,25 @@ archive_cursor (void *arg, const char *stream, uint64_t *cursor)
     return 0;
 }
 
+//  City: publish what this batch appended on the live stream (redacted by
+//  the publisher)
+static void
+s_publish (archive_t *self, uint64_t seq_before)
+{
+    if (!self->monitor)
+        return;
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT seq, event FROM log WHERE seq > ? ORDER BY seq");
+    if (!stmt)
+        return;             //  subscribers repair the gap from the snapshot
+    sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) seq_before);
+    while (sqlite3_step (stmt) == SQLITE_ROW)
+        hl_clone_pub_publish (self->monitor, (uint64_t) sqlite3_column_int64 (stmt, 0),
+                              (const uint8_t *) sqlite3_column_blob (stmt, 1),
+                              (size_t) sqlite3_column_bytes (stmt, 1));
+    sqlite3_reset (stmt);
+}
+
 //  Apply one batch of a stream in one transaction. origin: who the log
 //  records as the events' origin (the authenticated stream, not what the
 //  payload claims; NULL: the payload's origin, for our own intake).
@@ -312,6 +332,7 @@ s_apply_batch (archive_t *self, const char *stream, const char *origin,
     if (self->last_seq != seq_before) {
         hl_hop_sender_notify (self->feed);
         federation_notify (self->federation);
+        s_publish (self, seq_before);
     }
     if (self->returns_queued)
         federation_notify_return (self->federation);
@@ -438,7 +459,10 @@ archive_new (hl_service_t *service)
                                              false, "intake", archive_apply, archive_cursor, self, &opts);
     self->city = streq (hl_service_role (service), "city");
     self->federation = federation_new (self, loop);
-    if (!self->feed || !self->from_intake || !self->federation) {
+    if (self->city)
+        self->monitor = hl_clone_pub_new (loop, hl_service_endpoint (service, "monitor"),
+                                          hl_service_endpoint (service, "snapshot"), s_fetch, self);
+    if (!self->feed || !self->from_intake || !self->federation || (self->city && !self->monitor)) {
         archive_destroy (&self);
         return NULL;
     }
@@ -454,6 +478,7 @@ archive_destroy (archive_t **self_p)
     if (self) {
         if (self->query)
             zloop_reader_end (hl_service_loop (self->service), self->query);
+        hl_clone_pub_destroy (&self->monitor);
         federation_destroy (&self->federation);
         hl_hop_receiver_destroy (&self->from_intake);
         hl_hop_sender_destroy (&self->feed);

@@ -40,6 +40,7 @@
 #include "hl_procedure.h"
 #include "hl_hop.h"
 #include "hl_deadline.h"
+#include "hl_clone.h"
 #include "hl_client.h"
 #include "hl_service.h"
 #include "hl_consumer.h"

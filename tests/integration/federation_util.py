@@ -1,0 +1,72 @@
+"""Building a city and its wards for tests: keys, configs, links."""
+import os
+import subprocess
+
+from conftest import BUILD, ROOT, wait_for
+
+CITY_RULES = os.path.join(ROOT, "deploy", "config", "routing-city.conf")
+
+
+def make_keys(tmp, wards):
+    keys = os.path.join(str(tmp), "keys")
+    subprocess.run([os.path.join(BUILD, "hotline"), "keys", "init", "--dir", keys,
+                    "--wards", " ".join(wards)], check=True, capture_output=True)
+    return keys
+
+
+def city_extra(keys=None, plaintext=False):
+    if plaintext:
+        fed = "federation\n    plaintext = 1\n"
+    else:
+        fed = (f"federation\n    cert = {keys}/city.cert\n    allow = {keys}/allow\n")
+    return fed + f"routing\n    rules = {CITY_RULES}\n"
+
+
+def ward_extra(city, keys=None, code=None, plaintext=False, port=None, return_port=None,
+               cert=None, smtp_port=None):
+    port = port or city.port("federation")
+    return_port = return_port or city.port("federation_return")
+    text = ("endpoints\n"
+            f"    city = tcp://127.0.0.1:{port}\n"
+            f"    city_return = tcp://127.0.0.1:{return_port}\n")
+    if plaintext:
+        text += "federation\n    plaintext = 1\n"
+    else:
+        text += (f"federation\n    cert = {cert or f'{keys}/ward-{code}.cert'}\n"
+                 f"    city_cert = {keys}/city.cert\n")
+    if smtp_port:
+        text += f"notify\n    smtp_url = smtp://127.0.0.1:{smtp_port}\n    retry_ms = 200\n"
+    return text
+
+
+def make_city(node_factory, keys=None, plaintext=False, services=None, extra=""):
+    kwargs = {}
+    if services:
+        kwargs["services"] = services
+    return node_factory(name="city", role="city", ward_code="0",
+                        ward_name="Sở Nông nghiệp và Môi trường",
+                        node_extra="    city_code = 31\n",
+                        extra=city_extra(keys, plaintext) + extra, **kwargs)
+
+
+def ward_events(ward):
+    """The ward's own events as (seq, case, action), as the city should hold them."""
+    return set(ward.query("archive",
+                          "SELECT origin_seq, case_id, action FROM log WHERE origin = ?",
+                          ward.name))
+
+
+def city_events(city, code):
+    return set(city.query("archive",
+                          "SELECT origin_seq, case_id, action FROM log WHERE origin = ?",
+                          f"ward:{code}"))
+
+
+def converged(city, ward, code):
+    return ward_events(ward) == city_events(city, code)
+
+
+def wait_converged(city, wards, timeout=60):
+    for code, ward in wards.items():
+        wait_for(lambda: converged(city, ward, code), timeout=timeout,
+                 what=f"city converged with ward {code}")

@@ -1,0 +1,190 @@
+"""Issue 4: wards and the city, apart, over CurveZMQ; partitions; crashes."""
+import glob
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import BUILD, wait_for
+from federation_util import (make_keys, make_city, ward_extra, ward_events, city_events,
+                             wait_converged)
+from netproxy import Proxy
+
+WARDS = ["31001", "31002", "31003"]
+TOTAL = int(os.environ.get("HOTLINE_FED_CASES", "1000"))
+
+
+def _submit_many(ward, code, count, department_every=10, start=0):
+    """Submit count cases; returns {case: (name, phone, department?)}."""
+    out = {}
+    for i in range(start, start + count):
+        department = department_every and i % department_every == 0
+        name = f"Người Báo Tin {code}-{i}"
+        phone = f"09{int(code) % 100:02d}{i:06d}"
+        result = subprocess.run(
+            [os.path.join(BUILD, "hotline"), "--endpoint", ward.endpoint, "submit",
+             "--name", name, "--phone", phone, "--type", "waste_water",
+             "--scope", "beyond_city" if department else "within_ward",
+             "--location", f"Tổ {i % 40}, phường {code}",
+             "--description", "Nước thải có mùi hắc chảy ra cống",
+             "--request-id", f"fed-{code}-{i}"],
+            env=ward.env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        out[result.stdout.strip()] = (name, phone, department)
+    return out
+
+
+def test_three_wards_and_a_city(node_factory, tmp_path, smtp_sink):
+    keys = make_keys(tmp_path, WARDS)
+    city = make_city(node_factory, keys, services=("archive", "intake", "routing")).start()
+    wards = {code: node_factory(name=f"ward-{code}", ward_code=code, ward_name=f"Phường {code}",
+                                extra=ward_extra(city, keys, code, smtp_port=smtp_sink.port)).start()
+             for code in WARDS}
+    cases = {}
+    lock = threading.Lock()
+
+    def load(code):
+        submitted = _submit_many(wards[code], code, TOTAL // len(WARDS) + (1 if code == WARDS[0] else 0))
+        with lock:
+            cases.update({c: (code, *v) for c, v in submitted.items()})
+    threads = [threading.Thread(target=load, args=(code,)) for code in WARDS]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(cases) >= TOTAL
+
+    # The city holds exactly the wards' events: compare the sets
+    forwarded = {c for c, v in cases.items() if v[3]}
+    for code, ward in wards.items():
+        mine = [c for c, v in cases.items() if v[0] == code and v[3]]
+        wait_for(lambda: ward.query("archive", "SELECT count(*) FROM cases WHERE state = 'forwarded'")[0][0]
+                 == len(mine), timeout=120, what=f"ward {code} forwarded its Department cases")
+    wait_converged(city, wards, timeout=120)
+    for code, ward in wards.items():
+        assert ward_events(ward) == city_events(city, code)
+    city_cases = {r[0] for r in city.query("archive", "SELECT case_id FROM cases WHERE ward <> '31'")}
+    assert city_cases == set(cases)
+
+    # Department cases: one per forwarded case, linked; the Department's work
+    # flows back to the ward that sent it
+    wait_for(lambda: {r[0] for r in city.query(
+        "archive", "SELECT origin_case FROM cases WHERE origin_case <> ''")} == forwarded,
+        timeout=120, what="a Department case for every forwarded case")
+    sample = sorted(forwarded)[:3]
+    for ward_case in sample:
+        dept = city.query("archive", "SELECT case_id FROM cases WHERE origin_case = ?", ward_case)[0][0]
+        wait_for(lambda: city.query("archive", "SELECT state FROM cases WHERE case_id = ?", dept)[0][0]
+                 == "forwarded", what="Department case routed to the Department")
+        city.cli("assign", dept, "--to", "chi-cuc-bvmt", actor="department:hoa")
+        city.cli("verify", dept, "--result", "accurate", "--note", "Đã kiểm tra, đúng phản ánh",
+                 actor="department:hoa")
+        code = cases[ward_case][0]
+        wait_for(lambda: wards[code].show(ward_case).get("department_state") == "verified_accurate",
+                 timeout=30, what="the ward sees the Department's work")
+        view = wards[code].show(ward_case)
+        actions = [(h["action"], h.get("origin")) for h in view["history"]]
+        assert ("verify", "city") in actions and ("assign", "city") in actions
+        assert "Đã kiểm tra, đúng phản ánh" in wards[code].cli("show", ward_case).stdout
+
+    # Confidentiality: no personal data of ward-handled cases at the city, in
+    # any of its files (grep the raw bytes, WAL included)
+    blobs = b""
+    for path in glob.glob(os.path.join(city.data, "*")):
+        with open(path, "rb") as f:
+            blobs += f.read()
+    for case, (code, name, phone, department) in cases.items():
+        if department:
+            continue
+        assert name.encode() not in blobs, f"{case}: reporter name reached the city"
+        assert phone.encode() not in blobs, f"{case}: reporter phone reached the city"
+    # ... and the Department does get the reporter of the cases it must answer
+    some = sorted(forwarded)[0]
+    assert cases[some][2].encode() in blobs
+
+    # City-wide views cover every ward, with a filter by ward
+    assert len(city.list("--ward", "31002", "--limit", "5000")) == \
+        len([c for c, v in cases.items() if v[0] == "31002"])
+    report = city.cli("report", "--from", "2000-01-01", "--to", "2099-12-31", "--format", "json")
+    import json
+    data = json.loads(report.stdout)
+    assert data["by"] == "ward"
+    by_ward = {row["ward"]: row["received"] for row in data["rows"]}
+    for code in WARDS:
+        assert by_ward[code] == len([c for c, v in cases.items() if v[0] == code])
+    assert data["totals"]["received"] == sum(by_ward.values())
+    # the focal-points directory of every ward reached the city
+    units = {row["ward"] for row in data["focal_points"]}
+    assert set(WARDS) <= units
+
+
+def test_partition_heals_and_city_crash_loses_nothing(node_factory, tmp_path):
+    keys = make_keys(tmp_path, ["31001"])
+    city = make_city(node_factory, keys, services=("archive", "intake")).start()
+    link = Proxy(city.port("federation")).start()
+    back = Proxy(city.port("federation_return")).start()
+    try:
+        ward = node_factory(extra=ward_extra(city, keys, "31001", port=link.port,
+                                             return_port=back.port),
+                            services=("archive", "intake")).start()
+        _submit_many(ward, "31001", 30, department_every=0)
+        wait_converged(city, {"31001": ward})
+
+        # Cut the link: the ward keeps accepting cases
+        link.cut()
+        back.cut()
+        during = _submit_many(ward, "31001", 200, department_every=0, start=1000)
+        assert len(during) == 200
+        assert not set(during) & {r[0] for r in city.query("archive", "SELECT case_id FROM cases")}
+        link.heal()
+        back.heal()
+        wait_converged(city, {"31001": ward})
+
+        # A big backlog, and the city killed with -9 during catch-up
+        link.cut()
+        backlog = _submit_many(ward, "31001", 600, department_every=0, start=5000)
+        target = len(ward_events(ward))
+        link.heal()
+        wait_for(lambda: len(city_events(city, "31001")) > target - 600 + 10, timeout=60,
+                 what="catch-up under way")
+        city.kill("archive")
+        assert len(city_events(city, "31001")) < target, "catch-up finished before the kill"
+        city.start("archive")
+        wait_converged(city, {"31001": ward})
+        held = city.query("archive", "SELECT count(*) FROM log WHERE origin = 'ward:31001'")[0][0]
+        assert held == len(ward_events(ward)), "duplicates at the city"
+        assert set(backlog) <= {r[0] for r in city.query("archive", "SELECT case_id FROM cases")}
+    finally:
+        link.stop()
+        back.stop()
+
+
+def test_keys_unknown_wrong_ward_and_plaintext_are_refused(node_factory, tmp_path):
+    keys = make_keys(tmp_path, ["31001", "31002"])
+    stranger = os.path.join(str(tmp_path), "stranger")
+    subprocess.run([os.path.join(BUILD, "hotline"), "keys", "generate", "--dir", stranger,
+                    "--ward", "31009"], check=True, capture_output=True)
+    city = make_city(node_factory, keys, services=("archive", "intake")).start()
+    good = node_factory(name="ward-31001", ward_code="31001",
+                        extra=ward_extra(city, keys, "31001"), services=("archive", "intake")).start()
+    unknown = node_factory(name="ward-31009", ward_code="31009",
+                           extra=ward_extra(city, keys, cert=f"{stranger}/ward-31009.cert"),
+                           services=("archive", "intake")).start()
+    impostor = node_factory(name="ward-31002", ward_code="31002",   # speaks as 31002 with 31001's key
+                            extra=ward_extra(city, keys, cert=f"{keys}/ward-31001.cert"),
+                            services=("archive", "intake")).start()
+    plain = node_factory(name="ward-31003", ward_code="31003",
+                         extra=ward_extra(city, plaintext=True), services=("archive", "intake")).start()
+    for node in (good, unknown, impostor, plain):
+        node.submit()
+    wait_converged(city, {"31001": good})
+    # The legitimate ward got through; give the others the same time, twice over
+    time.sleep(3)
+    origins = {r[0] for r in city.query("archive", "SELECT DISTINCT origin FROM log")}
+    assert "ward:31001" in origins
+    for code in ("31009", "31002", "31003"):
+        assert f"ward:{code}" not in origins, f"ward {code} got through"
+    assert city.query("archive", "SELECT count(*) FROM cases WHERE ward <> '31001' AND ward <> '31'")[0][0] == 0
+    assert "refused key" in city.log("archive")      # the impostor was seen and refused

@@ -23,6 +23,7 @@ static s_test_t s_tests [] = {
     { "service",   hl_service_test },
     { "deadline",  hl_deadline_test },
     { "consumer",  hl_consumer_test },
+    { "clone",     hl_clone_test },
     { NULL, NULL }
 };
 

@@ -30,5 +30,9 @@ int cli_report (cli_t *cli, int argc, char **argv);
 int cli_ping (cli_t *cli);
 int cli_nodes (cli_t *cli);
 int cli_deadletter (cli_t *cli, int argc, char **argv);
+//  cli_watch.c: hotline watch [options] (the city's live stream)
+int cli_watch (cli_t *cli, int argc, char **argv);
+//  cli_keys.c: hotline keys init|generate|rotate|show [options]
+int cli_keys (cli_t *cli, int argc, char **argv);
 
 #endif

@@ -43,6 +43,17 @@ s_usage (FILE *out)
 "  reopen CASE --note N         reject CASE --reason R\n"
 "  duplicate CASE --of OTHER    close CASE [--note N]\n"
 "\n"
+"City:\n"
+"  watch [--monitor E] [--snapshot E] [--from SEQ] [--ward W] [--json]\n"
+"        [--count N] [--idle-exit SECONDS]\n"
+"                     the city's live event stream (redacted), in order; starts at\n"
+"                     the head, --from 1 replays the whole city log\n"
+"                     (defaults tcp://127.0.0.1:7008 and tcp://127.0.0.1:7009)\n"
+"  keys init --dir DIR --wards \"CODE ...\"     city + ward keypairs, DIR/allow/\n"
+"  keys generate --dir DIR --ward CODE [--force]\n"
+"  keys rotate --dir DIR --ward CODE           new key; old public cert -> DIR/retired/\n"
+"  keys show --dir DIR\n"
+"\n"
 "Operations:\n"
 "  ping                         is the node up?\n"
 "  nodes                        the nodes `make run` started\n"
@@ -119,6 +130,12 @@ main (int argc, char *argv [])
     else
     if (streq (command, "deadletter"))
         rc = cli_deadletter (&cli, rest, args);
+    else
+    if (streq (command, "watch"))
+        rc = cli_watch (&cli, rest, args);
+    else
+    if (streq (command, "keys"))
+        rc = cli_keys (&cli, rest, args);
     else
         rc = cli_action (&cli, command, rest, args);
     zsys_shutdown ();

@@ -360,14 +360,17 @@ hl_event_to_json (const Hotline__Event *event)
 void
 hl_event_redact (Hotline__Event *event)
 {
-    //  Strings in an unpacked message are owned by its allocator; point at
-    //  static empty strings instead of freeing (free_unpacked skips them).
+    //  The event was unpacked with the default allocator: free the personal
+    //  strings and point them at protobuf-c's static empty string (which
+    //  free_unpacked knows not to free)
     if (event->report && event->report->reporter) {
         Hotline__Reporter *who = event->report->reporter;
-        who->name = (char *) protobuf_c_empty_string;
-        who->phone = (char *) protobuf_c_empty_string;
-        who->email = (char *) protobuf_c_empty_string;
-        who->address = (char *) protobuf_c_empty_string;
+        char **fields [] = { &who->name, &who->phone, &who->email, &who->address };
+        for (size_t i = 0; i < sizeof fields / sizeof fields [0]; i++)
+            if (*fields [i] && *fields [i] != protobuf_c_empty_string) {
+                free (*fields [i]);
+                *fields [i] = (char *) protobuf_c_empty_string;
+            }
     }
     event->redacted = true;
 }

@@ -37,7 +37,8 @@ bool hl_case_id_valid (const char *case_id);
 //  JSON views (jansson). redact: drop reporter personal data.
 json_t *hl_report_to_json (const Hotline__Report *report, bool redact);
 json_t *hl_event_to_json (const Hotline__Event *event);
-//  Remove personal data from an event in place (reporter fields).
+//  Remove personal data from an event in place (reporter fields). The event
+//  must come from hotline__event__unpack (NULL, ...): the strings are freed.
 void hl_event_redact (Hotline__Event *event);
 //  Value of an argument of an event/command map ("" if absent)
 const char *hl_event_arg (const Hotline__Event *event, const char *key);

@@ -1,0 +1,610 @@
+/*  cli_keys — hotline keys: CurveZMQ certificates of the city and its wards.
+ *
+ *      hotline keys init --dir DIR --wards "31001 31002 ..."
+ *      hotline keys generate --dir DIR --ward CODE [--force]
+ *      hotline keys rotate --dir DIR --ward CODE
+ *      hotline keys show --dir DIR
+ *
+ *  Layout of DIR (czmq zcert files; a keypair is NAME and NAME_secret):
+ *
+ *      city.cert, city.cert_secret             the city's federation endpoint
+ *      ward-<code>.cert, ward-<code>.cert_secret   one per ward, metadata
+ *                                              ward = "<code>", role = "ward"
+ *      allow/ward-<code>.cert                  public copies: the city's zauth
+ *                                              certificate directory
+ *      retired/ward-<code>-<time>.cert         public certs taken out of allow/
+ *
+ *  Give each ward node its ward-<code>.cert_secret and city.cert (public);
+ *  the city uses city.cert_secret and allow/. retired/ is a sibling of
+ *  allow/, never inside it: zcertstore loads subdirectories too.
+ *
+ *  When does the city notice? zauth (czmq 4.2.1) checks its zcertstore on
+ *  every CurveZMQ handshake, and the store reloads the directory whenever the
+ *  newest file time (seconds), the number of files or their total size
+ *  changed. A rotation keeps count and size, so we stamp the new allow/ file
+ *  with a time newer than any other file there. New and rotated keys are
+ *  therefore accepted, and retired keys refused, on the next handshake,
+ *  without a restart. Connections already established are not re-checked:
+ *  restart the city (or the ward) to cut off a retired key at once.
+ *
+ *  Exit codes: 0 done; 2 bad input or the directory cannot be written.
+ */
+#include "hotline.h"
+#include "cli.h"
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define S_MAX_WARDS     1000
+
+typedef struct {
+    const char *dir;
+    const char *wards;
+    const char *ward;
+    bool force;
+} s_keys_opts_t;
+
+static int
+s_bad (const char *command, const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    fprintf (stderr, "hotline keys%s%s: ", command? " ": "", command? command: "");
+    vfprintf (stderr, fmt, args);
+    fprintf (stderr, "\n");
+    va_end (args);
+    return CLI_BAD_INPUT;
+}
+
+//  accepts: which of dir wards ward force the command takes
+static int
+s_parse (s_keys_opts_t *opts, const char *command, int argc, char **argv, const char *accepts)
+{
+    memset (opts, 0, sizeof *opts);
+    for (int i = 0; i < argc; i++) {
+        const char *word = argv [i];
+        if (strncmp (word, "--", 2) != 0)
+            return s_bad (command, "unexpected argument '%s'", word);
+        const char *key = word + 2;
+        char pattern [64], padded [128];
+        snprintf (pattern, sizeof pattern, " %s ", key);
+        snprintf (padded, sizeof padded, " %s ", accepts);
+        if (!*key || strchr (key, ' ') || !strstr (padded, pattern))
+            return s_bad (command, "unknown option %s", word);
+        if (streq (key, "force")) {
+            opts->force = true;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return s_bad (command, "%s needs a value", word);
+        const char *value = argv [++i];
+        if (streq (key, "dir"))
+            opts->dir = value;
+        else
+        if (streq (key, "wards"))
+            opts->wards = value;
+        else
+            opts->ward = value;
+    }
+    if (!opts->dir || !*opts->dir)
+        return s_bad (command, "--dir DIR is required (the certificate directory)");
+    if (strlen (opts->dir) > 3000)
+        return s_bad (command, "--dir is too long");
+    return 0;
+}
+
+//  Ward codes: 1 to 10 digits (as in case numbers)
+static bool
+s_ward_ok (const char *code)
+{
+    size_t len = code? strlen (code): 0;
+    return len >= 1 && len <= 10 && strspn (code, "0123456789") == len;
+}
+
+static bool
+s_exists (const char *path)
+{
+    struct stat st;
+    return stat (path, &st) == 0;
+}
+
+//  mkdir, fine if it is already a directory
+static int
+s_mkdir (const char *path, mode_t mode)
+{
+    struct stat st;
+    if (stat (path, &st) == 0)
+        return S_ISDIR (st.st_mode)? 0: -1;
+    if (mkdir (path, mode) == 0 || errno == EEXIST)
+        return 0;
+    return -1;
+}
+
+static int
+s_prepare_dir (const char *command, const char *dir)
+{
+    char path [4096];
+    if (s_mkdir (dir, 0700))
+        return s_bad (command, "cannot create directory %s: %s", dir, strerror (errno));
+    snprintf (path, sizeof path, "%s/allow", dir);
+    if (s_mkdir (path, 0755))
+        return s_bad (command, "cannot create directory %s: %s", path, strerror (errno));
+    snprintf (path, sizeof path, "%s/retired", dir);
+    if (s_mkdir (path, 0700))
+        return s_bad (command, "cannot create directory %s: %s", path, strerror (errno));
+    return 0;
+}
+
+//  Copy src to dst through a temporary file in dst_tmp_dir and a rename,
+//  so a reader never sees half a certificate. 0 or -1 (errno).
+static int
+s_copy_file (const char *src, const char *dst, const char *tmp_dir)
+{
+    char tmp [4200];
+    snprintf (tmp, sizeof tmp, "%s/.hotline-keys-%d.tmp", tmp_dir, (int) getpid ());
+    FILE *in = fopen (src, "rb");
+    if (!in)
+        return -1;
+    FILE *out = fopen (tmp, "wb");
+    if (!out) {
+        int err = errno;
+        fclose (in);
+        errno = err;
+        return -1;
+    }
+    char buffer [4096];
+    size_t got;
+    int rc = 0;
+    while ((got = fread (buffer, 1, sizeof buffer, in)) > 0)
+        if (fwrite (buffer, 1, got, out) != got) {
+            rc = -1;
+            break;
+        }
+    if (ferror (in))
+        rc = -1;
+    int err = errno;
+    fclose (in);
+    if (fclose (out))
+        rc = -1;
+    if (rc == 0 && rename (tmp, dst))
+        rc = -1;
+    if (rc) {
+        err = errno;
+        unlink (tmp);
+        errno = err;
+    }
+    return rc;
+}
+
+//  Newest modification time (seconds) of the files in dir
+static time_t
+s_newest (const char *dir)
+{
+    time_t newest = 0;
+    DIR *handle = opendir (dir);
+    if (!handle)
+        return 0;
+    struct dirent *entry;
+    while ((entry = readdir (handle)) != NULL) {
+        if (entry->d_name [0] == '.')
+            continue;
+        char path [4400];
+        snprintf (path, sizeof path, "%s/%s", dir, entry->d_name);
+        struct stat st;
+        if (stat (path, &st) == 0 && st.st_mtime > newest)
+            newest = st.st_mtime;
+    }
+    closedir (handle);
+    return newest;
+}
+
+//  Put the ward's public cert into allow/. A replacement is stamped newer
+//  than anything there (including the file it replaces) so that zcertstore
+//  sees the change even within the same second (see the header); a new
+//  file changes the count, which is enough.
+static int
+s_allow (const char *command, const char *dir, const char *code)
+{
+    char src [4096], dst [4200], allow [4096], name [64];
+    snprintf (name, sizeof name, "ward-%s.cert", code);
+    snprintf (src, sizeof src, "%s/%s", dir, name);
+    snprintf (allow, sizeof allow, "%s/allow", dir);
+    snprintf (dst, sizeof dst, "%s/%s", allow, name);
+    bool replacing = s_exists (dst);
+    time_t newest = s_newest (allow);
+    if (s_copy_file (src, dst, dir))
+        return s_bad (command, "cannot write %s: %s", dst, strerror (errno));
+    if (!replacing)
+        return 0;
+    time_t now = time (NULL);
+    struct timespec times [2];
+    times [0].tv_sec = times [1].tv_sec = now > newest? now: newest + 1;
+    times [0].tv_nsec = times [1].tv_nsec = 0;
+    utimensat (AT_FDCWD, dst, times, 0);
+    return 0;
+}
+
+//  Same file content?
+static bool
+s_same_file (const char *a, const char *b)
+{
+    FILE *fa = fopen (a, "rb"), *fb = fopen (b, "rb");
+    bool same = fa && fb;
+    while (same) {
+        int ca = fgetc (fa), cb = fgetc (fb);
+        if (ca != cb)
+            same = false;
+        if (ca == EOF || cb == EOF)
+            break;
+    }
+    if (fa)
+        fclose (fa);
+    if (fb)
+        fclose (fb);
+    return same;
+}
+
+//  Move the ward's public cert out of allow/ into retired/ (copy first,
+//  so that a new one can replace it atomically). *retired_p gets the path.
+static int
+s_retire (const char *command, const char *dir, const char *code, bool remove_it,
+          char *retired, size_t retired_size)
+{
+    char allowed [4096], keypair [4096];
+    snprintf (allowed, sizeof allowed, "%s/allow/ward-%s.cert", dir, code);
+    snprintf (keypair, sizeof keypair, "%s/ward-%s.cert", dir, code);
+    const char *source = s_exists (allowed)? allowed: keypair;
+    if (!s_exists (source)) {
+        *retired = 0;
+        return 0;
+    }
+    char stamp [32];
+    time_t now = time (NULL);
+    struct tm tm;
+    gmtime_r (&now, &tm);
+    strftime (stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    for (int n = 0; n < 1000; n++) {
+        if (n)
+            snprintf (retired, retired_size, "%s/retired/ward-%s-%s-%d.cert", dir, code, stamp, n);
+        else
+            snprintf (retired, retired_size, "%s/retired/ward-%s-%s.cert", dir, code, stamp);
+        if (!s_exists (retired))
+            break;
+    }
+    char tmp_dir [4096];
+    snprintf (tmp_dir, sizeof tmp_dir, "%s/retired", dir);
+    if (s_copy_file (source, retired, tmp_dir))
+        return s_bad (command, "cannot write %s: %s", retired, strerror (errno));
+    if (remove_it && source == allowed && unlink (allowed))
+        return s_bad (command, "cannot remove %s: %s", allowed, strerror (errno));
+    return 0;
+}
+
+//  A new keypair at DIR/NAME (+ _secret), with metadata
+static zcert_t *
+s_keypair_new (const char *command, const char *dir, const char *name, const char *code)
+{
+    char path [4200];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    zcert_t *cert = zcert_new ();
+    if (!cert) {
+        s_bad (command, "cannot generate a keypair");
+        return NULL;
+    }
+    if (code) {
+        zcert_set_meta (cert, "ward", "%s", code);
+        zcert_set_meta (cert, "role", "ward");
+    }
+    else
+        zcert_set_meta (cert, "role", "city");
+    //  The secret file is written with mode 0600 (zcert_save_secret)
+    if (zcert_save (cert, path)) {
+        s_bad (command, "cannot write %s: %s", path, strerror (errno));
+        zcert_destroy (&cert);
+        return NULL;
+    }
+    char secret [4300];
+    snprintf (secret, sizeof secret, "%s_secret", path);
+    chmod (secret, 0600);
+    return cert;
+}
+
+//  An existing keypair: 1 = present and whole (*cert_p loaded), 0 = absent,
+//  -1 = broken (message printed)
+static int
+s_keypair_load (const char *command, const char *dir, const char *name, const char *code,
+                zcert_t **cert_p)
+{
+    char path [4200], secret [4300];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    snprintf (secret, sizeof secret, "%s_secret", path);
+    *cert_p = NULL;
+    if (!s_exists (path) && !s_exists (secret))
+        return 0;
+    if (!s_exists (secret)) {
+        s_bad (command, "%s exists without its secret %s: restore it, or remove %s to make a new one",
+               path, secret, path);
+        return -1;
+    }
+    zcert_t *cert = zcert_load (path);
+    if (!cert) {
+        s_bad (command, "%s is not a readable certificate", path);
+        return -1;
+    }
+    const char *meta = zcert_meta (cert, "ward");
+    if (code && (!meta || strneq (meta, code))) {
+        s_bad (command, "%s belongs to ward '%s', not %s", path, meta? meta: "", code);
+        zcert_destroy (&cert);
+        return -1;
+    }
+    *cert_p = cert;
+    return 1;
+}
+
+static int
+s_keys_init (int argc, char **argv)
+{
+    s_keys_opts_t opts;
+    if (s_parse (&opts, "init", argc, argv, "dir wards"))
+        return CLI_BAD_INPUT;
+    if (!opts.wards)
+        return s_bad ("init", "--wards \"CODE CODE ...\" is required");
+    //  Check every code before touching the disk
+    char *list = strdup (opts.wards);
+    assert (list);
+    char *codes [S_MAX_WARDS];
+    size_t n = 0;
+    char *save = NULL;
+    int rc = CLI_OK;
+    for (char *code = strtok_r (list, " ,\t\n", &save); code; code = strtok_r (NULL, " ,\t\n", &save)) {
+        if (!s_ward_ok (code)) {
+            rc = s_bad ("init", "'%s' is not a ward code (1 to 10 digits)", code);
+            break;
+        }
+        bool dup = false;
+        for (size_t i = 0; i < n; i++)
+            dup = dup || streq (codes [i], code);
+        if (dup)
+            continue;
+        if (n == S_MAX_WARDS) {
+            rc = s_bad ("init", "at most %d wards at once", S_MAX_WARDS);
+            break;
+        }
+        codes [n++] = code;
+    }
+    if (rc == CLI_OK && n == 0)
+        rc = s_bad ("init", "--wards lists no ward code");
+    if (rc == CLI_OK)
+        rc = s_prepare_dir ("init", opts.dir);
+
+    zcert_t *cert = NULL;
+    if (rc == CLI_OK) {
+        int found = s_keypair_load ("init", opts.dir, "city.cert", NULL, &cert);
+        if (found < 0)
+            rc = CLI_BAD_INPUT;
+        else
+        if (found == 0) {
+            cert = s_keypair_new ("init", opts.dir, "city.cert", NULL);
+            if (cert)
+                printf ("created  city.cert         %s\n", zcert_public_txt (cert));
+            else
+                rc = CLI_BAD_INPUT;
+        }
+        else
+            printf ("kept     city.cert         %s\n", zcert_public_txt (cert));
+        zcert_destroy (&cert);
+    }
+    for (size_t i = 0; i < n && rc == CLI_OK; i++) {
+        char name [64];
+        snprintf (name, sizeof name, "ward-%s.cert", codes [i]);
+        int found = s_keypair_load ("init", opts.dir, name, codes [i], &cert);
+        if (found < 0) {
+            rc = CLI_BAD_INPUT;
+            break;
+        }
+        if (found == 0)
+            cert = s_keypair_new ("init", opts.dir, name, codes [i]);
+        if (!cert) {
+            rc = CLI_BAD_INPUT;
+            break;
+        }
+        char src [4200], dst [4200];
+        snprintf (src, sizeof src, "%s/%s", opts.dir, name);
+        snprintf (dst, sizeof dst, "%s/allow/%s", opts.dir, name);
+        bool allowed = s_same_file (src, dst);
+        if (!allowed && s_allow ("init", opts.dir, codes [i]))
+            rc = CLI_BAD_INPUT;
+        else
+            printf ("%-8s %-18s %s%s\n", found? "kept": "created", name, zcert_public_txt (cert),
+                    allowed? "": "  (now allowed)");
+        zcert_destroy (&cert);
+    }
+    free (list);
+    return rc;
+}
+
+static int
+s_keys_generate (int argc, char **argv, bool rotate)
+{
+    const char *command = rotate? "rotate": "generate";
+    s_keys_opts_t opts;
+    if (s_parse (&opts, command, argc, argv, rotate? "dir ward": "dir ward force"))
+        return CLI_BAD_INPUT;
+    if (!opts.ward)
+        return s_bad (command, "--ward CODE is required");
+    if (!s_ward_ok (opts.ward))
+        return s_bad (command, "'%s' is not a ward code (1 to 10 digits)", opts.ward);
+    char name [64];
+    snprintf (name, sizeof name, "ward-%s.cert", opts.ward);
+    if (rotate && !s_exists (opts.dir))
+        return s_bad (command, "no directory %s (hotline keys init first)", opts.dir);
+    if (s_prepare_dir (command, opts.dir))
+        return CLI_BAD_INPUT;
+    char path [4200], secret [4300];
+    snprintf (path, sizeof path, "%s/%s", opts.dir, name);
+    snprintf (secret, sizeof secret, "%s_secret", path);
+    bool found = s_exists (path) || s_exists (secret);
+    if (rotate && !found)
+        return s_bad (command, "ward %s has no key in %s (use hotline keys generate)",
+                      opts.ward, opts.dir);
+    if (!rotate && found && !opts.force)
+        return s_bad (command, "%s/%s exists (--force replaces it; hotline keys rotate retires it)",
+                      opts.dir, name);
+    //  Replacing a key: its public cert goes to retired/ first
+    char retired [4300] = "";
+    if (found && s_retire (command, opts.dir, opts.ward, false, retired, sizeof retired))
+        return CLI_BAD_INPUT;
+    zcert_t *cert = s_keypair_new (command, opts.dir, name, opts.ward);
+    if (!cert)
+        return CLI_BAD_INPUT;
+    //  The new public cert replaces the old one in allow/ in one rename
+    int rc = s_allow (command, opts.dir, opts.ward)? CLI_BAD_INPUT: CLI_OK;
+    if (rc == CLI_OK) {
+        if (rotate)
+            printf ("%s\n", zcert_public_txt (cert));
+        else
+            printf ("created  %-18s %s\n", name, zcert_public_txt (cert));
+        if (*retired)
+            fprintf (stderr, "hotline keys: the old key of ward %s is retired: %s\n",
+                     opts.ward, retired);
+        fprintf (stderr, "hotline keys: give %s/%s_secret and %s/city.cert to the ward node;"
+                 " the city accepts the new key at the next connection\n",
+                 opts.dir, name, opts.dir);
+    }
+    zcert_destroy (&cert);
+    return rc;
+}
+
+static int
+s_compare (const void *a, const void *b)
+{
+    return strcmp (*(char * const *) a, *(char * const *) b);
+}
+
+//  Sorted names of the certificate files (not _secret, not hidden) in dir;
+//  NULL-terminated, caller frees with s_names_free. NULL if no such dir.
+static char **
+s_names (const char *dir)
+{
+    DIR *handle = opendir (dir);
+    if (!handle)
+        return NULL;
+    size_t n = 0, max = 16;
+    char **names = (char **) malloc (max * sizeof (char *));
+    assert (names);
+    struct dirent *entry;
+    while ((entry = readdir (handle)) != NULL) {
+        size_t len = strlen (entry->d_name);
+        if (entry->d_name [0] == '.'
+        || (len > 7 && streq (entry->d_name + len - 7, "_secret")))
+            continue;
+        char path [4400];
+        snprintf (path, sizeof path, "%s/%s", dir, entry->d_name);
+        struct stat st;
+        if (stat (path, &st) || !S_ISREG (st.st_mode))
+            continue;
+        if (n + 1 >= max) {
+            max *= 2;
+            names = (char **) realloc (names, max * sizeof (char *));
+            assert (names);
+        }
+        names [n++] = strdup (entry->d_name);
+    }
+    closedir (handle);
+    qsort (names, n, sizeof (char *), s_compare);
+    names [n] = NULL;
+    return names;
+}
+
+static void
+s_names_free (char **names)
+{
+    for (size_t i = 0; names && names [i]; i++)
+        free (names [i]);
+    free (names);
+}
+
+static void
+s_show_one (const char *dir, const char *name, const char *status)
+{
+    char path [4400];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    zcert_t *cert = zcert_load (path);
+    if (!cert) {
+        printf ("%-34s %-10s %-12s %s\n", name, "-", "unreadable", "-");
+        return;
+    }
+    const char *ward = zcert_meta (cert, "ward");
+    const char *role = zcert_meta (cert, "role");
+    char kind [32];
+    snprintf (kind, sizeof kind, "%s", ward? ward: role && streq (role, "city")? "(city)": "-");
+    printf ("%-34s %-10s %-12s %s\n", name, kind, status, zcert_public_txt (cert));
+    zcert_destroy (&cert);
+}
+
+static int
+s_keys_show (int argc, char **argv)
+{
+    s_keys_opts_t opts;
+    if (s_parse (&opts, "show", argc, argv, "dir"))
+        return CLI_BAD_INPUT;
+    char **names = s_names (opts.dir);
+    if (!names)
+        return s_bad ("show", "no certificate directory %s (hotline keys init)", opts.dir);
+    char allow [4096], retired [4096];
+    snprintf (allow, sizeof allow, "%s/allow", opts.dir);
+    snprintf (retired, sizeof retired, "%s/retired", opts.dir);
+    printf ("%-34s %-10s %-12s %s\n", "CERTIFICATE", "WARD", "STATUS", "PUBLIC KEY");
+    for (size_t i = 0; names [i]; i++) {
+        char path [4400], allowed [4400], secret [4500];
+        snprintf (path, sizeof path, "%s/%s", opts.dir, names [i]);
+        snprintf (allowed, sizeof allowed, "%s/%s", allow, names [i]);
+        snprintf (secret, sizeof secret, "%s_secret", path);
+        const char *status = streq (names [i], "city.cert")? "server"
+                           : s_same_file (path, allowed)? "allowed"
+                           : s_exists (allowed)? "MISMATCH": "not-allowed";
+        if (!s_exists (secret))
+            status = "no-secret";
+        s_show_one (opts.dir, names [i], status);
+    }
+    //  Allowed certificates without a keypair here, then retired ones
+    char **allowed = s_names (allow);
+    for (size_t i = 0; allowed && allowed [i]; i++) {
+        char here [4400];
+        snprintf (here, sizeof here, "%s/%s", opts.dir, allowed [i]);
+        if (!s_exists (here)) {
+            char shown [4400];
+            snprintf (shown, sizeof shown, "allow/%s", allowed [i]);
+            s_show_one (opts.dir, shown, "allowed");
+        }
+    }
+    char **old = s_names (retired);
+    for (size_t i = 0; old && old [i]; i++) {
+        char shown [4400];
+        snprintf (shown, sizeof shown, "retired/%s", old [i]);
+        s_show_one (opts.dir, shown, "retired");
+    }
+    s_names_free (old);
+    s_names_free (allowed);
+    s_names_free (names);
+    return CLI_OK;
+}
+
+int
+cli_keys (cli_t *cli, int argc, char **argv)
+{
+    (void) cli;
+    if (argc < 1)
+        return s_bad (NULL, "which command? init, generate, rotate or show (see hotline help)");
+    const char *command = argv [0];
+    if (streq (command, "init"))
+        return s_keys_init (argc - 1, argv + 1);
+    if (streq (command, "generate"))
+        return s_keys_generate (argc - 1, argv + 1, false);
+    if (streq (command, "rotate"))
+        return s_keys_generate (argc - 1, argv + 1, true);
+    if (streq (command, "show"))
+        return s_keys_show (argc - 1, argv + 1);
+    return s_bad (NULL, "unknown command '%s' (init, generate, rotate, show)", command);
+}

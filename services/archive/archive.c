@@ -426,6 +426,26 @@ s_query_readable (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+//  Gauges (loop thread, every second): log head, intake cursor, open cases
+static void
+s_metrics (void *arg)
+{
+    archive_t *self = (archive_t *) arg;
+    hl_metrics_t *metrics = hl_service_metrics (self->service);
+    uint64_t cursor = 0;
+    archive_cursor (self, "intake", &cursor);
+    hl_metrics_set (metrics, "hotline_archive_log_seq", (double) self->last_seq);
+    hl_metrics_set (metrics, "hotline_archive_intake_cursor", (double) cursor);
+    int64_t open = 0;
+    sqlite3_stmt *stmt = hl_store_prepare (self->store, "SELECT state, count(*) FROM cases GROUP BY state");
+    while (stmt && sqlite3_step (stmt) == SQLITE_ROW)
+        if (!hl_procedure_state_final (self->procedure, (const char *) sqlite3_column_text (stmt, 0)))
+            open += sqlite3_column_int64 (stmt, 1);
+    if (stmt)
+        sqlite3_reset (stmt);
+    hl_metrics_set (metrics, "hotline_open_cases", (double) open);
+}
+
 archive_t *
 archive_new (hl_service_t *service)
 {
@@ -441,7 +461,7 @@ archive_new (hl_service_t *service)
     }
     self->last_seq = (uint64_t) hl_store_int (self->store, "SELECT max(seq) FROM log", 0);
     zloop_t *loop = hl_service_loop (service);
-    const char *endpoint = hl_service_endpoint (service, "archive");
+    const char *endpoint = hl_service_bind_endpoint (service, "archive");
     self->query = zsock_new (ZMQ_ROUTER);
     hl_sock_harden (self->query);
     if (zsock_bind (self->query, "%s", endpoint) < 0) {
@@ -453,19 +473,20 @@ archive_new (hl_service_t *service)
 
     hl_hop_opts_t opts;
     hl_hop_opts_init (&opts);
-    self->feed = hl_hop_sender_new (loop, hl_service_endpoint (service, "archive_feed"), true,
+    self->feed = hl_hop_sender_new (loop, hl_service_bind_endpoint (service, "archive_feed"), true,
                                     "log", s_fetch, self, &opts);
     self->from_intake = hl_hop_receiver_new (loop, hl_service_endpoint (service, "intake_feed"),
                                              false, "intake", archive_apply, archive_cursor, self, &opts);
     self->city = streq (hl_service_role (service), "city");
     self->federation = federation_new (self, loop);
     if (self->city)
-        self->monitor = hl_clone_pub_new (loop, hl_service_endpoint (service, "monitor"),
-                                          hl_service_endpoint (service, "snapshot"), s_fetch, self);
+        self->monitor = hl_clone_pub_new (loop, hl_service_bind_endpoint (service, "monitor"),
+                                          hl_service_bind_endpoint (service, "snapshot"), s_fetch, self);
     if (!self->feed || !self->from_intake || !self->federation || (self->city && !self->monitor)) {
         archive_destroy (&self);
         return NULL;
     }
+    hl_metrics_on_refresh (hl_service_metrics (service), s_metrics, self);
     hl_info ("serving queries on %s, log at seq %" PRIu64, endpoint, self->last_seq);
     return self;
 }

@@ -57,7 +57,8 @@ s_filter_bind (s_filter_t *filter, sqlite3_stmt *stmt)
 //  The summary of a case row (columns as in s_case_columns)
 static const char *s_case_columns =
     "case_id, ward, state, regime, type, scope, channel, urgent, anonymous,"
-    " received_ms, updated_ms, assignee, duplicate_of, location";
+    " received_ms, updated_ms, assignee, duplicate_of, location,"
+    " origin_case, origin_ward, department_case, department_state";
 
 static json_t *
 s_case_summary (archive_t *self, sqlite3_stmt *stmt, int64_t now)
@@ -77,6 +78,13 @@ s_case_summary (archive_t *self, sqlite3_stmt *stmt, int64_t now)
     json_object_set_new (row, "assignee", json_string ((const char *) sqlite3_column_text (stmt, 11)));
     json_object_set_new (row, "duplicate_of", json_string ((const char *) sqlite3_column_text (stmt, 12)));
     json_object_set_new (row, "location", json_string ((const char *) sqlite3_column_text (stmt, 13)));
+    //  Links between a ward's case and the Department's case
+    const char *links [] = { "origin_case", "origin_ward", "department_case", "department_state" };
+    for (int i = 0; i < 4; i++) {
+        const char *value = (const char *) sqlite3_column_text (stmt, 14 + i);
+        if (value && *value)
+            json_object_set_new (row, links [i], json_string (value));
+    }
     //  Overdue: a running deadline past due
     sqlite3_stmt *late = hl_store_prepare (archive_store (self),
         "SELECT count(*) FROM deadlines WHERE case_id = ? AND met_ms IS NULL AND due_ms < ?");
@@ -101,6 +109,7 @@ s_query_case (archive_t *self, const Hotline__Query *query, int *code, char *err
     }
     char sql [512];
     snprintf (sql, sizeof sql, "SELECT %s, report FROM cases WHERE case_id = ?", s_case_columns);
+    const int report_column = 18;
     sqlite3_stmt *stmt = hl_store_prepare (store, sql);
     if (!stmt) {
         *code = HL_UNAVAILABLE;
@@ -117,8 +126,8 @@ s_query_case (archive_t *self, const Hotline__Query *query, int *code, char *err
     int64_t now = hl_clock_now ();
     json_t *result = s_case_summary (self, stmt, now);
     //  The full record, from the submit event
-    Hotline__Event *submit = hotline__event__unpack (NULL, (size_t) sqlite3_column_bytes (stmt, 14),
-                                                     (const uint8_t *) sqlite3_column_blob (stmt, 14));
+    Hotline__Event *submit = hotline__event__unpack (NULL, (size_t) sqlite3_column_bytes (stmt, report_column),
+                                                     (const uint8_t *) sqlite3_column_blob (stmt, report_column));
     sqlite3_reset (stmt);
     if (submit) {
         json_object_set_new (result, "report", hl_report_to_json (submit->report, submit->redacted));

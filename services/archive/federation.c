@@ -22,6 +22,8 @@ struct _federation_t {
     hl_hop_receiver_t *from_city;   //  ward
     hl_hop_receiver_t *from_wards;  //  city
     hl_hop_sender_t *to_wards;      //  city
+    bool acked_started;             //  ward metrics: the city's acknowledgements
+    uint64_t acked_seen;
 };
 
 // ---------------------------------------------------------------- keys
@@ -296,6 +298,31 @@ s_return_endpoint (federation_t *self, const char *city)
     return zsys_sprintf ("%.*s:%d", (int) (colon - city), city, port + 2);
 }
 
+//  Ward: gauges of what the city has not acknowledged, and the events it
+//  acknowledged during this run (loop thread, every second)
+static void
+s_metrics (void *arg)
+{
+    federation_t *self = (federation_t *) arg;
+    hl_metrics_t *metrics = hl_service_metrics (self->service);
+    uint64_t acked = hl_hop_sender_acked (self->to_city);
+    uint64_t head = (uint64_t) hl_store_int (self->store, "SELECT max(seq) FROM log", 0);
+    if (self->acked_started && acked > self->acked_seen)
+        hl_metrics_add (metrics, "hotline_federation_forwarded_total", acked - self->acked_seen);
+    self->acked_started = self->acked_started || hl_hop_sender_peers (self->to_city) > 0;
+    self->acked_seen = acked;       //  before the city's first credit: its cursor
+    hl_metrics_set (metrics, "hotline_federation_backlog", (double) (head > acked? head - acked: 0));
+    sqlite3_stmt *stmt = hl_store_prepare (self->store, "SELECT at_ms FROM log WHERE seq = ?");
+    int64_t at_ms = 0;
+    if (stmt) {
+        sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) acked + 1);
+        at_ms = sqlite3_step (stmt) == SQLITE_ROW? sqlite3_column_int64 (stmt, 0): 0;
+        sqlite3_reset (stmt);
+    }
+    hl_metrics_set (metrics, "hotline_federation_oldest_unacked_age_seconds",
+                    at_ms? (hl_clock_now () - at_ms) / 1000.0: 0);
+}
+
 federation_t *
 federation_new (archive_t *archive, zloop_t *loop)
 {
@@ -351,6 +378,7 @@ federation_new (archive_t *archive, zloop_t *loop)
             federation_destroy (&self);
             return NULL;
         }
+        hl_metrics_on_refresh (hl_service_metrics (self->service), s_metrics, self);
     }
     else {
         if (!self->plaintext) {
@@ -374,10 +402,10 @@ federation_new (archive_t *archive, zloop_t *loop)
         }
         else
             hl_warn ("federation: PLAINTEXT ward links accepted (development only)");
-        self->from_wards = hl_hop_receiver_new (loop, hl_service_endpoint (self->service, "federation"),
+        self->from_wards = hl_hop_receiver_new (loop, hl_service_bind_endpoint (self->service, "federation"),
                                                 true, NULL, s_apply_ward, s_cursor_ward, self, &opts);
         self->to_wards = hl_hop_sender_new (loop,
-                                            hl_service_endpoint (self->service, "federation_return"),
+                                            hl_service_bind_endpoint (self->service, "federation_return"),
                                             true, "*", s_fetch_return, self, &opts);
         if (!self->from_wards || !self->to_wards) {
             federation_destroy (&self);

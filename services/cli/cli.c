@@ -473,6 +473,12 @@ cli_show (cli_t *cli, int argc, char **argv)
             printf ("Phân công    %s\n", s_str (result, "assignee"));
         if (*s_str (result, "duplicate_of"))
             printf ("Trùng với    %s\n", s_str (result, "duplicate_of"));
+        if (*s_str (result, "department_case"))
+            printf ("Sở xử lý     hồ sơ %s, trạng thái %s\n", s_str (result, "department_case"),
+                    s_str (result, "department_state"));
+        if (*s_str (result, "origin_case"))
+            printf ("Phường chuyển  hồ sơ %s của phường %s\n", s_str (result, "origin_case"),
+                    s_str (result, "origin_ward"));
         printf ("\nThời hạn (deadlines):\n");
         json_array_foreach (json_object_get (result, "deadlines"), i, item) {
             printf ("  %-16s hạn %s  %s", s_str (item, "name"),

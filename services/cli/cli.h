@@ -34,5 +34,9 @@ int cli_deadletter (cli_t *cli, int argc, char **argv);
 int cli_watch (cli_t *cli, int argc, char **argv);
 //  cli_keys.c: hotline keys init|generate|rotate|show [options]
 int cli_keys (cli_t *cli, int argc, char **argv);
+//  cli_status.c: hotline status [--http-base PORT] [--url SERVICE=URL]... [--json]
+//  (every service of the node over HTTP); hotline probe URL [-q] (one GET)
+int cli_status (cli_t *cli, int argc, char **argv);
+int cli_probe (cli_t *cli, int argc, char **argv);
 
 #endif

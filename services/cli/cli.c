@@ -744,10 +744,61 @@ cli_nodes (cli_t *cli)
     return CLI_OK;
 }
 
+//  Another service of the node: same host as the front door, at its port
+//  offset (base+1 is intake; see hl_service_default_endpoint)
+static void
+s_sibling_endpoint (cli_t *cli, const char *key, char *buf, size_t size)
+{
+    const char *colon = strrchr (cli->endpoint, ':');
+    int port = colon? atoi (colon + 1): 0;
+    char probe [64];
+    hl_service_default_endpoint (key, 0, probe, sizeof probe);      //  tcp://127.0.0.1:N
+    int offset = atoi (strrchr (probe, ':') + 1) - 1;
+    if (colon && port > 0)
+        snprintf (buf, size, "%.*s:%d", (int) (colon - cli->endpoint), cli->endpoint, port + offset);
+    else
+        snprintf (buf, size, "%s", cli->endpoint);
+}
+
 int
 cli_deadletter (cli_t *cli, int argc, char **argv)
 {
-    (void) cli; (void) argc; (void) argv;
-    fprintf (stderr, "hotline deadletter: not available yet\n");
-    return CLI_BAD_INPUT;
+    s_opts_t opts;
+    if (s_opts_parse (&opts, "deadletter", argc, argv, "all! case status limit json! notification", false)) {
+        s_opts_destroy (&opts);
+        return CLI_BAD_INPUT;
+    }
+    char endpoint [256];
+    if (s_opt (&opts, "notification"))
+        snprintf (endpoint, sizeof endpoint, "%s", s_opt (&opts, "notification"));
+    else
+        s_sibling_endpoint (cli, "notification", endpoint, sizeof endpoint);
+    cli_t sibling = *cli;
+    sibling.endpoint = endpoint;
+    Hotline__Query query = HOTLINE__QUERY__INIT;
+    query.kind = s_flag (&opts, "all")? "outbox": "deadletter";
+    query.case_id = (char *) s_opt (&opts, "case");
+    query.status = (char *) s_opt (&opts, "status");
+    if (s_opt (&opts, "limit"))
+        query.limit = (uint32_t) atoi (s_opt (&opts, "limit"));
+    int rc;
+    json_t *result = s_query (&sibling, &query, &rc);
+    if (result && s_flag (&opts, "json"))
+        s_print_json (result);
+    else
+    if (result) {
+        size_t i;
+        json_t *row;
+        char date [32];
+        json_array_foreach (result, i, row)
+            printf ("%-20s %-8s %-6s %-14s %-30s tries=%lld %s  %s\n", s_str (row, "case_id"),
+                    s_str (row, "status"), s_str (row, "channel"), s_str (row, "recipient"),
+                    s_str (row, "address"), (long long) json_integer_value (json_object_get (row, "attempts")),
+                    s_date (json_integer_value (json_object_get (row, "created_ms")), date),
+                    s_str (row, "last_error"));
+        fprintf (stderr, "%zu message(s)\n", json_array_size (result));
+    }
+    json_decref (result);
+    s_opts_destroy (&opts);
+    return rc;
 }

@@ -242,7 +242,7 @@ cli_status (cli_t *cli, int argc, char **argv)
             snprintf (base, sizeof base, "http://%s:%d", host, http_base + i);
         char status_url [400];
         snprintf (status_url, sizeof status_url, "%s/status", base);
-        char error [CURL_ERROR_SIZE + 64] = "";
+        char error [CURL_ERROR_SIZE + 512] = "";
         char *body = NULL;
         long code = s_get (status_url, cli->timeout_ms > 0? cli->timeout_ms: 3000, &body, error, sizeof error);
         json_t *row = json_object ();

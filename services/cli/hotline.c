@@ -56,6 +56,8 @@ s_usage (FILE *out)
 "\n"
 "Operations:\n"
 "  ping                         is the node up?\n"
+"  deadletter [--all] [--case CASE] [--status S] [--json] [--notification E]\n"
+"                               messages that could not be delivered (--all: the outbox)\n"
 "  nodes                        the nodes `make run` started\n"
 "\n"
 "Types: waste_water air_emissions solid_waste noise odour soil other\n"

@@ -11,6 +11,8 @@ struct _hl_service_t {
     char *node;
     int base_port;
     zhashx_t *endpoints;        //  key -> resolved endpoint string
+    hl_metrics_t *metrics;      //  /metrics /healthz /readyz /status
+    int heartbeat_timer;
 };
 
 static const char *s_ports [] = {
@@ -26,6 +28,16 @@ static const char *s_ports [] = {
     NULL
 };
 
+//  HTTP (health, readiness, status, metrics) of each service: base+11 ...
+static const char *s_http_ports [] = {
+    "http_intake",          //  base+11
+    "http_archive",         //  base+12
+    "http_routing",         //  base+13
+    "http_deadline-watcher",//  base+14
+    "http_notification",    //  base+15
+    NULL
+};
+
 const char *
 hl_service_default_endpoint (const char *key, int base, char *buf, size_t size)
 {
@@ -34,7 +46,22 @@ hl_service_default_endpoint (const char *key, int base, char *buf, size_t size)
             snprintf (buf, size, "tcp://127.0.0.1:%d", base + 1 + i);
             return buf;
         }
+    for (int i = 0; s_http_ports [i]; i++)
+        if (streq (s_http_ports [i], key)) {
+            snprintf (buf, size, "tcp://127.0.0.1:%d", base + 11 + i);
+            return buf;
+        }
     return NULL;
+}
+
+//  Every second: the loop is alive; refresh gauges and readiness
+static int
+s_heartbeat (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id;
+    hl_service_t *self = (hl_service_t *) arg;
+    hl_metrics_refresh (self->metrics);
+    return 0;
 }
 
 static void
@@ -103,7 +130,8 @@ hl_service_new (const char *name, int argc, char *argv [])
         self->data_dir = hl_config_resolve (self->config, data_dir);
     else
         self->data_dir = zsys_sprintf ("./var/%s", self->node);
-    if (zsys_dir_create ("%s", self->data_dir)) {
+    //  Services of one node start together: another may create it first
+    if (zsys_dir_create ("%s", self->data_dir) && !zsys_file_exists (self->data_dir)) {
         fprintf (stderr, "hotline-%s: cannot create data directory %s: %s\n",
                  name, self->data_dir, strerror (errno));
         hl_service_destroy (&self);
@@ -130,6 +158,21 @@ hl_service_new (const char *name, int argc, char *argv [])
              hl_procedure_name (self->procedure), hl_procedure_version (self->procedure));
     free (procedure_path);
     self->loop = zloop_new ();
+
+    //  Health, readiness, status and metrics over HTTP
+    self->metrics = hl_metrics_new (name, self->node);
+    hl_metrics_set_info (self->metrics, role, HOTLINE_VERSION);
+    hl_metrics_set_stale_ms (self->metrics, hl_config_int (self->config, "health/stale_ms", 5000));
+    hl_metrics_set_default (self->metrics);
+    char http_key [64];
+    snprintf (http_key, sizeof http_key, "http_%s", name);
+    const char *http = hl_service_bind_endpoint (self, http_key);
+    if (http && *http && strneq (http, "off") && strneq (http, "none")
+    &&  hl_metrics_serve (self->metrics, http) == 0)
+        hl_info ("health and metrics on http://%s/metrics", strstr (http, "://")? strstr (http, "://") + 3: http);
+    int64_t heartbeat_ms = hl_config_int (self->config, "health/heartbeat_ms", 1000);
+    self->heartbeat_timer = zloop_timer (self->loop, (size_t) (heartbeat_ms > 0? heartbeat_ms: 1000),
+                                         0, s_heartbeat, self);
     return self;
 }
 
@@ -139,6 +182,7 @@ hl_service_destroy (hl_service_t **self_p)
     assert (self_p);
     hl_service_t *self = *self_p;
     if (self) {
+        hl_metrics_destroy (&self->metrics);
         zloop_destroy (&self->loop);
         hl_procedure_destroy (&self->procedure);
         hl_config_destroy (&self->config);
@@ -188,6 +232,33 @@ hl_service_endpoint (hl_service_t *self, const char *key)
     return (const char *) zhashx_lookup (self->endpoints, key);
 }
 
+const char *
+hl_service_bind_endpoint (hl_service_t *self, const char *key)
+{
+    char path [80];
+    snprintf (path, sizeof path, "bind/%s", key);
+    const char *cached = (const char *) zhashx_lookup (self->endpoints, path);
+    if (cached)
+        return cached;
+    const char *value = hl_config_get (self->config, path, NULL);
+    if (!value || !*value)
+        return hl_service_endpoint (self, key);
+    zhashx_insert (self->endpoints, path, strdup (value));
+    return (const char *) zhashx_lookup (self->endpoints, path);
+}
+
+hl_metrics_t *
+hl_service_metrics (hl_service_t *self)
+{
+    return self->metrics;
+}
+
+void
+hl_service_set_ready (hl_service_t *self, hl_metrics_ready_fn *fn, void *arg)
+{
+    hl_metrics_set_ready_fn (self->metrics, fn, arg);
+}
+
 char *
 hl_service_path (hl_service_t *self, const char *file)
 {
@@ -198,7 +269,10 @@ int
 hl_service_run (hl_service_t *self)
 {
     hl_info ("started, version %s", HOTLINE_VERSION);
+    hl_metrics_set_state (self->metrics, "running");
+    hl_metrics_refresh (self->metrics);
     zloop_start (self->loop);       //  returns on SIGINT/SIGTERM (czmq handler)
+    hl_metrics_set_state (self->metrics, "stopping");
     hl_info ("stopping");
     return 0;
 }
@@ -211,6 +285,10 @@ hl_service_test (bool verbose)
     assert (streq (hl_service_default_endpoint ("archive", 7100, buf, sizeof buf),
                    "tcp://127.0.0.1:7103"));
     assert (hl_service_default_endpoint ("nope", 7100, buf, sizeof buf) == NULL);
+    assert (streq (hl_service_default_endpoint ("http_intake", 7100, buf, sizeof buf),
+                   "tcp://127.0.0.1:7111"));
+    assert (streq (hl_service_default_endpoint ("http_deadline-watcher", 7100, buf, sizeof buf),
+                   "tcp://127.0.0.1:7114"));
     char dir [] = "/tmp/hl_service_XXXXXX";
     assert (mkdtemp (dir));
     char cfg [128];
@@ -224,6 +302,15 @@ hl_service_test (bool verbose)
     assert (service);
     assert (streq (hl_service_node (service), "ward-42"));
     assert (streq (hl_service_endpoint (service, "intake"), "tcp://127.0.0.1:7101"));
+    //  Binds the endpoint itself, unless bind/<key> says otherwise
+    assert (streq (hl_service_bind_endpoint (service, "intake"), "tcp://127.0.0.1:7101"));
+    setenv ("HOTLINE_BIND_ARCHIVE", "tcp://*:7103", 1);
+    assert (streq (hl_service_bind_endpoint (service, "archive"), "tcp://*:7103"));
+    assert (streq (hl_service_endpoint (service, "archive"), "tcp://127.0.0.1:7103"));
+    unsetenv ("HOTLINE_BIND_ARCHIVE");
+    assert (hl_service_metrics (service) == hl_metrics_default ());
+    hl_metrics_add (hl_service_metrics (service), "hotline_cases_received_total", 1);
+    assert (hl_metrics_value (hl_service_metrics (service), "hotline_cases_received_total") == 1);
     char *path = hl_service_path (service, "x.db");
     assert (strstr (path, "/data/x.db"));
     free (path);

@@ -106,6 +106,8 @@ struct _notification_t {
     int64_t retry_ms;
     int64_t retry_max_ms;
     int64_t max_attempts;
+    int64_t retention_ms;       //  sent rows are deleted after this (0: kept)
+    int64_t purged_ms;          //  last purge
     int tick_timer;
     int kick_timer;
     zhashx_t *warned;           //  warnings already logged once
@@ -728,7 +730,8 @@ s_mark_sent (notification_t *self, int64_t id)
         return;
     sqlite3_bind_int64 (stmt, 1, hl_clock_now ());
     sqlite3_bind_int64 (stmt, 2, id);
-    s_step_done (self, stmt);
+    if (s_step_done (self, stmt) == 0 && sqlite3_changes (hl_store_db (self->store)) > 0)
+        hl_metrics_add (hl_service_metrics (self->service), "hotline_notifications_sent_total", 1);
 }
 
 static void
@@ -749,6 +752,7 @@ s_mark_failed (notification_t *self, int64_t id, const char *error)
     sqlite3_reset (stmt);
     bool dead = attempts >= self->max_attempts;
     int64_t next = hl_clock_now () + s_backoff (self, attempts);
+    hl_metrics_add (hl_service_metrics (self->service), "hotline_notifications_failed_total", 1);
     stmt = hl_store_prepare (self->store,
         "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_ms = ?,"
         " status = CASE WHEN ? THEN 'dead' ELSE 'pending' END WHERE id = ?");
@@ -876,11 +880,32 @@ s_dispatch (notification_t *self)
             s_feed (self, &self->workers [i], now);
 }
 
+//  Sent rows are kept for notify/retention_days (90), then deleted. Safe
+//  for idempotency: an event is never replayed once its batch committed.
+//  Dead rows stay until someone deals with them.
+static void
+s_purge (notification_t *self, int64_t now)
+{
+    if (self->retention_ms <= 0 || now - self->purged_ms < 60000)
+        return;
+    self->purged_ms = now;
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "DELETE FROM outbox WHERE status = 'sent' AND sent_ms < ?");
+    if (!stmt)
+        return;
+    sqlite3_bind_int64 (stmt, 1, now - self->retention_ms);
+    if (s_step_done (self, stmt) == 0 && sqlite3_changes (hl_store_db (self->store)) > 0)
+        hl_info ("deleted %d sent messages older than %" PRId64 " days",
+                 sqlite3_changes (hl_store_db (self->store)), self->retention_ms / 86400000);
+}
+
 static int
 s_tick (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop; (void) timer_id;
-    s_dispatch ((notification_t *) arg);
+    notification_t *self = (notification_t *) arg;
+    s_dispatch (self);
+    s_purge (self, hl_clock_now ());
     return 0;
 }
 
@@ -1202,6 +1227,18 @@ s_templates_path (hl_config_t *config)
     return path;
 }
 
+//  Gauges: the outbox (loop thread, every second)
+static void
+s_metrics (void *arg)
+{
+    notification_t *self = (notification_t *) arg;
+    hl_metrics_t *metrics = hl_service_metrics (self->service);
+    hl_metrics_set (metrics, "hotline_notifications_pending",
+                    hl_store_int (self->store, "SELECT count(*) FROM outbox WHERE status = 'pending'", 0));
+    hl_metrics_set (metrics, "hotline_notifications_dead",
+                    hl_store_int (self->store, "SELECT count(*) FROM outbox WHERE status = 'dead'", 0));
+}
+
 notification_t *
 notification_new (hl_service_t *service)
 {
@@ -1241,6 +1278,7 @@ notification_new (hl_service_t *service)
     self->retry_ms = hl_config_int (config, "notify/retry_ms", 1000);
     self->retry_max_ms = hl_config_int (config, "notify/retry_max_ms", 300000);
     self->max_attempts = hl_config_int (config, "notify/max_attempts", 5);
+    self->retention_ms = hl_config_int (config, "notify/retention_days", 90) * 86400000;
     if (self->retry_ms < 1)
         self->retry_ms = 1;
     if (self->retry_max_ms < self->retry_ms)
@@ -1316,7 +1354,7 @@ notification_new (hl_service_t *service)
     }
     self->intake = hl_client_new (hl_service_endpoint (service, "intake"),
                                   (int) hl_config_int (config, "notify/intake_timeout_ms", 3000), 2);
-    const char *query_endpoint = hl_service_endpoint (service, "notification");
+    const char *query_endpoint = hl_service_bind_endpoint (service, "notification");
     self->query = zsock_new (ZMQ_ROUTER);
     hl_sock_harden (self->query);
     if (!query_endpoint || zsock_bind (self->query, "%s", query_endpoint) < 0) {
@@ -1334,6 +1372,7 @@ notification_new (hl_service_t *service)
     }
     self->tick_timer = zloop_timer (self->loop, (size_t) hl_config_int (config, "notify/tick_ms", 200),
                                     0, s_tick, self);
+    hl_metrics_on_refresh (hl_service_metrics (service), s_metrics, self);
     hl_info ("following %s, queries on %s, e-mail %s, SMS %s, %" PRId64 " pending, %" PRId64 " dead",
              feed, query_endpoint, self->email_enabled? "on": "off", self->sms_enabled? "on": "off",
              hl_store_int (self->store, "SELECT count(*) FROM outbox WHERE status = 'pending'", 0),
@@ -1358,6 +1397,7 @@ notification_destroy (notification_t **self_p)
             zloop_reader_end (self->loop, notify_sender_sock (worker->sender));
             if (worker->busy && self->store) {
                 zpoller_t *poller = zpoller_new (notify_sender_sock (worker->sender), NULL);
+                zpoller_set_nonstop (poller, true);     //  also after SIGTERM
                 if (zpoller_wait (poller, self->sender_config.timeout_ms + 2000))
                     s_worker_result (worker);
                 zpoller_destroy (&poller);
@@ -1740,6 +1780,12 @@ notification_test (bool verbose)
     query.kind = "nope";
     s_query_answer (self, &request, &reply, &json);
     assert (reply.code == HL_BAD_INPUT && json == NULL);
+
+    //  9. Retention: old sent rows go, dead letters stay
+    self->retention_ms = 1;
+    s_purge (self, hl_clock_now () + 10);
+    assert (s_test_count (self, "status = 'sent'") == 0);
+    assert (s_test_count (self, "status = 'dead'") == total - logs);
 
     notification_destroy (&self);
     hl_service_destroy (&service);

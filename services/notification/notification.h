@@ -16,7 +16,8 @@
  *  the data directory. A success marks the row sent; a failure retries with
  *  exponential backoff (notify/retry_ms 1000, doubling, capped at
  *  notify/retry_max_ms 300000) and after notify/max_attempts (5) the row is
- *  dead: the dead letters, visible by query.
+ *  dead: the dead letters, visible by query. Sent rows are deleted after
+ *  notify/retention_days (90); dead rows are kept.
  *
  *  Delivery is AT LEAST ONCE: a crash after the receiver accepted a message
  *  and before the row was marked sent re-sends that message after restart

@@ -60,6 +60,14 @@ notify_sender_rfc2047 (const char *text)
     bool first = true;
     while (left) {
         size_t take = left < 36? left: 36;
+        //  Prefer to end a word just after a space: decoders that wrongly
+        //  keep the folding whitespace between words then add a space
+        //  between two words of text, not inside a word
+        size_t space = take;
+        while (take < left && space > 12 && p [space - 1] != ' ')
+            space--;
+        if (take < left && space > 12)
+            take = space;
         while (take < left && take > 0 && (p [take] & 0xC0) == 0x80)
             take--;
         if (take == 0)
@@ -388,14 +396,12 @@ s_worker (zsock_t *pipe, void *args)
             char *fields [8];
             for (int i = 0; i < 8; i++)
                 fields [i] = zmsg_popstr (msg);
-            int64_t id = strtoll (fields [0], NULL, 10);
             notify_message_t message = {
                 fields [1], fields [2], fields [3], fields [4], fields [5], fields [6], fields [7]
             };
             char error [512];
             int rc = notify_sender_send (config, &message, error, sizeof error);
             zsock_send (pipe, "sis", fields [0], rc == 0? 1: 0, rc == 0? "": error);
-            (void) id;
             for (int i = 0; i < 8; i++)
                 zstr_free (&fields [i]);
         }

@@ -158,8 +158,16 @@ def notify_config(smtp_url, webhook_url="", max_attempts=5, retry_ms=50):
         "    tick_ms = 50\n")
 
 
+def start_node(node_factory, extra, services=NODE):
+    node = node_factory(services=services, extra=extra)
+    # Services started together race to create the data directory
+    # (hl_service_new: "cannot create data directory ...: File exists")
+    os.makedirs(node.data, exist_ok=True)
+    return node.start()
+
+
 def make_node(node_factory, smtp_url, webhook_url="", **kwargs):
-    return node_factory(services=NODE, extra=notify_config(smtp_url, webhook_url, **kwargs)).start()
+    return start_node(node_factory, notify_config(smtp_url, webhook_url, **kwargs))
 
 
 # ------------------------------------------------------------- helpers
@@ -177,7 +185,7 @@ def query(node, kind, request_id="q", status="", case="", limit=0, timeout_ms=30
     ctx = zmq.Context.instance()
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
-    sock.connect(f"tcp://127.0.0.1:{node.base + 6}")
+    sock.connect(f"tcp://127.0.0.1:{node.port('notification')}")
     try:
         sock.send(pb.envelope(10, request))
         if not sock.poll(timeout_ms):
@@ -235,7 +243,9 @@ def test_leaders_get_the_intake_mail_and_the_case_moves_on(node_factory, smtp, w
 
     for address in LEADERS + [DIVISION_HEAD]:
         [message] = smtp.to(address, case)
-        assert case in message["Subject"] and "Phản ánh mới" in message["Subject"]
+        # RFC 2047 round trip of a long Vietnamese subject
+        assert message["Subject"] == f"[Đường dây nóng] Phản ánh mới {case} (Thường): " \
+                                     "Nước thải tại Kênh Xáng, tổ 5"
         assert "Nước thải đen chảy ra kênh Xáng" in message.get_content()
         assert "Kênh Xáng, tổ 5" in message.get_content()
         assert message.get_content_type() == "text/plain"
@@ -331,6 +341,11 @@ def test_failing_smtp_retries_then_dead_letters(node_factory, smtp, mode):
         assert row["key"].startswith(row["event_id"] + "|") and row["sent_ms"] is None
     if mode == "5xx":
         assert smtp.attempts == 9 and smtp.messages == []
+    # ... and the CLI command shows them
+    shown = node.cli("deadletter", "--json")
+    assert sorted(r["address"] for r in json.loads(shown.stdout)) == sorted(LEADERS + [DIVISION_HEAD])
+    text = node.cli("deadletter")
+    assert case in text.stdout and "dead" in text.stdout
 
     # outbox: everything, filtered by status; the log channel was written
     code, _, sent = query(node, "outbox", status="sent")
@@ -341,6 +356,26 @@ def test_failing_smtp_retries_then_dead_letters(node_factory, smtp, mode):
     assert code == 400 and "kind" in error
     code, error, _ = query(node, "outbox", status="bogus")
     assert code == 400
+
+
+def test_intake_down_delays_the_follow_up_and_nothing_is_lost_or_doubled(node_factory, smtp):
+    node = start_node(node_factory, notify_config(f"smtp://127.0.0.1:{smtp.port}"),
+                      services=("archive", "intake"))
+    case = node.submit()
+    node.wait_archived(case, "received")
+    node.kill("intake")
+    node.start("notification")
+    wait_for(lambda: "will retry" in node.log("notification"), timeout=30,
+             what="notification noticing intake is down")
+    assert node.query("archive", "SELECT state FROM cases WHERE case_id = ?", case) == [("received",)]
+    node.start("intake")
+    node.wait_archived(case, "leaders_informed", timeout=30)
+    for address in LEADERS + [DIVISION_HEAD]:
+        wait_for(lambda: smtp.to(address, case), what=f"intake mail to {address}")
+    wait_for(lambda: not outbox(node, "status = 'pending'"), what="outbox drained")
+    assert len([e for e in history(node, case) if e["action"] == "inform_leaders"]) == 1
+    assert all(n == 1 for n in smtp.keys().values()) and len(smtp.keys()) == 3
+    assert node.alive("notification")
 
 
 def test_kill_9_during_a_burst_delivers_everything_once(node_factory, smtp):

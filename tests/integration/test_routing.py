@@ -194,21 +194,20 @@ def test_invalid_rules_refuse_to_start_and_name_the_line(node_factory, tmp_path,
     assert where in result.stderr, result.stderr
 
 
-def test_city_node_only_logs(node_factory):
+def test_city_routes_its_own_reports_to_the_department(node_factory):
+    """At the city every case is the Department's (deploy/config/routing-city.conf)."""
+    rules = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "config", "routing-city.conf")
     city = node_factory(name="city", role="city", ward_code="",
-                        services=("archive", "intake", "routing"),
-                        extra="federation\n    plaintext = 1\n")
+                        services=("archive", "intake", "routing"), node_extra="    city_code = 31\n",
+                        extra=f"federation\n    plaintext = 1\nrouting\n    rules = {os.path.abspath(rules)}\n")
     city.start()
-    result = city.cli("submit", "--phone", "0912345678", "--type", "waste_water",
-                      "--location", "Sông Cấm", "--description", "Nước thải từ khu công nghiệp",
-                      "--scope", "beyond_city", actor="department:lan", check=False)
-    if result.returncode != 0:
-        pytest.skip(f"the city node takes no direct reports here: {result.stderr.strip()}")
-    case = result.stdout.strip()
+    case = city.cli("submit", "--phone", "0912345678", "--type", "waste_water",
+                    "--location", "Sông Cấm", "--description", "Nước thải từ khu công nghiệp",
+                    actor="department:lan").stdout.strip()
+    assert case.startswith("31-")
     city.cli("inform_leaders", case, actor="officer:lan")
-    wait_for(lambda: "not routing" in city.log("routing"), what="routing logging at the city")
-    wait_for(lambda: caught_up(city, "routing"), what="routing caught up")
-    assert routes(city, case) == []
+    city.wait_archived(case, "forwarded")
+    assert [(r[0], r[1]) for r in routes(city, case)] == [("system:routing", "department")]
 
 
 def test_rules_selftest():

@@ -219,6 +219,9 @@ cli_watch (cli_t *cli, int argc, char **argv)
         }
         hotline__event__free_unpacked (event, NULL);
     }
+    //  What it took: gaps found and repaired from the snapshot
+    fprintf (stderr, "hotline watch: %" PRIu64 " event(s), last seq %" PRIu64 ", %" PRIu64
+             " gap repair(s)\n", printed, hl_clone_sub_last (sub), hl_clone_sub_repairs (sub));
     hl_clone_sub_destroy (&sub);
     return rc;
 }

@@ -60,10 +60,13 @@ $(BUILD)/hotline-selftest: tests/selftest.c services/lib/*.h $(LIB)
 	@echo "  LD  $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) tests/selftest.c $(LIB) $(LDLIBS) -o $@
 
+#   These first install what is missing (deploy/deps.sh), then build in a
+#   fresh make, so the compiler flags see the packages just installed
 test: deps
 	@tests/run
 
-run: deps all
+run: deps
+	@$(MAKE) -s all
 	@deploy/run-local.sh
 
 bench: deps

@@ -279,7 +279,7 @@ s_query_report (archive_t *self, const Hotline__Query *query)
     bool by_ward = streq (hl_service_role (archive_service (self)), "city")
                 && !(query->ward && *query->ward);
     const char *group = by_ward? "c.ward": "c.type";
-    char sql [2048];
+    char sql [4096];
     snprintf (sql, sizeof sql,
         "SELECT %s, count(*),"
         " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?3)),"
@@ -288,7 +288,8 @@ s_query_report (archive_t *self, const Hotline__Query *query)
         " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?6)),"
         " sum(c.state NOT IN (%s)),"
         " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?7 AND a.variant = ?8)),"
-        " sum(EXISTS (SELECT 1 FROM deadlines d WHERE d.case_id = c.case_id AND d.name = ?9"
+        " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?3)"
+        "     AND EXISTS (SELECT 1 FROM deadlines d WHERE d.case_id = c.case_id AND d.name = ?9"
         "             AND d.met_ms IS NOT NULL AND d.met_ms <= d.due_ms)),"
         " sum(EXISTS (SELECT 1 FROM deadlines d WHERE d.case_id = c.case_id AND d.name = ?9"
         "             AND ((d.met_ms IS NULL AND d.due_ms < ?10) OR d.met_ms > d.due_ms)))"

@@ -517,12 +517,12 @@ cli_list (cli_t *cli, int argc, char **argv)
 {
     s_opts_t opts;
     if (s_opts_parse (&opts, "list", argc, argv,
-                      "status type since until ward overdue! limit json!", false)) {
+                      "status type since until ward overdue! limit json! count!", false)) {
         s_opts_destroy (&opts);
         return CLI_BAD_INPUT;
     }
     Hotline__Query query = HOTLINE__QUERY__INIT;
-    query.kind = "list";
+    query.kind = s_flag (&opts, "count")? "count": "list";
     int rc = CLI_BAD_INPUT;
     query.status = (char *) s_opt (&opts, "status");
     query.ward = (char *) s_opt (&opts, "ward");
@@ -545,6 +545,9 @@ cli_list (cli_t *cli, int argc, char **argv)
     json_t *result = s_query (cli, &query, &rc);
     if (result && s_flag (&opts, "json"))
         s_print_json (result);
+    else
+    if (result && s_flag (&opts, "count"))
+        printf ("%lld\n", (long long) json_integer_value (json_object_get (result, "count")));
     else
     if (result) {
         size_t i;

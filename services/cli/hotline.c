@@ -30,7 +30,7 @@ s_usage (FILE *out)
 "                     log a report; prints the case number once it is on disk\n"
 "  show CASE [--json]                 one case, its deadlines and history\n"
 "  list [--status S] [--type T] [--since DATE] [--until DATE] [--ward W]\n"
-"       [--overdue] [--limit N] [--json]\n"
+"       [--overdue] [--limit N] [--json] [--count]   (--count: how many)\n"
 "  report --from DATE --to DATE [--format text|csv|json] [--ward W]\n"
 "\n"
 "Actions (checked against the procedure; any action it defines works the same way):\n"

@@ -166,6 +166,8 @@ s_fire (watcher_t *self, const firing_t *firing)
     char when [32];
     if (code == HL_OK) {
         self->sent++;
+        hl_metrics_add (hl_service_metrics (self->service),
+                        warn? "hotline_deadline_warnings_total": "hotline_deadline_breaches_total", 1);
         hl_log (HL_INFO, case_id, "deadline %s %s (due %s)", name, warn? "warning sent": "breached",
                 hl_clock_format (due_ms, when, sizeof when));
     }
@@ -212,6 +214,15 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  Gauge: firings waiting in the heap (loop thread, every second)
+static void
+s_metrics (void *arg)
+{
+    watcher_t *self = (watcher_t *) arg;
+    hl_metrics_set (hl_service_metrics (self->service), "hotline_deadline_pending_firings",
+                    (double) firing_heap_size (self->heap));
+}
+
 watcher_t *
 watcher_new (hl_service_t *service)
 {
@@ -248,6 +259,7 @@ watcher_new (hl_service_t *service)
         return NULL;
     }
     self->timer_id = zloop_timer (loop, (size_t) tick_ms, 0, s_tick, self);
+    hl_metrics_on_refresh (hl_service_metrics (service), s_metrics, self);
     return self;
 }
 

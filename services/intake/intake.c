@@ -36,6 +36,7 @@ struct _intake_t {
     uint64_t last_seq;          //  last log seq written
     const char *prefix;         //  case number prefix: the ward code
     uint64_t received;          //  metrics: cases received
+    int64_t batch_us;           //  metrics: when the batch's first request was read
 };
 
 //  One request of a batch, and the reply it will get
@@ -479,6 +480,10 @@ s_run_batch (intake_t *self, s_item_t *items, size_t count)
             s_send (self, items [i].routing_id, &items [i].reply);
         if (self->last_seq != seq_before)
             hl_hop_sender_notify (self->feed);
+        hl_metrics_t *metrics = hl_service_metrics (self->service);
+        hl_metrics_add (metrics, "hotline_cases_received_total", self->received - received_before);
+        hl_metrics_add (metrics, "hotline_events_written_total", self->last_seq - seq_before);
+        hl_metrics_observe (metrics, "hotline_ack_latency_seconds", (zclock_usecs () - self->batch_us) / 1e6, count);
     }
     else {
         //  Nothing of this batch is durable: say so to every client
@@ -510,6 +515,7 @@ s_front_readable (zloop_t *loop, zsock_t *front, void *arg)
     intake_t *self = (intake_t *) arg;
     s_item_t items [MAX_BATCH];
     size_t count = 0;
+    self->batch_us = zclock_usecs ();
     while (count < MAX_BATCH && (zsock_events (front) & ZMQ_POLLIN)) {
         zmsg_t *msg = zmsg_recv (front);
         if (!msg)
@@ -706,6 +712,26 @@ s_write_directory (intake_t *self)
     return rc;
 }
 
+//  Gauges (loop thread, every second): log head, what the archive has not
+//  acknowledged yet, and how old the oldest of that is
+static void
+s_metrics (void *arg)
+{
+    intake_t *self = (intake_t *) arg;
+    hl_metrics_t *metrics = hl_service_metrics (self->service);
+    uint64_t acked = hl_hop_sender_acked (self->feed);
+    hl_metrics_set (metrics, "hotline_intake_log_seq", (double) self->last_seq);
+    hl_metrics_set (metrics, "hotline_outbox_backlog", (double) (self->last_seq > acked? self->last_seq - acked: 0));
+    sqlite3_stmt *stmt = hl_store_prepare (self->store, "SELECT at_ms FROM log WHERE seq = ?");
+    int64_t at_ms = 0;
+    if (stmt) {
+        sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) acked + 1);
+        at_ms = sqlite3_step (stmt) == SQLITE_ROW? sqlite3_column_int64 (stmt, 0): 0;
+        sqlite3_reset (stmt);
+    }
+    hl_metrics_set (metrics, "hotline_oldest_unacked_age_seconds", at_ms? (hl_clock_now () - at_ms) / 1000.0: 0);
+}
+
 intake_t *
 intake_new (hl_service_t *service)
 {
@@ -730,7 +756,7 @@ intake_new (hl_service_t *service)
     }
 
     zloop_t *loop = hl_service_loop (service);
-    const char *endpoint = hl_service_endpoint (service, "intake");
+    const char *endpoint = hl_service_bind_endpoint (service, "intake");
     self->front = zsock_new (ZMQ_ROUTER);
     hl_sock_harden (self->front);
     if (zsock_bind (self->front, "%s", endpoint) < 0) {
@@ -746,12 +772,13 @@ intake_new (hl_service_t *service)
 
     hl_hop_opts_t opts;
     hl_hop_opts_init (&opts);
-    self->feed = hl_hop_sender_new (loop, hl_service_endpoint (service, "intake_feed"), true,
+    self->feed = hl_hop_sender_new (loop, hl_service_bind_endpoint (service, "intake_feed"), true,
                                     "intake", s_fetch, self, &opts);
     if (!self->feed) {
         intake_destroy (&self);
         return NULL;
     }
+    hl_metrics_on_refresh (hl_service_metrics (service), s_metrics, self);
     hl_info ("accepting on %s, log at seq %" PRIu64, endpoint, self->last_seq);
     return self;
 }

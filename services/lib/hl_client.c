@@ -67,10 +67,10 @@ hl_client_set_curve (hl_client_t *self, const char *client_cert_path, const char
 Hotline__Envelope *
 hl_client_call (hl_client_t *self, Hotline__Request *request)
 {
-    char request_id [40];
+    char *request_id = NULL;
     if (!request->request_id || !*request->request_id) {
         zuuid_t *uuid = zuuid_new ();
-        snprintf (request_id, sizeof request_id, "%s", zuuid_str_canonical (uuid));
+        request_id = strdup (zuuid_str_canonical (uuid));
         zuuid_destroy (&uuid);
         request->request_id = request_id;
     }
@@ -81,6 +81,8 @@ hl_client_call (hl_client_t *self, Hotline__Request *request)
 
     Hotline__Envelope *reply = NULL;
     for (int attempt = 0; attempt < self->tries && !reply; attempt++) {
+        if (zsys_interrupted)
+            break;              //  SIGTERM: the caller's work is retried after restart
         if (!self->sock || attempt > 0)
             s_connect (self);   //  a fresh socket drops any stale reply
         env.seq = 0;
@@ -95,9 +97,10 @@ hl_client_call (hl_client_t *self, Hotline__Request *request)
             if (left <= 0)
                 break;
             zmq_pollitem_t item = { zsock_resolve (self->sock), 0, ZMQ_POLLIN, 0 };
-            int rc = zmq_poll (&item, 1, (long) left);
-            if (rc == -1 && errno == EINTR && zsys_interrupted)
-                return NULL;
+            //  In slices: SIGTERM may be taken by another thread, so no EINTR here
+            int rc = zmq_poll (&item, 1, (long) (left < 100? left: 100));
+            if (rc <= 0 && zsys_interrupted)
+                break;
             if (rc <= 0)
                 continue;
             zframe_t *answer = zframe_recv (self->sock);
@@ -113,8 +116,10 @@ hl_client_call (hl_client_t *self, Hotline__Request *request)
                 hl_msg_free (&decoded);     //  stale or foreign reply
         }
     }
-    if (request->request_id == request_id)
+    if (request_id) {
         request->request_id = NULL;
+        free (request_id);
+    }
     return reply;
 }
 

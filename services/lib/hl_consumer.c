@@ -69,6 +69,9 @@ s_apply (void *arg, const char *stream, const hl_hop_item_t *items, size_t count
         return -1;
     }
     self->cursor = cursor;
+    uint64_t head = hl_hop_receiver_head (self->receiver, NULL);
+    hl_metrics_set (hl_metrics_default (), "hotline_consumer_cursor", (double) cursor);
+    hl_metrics_set (hl_metrics_default (), "hotline_consumer_lag", (double) (head > cursor? head - cursor: 0));
     return 0;
 }
 

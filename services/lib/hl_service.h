@@ -5,6 +5,18 @@
  *
  *  Configuration comes from -c, else $HOTLINE_CONFIG, else built-in defaults
  *  (a ward node "31001" on 127.0.0.1 ports 7101-7109, data in ./var/ward).
+ *
+ *  Every service also answers HTTP (hl_metrics: /metrics /healthz /readyz
+ *  /status) on endpoints/http_<name>, by default base+11 intake, +12
+ *  archive, +13 routing, +14 deadline-watcher, +15 notification; "off"
+ *  turns it off. A heartbeat timer (health/heartbeat_ms, 1000) keeps
+ *  /healthz alive and runs the metrics refresh hooks in the loop thread.
+ *
+ *  Bind and connect addresses: a service binds hl_service_bind_endpoint
+ *  (key), which is config bind/<key> (env HOTLINE_BIND_<KEY>, e.g.
+ *  HOTLINE_BIND_INTAKE=tcp://0.0.0.0:7101) when set, else the endpoint others
+ *  connect to (endpoints/<key>). In containers, bind tcp://0.0.0.0:PORT and let
+ *  the others connect to tcp://intake-31001:PORT.
  */
 #ifndef HL_SERVICE_H_INCLUDED
 #define HL_SERVICE_H_INCLUDED
@@ -27,6 +39,14 @@ const char *hl_service_node (hl_service_t *self);
 const char *hl_service_ward (hl_service_t *self);
 //  Endpoint "endpoints/<key>" with the built-in default for this node
 const char *hl_service_endpoint (hl_service_t *self, const char *key);
+//  The address this service binds for key: bind/<key> if configured, else
+//  hl_service_endpoint (self, key)
+const char *hl_service_bind_endpoint (hl_service_t *self, const char *key);
+//  The service's metrics registry (also hl_metrics_default ())
+hl_metrics_t *hl_service_metrics (hl_service_t *self);
+//  Readiness hook for /readyz, called in the loop thread every heartbeat;
+//  without one the service is ready once hl_service_run has started
+void hl_service_set_ready (hl_service_t *self, hl_metrics_ready_fn *fn, void *arg);
 //  A file in the data directory (caller frees)
 char *hl_service_path (hl_service_t *self, const char *file);
 //  Run the loop until SIGINT/SIGTERM or a handler returns -1. Returns 0.

@@ -196,8 +196,10 @@ s_route (routing_t *self, const Hotline__Event *event)
         return -1;
     }
     int code = reply->reply->code;
-    if (code == HL_OK)
+    if (code == HL_OK) {
         hl_log (HL_INFO, event->case_id, "routed: %s (%s)", variant, reason);
+        hl_metrics_add (hl_service_metrics (self->service), "hotline_routing_decisions_total", 1);
+    }
     else
     if (code == HL_CONFLICT || code == HL_FORBIDDEN)
         //  Someone routed it first (the officer's override), or it moved on

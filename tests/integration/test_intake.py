@@ -59,6 +59,8 @@ def test_list_filters_and_counts(ward):
     assert {r["case_id"] for r in ward.list("--type", "noise")} == {a, c}
     assert {r["case_id"] for r in ward.list("--status", "received")} == {a, b, c}
     assert ward.list("--status", "closed") == []
+    assert ward.cli("list", "--count", "--type", "noise").stdout.strip() == "2"
+    assert ward.cli("list", "--count").stdout.strip() == "3"
     assert {r["case_id"] for r in ward.list("--since", time.strftime("%Y-%m-%d"))} == {a, b, c}
     assert ward.list("--until", "2000-01-01") == []
     bad = ward.cli("list", "--type", "smoke", check=False)

@@ -23,9 +23,12 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, os.environ.get("HOTLINE_BUILD", "build"))
 SERVICES = ("archive", "intake", "routing", "deadline-watcher", "notification")
 PROCEDURE = os.path.join(ROOT, "deploy", "config", "procedure.conf")
+VALGRIND = os.environ.get("HOTLINE_VALGRIND") == "1"
+#   Under valgrind (or a sanitizer build) everything is slower: waits stretch
+SLOW = 6 if VALGRIND else (2 if "asan" in BUILD else 1)
 
 
-def free_base(count=10):
+def free_base(count=20):
     """A base port such that base+1 .. base+count are free on 127.0.0.1."""
     for _ in range(200):
         base = random.randrange(20000, 60000, 20)
@@ -46,6 +49,7 @@ def free_base(count=10):
 
 
 def wait_for(predicate, timeout=20.0, interval=0.05, what="condition"):
+    timeout *= SLOW
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -119,9 +123,15 @@ class Node:
             assert service not in self.procs or self.procs[service].poll() is not None
             log = open(os.path.join(self.dir, f"{service}.log"), "ab")
             self.logs[service] = log
+            cmd = [os.path.join(BUILD, f"hotline-{service}"), "-c", self.config]
+            if VALGRIND:
+                cmd = ["valgrind", "--quiet", "--leak-check=full", "--error-exitcode=99",
+                       "--errors-for-leak-kinds=definite,indirect",
+                       "--show-leak-kinds=definite,indirect",
+                       f"--suppressions={ROOT}/tests/valgrind.supp",
+                       f"--log-file={self.dir}/{service}.valgrind.%p"] + cmd
             self.procs[service] = subprocess.Popen(
-                [os.path.join(BUILD, f"hotline-{service}"), "-c", self.config],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+                cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         if "intake" in (services or self.services):
             def up():
                 for service, proc in self.procs.items():
@@ -140,13 +150,38 @@ class Node:
         return rc
 
     def stop(self):
-        for service in list(self.procs):
-            proc = self.procs[service]
+        """SIGTERM every service (a clean exit lets LeakSanitizer and valgrind
+        report), SIGKILL what does not stop. Returns problems found: a
+        sanitizer or valgrind report, or a service that did not exit 0."""
+        problems = []
+        for proc in self.procs.values():
             if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + (60 if VALGRIND else 15)
+        for service, proc in list(self.procs.items()):
+            try:
+                rc = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
                 proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=15)
+                rc = proc.wait(timeout=15)
+                problems.append(f"{self.name} {service} did not stop on SIGTERM")
             self.logs[service].close()
+            if rc not in (0, -signal.SIGKILL):
+                problems.append(f"{self.name} {service} exited {rc}")
         self.procs.clear()
+        for name in sorted(os.listdir(self.dir)):
+            path = os.path.join(self.dir, name)
+            if name.endswith(".log") or ".valgrind." in name:
+                with open(path, "rb") as f:
+                    text = f.read().decode("utf-8", "replace")
+                for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                               "definitely lost", "Invalid read", "Invalid write",
+                               "uninitialised", "Assertion", "SUMMARY: UndefinedBehavior"):
+                    if marker in text:
+                        at = text.index(marker)
+                        problems.append(f"{self.name} {name}: {text[max(0, at - 200):at + 1500]}")
+                        break
+        return problems
 
     def log(self, service):
         with open(os.path.join(self.dir, f"{service}.log"), "rb") as f:
@@ -165,12 +200,12 @@ class Node:
 
     def cli(self, *args, check=True, tries=3, timeout=3000, actor=None, input=None):
         cmd = [os.path.join(BUILD, "hotline"), "--endpoint", self.endpoint,
-               "--tries", str(tries), "--timeout", str(timeout)]
+               "--tries", str(tries), "--timeout", str(timeout * SLOW)]
         if actor:
             cmd += ["--as", actor]
         cmd += list(args)
         result = subprocess.run(cmd, env=self.env, capture_output=True, text=True,
-                                timeout=60, input=input)
+                                timeout=60 * SLOW, input=input)
         if check and result.returncode != 0:
             raise AssertionError(f"hotline {' '.join(args)} -> {result.returncode}\n"
                                  f"stdout: {result.stdout}\nstderr: {result.stderr}")
@@ -236,8 +271,10 @@ def node_factory(tmp_path):
         nodes.append(node)
         return node
     yield make
+    problems = []
     for node in nodes:
-        node.stop()
+        problems += node.stop()
+    assert not problems, "\n\n".join(problems)
 
 
 @pytest.fixture

@@ -358,22 +358,8 @@ s_fetch (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_item_
 {
     (void) stream;
     archive_t *self = (archive_t *) arg;
-    sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "SELECT seq, event FROM log WHERE seq > ? ORDER BY seq LIMIT ?");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) after);
-    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) max);
-    int count = 0;
-    while (sqlite3_step (stmt) == SQLITE_ROW) {
-        items [count].seq = (uint64_t) sqlite3_column_int64 (stmt, 0);
-        items [count].size = (size_t) sqlite3_column_bytes (stmt, 1);
-        items [count].data = (uint8_t *) malloc (items [count].size);
-        memcpy (items [count].data, sqlite3_column_blob (stmt, 1), items [count].size);
-        count++;
-    }
-    sqlite3_reset (stmt);
-    return count;
+    return hl_hop_fetch_sql (self->store,
+        "SELECT seq, event FROM log WHERE seq > ?1 ORDER BY seq LIMIT ?2", NULL, after, max, items);
 }
 
 // ---------------------------------------------------------------- queries
@@ -411,11 +397,23 @@ s_query_readable (zloop_t *loop, zsock_t *sock, void *arg)
         reply.code = code;
         reply.json = json;
     }
+    hl_utf8_scrub (error);      //  a message may quote the query cut mid-character
     reply.error = error;
     Hotline__Envelope answer = HOTLINE__ENVELOPE__INIT;
     answer.body_case = HOTLINE__ENVELOPE__BODY_REPLY;
     answer.reply = &reply;
     zframe_t *frame = hl_msg_encode (&answer);
+    if (zframe_size (frame) > HL_MAX_MSG_SIZE) {
+        //  No peer accepts a frame this large (ZMQ_MAXMSGSIZE drops the
+        //  connection): say so instead
+        hl_warn ("query answer of %zu bytes is too large", zframe_size (frame));
+        zframe_destroy (&frame);
+        snprintf (error, sizeof error, "the answer is too large; narrow the query"
+                                       " (--limit, --since, --status)");
+        reply.code = HL_TOO_LARGE;
+        reply.json = NULL;
+        frame = hl_msg_encode (&answer);
+    }
     zmsg_remove (msg, body);    //  replace the body with the answer
     zframe_destroy (&body);
     zmsg_append (msg, &frame);

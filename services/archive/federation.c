@@ -213,23 +213,9 @@ static int
 s_fetch_return (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_item_t *items)
 {
     federation_t *self = (federation_t *) arg;
-    sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "SELECT seq, event FROM return_outbox WHERE ward = ? AND seq > ? ORDER BY seq LIMIT ?");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_text (stmt, 1, stream, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) after);
-    sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) max);
-    int count = 0;
-    while (sqlite3_step (stmt) == SQLITE_ROW) {
-        items [count].seq = (uint64_t) sqlite3_column_int64 (stmt, 0);
-        items [count].size = (size_t) sqlite3_column_bytes (stmt, 1);
-        items [count].data = (uint8_t *) malloc (items [count].size);
-        memcpy (items [count].data, sqlite3_column_blob (stmt, 1), items [count].size);
-        count++;
-    }
-    sqlite3_reset (stmt);
-    return count;
+    return hl_hop_fetch_sql (self->store,
+        "SELECT seq, event FROM return_outbox WHERE ward = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2",
+        stream, after, max, items);
 }
 
 int

@@ -101,6 +101,9 @@ s_field_errors (Hotline__Reply *reply, s_scratch_t *scratch, size_t count)
     if (count > 16)
         count = 16;
     for (size_t i = 0; i < count; i++) {
+        //  A message may quote the input cut at a byte count: keep it UTF-8
+        hl_utf8_scrub (scratch->errs [i].field);
+        hl_utf8_scrub (scratch->errs [i].message);
         hotline__field_error__init (&scratch->fields [i]);
         scratch->fields [i].field = scratch->errs [i].field;
         scratch->fields [i].message = scratch->errs [i].message;
@@ -121,6 +124,7 @@ s_refuse (Hotline__Reply *reply, s_scratch_t *scratch, int code, const char *fmt
     va_start (args, fmt);
     vsnprintf (scratch->error, sizeof scratch->error, fmt, args);
     va_end (args);
+    hl_utf8_scrub (scratch->error);     //  the input may be cut mid-character
     reply->code = code;
     reply->error = scratch->error;
     return 0;
@@ -540,8 +544,8 @@ s_front_readable (zloop_t *loop, zsock_t *front, void *arg)
             if (env)
                 reason = "expected a request with a request_id of at most 64 bytes";
             hl_warn ("bad request: %s", reason);
-            zframe_t *frame = s_error_frame (env? env->request? env->request->request_id: NULL: NULL,
-                                             HL_BAD_INPUT, reason);
+            zframe_t *frame = s_error_frame (env && env->body_case == HOTLINE__ENVELOPE__BODY_REQUEST?
+                                             env->request->request_id: NULL, HL_BAD_INPUT, reason);
             s_send (self, routing_id, &frame);
             hl_msg_free (&env);
             zframe_destroy (&routing_id);
@@ -550,9 +554,21 @@ s_front_readable (zloop_t *loop, zsock_t *front, void *arg)
         }
         Hotline__Request *request = env->request;
         if (request->kind_case == HOTLINE__REQUEST__KIND_QUERY) {
-            //  Relay [client id][request] to the archive
-            zframe_send (&routing_id, self->archive, ZFRAME_MORE);
-            zframe_send (&body, self->archive, 0);
+            //  Relay [client id][request] to the archive, never blocking:
+            //  with the archive down or slow its queue fills, and the front
+            //  door must go on serving commands
+            zframe_t *id = zframe_dup (routing_id);
+            if (zframe_send (&id, self->archive, ZFRAME_MORE | ZFRAME_DONTWAIT) == 0)
+                zframe_send (&body, self->archive, ZFRAME_DONTWAIT);
+            else {
+                zframe_destroy (&id);
+                zframe_destroy (&body);
+                zframe_t *frame = s_error_frame (request->request_id, HL_UNAVAILABLE,
+                                                 "the archive is not answering; try again");
+                s_send (self, routing_id, &frame);
+            }
+            zframe_destroy (&routing_id);
+            zframe_destroy (&body);
             hl_msg_free (&env);
             continue;
         }
@@ -608,22 +624,8 @@ s_fetch (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_item_
 {
     (void) stream;
     intake_t *self = (intake_t *) arg;
-    sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "SELECT seq, event FROM log WHERE seq > ? ORDER BY seq LIMIT ?");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) after);
-    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) max);
-    int count = 0;
-    while (sqlite3_step (stmt) == SQLITE_ROW) {
-        items [count].seq = (uint64_t) sqlite3_column_int64 (stmt, 0);
-        items [count].size = (size_t) sqlite3_column_bytes (stmt, 1);
-        items [count].data = (uint8_t *) malloc (items [count].size);
-        memcpy (items [count].data, sqlite3_column_blob (stmt, 1), items [count].size);
-        count++;
-    }
-    sqlite3_reset (stmt);
-    return count;
+    return hl_hop_fetch_sql (self->store,
+        "SELECT seq, event FROM log WHERE seq > ?1 ORDER BY seq LIMIT ?2", NULL, after, max, items);
 }
 
 //  The ward's focal points (section 1 of its report) travel to the city as

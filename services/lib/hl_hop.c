@@ -1703,6 +1703,29 @@ t_star_done (void *arg)
     return star->sink.refusals >= star->min_refusals;
 }
 
+int
+hl_hop_fetch_sql (hl_store_t *store, const char *sql, const char *key,
+                  uint64_t after, size_t max, hl_hop_item_t *items)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (store, sql);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) after);
+    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) max);
+    if (key)
+        sqlite3_bind_text (stmt, 3, key, -1, SQLITE_STATIC);
+    int count = 0;
+    while ((size_t) count < max && sqlite3_step (stmt) == SQLITE_ROW) {
+        items [count].seq = (uint64_t) sqlite3_column_int64 (stmt, 0);
+        items [count].size = (size_t) sqlite3_column_bytes (stmt, 1);
+        items [count].data = (uint8_t *) malloc (items [count].size? items [count].size: 1);
+        memcpy (items [count].data, sqlite3_column_blob (stmt, 1), items [count].size);
+        count++;
+    }
+    sqlite3_reset (stmt);
+    return count;
+}
+
 void
 hl_hop_test (bool verbose)
 {

@@ -148,5 +148,12 @@ uint64_t hl_hop_receiver_head (hl_hop_receiver_t *self, const char *stream);
 //  The endpoint: for a bound receiver the resolved one, else the one given.
 const char *hl_hop_receiver_endpoint (hl_hop_receiver_t *self);
 
+//  A fetch from an SQLite table, for the usual source: sql selects (seq,
+//  payload) with ?1 = after, ?2 = max and, if key is not NULL, ?3 = key
+//  (e.g. "SELECT seq, event FROM log WHERE seq > ?1 ORDER BY seq LIMIT ?2").
+//  Returns the count or -1, as hl_hop_fetch_fn does.
+int hl_hop_fetch_sql (hl_store_t *store, const char *sql, const char *key,
+                      uint64_t after, size_t max, hl_hop_item_t *items);
+
 void hl_hop_test (bool verbose);
 #endif

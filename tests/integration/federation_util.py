@@ -66,7 +66,14 @@ def converged(city, ward, code):
     return ward_events(ward) == city_events(city, code)
 
 
+def ward_settled(ward):
+    """The ward's archive holds everything its intake acknowledged."""
+    written = ward.query("intake", "SELECT count(*) FROM log")[0][0]
+    return ward.query("archive", "SELECT count(*) FROM log WHERE origin = ?", ward.name)[0][0] == written
+
+
 def wait_converged(city, wards, timeout=60):
     for code, ward in wards.items():
+        wait_for(lambda: ward_settled(ward), timeout=timeout, what=f"ward {code} archive caught up")
         wait_for(lambda: converged(city, ward, code), timeout=timeout,
                  what=f"city converged with ward {code}")

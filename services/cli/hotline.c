@@ -59,6 +59,10 @@ s_usage (FILE *out)
 "  deadletter [--all] [--case CASE] [--status S] [--json] [--notification E]\n"
 "                               messages that could not be delivered (--all: the outbox)\n"
 "  nodes                        the nodes `make run` started\n"
+"  status [--http-base PORT] [--json]\n"
+"                               every service of the node: up/down, version, uptime,\n"
+"                               queue depths, last error (exit 3 if any is down)\n"
+"  probe URL                    one health URL (200 -> exit 0): for container healthchecks\n"
 "\n"
 "Types: waste_water air_emissions solid_waste noise odour soil other\n"
 "Channels: phone email walk_in web letter other   Scopes: within_ward several_wards beyond_city\n"
@@ -135,6 +139,12 @@ main (int argc, char *argv [])
     else
     if (streq (command, "watch"))
         rc = cli_watch (&cli, rest, args);
+    else
+    if (streq (command, "status"))
+        rc = cli_status (&cli, rest, args);
+    else
+    if (streq (command, "probe"))
+        rc = cli_probe (&cli, rest, args);
     else
     if (streq (command, "keys"))
         rc = cli_keys (&cli, rest, args);

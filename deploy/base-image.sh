@@ -6,6 +6,7 @@
 #   deploy/base-image.sh --force    rebuild all three (debootstrap tarballs are reused)
 #   deploy/base-image.sh --no-upgrade   skip folding in bookworm-updates/-security
 #   deploy/base-image.sh debian:bookworm-slim   build only the images named
+#   deploy/base-image.sh hotline-demo:bookworm  the optional demo image (only when named)
 #
 # Images (all Debian bookworm, debootstrap --variant=minbase, slimmed like the
 # official images: no docs/man/locales, apt caches cleaned after every install):
@@ -13,6 +14,8 @@
 #                             deploy/Dockerfile works unchanged where it can be pulled
 #   hotline-build:bookworm    minbase + every package `deploy/deps.sh --build-only` checks
 #   hotline-runtime:bookworm  minbase + the shared libraries of `deploy/deps.sh --runtime-only`
+#   hotline-demo:bookworm     minbase + python3-aiosmtpd: the SMTP catcher of
+#                             docker-compose.yml's "demo" profile (built only when named)
 # Then, with no network needed inside the build:
 #   DOCKER_BUILDKIT=0 docker build -f deploy/Dockerfile \
 #       --build-arg BUILD_IMAGE=hotline-build:bookworm \
@@ -33,6 +36,7 @@ SUITE=bookworm
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${HOTLINE_DEBOOTSTRAP_CACHE:-/var/cache/hotline-debootstrap}
 ALL_IMAGES=(debian:bookworm-slim hotline-build:bookworm hotline-runtime:bookworm)
+OPTIONAL_IMAGES=(hotline-demo:bookworm)
 
 force=0
 upgrade=1
@@ -41,11 +45,11 @@ for arg in "$@"; do
     case "$arg" in
         --force)      force=1 ;;
         --no-upgrade) upgrade=0 ;;
-        -h|--help)    sed -n '2,31s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        -h|--help)    sed -n '2,34s/^# \{0,1\}//p' "$0"; exit 0 ;;
         -*) echo "base-image.sh: unknown option '$arg'" >&2; exit 2 ;;
-        *)  case " ${ALL_IMAGES[*]} " in
+        *)  case " ${ALL_IMAGES[*]} ${OPTIONAL_IMAGES[*]} " in
                 *" $arg "*) images+=("$arg") ;;
-                *) echo "base-image.sh: unknown image '$arg' (one of: ${ALL_IMAGES[*]})" >&2; exit 2 ;;
+                *) echo "base-image.sh: unknown image '$arg' (one of: ${ALL_IMAGES[*]} ${OPTIONAL_IMAGES[*]})" >&2; exit 2 ;;
             esac ;;
     esac
 done
@@ -130,6 +134,7 @@ includes_for() {
         debian:bookworm-slim)      echo "" ;;
         hotline-build:bookworm)    echo "$BUILD_PKGS $RUNTIME_PKGS" ;;
         hotline-runtime:bookworm)  echo "$RUNTIME_PKGS" ;;
+        hotline-demo:bookworm)     echo "python3-aiosmtpd" ;;
     esac
 }
 

@@ -24,6 +24,7 @@ static s_test_t s_tests [] = {
     { "deadline",  hl_deadline_test },
     { "consumer",  hl_consumer_test },
     { "clone",     hl_clone_test },
+    { "metrics",   hl_metrics_test },
     { NULL, NULL }
 };
 

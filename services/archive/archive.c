@@ -417,8 +417,19 @@ s_query_readable (zloop_t *loop, zsock_t *sock, void *arg)
     zmsg_remove (msg, body);    //  replace the body with the answer
     zframe_destroy (&body);
     zmsg_append (msg, &frame);
-    if (zmsg_send (&msg, sock))
-        zmsg_destroy (&msg);
+    //  Never block: a client that does not read its answers (its queue is
+    //  full) loses them, everyone else is still served
+    zframe_t *part = zmsg_pop (msg);
+    while (part) {
+        zframe_t *next = zmsg_pop (msg);
+        if (zframe_send (&part, sock, (next? ZFRAME_MORE: 0) | ZFRAME_DONTWAIT)) {
+            zframe_destroy (&part);
+            zframe_destroy (&next);
+            break;              //  the first part failed: nothing was queued
+        }
+        part = next;
+    }
+    zmsg_destroy (&msg);
     free (json);
     hl_msg_free (&env);
     return 0;

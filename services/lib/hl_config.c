@@ -21,7 +21,11 @@ hl_config_load (const char *path)
             hl_config_destroy (&self);
             return NULL;
         }
-        self->root = zconfig_load (path);
+        //  Not zconfig_load: it leaks its file handle when the text does
+        //  not parse (czmq 4.2.1)
+        zchunk_t *chunk = zchunk_slurp (path, 0);
+        self->root = chunk? zconfig_chunk_load (chunk): NULL;
+        zchunk_destroy (&chunk);
         if (!self->root) {
             fprintf (stderr, "hotline: cannot parse configuration file %s (ZPL syntax)\n", path);
             hl_config_destroy (&self);

@@ -28,6 +28,18 @@ static const char *s_schema =
     //  Running deadlines by due time: overdue queries, watcher recovery
     "CREATE INDEX IF NOT EXISTS deadlines_running ON deadlines (due_ms) WHERE met_ms IS NULL;";
 
+//  Times come from events (a ward's, at the city): any int64. Saturate
+//  instead of overflowing.
+static int64_t
+s_add_sat (int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
 int
 hl_deadline_setup (hl_store_t *store)
 {
@@ -168,12 +180,15 @@ hl_deadline_apply (hl_store_t *store, hl_procedure_t *procedure, const Hotline__
             continue;
         }
         int64_t started_ms = event->at_ms;
-        int64_t due_ms = (defs [i]->from_received? received_ms: started_ms) + duration;
+        int64_t due_ms = s_add_sat (defs [i]->from_received? received_ms: started_ms, duration);
         int64_t warn_ms = 0;
         if (defs [i]->warn_pct > 0) {
-            int64_t span = due_ms > started_ms? due_ms - started_ms: 0;
+            int64_t span = 0;
+            if (due_ms > started_ms)
+                span = started_ms < 0 && due_ms > INT64_MAX + started_ms? INT64_MAX:
+                       due_ms - started_ms;
             int64_t pct = defs [i]->warn_pct < 100? defs [i]->warn_pct: 100;
-            warn_ms = started_ms + span * pct / 100;
+            warn_ms = s_add_sat (started_ms, span / 100 * pct + span % 100 * pct / 100);
         }
         stmt = hl_store_prepare (store,
             "INSERT OR IGNORE INTO deadlines (case_id, name, started_seq, started_ms, due_ms, warn_ms) "

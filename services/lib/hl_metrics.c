@@ -327,10 +327,16 @@ hl_metrics_set_state (hl_metrics_t *self, const char *state)
             atomic_store (&self->state, i);
 }
 
+static int64_t
+s_heartbeat_age (hl_metrics_t *self)
+{
+    return zclock_mono () - atomic_load (&self->heartbeat);
+}
+
 int64_t
 hl_metrics_heartbeat_age (hl_metrics_t *self)
 {
-    return self? zclock_mono () - atomic_load (&self->heartbeat): 0;
+    return self? s_heartbeat_age (self): 0;
 }
 
 void
@@ -343,7 +349,7 @@ hl_metrics_set_stale_ms (hl_metrics_t *self, int64_t stale_ms)
 static bool
 s_healthy (hl_metrics_t *self)
 {
-    return hl_metrics_heartbeat_age (self) <= atomic_load (&self->stale_ms);
+    return s_heartbeat_age (self) <= atomic_load (&self->stale_ms);
 }
 
 static bool
@@ -448,7 +454,7 @@ hl_metrics_render (hl_metrics_t *self)
               "Seconds since the service's loop last beat (healthz fails above 5).");
     zchunk_extend (out, "hotline_heartbeat_age_seconds", 29);
     s_labels (self, out, NULL);
-    s_printf (out, " %.3f\n", hl_metrics_heartbeat_age (self) / 1000.0);
+    s_printf (out, " %.3f\n", s_heartbeat_age (self) / 1000.0);
     s_header (out, "hotline_ready", "gauge", "1 when the service is ready (readyz answers 200).");
     zchunk_extend (out, "hotline_ready", 13);
     s_labels (self, out, NULL);
@@ -521,7 +527,7 @@ hl_metrics_status (hl_metrics_t *self)
     json_object_set_new (status, "state", json_string (s_state_names [atomic_load (&self->state)]));
     json_object_set_new (status, "pid", json_integer (getpid ()));
     json_object_set_new (status, "uptime_s", json_integer ((zclock_mono () - self->started_mono) / 1000));
-    json_object_set_new (status, "heartbeat_age_ms", json_integer (hl_metrics_heartbeat_age (self)));
+    json_object_set_new (status, "heartbeat_age_ms", json_integer (s_heartbeat_age (self)));
     json_object_set_new (status, "healthy", json_boolean (s_healthy (self)));
     json_object_set_new (status, "ready", json_boolean (s_ready (self)));
     json_t *queues = json_object ();
@@ -589,7 +595,7 @@ s_handler (void *cls, struct MHD_Connection *connection, const char *url, const 
         bool ok = s_healthy (self);
         return s_reply (connection, ok? MHD_HTTP_OK: MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
                         zsys_sprintf (ok? "ok\n": "stale: loop silent for %" PRId64 " ms\n",
-                                      hl_metrics_heartbeat_age (self)));
+                                      s_heartbeat_age (self)));
     }
     if (streq (url, "/readyz")) {
         bool ok = s_ready (self);

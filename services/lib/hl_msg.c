@@ -53,6 +53,25 @@ hl_utf8_valid (const char *s, size_t len)
     return true;
 }
 
+size_t
+hl_utf8_scrub (char *text)
+{
+    size_t replaced = 0;
+    unsigned char *p = (unsigned char *) text;
+    while (p && *p) {
+        size_t need = *p < 0x80? 0: *p >= 0xC2 && *p <= 0xDF? 1:
+                      *p >= 0xE0 && *p <= 0xEF? 2: *p >= 0xF0 && *p <= 0xF4? 3: 4;
+        //  hl_utf8_valid stops at the terminating NUL of a cut sequence
+        if (need < 4 && hl_utf8_valid ((const char *) p, need + 1))
+            p += need + 1;
+        else {
+            *p++ = '?';
+            replaced++;
+        }
+    }
+    return replaced;
+}
+
 //  Check one field value
 static int
 s_check_value (const ProtobufCFieldDescriptor *field, const void *value, const char **reason, int depth)
@@ -115,6 +134,76 @@ s_check_value (const ProtobufCFieldDescriptor *field, const void *value, const c
     return 0;
 }
 
+//  Read a varint at *p (below end); false if cut or longer than 10 bytes
+static bool
+s_wire_varint (const uint8_t **p, const uint8_t *end, uint64_t *value)
+{
+    *value = 0;
+    for (int shift = 0; shift < 70 && *p < end; shift += 7) {
+        uint8_t byte = *(*p)++;
+        *value |= (uint64_t) (byte & 0x7F) << (shift < 64? shift: 0);
+        if (!(byte & 0x80))
+            return true;
+    }
+    return false;
+}
+
+//  Two things the checks on the unpacked message cannot see, so walk the
+//  wire (protobuf-c 1.4.1 lets both through):
+//  - a string holding a NUL byte is cut short silently by the C string
+//    protobuf-c makes of it ("abc\0xyz" becomes "abc");
+//  - field number 0 in a non-minimal key (0x82 0x00) is kept as an unknown
+//    field and packed again as 0x02, which protobuf-c then refuses: a
+//    report carrying it would be stored in an event nobody can read back.
+//  0 if the wire is clean at every depth, else -1 and *reason.
+static int
+s_wire_check (const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t size, int depth,
+              const char **reason)
+{
+    const uint8_t *end = p + size;
+    *reason = "malformed protobuf";
+    while (p < end) {
+        uint64_t key, length;
+        if (!s_wire_varint (&p, end, &key) || key >> 3 == 0 || key >> 3 > 536870911)
+            return -1;          //  field numbers are 1 .. 2^29-1
+        switch (key & 7) {
+            case PROTOBUF_C_WIRE_TYPE_VARINT:
+                if (!s_wire_varint (&p, end, &length))
+                    return -1;
+                break;
+            case PROTOBUF_C_WIRE_TYPE_64BIT:
+                if (end - p < 8)
+                    return -1;
+                p += 8;
+                break;
+            case PROTOBUF_C_WIRE_TYPE_32BIT:
+                if (end - p < 4)
+                    return -1;
+                p += 4;
+                break;
+            case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED: {
+                if (!s_wire_varint (&p, end, &length) || length > (uint64_t) (end - p))
+                    return -1;
+                const ProtobufCFieldDescriptor *field = key >> 3 <= UINT32_MAX?
+                    protobuf_c_message_descriptor_get_field (desc, (unsigned) (key >> 3)): NULL;
+                if (field && field->type == PROTOBUF_C_TYPE_STRING && memchr (p, 0, length)) {
+                    *reason = "invalid UTF-8 in a text field";
+                    return -1;
+                }
+                if (field && field->type == PROTOBUF_C_TYPE_MESSAGE
+                &&  (depth > 16 || s_wire_check ((const ProtobufCMessageDescriptor *) field->descriptor,
+                                                 p, length, depth + 1, reason)))
+                    return -1;
+                p += length;
+                break;
+            }
+            default:
+                return -1;      //  groups: not in proto3, protobuf-c refuses them too
+        }
+    }
+    return 0;
+}
+
 int
 hl_msg_check (const ProtobufCMessage *msg, const char **reason)
 {
@@ -153,6 +242,10 @@ hl_msg_decode (const uint8_t *data, size_t size, const char **reason)
         return NULL;
     }
     if (hl_msg_check (&env->base, reason)) {
+        hl_msg_free (&env);
+        return NULL;
+    }
+    if (s_wire_check (&hotline__envelope__descriptor, data, size, 0, reason)) {
         hl_msg_free (&env);
         return NULL;
     }
@@ -228,6 +321,10 @@ hl_msg_test (bool verbose)
     assert (!hl_utf8_valid ("\xE0\x80\xAF", 3));      //  overlong
     assert (!hl_utf8_valid ("\xED\xA0\x80", 3));      //  surrogate
     assert (!hl_utf8_valid ("abc\xE1\xBB", 5));       //  truncated
+    char cut [] = "ph\xC6\xB0\xE1\xBB\x9Dng \xE1\xBB";  //  "phường " then a cut character
+    assert (hl_utf8_scrub (cut) == 2 && streq (cut, "ph\xC6\xB0\xE1\xBB\x9Dng ??"));
+    char mid [] = "a\xE1\xBB" "b";
+    assert (hl_utf8_scrub (mid) == 2 && streq (mid, "a??b"));
 
     hl_msg_set_node ("ward-test", "31001");
     Hotline__Envelope env = HOTLINE__ENVELOPE__INIT;
@@ -274,6 +371,35 @@ hl_msg_test (bool verbose)
     hotline__envelope__pack (&env, buffer);
     assert (hl_msg_decode (buffer, size, &reason) == NULL);
     assert (streq (reason, "unsupported schema version"));
+    free (buffer);
+    zframe_destroy (&frame);
+    //  A NUL inside a string, even deep down: protobuf-c would cut the
+    //  C string there ("0912\0..." -> "0912"), so it is refused
+    report.type = HOTLINE__POLLUTION_TYPE__NOISE;
+    report.description = "ok";
+    frame = hl_msg_encode (&env);
+    decoded = hl_msg_decode (zframe_data (frame), zframe_size (frame), &reason);
+    assert (decoded);
+    hl_msg_free (&decoded);
+    uint8_t *ok = zframe_data (frame);
+    uint8_t *at = (uint8_t *) memmem (ok, zframe_size (frame), "ok", 2);
+    assert (at);
+    at [1] = 0;
+    assert (hl_msg_decode (ok, zframe_size (frame), &reason) == NULL);
+    assert (streq (reason, "invalid UTF-8 in a text field"));
+    zframe_destroy (&frame);
+    //  Field number 0 in a non-minimal key: would not survive a round trip
+    report.description = "ok";
+    frame = hl_msg_encode (&env);
+    size = zframe_size (frame);
+    buffer = (uint8_t *) malloc (size + 4);
+    memcpy (buffer, zframe_data (frame), size);
+    memcpy (buffer + size, "\x82\x00\x01z", 4);
+    decoded = hl_msg_decode (buffer, size, &reason);
+    assert (decoded);
+    hl_msg_free (&decoded);
+    assert (hl_msg_decode (buffer, size + 4, &reason) == NULL);
+    assert (streq (reason, "malformed protobuf"));
     free (buffer);
     zframe_destroy (&frame);
     //  Garbage and empty

@@ -19,6 +19,11 @@ int hl_msg_send (zsock_t *sock, zframe_t *routing_id, Hotline__Envelope *env);
 //  Validate any decoded message: UTF-8 strings, known enum values. 0 or -1.
 int hl_msg_check (const ProtobufCMessage *msg, const char **reason);
 bool hl_utf8_valid (const char *s, size_t len);
+//  Replace in place every byte of text that is not part of a valid UTF-8
+//  sequence by '?' (e.g. a multibyte character cut by a "%.40s" or a full
+//  snprintf buffer), so the text passes hl_msg_decode on the other side.
+//  Returns the number of bytes replaced.
+size_t hl_utf8_scrub (char *text);
 //  The node name stamped on outgoing envelopes
 void hl_msg_set_node (const char *node, const char *ward);
 //  This process's node name ("" until set)

@@ -111,6 +111,12 @@ struct _notification_t {
     int tick_timer;
     int kick_timer;
     zhashx_t *warned;           //  warnings already logged once
+    //  Rows delivered (or written to notify.log) whose 'sent' mark could
+    //  not be committed (disk full, database locked): never handed out
+    //  again by this process; the mark is retried on every dispatch
+    int64_t *unrecorded;
+    size_t nunrecorded;
+    size_t unrecorded_max;
 };
 
 //  A case as the notification service remembers it
@@ -720,18 +726,63 @@ s_on_event (void *arg, const Hotline__Event *event)
 
 // ---------------------------------------------------------------- sending
 
-static void
+//  0 = recorded (or nothing to record), -1 = the mark could not be written
+static int
 s_mark_sent (notification_t *self, int64_t id)
 {
     sqlite3_stmt *stmt = hl_store_prepare (self->store,
         "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_ms = ?, last_error = ''"
         " WHERE id = ? AND status = 'pending'");
     if (!stmt)
-        return;
+        return -1;
     sqlite3_bind_int64 (stmt, 1, hl_clock_now ());
     sqlite3_bind_int64 (stmt, 2, id);
-    if (s_step_done (self, stmt) == 0 && sqlite3_changes (hl_store_db (self->store)) > 0)
+    if (s_step_done (self, stmt))
+        return -1;
+    if (sqlite3_changes (hl_store_db (self->store)) > 0)
         hl_metrics_add (hl_service_metrics (self->service), "hotline_notifications_sent_total", 1);
+    return 0;
+}
+
+static bool
+s_is_unrecorded (notification_t *self, int64_t id)
+{
+    for (size_t i = 0; i < self->nunrecorded; i++)
+        if (self->unrecorded [i] == id)
+            return true;
+    return false;
+}
+
+//  Delivered, but the mark did not reach the database: remember the row so
+//  that it is not delivered again (only a restart before the mark is
+//  written can repeat it: the at-least-once window)
+static void
+s_remember_unrecorded (notification_t *self, int64_t id)
+{
+    if (s_is_unrecorded (self, id))
+        return;
+    if (self->nunrecorded == self->unrecorded_max) {
+        size_t max = self->unrecorded_max? self->unrecorded_max * 2: 64;
+        int64_t *grown = (int64_t *) realloc (self->unrecorded, max * sizeof (int64_t));
+        assert (grown);
+        self->unrecorded = grown;
+        self->unrecorded_max = max;
+    }
+    self->unrecorded [self->nunrecorded++] = id;
+    hl_warn ("message row %" PRId64 " was delivered but could not be marked sent: it will not be"
+             " sent again; retrying the mark", id);
+}
+
+static void
+s_retry_unrecorded (notification_t *self)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < self->nunrecorded; i++)
+        if (s_mark_sent (self, self->unrecorded [i]))
+            self->unrecorded [kept++] = self->unrecorded [i];
+    if (kept < self->nunrecorded && kept == 0)
+        hl_info ("every delivered message is marked sent again");
+    self->nunrecorded = kept;
 }
 
 static void
@@ -789,6 +840,8 @@ s_write_logs (notification_t *self, int64_t now)
     size_t count = 0;
     zchunk_t *text = zchunk_new (NULL, 4096);
     while (count < S_LOG_BATCH && sqlite3_step (stmt) == SQLITE_ROW) {
+        if (s_is_unrecorded (self, sqlite3_column_int64 (stmt, 0)))
+            continue;           //  written already, its mark is pending
         ids [count++] = sqlite3_column_int64 (stmt, 0);
         const char *line = (const char *) sqlite3_column_text (stmt, 1);
         zchunk_extend (text, line? line: "{}", line? strlen (line): 2);
@@ -820,11 +873,16 @@ s_write_logs (notification_t *self, int64_t now)
             s_mark_failed (self, ids [i], error);
         return;
     }
-    if (hl_store_begin (self->store))
-        return;
-    for (size_t i = 0; i < count; i++)
-        s_mark_sent (self, ids [i]);
-    hl_store_commit (self->store);
+    bool recorded = hl_store_begin (self->store) == 0;
+    for (size_t i = 0; i < count && recorded; i++)
+        recorded = s_mark_sent (self, ids [i]) == 0;
+    if (recorded)
+        recorded = hl_store_commit (self->store) == 0;
+    else
+        hl_store_rollback (self->store);
+    if (!recorded)
+        for (size_t i = 0; i < count; i++)
+            s_remember_unrecorded (self, ids [i]);
 }
 
 static bool
@@ -833,7 +891,7 @@ s_in_flight (notification_t *self, int64_t id)
     for (size_t i = 0; i < self->nworkers; i++)
         if (self->workers [i].busy && self->workers [i].row_id == id)
             return true;
-    return false;
+    return s_is_unrecorded (self, id);
 }
 
 //  Give an idle worker the next due row of its channel
@@ -874,6 +932,8 @@ static void
 s_dispatch (notification_t *self)
 {
     int64_t now = hl_clock_now ();
+    if (self->nunrecorded)
+        s_retry_unrecorded (self);
     s_write_logs (self, now);
     for (size_t i = 0; i < self->nworkers; i++)
         if (!self->workers [i].busy)
@@ -939,8 +999,10 @@ s_worker_result (s_worker_t *worker)
     if (!worker->busy || id != worker->row_id)
         hl_error ("worker result for row %" PRId64 " not in flight", id);
     worker->busy = false;
-    if (ok)
-        s_mark_sent (self, id);
+    if (ok) {
+        if (s_mark_sent (self, id))
+            s_remember_unrecorded (self, id);
+    }
     else
         s_mark_failed (self, id, error);
 }
@@ -1424,6 +1486,7 @@ notification_destroy (notification_t **self_p)
         }
         free (self->role);
         zhashx_destroy (&self->warned);
+        free (self->unrecorded);
         curl_global_cleanup ();
         free (self);
         *self_p = NULL;

@@ -1,0 +1,254 @@
+"""Issue 7: the deployment files hold together. docker-compose.yml,
+deploy/k8s/ and deploy/systemd/ are parsed and every reference between
+them is checked: names, selectors, volumes, config files, keys, ports."""
+import configparser
+import glob
+import os
+import re
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+DEPLOY = os.path.join(ROOT, "deploy")
+SERVICES = ("intake", "archive", "routing", "deadline-watcher", "notification")
+HTTP_OFFSET = {"intake": 11, "archive": 12, "routing": 13, "deadline-watcher": 14, "notification": 15}
+STATEFUL = {"intake", "archive", "notification"}       # own state, one replica
+SCALABLE = {"routing", "deadline-watcher"}             # log followers with a local store
+KEYS = ["intake", "intake_feed", "archive", "archive_feed", "federation", "notification",
+        "federation_return", "monitor", "snapshot"]     # base+1 ... (hl_service.c)
+
+
+def endpoint(value):
+    match = re.match(r"^tcp://([^:]+):(\d+)$", value)
+    assert match, f"not a tcp://HOST:PORT endpoint: {value}"
+    return match.group(1), int(match.group(2))
+
+
+# ---------------------------------------------------------------- compose
+
+@pytest.fixture(scope="module")
+def compose():
+    with open(os.path.join(ROOT, "docker-compose.yml")) as f:
+        return yaml.safe_load(f)
+
+
+def env_of(service):
+    env = service.get("environment", {})
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {k: str(v) for k, v in env.items()}
+
+
+def test_compose_nodes_and_services(compose):
+    services = compose["services"]
+    for node in ("city", "31001", "31002"):
+        for name in SERVICES:
+            assert f"{name}-{node}" in services, f"{name}-{node} missing"
+    assert "keys-init" in services
+    for name, service in services.items():
+        assert service.get("image") or service.get("build"), name
+        for dep, cond in (service.get("depends_on") or {}).items():
+            assert dep in services, f"{name} depends on unknown {dep}"
+        if name.split("-")[0] in ("intake", "archive", "routing", "deadline", "notification"):
+            assert service.get("restart") == "unless-stopped", name
+            assert service["healthcheck"]["test"][:3] == ["CMD", "hotline", "probe"], name
+
+
+def test_compose_volumes_and_networks(compose):
+    services = compose["services"]
+    declared_volumes = set(compose.get("volumes") or {})
+    declared_networks = set(compose.get("networks") or {})
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if not source.startswith(("/", ".")):
+                assert source in declared_volumes, f"{name}: volume {source} not declared"
+        for network in service.get("networks", []):
+            assert network in declared_networks, f"{name}: network {network} not declared"
+    for node in ("city", "31001", "31002"):
+        data = f"data-{node}"
+        for name in SERVICES:
+            mounts = [v.split(":")[0] for v in services[f"{name}-{node}"].get("volumes", [])]
+            if name in STATEFUL:
+                assert data in mounts, f"{name}-{node} must keep its store on {data}"
+            else:
+                # Scaled replicas must not share a store: no named volume
+                assert not [m for m in mounts if m in declared_volumes], f"{name}-{node} shares a volume"
+        assert "federation" in services[f"archive-{node}"]["networks"]
+        for name in ("intake", "routing", "deadline-watcher", "notification"):
+            assert "federation" not in services[f"{name}-{node}"].get("networks", [])
+    # The keys the archives mount are made by keys-init
+    keys_init = services["keys-init"]
+    assert any(v.startswith("keys:") for v in keys_init["volumes"])
+    assert "keys init" in " ".join(keys_init["command"])
+
+
+def test_compose_endpoints_resolve(compose):
+    """Every endpoint a service connects to names a service of the file that
+    binds that port; HTTP probes and binds agree; configs exist."""
+    services = compose["services"]
+    for name, service in services.items():
+        env = env_of(service)
+        if not env:
+            continue
+        config = env.get("HOTLINE_CONFIG_NAME")
+        assert config and os.path.exists(os.path.join(DEPLOY, "config", config)), f"{name}: {config}"
+        for key, value in env.items():
+            match = re.match(r"^HOTLINE_ENDPOINTS_(.+)$", key)
+            if not match:
+                continue
+            host, port = endpoint(value)
+            assert host in services, f"{name}: {key} names unknown service {host}"
+            if match.group(1) in ("CITY", "CITY_RETURN"):
+                target_key = "FEDERATION" if match.group(1) == "CITY" else "FEDERATION_RETURN"
+            else:
+                target_key = match.group(1)
+            bind = env_of(services[host]).get(f"HOTLINE_BIND_{target_key}")
+            assert bind, f"{name}: {key} -> {host}, which binds no {target_key}"
+            assert endpoint(bind.replace("*", "0.0.0.0"))[1] == port, f"{name}: {key} port"
+        # Its own HTTP probe port is what it binds
+        svc = name.rsplit("-", 1)[0]
+        if svc in SERVICES:
+            bind = env[f"HOTLINE_BIND_HTTP_{svc.upper().replace('-', '_')}"]
+            port = endpoint(bind.replace("*", "0.0.0.0"))[1]
+            assert service["healthcheck"]["test"][-1] == f"http://127.0.0.1:{port}/readyz", name
+            # Default layout: base + offset
+            node = name.rsplit("-", 1)[1]
+            base = {"city": 7000, "31001": 7100, "31002": 7200}[node]
+            assert port == base + HTTP_OFFSET[svc]
+
+
+# ---------------------------------------------------------------- kubernetes
+
+@pytest.fixture(scope="module")
+def k8s():
+    kdir = os.path.join(DEPLOY, "k8s")
+    with open(os.path.join(kdir, "kustomization.yaml")) as f:
+        kustomization = yaml.safe_load(f)
+    docs = []
+    for resource in kustomization["resources"]:
+        path = os.path.join(kdir, resource)
+        assert os.path.exists(path), f"kustomization lists missing {resource}"
+        with open(path) as f:
+            docs += [d for d in yaml.safe_load_all(f) if d]
+    listed = {os.path.basename(p) for p in glob.glob(os.path.join(kdir, "*.yaml"))} - {"kustomization.yaml"}
+    assert listed == set(kustomization["resources"]), "a manifest is not in the kustomization"
+    return kdir, kustomization, docs
+
+
+def by_kind(docs, kind):
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+def test_k8s_workload_kinds(k8s):
+    _, _, docs = k8s
+    sets, deployments = by_kind(docs, "StatefulSet"), by_kind(docs, "Deployment")
+    for node in ("city", "ward-31001"):
+        for svc in SERVICES:
+            name = f"{node}-{svc}"
+            if svc in STATEFUL:
+                assert name in sets, f"{name} must be a StatefulSet"
+                assert sets[name]["spec"]["replicas"] == 1
+                assert [t["metadata"]["name"] for t in sets[name]["spec"]["volumeClaimTemplates"]] == ["data"]
+            else:
+                assert name in deployments, f"{name} must be a Deployment"
+
+
+def test_k8s_references(k8s):
+    kdir, kustomization, docs = k8s
+    services = by_kind(docs, "Service")
+    workloads = {**by_kind(docs, "StatefulSet"), **by_kind(docs, "Deployment")}
+    configmaps = {g["name"]: g for g in kustomization.get("configMapGenerator", [])}
+    configmaps.update(by_kind(docs, "ConfigMap"))
+    secrets = {g["name"]: g for g in kustomization.get("secretGenerator", [])}
+    secrets.update(by_kind(docs, "Secret"))
+    for gen in kustomization.get("configMapGenerator", []):
+        for path in gen["files"]:
+            assert os.path.exists(os.path.join(kdir, path)), f"ConfigMap file {path} missing"
+    secret_keys = {name: {os.path.basename(p) for p in g.get("files", [])} for name, g in secrets.items()}
+    config_keys = {name: {os.path.basename(p) for p in g.get("files", [])} for name, g in configmaps.items()}
+    for name in secret_keys["hotline-keys"]:
+        assert re.match(r"^(city|ward-\d+)\.cert(_secret)?$", name), f"{name}: not a `hotline keys init` file"
+
+    # Every Service selects exactly one workload; its target ports exist there
+    for name, service in services.items():
+        selector = service["spec"]["selector"]
+        matches = [w for w in workloads.values()
+                   if all(w["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in selector.items())]
+        assert len(matches) == 1, f"Service {name} selects {len(matches)} workloads"
+        ports = {p["containerPort"] for c in matches[0]["spec"]["template"]["spec"]["containers"]
+                 for p in c.get("ports", [])}
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] in ports, f"Service {name} port {port['targetPort']}"
+            assert len(port["name"]) <= 15 and re.match(r"^[a-z0-9-]+$", port["name"])
+
+    for name, workload in workloads.items():
+        spec = workload["spec"]
+        assert spec["selector"]["matchLabels"].items() <= spec["template"]["metadata"]["labels"].items()
+        if workload["kind"] == "StatefulSet":
+            assert spec["serviceName"] in services, f"{name}: serviceName {spec['serviceName']}"
+        pod = spec["template"]["spec"]
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        claims = {t["metadata"]["name"] for t in spec.get("volumeClaimTemplates", [])}
+        for volume in volumes.values():
+            if "configMap" in volume:
+                assert volume["configMap"]["name"] in configmaps, f"{name}: ConfigMap"
+            if "secret" in volume:
+                secret = volume["secret"]["secretName"]
+                assert secret in secrets, f"{name}: Secret {secret}"
+                for item in volume["secret"].get("items", []):
+                    assert item["key"] in secret_keys[secret], f"{name}: key {item['key']} not in {secret}"
+            if "persistentVolumeClaim" in volume:
+                claim = volume["persistentVolumeClaim"]["claimName"]
+                assert claim in by_kind(docs, "PersistentVolumeClaim"), f"{name}: PVC {claim}"
+        for container in pod["containers"]:
+            for mount in container.get("volumeMounts", []):
+                assert mount["name"] in volumes or mount["name"] in claims, f"{name}: mount {mount['name']}"
+            port_names = {p["name"] for p in container.get("ports", [])}
+            for probe in ("readinessProbe", "livenessProbe"):
+                assert container[probe]["httpGet"]["port"] in port_names, f"{name}: {probe} port"
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+            env = {e["name"]: e["value"] for e in container.get("env", [])}
+            assert env["HOTLINE_CONFIG_NAME"] in config_keys["hotline-config"], f"{name}: config"
+            for key, value in env.items():
+                if key.startswith("HOTLINE_ENDPOINTS_"):
+                    host, port = endpoint(value)
+                    assert host in services, f"{name}: {key} -> unknown Service {host}"
+                    assert port in {p["port"] for p in services[host]["spec"]["ports"]}, f"{name}: {key}"
+                if key.startswith("HOTLINE_FEDERATION_") and key != "HOTLINE_FEDERATION_ALLOW":
+                    assert value.startswith("/keys/")
+                    mounted = {i["path"] for v in volumes.values() if "secret" in v for i in v["secret"]["items"]}
+                    assert value[len("/keys/"):] in mounted, f"{name}: {value} not mounted"
+
+
+# ---------------------------------------------------------------- systemd
+
+def unit(path):
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read(path)
+    return parser
+
+
+def test_systemd_units():
+    sdir = os.path.join(DEPLOY, "systemd")
+    target = unit(os.path.join(sdir, "hotline-node@.target"))
+    wants = target["Unit"]["Wants"].split()
+    assert sorted(wants) == sorted(f"hotline-{s}@%i.service" for s in SERVICES)
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        built = re.search(r"^SERVICES := (.+)$", f.read(), re.M).group(1).split()
+    for svc in SERVICES:
+        assert svc in built
+        path = os.path.join(sdir, f"hotline-{svc}@.service")
+        assert os.path.exists(path), path
+        u = unit(path)
+        assert u["Service"]["ExecStart"] == f"/usr/local/bin/hotline-{svc} -c /etc/hotline/%i.cfg"
+        assert u["Service"]["KillSignal"] == "SIGTERM"
+        assert u["Service"]["User"] == "hotline"
+        assert u["Unit"]["PartOf"] == "hotline-node@%i.target"
+        assert u["Install"]["WantedBy"] == "hotline-node@%i.target"
+        assert "%i" in u["Service"]["StateDirectory"]
+    assert set(os.listdir(sdir)) == {f"hotline-{s}@.service" for s in SERVICES} | {"hotline-node@.target"}

@@ -20,7 +20,8 @@ hl_clock_now (void)
 {
     int64_t now = s_real_now ();
     const char *path = getenv ("HOTLINE_CLOCK_FILE");
-    if (path && *path && now - s_checked_at >= 20) {
+    //  Tests only: checked on every call, so a jump is seen at once
+    if (path && *path) {
         s_checked_at = now;
         struct stat st;
         if (stat (path, &st) == 0

@@ -490,11 +490,14 @@ s_run_batch (intake_t *self, s_item_t *items, size_t count)
         hl_metrics_observe (metrics, "hotline_ack_latency_seconds", (zclock_usecs () - self->batch_us) / 1e6, count);
     }
     else {
-        //  Nothing of this batch is durable: say so to every client
+        //  Nothing of this batch is durable: say so to every client. The
+        //  cause first: after ROLLBACK SQLite reports "not an error"
+        char cause [256];
+        snprintf (cause, sizeof cause, "%s", hl_store_error (self->store));
         hl_store_rollback (self->store);
         self->last_seq = seq_before;
         self->received = received_before;
-        hl_error ("batch of %zu not stored: %s", count, hl_store_error (self->store));
+        hl_error ("batch of %zu not stored: %s", count, cause);
         for (size_t i = 0; i < count; i++) {
             zframe_destroy (&items [i].reply);
             zframe_t *frame = s_error_frame (items [i].env->request->request_id, HL_UNAVAILABLE,

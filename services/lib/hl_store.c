@@ -30,6 +30,15 @@ hl_store_new (const char *path, const char *schema)
         return NULL;
     }
     sqlite3_busy_timeout (self->db, 5000);
+    //  SQLite falls back to read-only when it cannot write the file (a
+    //  read-only mount or directory) and would stay so after the disk is
+    //  writable again: refuse to start instead, with the cause
+    if (sqlite3_db_readonly (self->db, "main") == 1) {
+        hl_error ("cannot open %s for writing: the data directory is read-only"
+                  " (check its mount and permissions)", path);
+        hl_store_destroy (&self);
+        return NULL;
+    }
     //  WAL + synchronous=FULL: COMMIT returns after the WAL is fsynced
     if (hl_store_exec (self, "PRAGMA journal_mode=WAL")
     ||  hl_store_exec (self, "PRAGMA synchronous=FULL")

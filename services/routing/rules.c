@@ -320,6 +320,9 @@ s_parse_condition (char *token, s_condition_t *condition)
             case S_KEYWORD:
                 if (!hl_utf8_valid (item, strlen (item)))
                     return "keyword is not valid UTF-8";
+                //  It is quoted in the route command's reason: text intake takes
+                if (hl_text_check (item, HL_MAX_FIELD))
+                    return "keyword holds control characters or is longer than 300 bytes";
                 break;
         }
     }
@@ -453,10 +456,9 @@ routing_rules_decide (routing_rules_t *self, const routing_facts_t *facts, char 
     const char *variant = NULL;
     for (size_t i = 0; i < self->count && !variant; i++) {
         const s_rule_t *rule = &self->rules [i];
-        if (!folded)
-            for (size_t j = 0; j < rule->count; j++)
-                if (rule->conditions [j].key == S_KEYWORD)
-                    folded = routing_fold (facts->description);
+        for (size_t j = 0; j < rule->count && !folded; j++)
+            if (rule->conditions [j].key == S_KEYWORD)
+                folded = routing_fold (facts->description);
         size_t used = (size_t) snprintf (reason, size, "rule %d:", rule->number);
         bool all = true;
         for (size_t j = 0; j < rule->count && all; j++) {
@@ -478,6 +480,15 @@ routing_rules_decide (routing_rules_t *self, const routing_facts_t *facts, char 
         variant = self->default_variant;
         snprintf (reason, size, "default: no rule matched");
     }
+    //  The reason is an argument of the route command: intake takes at
+    //  most HL_MAX_FIELD bytes of UTF-8 text there
+    if (strlen (reason) > HL_MAX_FIELD) {
+        size_t cut = HL_MAX_FIELD;
+        while (cut > 0 && ((unsigned char) reason [cut] & 0xC0) == 0x80)
+            cut--;
+        reason [cut] = 0;
+    }
+    hl_utf8_scrub (reason);         //  a keyword cut by the buffer's end
     return variant;
 }
 

@@ -119,7 +119,7 @@ struct _sim_t {
     int phase;                  //  0 connecting, 1 ingesting
     int city_pid;
     int64_t t_start, t_created, t_connected, t_done, deadline;
-    size_t connected, done;
+    size_t connected, done, live_at_release;
     long rss_before, rss_connected, rss_done;
     double city_cpu_release, city_cpu_done, cpu_release, cpu_done;
     uint64_t payload_bytes, payloads;
@@ -235,6 +235,9 @@ s_check (zloop_t *loop, int timer_id, void *arg)
             sim->cpu_release = bench_cpu_s ();
             fprintf (stderr, "wards: %zu/%zu links connected in %.1f s; releasing backlogs\n",
                      connected, sim->nlinks, (sim->t_connected - sim->t_created) / 1e6);
+            sim->live_at_release = 0;
+            for (size_t i = 0; i < sim->created; i++)
+                sim->live_at_release += hl_hop_sender_peers (sim->links [i].sender);
             sim->phase = 1;
             sim->released = true;
             sim->t_connected = bench_us ();
@@ -269,7 +272,7 @@ bench_wards (int argc, char **argv)
     sim.city_pid = (int) bench_opt_int (argc, argv, "--city-pid", 0);
     sim.connect_timeout_us = (int64_t) (bench_opt_double (argc, argv, "--connect-timeout", 120) * 1e6);
     sim.ingest_timeout_us = (int64_t) (bench_opt_double (argc, argv, "--timeout", 240) * 1e6);
-    sim.window = (size_t) bench_opt_int (argc, argv, "--window", 16);
+    sim.window = (size_t) bench_opt_int (argc, argv, "--window", 4);
     if (!city || !keys || sim.nlinks < 1) {
         fprintf (stderr, "usage: hotline-bench wards --city EP --keys D --first CODE --links N --events E\n");
         return 2;
@@ -311,6 +314,7 @@ bench_wards (int argc, char **argv)
     json_object_set_new (out, "connect_s", json_real ((sim.t_connected - sim.t_created) / 1e6));
     json_object_set_new (out, "connected", json_integer ((json_int_t) sim.connected));
     json_object_set_new (out, "links_done", json_integer ((json_int_t) sim.done));
+    json_object_set_new (out, "live_at_release", json_integer ((json_int_t) sim.live_at_release));
     json_object_set_new (out, "events", json_integer ((json_int_t) total));
     json_object_set_new (out, "ingest_s", json_real (ingest_s));
     json_object_set_new (out, "events_per_s", json_real (

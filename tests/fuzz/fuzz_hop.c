@@ -5,15 +5,17 @@
  *  this process with plaintext federation on inproc endpoints.
  *
  *  Input: records [op][len hi][len lo][len bytes]:
- *      op % 8 == 0, 1   send the bytes as one frame from ward peer 0 / 1
+ *      op % 10 == 0, 1  send the bytes as one frame from ward peer 0 / 1
  *                       (DEALERs connected to the federation receiver)
  *              2, 3     ... from receiver peer 0 / 1 (DEALERs connected
  *                       to the return sender)
  *              4        run the city's loop a few more passes
  *              5        send the bytes as TWO frames (split in the middle)
  *                       from ward peer 0
- *              6        reconnect peer op / 8 % 4 (a new routing id)
+ *              6        reconnect peer op / 10 % 5 (a new routing id)
  *              7        send the bytes as two frames from receiver peer 0
+ *              8, 9     ... as one / two frames from a client of the
+ *                       city's public snapshot socket (hl_clone)
  *  After each record the city's loop runs; every frame the city sends is
  *  read and checked:
  *      - it passes the strict decoder (hl_msg_decode);
@@ -22,6 +24,8 @@
  *        items are in increasing seq order above the cursor the peer
  *        gave, within the credit, and each item is an Event that passes
  *        hl_msg_check and carries no personal data;
+ *      - the snapshot socket answers with HopBatch "snapshot" of redacted
+ *        events in seq order (or empty placeholders);
  *  and after the input the city's log is gap-free (consumers stall on a gap).
  *
  *  Each input speaks for a fresh ward: the harness replaces every "31001"
@@ -32,7 +36,7 @@
  */
 #include "fuzz_node.h"
 
-#define PEERS           4
+#define PEERS           5           //  2 ward senders, 2 ward receivers, 1 snapshot client
 #define RESET_EVERY     20000       //  inputs between city rebuilds
 
 static fuzz_node_t *s_city;
@@ -55,7 +59,8 @@ static void
 s_peer_new (int i)
 {
     zsock_destroy (&s_peers [i]);
-    s_peers [i] = fuzz_dealer (fuzz_node_endpoint (s_city, i < 2? "federation": "federation_return"));
+    s_peers [i] = fuzz_dealer (fuzz_node_endpoint (s_city, i < 2? "federation":
+                                                           i < 4? "federation_return": "snapshot"));
     memset (&s_want [i], 0, sizeof s_want [i]);
 }
 
@@ -174,6 +179,25 @@ s_drain (int i)
         FUZZ_CHECK (env);
         if (i < 2)
             FUZZ_CHECK (env->body_case == HOTLINE__ENVELOPE__BODY_CREDIT);
+        else
+        if (i == 4) {
+            //  The public snapshot: redacted events in order, or placeholders
+            FUZZ_CHECK (env->body_case == HOTLINE__ENVELOPE__BODY_BATCH);
+            FUZZ_CHECK (streq (env->batch->stream, "snapshot"));
+            for (size_t k = 0; k < env->batch->n_items; k++) {
+                Hotline__HopItem *item = env->batch->items [k];
+                if (k)
+                    FUZZ_CHECK (item->seq > env->batch->items [k - 1]->seq);
+                if (!item->payload.len)
+                    continue;
+                Hotline__Event *event = hotline__event__unpack (NULL, item->payload.len,
+                                                                item->payload.data);
+                FUZZ_CHECK (event && event->redacted);
+                if (event->report && event->report->reporter)
+                    FUZZ_CHECK (!*event->report->reporter->phone && !*event->report->reporter->name);
+                hotline__event__free_unpacked (event, NULL);
+            }
+        }
         else {
             FUZZ_CHECK (env->body_case == HOTLINE__ENVELOPE__BODY_BATCH);
             Hotline__HopBatch *batch = env->batch;
@@ -260,7 +284,10 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     s_init ();
-    if (++s_inputs % RESET_EVERY == 0) {
+    static size_t reset_every = 0;
+    if (!reset_every)
+        reset_every = getenv ("FUZZ_RESET_EVERY")? (size_t) atoi (getenv ("FUZZ_RESET_EVERY")): RESET_EVERY;
+    if (++s_inputs % (reset_every? reset_every: 1) == 0) {
         s_stop ();
         s_start ();
     }
@@ -284,9 +311,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             len = size - at;
         const uint8_t *frame = input + at;
         at += len;
-        switch (op % 8) {
+        switch (op % 10) {
             case 0: case 1: case 2: case 3:
-                s_send (op % 8, frame, len, false);
+                s_send (op % 10, frame, len, false);
                 break;
             case 4:
                 fuzz_node_spin (s_city, 3);
@@ -295,10 +322,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                 s_send (0, frame, len, true);
                 break;
             case 6:
-                s_peer_new ((op / 8) % PEERS);
+                s_peer_new ((op / 10) % PEERS);
                 break;
             case 7:
                 s_send (2, frame, len, true);
+                break;
+            case 8:
+                s_send (4, frame, len, false);
+                break;
+            case 9:
+                s_send (4, frame, len, true);
                 break;
         }
         fuzz_node_spin (s_city, 2);

@@ -31,6 +31,7 @@ typedef struct {
     char dir [300];             //  node directory (config, data/)
     char data [320];            //  data directory
     char tag [64];              //  inproc name prefix
+    zsock_t *stub;              //  binds intake_feed when there is no intake
     int once_timer;
     int once_phase;
     bool city;
@@ -112,6 +113,15 @@ fuzz_node_new (const char *harness, const char *role, bool with_intake, bool wit
         node->intake = intake_new (node->service);
         FUZZ_CHECK (node->intake);
     }
+    else {
+        //  Someone must bind what the archive connects to: libzmq keeps a
+        //  socket whose inproc connect never found its peer (and its file
+        //  descriptor) until the process ends
+        node->stub = zsock_new (ZMQ_ROUTER);
+        FUZZ_CHECK (node->stub);
+        zsock_set_linger (node->stub, 0);
+        FUZZ_CHECK (zsock_bind (node->stub, "%s", fuzz_node_endpoint (node, "intake_feed")) == 0);
+    }
     if (with_archive) {
         node->archive = archive_new (node->service);
         FUZZ_CHECK (node->archive);
@@ -131,6 +141,7 @@ fuzz_node_destroy (fuzz_node_t **node_p)
         return;
     intake_destroy (&node->intake);
     archive_destroy (&node->archive);
+    zsock_destroy (&node->stub);
     hl_service_destroy (&node->service);
     char cmd [400];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", node->dir);

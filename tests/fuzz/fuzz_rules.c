@@ -7,7 +7,8 @@
  *  harness asks them about every type x scope x sudden x urgent, with a
  *  few polluter categories and descriptions (Vietnamese text, and the
  *  input itself as a description), and the decision is always a variant
- *  the procedure has for action "route". routing_fold is run on the raw
+ *  the procedure has for action "route", with a reason intake accepts as
+ *  the route command's argument. routing_fold is run on the raw
  *  input too: it never grows the text and keeps valid UTF-8 valid.
  */
 #include "fuzz.h"
@@ -25,10 +26,20 @@ s_cleanup (void)
 static void
 s_decide (routing_rules_t *rules, const routing_facts_t *facts)
 {
-    char reason [256];
+    //  As the routing service calls it (services/routing/routing.c)
+    char reason [400];
     const char *variant = routing_rules_decide (rules, facts, reason, sizeof reason);
     FUZZ_CHECK (variant && *variant);
     FUZZ_CHECK (memchr (reason, 0, sizeof reason));
+    //  The reason goes to intake as the route command's "reason" argument:
+    //  intake takes at most HL_MAX_FIELD bytes of valid UTF-8 there
+    const char *problem = hl_text_check (reason, HL_MAX_FIELD);
+    if (problem) {
+        char msg [600];
+        int n = snprintf (msg, sizeof msg, "reason %s (%zu bytes): %s\n", problem, strlen (reason), reason);
+        if (write (2, msg, (size_t) n)) {}
+    }
+    FUZZ_CHECK (problem == NULL);
     const char *states [64];
     size_t count = hl_procedure_states (s_procedure, states, 64);
     bool exists = false;

@@ -353,6 +353,10 @@ s_gen_envelope (void)
     env.body_case = HOTLINE__ENVELOPE__BODY_EVENT;
     env.event = event;
     s_write_frame (h, "event-submit", &env);
+    //  A ward's clock far in the future (regression: deadline arithmetic
+    //  overflowed at the city)
+    event->at_ms = INT64_MAX - 10;
+    s_write_frame (h, "event-far-future", &env);
     hotline__event__free_unpacked (event, NULL);
     zchunk_t *frame = s_batch ("31001", events, 1, 3, 3);
     s_write (h, "batch", zchunk_data (frame), zchunk_size (frame));
@@ -452,6 +456,20 @@ s_gen_hop (void)
     s_record (input, 3, frame);
     zchunk_destroy (&frame);
     s_write (h, "wrong-socket", zchunk_data (input), zchunk_size (input));
+    zchunk_destroy (&input);
+
+    //  The public snapshot: a page from the start, a head-only request
+    input = zchunk_new (NULL, 4096);
+    frame = s_credit ("snapshot", 0, 16, false);
+    s_record (input, 8, frame);
+    zchunk_destroy (&frame);
+    frame = s_credit ("snapshot", 2, 0, false);
+    s_record (input, 8, frame);
+    zchunk_destroy (&frame);
+    frame = s_credit ("monitor", 0, 16, false);
+    s_record (input, 9, frame);
+    zchunk_destroy (&frame);
+    s_write (h, "snapshot", zchunk_data (input), zchunk_size (input));
     zchunk_destroy (&input);
     for (int i = 0; i < 4; i++)
         zchunk_destroy (&events [i]);

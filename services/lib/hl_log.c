@@ -20,25 +20,33 @@ hl_log_init (const char *service)
     }
 }
 
-//  Write text as a logfmt value: quoted, with " and \ and control chars escaped
-static void
-s_put_value (FILE *out, const char *text)
+//  Append text to line as a logfmt value: quoted, with " and \ and control
+//  characters escaped. Returns the new length (truncated at size - 1).
+static size_t
+s_put_value (char *line, size_t len, size_t size, const char *text)
 {
-    fputc ('"', out);
-    for (const char *p = text; *p; p++) {
+    if (len + 1 < size)
+        line [len++] = '"';
+    for (const char *p = text; *p && len + 5 < size; p++) {
         unsigned char c = (unsigned char) *p;
-        if (c == '"' || c == '\\')
-            fprintf (out, "\\%c", c);
+        if (c == '"' || c == '\\') {
+            line [len++] = '\\';
+            line [len++] = (char) c;
+        }
         else
-        if (c == '\n')
-            fputs ("\\n", out);
+        if (c == '\n') {
+            line [len++] = '\\';
+            line [len++] = 'n';
+        }
         else
         if (c < 0x20)
-            fprintf (out, "\\x%02x", c);
+            len += (size_t) snprintf (line + len, size - len, "\\x%02x", c);
         else
-            fputc (c, out);
+            line [len++] = (char) c;
     }
-    fputc ('"', out);
+    if (len + 1 < size)
+        line [len++] = '"';
+    return len;
 }
 
 void
@@ -61,15 +69,15 @@ hl_log (hl_level_t level, const char *case_id, const char *fmt, ...)
     char stamp [40];
     strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 
-    flockfile (stderr);
-    fprintf (stderr, "ts=%s.%03dZ level=%s service=%s", stamp,
-             (int) (tv.tv_usec / 1000), s_level_names [level], s_service);
-    if (case_id && *case_id)
-        fprintf (stderr, " case=%s", case_id);
-    fputs (" msg=", stderr);
-    s_put_value (stderr, msg);
-    fputc ('\n', stderr);
-    funlockfile (stderr);
+    //  One line, one write: lines from several threads never interleave
+    char line [2400];
+    int head = snprintf (line, sizeof line, "ts=%s.%03dZ level=%s service=%s%s%s msg=", stamp,
+                         (int) (tv.tv_usec / 1000), s_level_names [level], s_service,
+                         case_id && *case_id? " case=": "", case_id && *case_id? case_id: "");
+    size_t len = head > 0 && (size_t) head < sizeof line? (size_t) head: 0;
+    len = s_put_value (line, len, sizeof line - 1, msg);
+    line [len++] = '\n';
+    fwrite (line, 1, len, stderr);
 }
 
 const char *

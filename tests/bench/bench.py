@@ -49,7 +49,7 @@ P = {
     "e2e_count": 20000 if not QUICK else 2000,
     "links": 3321 if not QUICK else 300,
     "link_events": 20 if not QUICK else 10,
-    "connect_cap_s": 240 if not QUICK else 30,
+    "connect_cap_s": 150 if not QUICK else 30,
     "ingest_cap_s": 45 if not QUICK else 20,
     "links_small": 300 if not QUICK else 100,
     "link_events_small": 200 if not QUICK else 50,
@@ -264,9 +264,6 @@ class Node:
     def rss(self):
         return {s: rss_kb(p.pid) for s, p in self.procs.items() if p.poll() is None}
 
-    def cpu(self):
-        return {s: cpu_s(p.pid) for s, p in self.procs.items() if p.poll() is None}
-
     def pids(self, prefix=""):
         return {prefix + s: p.pid for s, p in self.procs.items() if p.poll() is None}
 
@@ -281,10 +278,6 @@ class Node:
                     proc.kill()
                     proc.wait()
             self.logs.pop(service).close()
-
-
-def cpu_delta(before, after, wall):
-    return {s: round((after.get(s, 0) - before.get(s, 0)) / wall, 2) for s in after}
 
 
 def sched(pid):
@@ -477,7 +470,7 @@ def row3():
         f" archived {thr['ward'].get('per_s', 0):.0f}/s, city {thr['city'].get('per_s', 0):.0f}/s")
 
 
-def city_ingest(tag, links, events):
+def city_ingest(tag, links, events, link_timeout_ms=0):
     keys = os.path.join(WORK, f"keys-{tag}")
     gen = bench("keys", "--dir", keys, "--first", 40001, "--count", links)
     log(f"row 4: {links} ward certificates in {gen['seconds']:.1f} s;"
@@ -489,7 +482,8 @@ def city_ingest(tag, links, events):
     probe = Probe(city.pids("city-"))
     sim = bench("wards", "--city", city.endpoint("federation"), "--keys", keys, "--first", 40001,
                 "--links", links, "--events", events, "--city-pid", city.pid("archive"),
-                "--connect-timeout", P["connect_cap_s"], "--timeout", P["ingest_cap_s"])
+                "--connect-timeout", P["connect_cap_s"], "--timeout", P["ingest_cap_s"],
+                "--link-timeout", link_timeout_ms)
     sim["cpu"] = probe.stop()
     sim["city_log_rows"] = query(city.db("archive"), "SELECT count(*) FROM log", default=0)
     sim["city_rss_idle_kb"] = idle_rss
@@ -504,7 +498,11 @@ def city_ingest(tag, links, events):
 
 def row4():
     """City ingest: N simulated ward links at once over CurveZMQ."""
-    sim = city_ingest("r4", P["links"], P["link_events"])
+    # The simulated wards tolerate 10 s of silence instead of the hop's 3 s:
+    # on this shared machine the simulator or the city stalls for 3 s now and
+    # then, and with 3 s every link reconnects at once (a finding of its own,
+    # see RESULTS.md); 10 s measures what the city does with every link up
+    sim = city_ingest("r4", P["links"], P["link_events"], link_timeout_ms=10000)
     # The same with fewer links and longer backlogs: the ingest path itself,
     # when admitting links is not what limits it
     small = city_ingest("r4s", P["links_small"], P["link_events_small"])
@@ -675,7 +673,7 @@ def machine():
         versions[pkg] = r.stdout.strip()
     return {"nproc": os.cpu_count(), "cpu": cpu.group(1).strip() if cpu else platform.processor(),
             "memory_mb": int(mem.group(1)) // 1024 if mem else None,
-            "disk": f"{dev[0]} ({dev[1]}{', rotational' if rota == '1' else ''})",
+            "disk": f"{dev[0]} ({dev[1]}{', reports rotational' if rota == '1' else ''})",
             "kernel": platform.release(), "versions": versions,
             "python": platform.python_version()}
 
@@ -735,7 +733,8 @@ def table():
                      pct(t['city'].get('per_s'), t['acks_per_s']) + " (city/acks)", ""))
     if 4 in R:
         s, p, c = R[4]["sim"], R[4]["raw_plain"], R[4]["raw_curve"]
-        rows.append(("4", f"City ingest: events/s, {s['links']:,} CurveZMQ links × {s['events_per_link']} events",
+        rows.append(("4", f"City ingest: events/s, {s['links']:,} CurveZMQ links × {s['events_per_link']} events"
+                          f" (links' hop timeout {s.get('link_timeout_ms', 3000) // 1000} s)",
                      fmt_n(s["events_per_s"], "/s"),
                      f"{fmt_n(p['msgs_per_s'], ' msgs/s')} PUSH/PULL ({p['size']} B; Curve: {fmt_n(c['msgs_per_s'], '/s')})",
                      pct(s["events_per_s"], p["msgs_per_s"]),
@@ -748,12 +747,16 @@ def table():
                           f" {s['connected']:,} connected in {s['connect_s']:.0f} s",
                      f"{s['links_per_s']:.0f}/s", f"{R[4]['keys']['zcertstore_lookup_ms']:.0f} ms per zcertstore lookup",
                      "—", ""))
-        if s.get("city_kb_per_link") is not None:
-            rows.append(("4", "  memory per connected link (city archive RSS)",
-                         f"{s['city_kb_per_link']:.1f} KB", "—", "—", ""))
+        m = R[4].get("small")
+        clean = [x for x in (s, m) if x and x.get("city_kb_per_link") is not None
+                 and x["connected"] == x["links"] and x.get("live_at_release", 0) >= 0.95 * x["links"]]
+        if clean:
+            x = clean[0]
+            rows.append(("4", f"  memory per connected link (city archive RSS, {x['links']:,} links up)",
+                         f"{x['city_kb_per_link']:.1f} KB", "—", "—", ""))
         m = R[4].get("small")
         if m:
-            rows.append(("4", f"  the same with {m['links']:,} links × {m['events_per_link']} events (admission not limiting)",
+            rows.append(("4", f"  the same with {m['links']:,} links × {m['events_per_link']} events (admission not limiting; hop defaults)",
                          fmt_n(m["events_per_s"], "/s") + ("" if m["links_done"] == m["links"] else
                                                           f" ({m['links_done']} of {m['links']} links done)")
                          + f"; {m['sent_items'] / max(1, m['events']):.1f} sends per event",
@@ -861,11 +864,11 @@ def main():
             print(f"  row {k}: {v.splitlines()[0] if v else ''}")
     print(f"\nJSON: {os.path.relpath(os.path.join(RESULTS_DIR, 'latest.json'), ROOT)}")
     if not QUICK and set(ROWS) >= {"1", "2", "3", "4", "5", "6", "7"}:
-        write_md(md, desc, errors)
+        write_md(md, desc, errors, when.strftime("%Y%m%d-%H%M%S") + ".json")
     return 0
 
 
-def write_md(md, desc, errors):
+def write_md(md, desc, errors, json_name):
     """tests/bench/RESULTS.md: the table, the machine, and the notes kept below
     the marker line (hand-written analysis survives re-runs)."""
     marker = "<!-- notes: kept across runs -->"
@@ -878,8 +881,8 @@ def write_md(md, desc, errors):
     with open(RESULTS_MD, "w") as f:
         f.write("# Hotline benchmark results (`make bench`)\n\n")
         f.write("Latest full run, written by tests/bench/bench.py. Each row's raw limit was measured"
-                " in the same run, on the same disk and loopback. JSON:"
-                " build-bench/bench-results/latest.json.\n\n")
+                " in the same run, on the same disk and loopback. JSON of this run:"
+                f" build-bench/bench-results/{json_name} (latest.json is the newest run of any kind).\n\n")
         f.write(md + "\n\n" + desc + "\n")
         if errors:
             f.write("\nRows that failed in this run: " + ", ".join(sorted(errors)) + "\n")

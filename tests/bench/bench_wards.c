@@ -8,7 +8,7 @@
  *      D/wards/<code>.cert (+ _secret)  each ward's keypair
  *
  *  wards --city EP --keys D --first CODE --links N --events E [--city-pid P]
- *        [--timeout S]
+ *        [--timeout S] [--connect-timeout S] [--window N] [--link-timeout MS]
  *      N hl_hop senders in this process, on one zloop, each with its own
  *      certificate and stream (its ward code), each serving a backlog of E
  *      submit events (redacted, as a ward sends them). Phase 1: connect all
@@ -107,6 +107,7 @@ struct _sim_t {
     size_t nlinks;
     size_t created;             //  links created so far (self-clocked ramp)
     size_t window;              //  at most this many links not yet answered
+    int link_timeout_ms;        //  hop timeout of each link (0: the default)
     const char *city;
     const char *keys;
     int64_t first;
@@ -192,6 +193,8 @@ s_link_create (sim_t *sim, size_t i)
     zstr_free (&path);
     hl_hop_opts_t opts;
     hl_hop_opts_init (&opts);
+    if (sim->link_timeout_ms > 0)
+        opts.timeout_ms = sim->link_timeout_ms;
     opts.cert = link->cert;
     opts.server_key = zcert_public_txt (sim->city_cert);
     sim->created_at [i] = bench_us ();
@@ -273,6 +276,7 @@ bench_wards (int argc, char **argv)
     sim.connect_timeout_us = (int64_t) (bench_opt_double (argc, argv, "--connect-timeout", 120) * 1e6);
     sim.ingest_timeout_us = (int64_t) (bench_opt_double (argc, argv, "--timeout", 240) * 1e6);
     sim.window = (size_t) bench_opt_int (argc, argv, "--window", 4);
+    sim.link_timeout_ms = (int) bench_opt_int (argc, argv, "--link-timeout", 0);
     if (!city || !keys || sim.nlinks < 1) {
         fprintf (stderr, "usage: hotline-bench wards --city EP --keys D --first CODE --links N --events E\n");
         return 2;
@@ -303,7 +307,7 @@ bench_wards (int argc, char **argv)
     sim.city_cert = city_cert;
     sim.t_start = bench_us ();
     sim.t_created = bench_us ();
-    zloop_timer (loop, 10, 0, s_check, &sim);
+    zloop_timer (loop, 20, 0, s_check, &sim);
     zloop_start (loop);
 
     double ingest_s = (sim.t_done - sim.t_connected) / 1e6;
@@ -311,6 +315,7 @@ bench_wards (int argc, char **argv)
     json_t *out = json_object ();
     json_object_set_new (out, "links", json_integer ((json_int_t) sim.nlinks));
     json_object_set_new (out, "events_per_link", json_integer ((json_int_t) sim.events));
+    json_object_set_new (out, "link_timeout_ms", json_integer (sim.link_timeout_ms? sim.link_timeout_ms: 3000));
     json_object_set_new (out, "connect_s", json_real ((sim.t_connected - sim.t_created) / 1e6));
     json_object_set_new (out, "connected", json_integer ((json_int_t) sim.connected));
     json_object_set_new (out, "links_done", json_integer ((json_int_t) sim.done));

@@ -69,7 +69,9 @@ static int
 s_update_case (archive_t *self, const Hotline__Event *event, const uint8_t *data, size_t size)
 {
     sqlite3_stmt *stmt;
-    if (event->report) {
+    //  Only the event that creates the case makes its row: the forwarding
+    //  event also carries the report (for the Department), and is a change
+    if (event->report && (!event->from_state || !*event->from_state)) {
         const Hotline__Report *report = event->report;
         stmt = hl_store_prepare (self->store,
             "INSERT OR IGNORE INTO cases (case_id, ward, state, regime, type, scope, channel,"
@@ -364,6 +366,25 @@ s_fetch (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_item_
 
 // ---------------------------------------------------------------- queries
 
+//  Bad input is logged at most once a second, with a count of the lines
+//  left out: a flood of garbage must not fill the disk with logs
+static bool
+s_log_bad_input (size_t *suppressed)
+{
+    static int64_t last = 0;
+    static size_t count = 0;
+    int64_t now = zclock_mono ();
+    if (last && now - last < 1000) {
+        count++;
+        return false;
+    }
+    *suppressed = count;
+    count = 0;
+    last = now;
+    return true;
+}
+
+
 static int
 s_query_readable (zloop_t *loop, zsock_t *sock, void *arg)
 {
@@ -375,7 +396,9 @@ s_query_readable (zloop_t *loop, zsock_t *sock, void *arg)
     //  [peer][body] from a client, [intake][client][body] relayed by intake
     size_t frames = zmsg_size (msg);
     if (frames != 2 && frames != 3) {
-        hl_warn ("dropped a query with %zu frames", frames);
+        size_t suppressed;
+        if (s_log_bad_input (&suppressed))
+            hl_warn ("dropped a query with %zu frames (%zu similar suppressed)", frames, suppressed);
         zmsg_destroy (&msg);
         return 0;
     }
@@ -389,6 +412,9 @@ s_query_readable (zloop_t *loop, zsock_t *sock, void *arg)
     ||  env->request->kind_case != HOTLINE__REQUEST__KIND_QUERY) {
         reply.code = HL_BAD_INPUT;
         snprintf (error, sizeof error, "%s", env? "expected a query": reason);
+        size_t suppressed;
+        if (s_log_bad_input (&suppressed))
+            hl_warn ("bad query: %s (%zu similar suppressed)", error, suppressed);
     }
     else {
         reply.request_id = env->request->request_id;

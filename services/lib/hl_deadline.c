@@ -182,7 +182,8 @@ hl_deadline_apply (hl_store_t *store, hl_procedure_t *procedure, const Hotline__
         int64_t started_ms = event->at_ms;
         int64_t due_ms = s_add_sat (defs [i]->from_received? received_ms: started_ms, duration);
         int64_t warn_ms = 0;
-        if (defs [i]->warn_pct > 0) {
+        //  A deadline that is already due when it starts gets no warning
+        if (defs [i]->warn_pct > 0 && due_ms > started_ms) {
             int64_t span = 0;
             if (due_ms > started_ms)
                 span = started_ms < 0 && due_ms > INT64_MAX + started_ms? INT64_MAX:
@@ -472,7 +473,7 @@ s_test_expect_starts (s_test_t *test, s_case_t *kase, const char *from, const ch
         int64_t started_ms = test->now;
         int64_t due_ms = (defs [i]->from_received? kase->received_ms: started_ms) + duration;
         int64_t warn_ms = 0;
-        if (defs [i]->warn_pct > 0)
+        if (defs [i]->warn_pct > 0 && due_ms > started_ms)
             warn_ms = started_ms + (due_ms > started_ms? due_ms - started_ms: 0)
                                  * (defs [i]->warn_pct < 100? defs [i]->warn_pct: 100) / 100;
         char sql [400];

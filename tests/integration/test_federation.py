@@ -75,6 +75,10 @@ def test_three_wards_and_a_city(node_factory, tmp_path, smtp_sink):
         assert ward_events(ward) == city_events(city, code)
     city_cases = {r[0] for r in city.query("archive", "SELECT case_id FROM cases WHERE ward <> '31'")}
     assert city_cases == set(cases)
+    # ... and the city's view of each ward case is the ward's own
+    for code, ward in wards.items():
+        assert set(ward.query("archive", "SELECT case_id, state FROM cases")) == \
+            set(city.query("archive", "SELECT case_id, state FROM cases WHERE ward = ?", code))
 
     # Department cases: one per forwarded case, linked; the Department's work
     # flows back to the ward that sent it

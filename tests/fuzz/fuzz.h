@@ -35,6 +35,12 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 static inline void
 fuzz_quiet (void)
 {
+    //  libFuzzer keeps its own signal handlers (czmq's would swallow
+    //  SIGINT/SIGTERM and leave every zloop returning at once)
+    setenv ("ZSYS_SIGHANDLER", "false", 1);
+    //  Harnesses open and close sockets by the hundred thousand; libzmq
+    //  frees a closed one asynchronously: room beyond czmq's default 1024
+    zsys_set_max_sockets (0);
     setenv ("HOTLINE_LOG_LEVEL", "error", 1);
     hl_log_init ("fuzz");
     zsys_set_logstream (NULL);

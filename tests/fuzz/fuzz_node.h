@@ -39,6 +39,18 @@ typedef struct {
 
 static int fuzz_node_generation = 0;
 
+//  The stub reads and drops what the archive's receiver sends it (and so
+//  processes libzmq's commands: a closed peer's pipe is released only when
+//  the other end acknowledges it)
+static int
+s_fuzz_stub_readable (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop; (void) arg;
+    zmsg_t *msg = zmsg_recv (sock);
+    zmsg_destroy (&msg);
+    return 0;
+}
+
 static int
 s_fuzz_once (zloop_t *loop, int timer_id, void *arg)
 {
@@ -121,6 +133,7 @@ fuzz_node_new (const char *harness, const char *role, bool with_intake, bool wit
         FUZZ_CHECK (node->stub);
         zsock_set_linger (node->stub, 0);
         FUZZ_CHECK (zsock_bind (node->stub, "%s", fuzz_node_endpoint (node, "intake_feed")) == 0);
+        zloop_reader (hl_service_loop (node->service), node->stub, s_fuzz_stub_readable, NULL);
     }
     if (with_archive) {
         node->archive = archive_new (node->service);
@@ -141,6 +154,8 @@ fuzz_node_destroy (fuzz_node_t **node_p)
         return;
     intake_destroy (&node->intake);
     archive_destroy (&node->archive);
+    if (node->stub)
+        zloop_reader_end (hl_service_loop (node->service), node->stub);
     zsock_destroy (&node->stub);
     hl_service_destroy (&node->service);
     char cmd [400];

@@ -35,8 +35,8 @@
  *    connected). A connecting sender that hears nothing for timeout_ms
  *    reconnects; a sender whose receiver's cursor does not move for
  *    timeout_ms while data is in flight rewinds to it. Bound sides forget
- *    peers silent for timeout_ms. Heartbeats are also set on the ZeroMQ
- *    socket (hl_sock_harden).
+ *    peers silent for timeout_ms. The socket also has TCP keepalive
+ *    (hl_sock_harden), so a dead machine's connection is closed.
  *  - Either side may bind or connect. A bound receiver serves many senders
  *    (the city and its wards): each sender names its stream in HopHello and
  *    the authorize callback decides, from the CurveZMQ User-Id of the peer,

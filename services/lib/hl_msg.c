@@ -303,9 +303,16 @@ hl_sock_harden (zsock_t *sock)
 {
     zsock_set_maxmsgsize (sock, HL_MAX_MSG_SIZE);
     zsock_set_linger (sock, 200);
-    zsock_set_heartbeat_ivl (sock, 1000);
-    zsock_set_heartbeat_timeout (sock, 5000);
-    zsock_set_heartbeat_ttl (sock, 6000);
+    //  Dead peers are found by TCP keepalive, not ZMTP heartbeats: libzmq
+    //  4.3.4 asserts (!_io_error, stream_engine_base.cpp:331) when a
+    //  heartbeat timer fires on a connection whose input was stopped by a
+    //  full receive pipe and whose peer then hung up, which is exactly what
+    //  a client that floods and never reads does. hl_hop and hl_clone run
+    //  their own heartbeats; clients have their own timeouts.
+    zsock_set_tcp_keepalive (sock, 1);
+    zsock_set_tcp_keepalive_idle (sock, 30);
+    zsock_set_tcp_keepalive_intvl (sock, 5);
+    zsock_set_tcp_keepalive_cnt (sock, 6);
     zsock_set_sndhwm (sock, 10000);
     zsock_set_rcvhwm (sock, 10000);
     if (zsock_type (sock) == ZMQ_ROUTER)
@@ -407,5 +414,35 @@ hl_msg_test (bool verbose)
     assert (hl_msg_decode ((const uint8_t *) "", 0, &reason) == NULL);
     if (verbose)
         printf ("(last reason: %s) ", reason);
+
+    //  A hardened server survives a peer that floods it past its receive
+    //  pipe and then hangs up while the server is not reading. With ZMTP
+    //  heartbeats on, libzmq 4.3.4 aborts here within a heartbeat interval.
+    zsock_t *server = zsock_new (ZMQ_ROUTER);
+    hl_sock_harden (server);
+    zsock_set_rcvhwm (server, 10);
+    int port = zsock_bind (server, "tcp://127.0.0.1:*");
+    assert (port > 0);
+    zsock_t *hog = zsock_new (ZMQ_DEALER);
+    zsock_set_sndhwm (hog, 0);
+    zsock_set_rcvhwm (hog, 1);
+    zsock_connect (hog, "tcp://127.0.0.1:%d", port);
+    char junk [4096] = { 0 };
+    zmq_send (zsock_resolve (hog), junk, sizeof junk, 0);
+    zmsg_t *first = zmsg_recv (server);
+    zframe_t *hog_id = zmsg_pop (first);
+    zmsg_destroy (&first);
+    for (int i = 0; i < 1000; i++) {    //  answers the hog never reads
+        zframe_t *id = zframe_dup (hog_id);
+        zframe_send (&id, server, ZFRAME_MORE | ZFRAME_DONTWAIT);
+        zmq_send (zsock_resolve (server), junk, sizeof junk, ZMQ_DONTWAIT);
+    }
+    zframe_destroy (&hog_id);
+    for (int i = 0; i < 2000; i++)
+        zmq_send (zsock_resolve (hog), junk, sizeof junk, 0);
+    zclock_sleep (100);             //  the server's pipe fills, input stops
+    zsock_destroy (&hog);           //  the peer resets the connection
+    zclock_sleep (2500);            //  longer than any heartbeat interval
+    zsock_destroy (&server);
     printf ("OK\n");
 }

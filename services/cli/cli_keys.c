@@ -10,22 +10,23 @@
  *      city.cert, city.cert_secret             the city's federation endpoint
  *      ward-<code>.cert, ward-<code>.cert_secret   one per ward, metadata
  *                                              ward = "<code>", role = "ward"
- *      allow/ward-<code>.cert                  public copies: the city's zauth
+ *      allow/ward-<code>.cert                  public copies: the city's
  *                                              certificate directory
  *      retired/ward-<code>-<time>.cert         public certs taken out of allow/
  *
  *  Give each ward node its ward-<code>.cert_secret and city.cert (public);
  *  the city uses city.cert_secret and allow/. retired/ is a sibling of
- *  allow/, never inside it: zcertstore loads subdirectories too.
+ *  allow/, never inside it.
  *
- *  When does the city notice? zauth (czmq 4.2.1) checks its zcertstore on
- *  every CurveZMQ handshake, and the store reloads the directory whenever the
- *  newest file time (seconds), the number of files or their total size
- *  changed. A rotation keeps count and size, so we stamp the new allow/ file
- *  with a time newer than any other file there. New and rotated keys are
- *  therefore accepted, and retired keys refused, on the next handshake,
- *  without a restart. Connections already established are not re-checked:
- *  restart the city (or the ward) to cut off a retired key at once.
+ *  When does the city notice? The city archive answers each CurveZMQ
+ *  handshake (ZAP) from a table of the certificates in allow/: a known key
+ *  costs one stat of its file, and a changed or removed file reloads the
+ *  table; an unknown key reloads it when allow/ changed (or at most every
+ *  5 s). We still stamp a rotated allow/ file with a time newer than any
+ *  other file there. New and rotated keys are therefore accepted, and
+ *  retired keys refused, on the next handshake, without a restart.
+ *  Connections already established are not re-checked: restart the city
+ *  (or the ward) to cut off a retired key at once.
  *
  *  Exit codes: 0 done; 2 bad input or the directory cannot be written.
  */

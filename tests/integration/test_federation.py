@@ -3,6 +3,8 @@ import glob
 import json
 import os
 import random
+import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -205,6 +207,49 @@ def test_keys_unknown_wrong_ward_and_plaintext_are_refused(node_factory, tmp_pat
         assert f"ward:{code}" not in origins, f"ward {code} got through"
     assert city.query("archive", "SELECT count(*) FROM cases WHERE ward <> '31001' AND ward <> '31'")[0][0] == 0
     assert "refused key" in city.log("archive")      # the impostor was seen and refused
+
+
+def test_keys_added_rotated_and_retired_while_the_city_runs(node_factory, tmp_path):
+    """The city answers CurveZMQ handshakes from its table of allow/ (its own
+    ZAP handler): a ward added, a key rotated and a key retired take effect
+    on the next handshake, without restarting the city."""
+    hotline = os.path.join(BUILD, "hotline")
+    keys = make_keys(tmp_path, ["31001"])
+    city = make_city(node_factory, keys, services=("archive", "intake")).start()
+    first = node_factory(name="ward-31001", ward_code="31001",
+                         extra=ward_extra(city, keys, "31001"), services=("archive", "intake")).start()
+    first.submit()
+    wait_converged(city, {"31001": first})
+    # A ward whose key was made after the city started
+    subprocess.run([hotline, "keys", "init", "--dir", keys, "--wards", "31001 31002"],
+                   check=True, capture_output=True)
+    second = node_factory(name="ward-31002", ward_code="31002",
+                          extra=ward_extra(city, keys, "31002"), services=("archive", "intake")).start()
+    second.submit()
+    wait_converged(city, {"31002": second})
+    # Rotate 31001's key, keeping the old keypair to try it again
+    old = os.path.join(str(tmp_path), "old")
+    os.makedirs(old)
+    for name in ("ward-31001.cert", "ward-31001.cert_secret"):
+        shutil.copy(os.path.join(keys, name), os.path.join(old, name))
+    subprocess.run([hotline, "keys", "rotate", "--dir", keys, "--ward", "31001"],
+                   check=True, capture_output=True)
+
+    def reconfigure(cert):
+        first.kill("archive", signal.SIGTERM)
+        with open(first.config, "w") as f:
+            f.write(first.config_text("Phường An Biên", ward_extra(city, keys, "31001", cert=cert)))
+        first.start("archive")
+
+    reconfigure(os.path.join(old, "ward-31001.cert"))       # the retired key
+    case = first.submit()
+    wait_for(lambda: "refused (" in city.log("archive"), timeout=20,
+             what="the city to refuse the retired key")
+    time.sleep(4)               # more than one hop timeout: the ward reconnected and was refused again
+    assert city.query("archive", "SELECT count(*) FROM cases WHERE case_id = ?", case)[0][0] == 0
+    reconfigure(os.path.join(keys, "ward-31001.cert"))      # the new key
+    wait_converged(city, {"31001": first, "31002": second})
+    assert city.query("archive", "SELECT count(*) FROM cases WHERE case_id = ?", case)[0][0] == 1
 
 
 def _watch(city, *args):

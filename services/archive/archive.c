@@ -49,6 +49,8 @@ struct _archive_t {
     bool city;
     uint64_t last_seq;
     bool returns_queued;        //  city: return items written in this batch
+    bool in_group;              //  a group transaction is open (archive_group_begin)
+    uint64_t group_seq_before;  //  last_seq when it opened
 };
 
 hl_store_t *archive_store (archive_t *self) { return self->store; }
@@ -277,17 +279,34 @@ s_publish (archive_t *self, uint64_t seq_before)
     sqlite3_reset (stmt);
 }
 
-//  Apply one batch of a stream in one transaction. origin: who the log
-//  records as the events' origin (the authenticated stream, not what the
-//  payload claims; NULL: the payload's origin, for our own intake).
-//  returned: the city's events about the Department cases this ward forwarded
+//  After a commit that appended events (from seq_before on): wake the
+//  node's consumers and the links, publish on the live stream
+static void
+s_committed (archive_t *self, uint64_t seq_before)
+{
+    if (self->last_seq != seq_before) {
+        hl_hop_sender_notify (self->feed);
+        federation_notify (self->federation);
+        s_publish (self, seq_before);
+    }
+    if (self->returns_queued)
+        federation_notify_return (self->federation);
+    self->returns_queued = false;
+}
+
+//  Apply one batch of a stream in one transaction, or, inside a group
+//  (archive_group_begin), in a savepoint of the group's transaction.
+//  origin: who the log records as the events' origin (the authenticated
+//  stream, not what the payload claims; NULL: the payload's origin, for
+//  our own intake). returned: the city's events about the Department cases
+//  this ward forwarded
 static int
 s_apply_batch (archive_t *self, const char *stream, const char *origin,
                const hl_hop_item_t *items, size_t count, bool returned)
 {
     uint64_t seq_before = self->last_seq;
-    self->returns_queued = false;
-    if (hl_store_begin (self->store))
+    bool returns_before = self->returns_queued;
+    if (self->in_group? hl_store_exec (self->store, "SAVEPOINT batch"): hl_store_begin (self->store))
         return -1;
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
@@ -325,19 +344,52 @@ s_apply_batch (archive_t *self, const char *stream, const char *origin,
         else
             rc = -1;
     }
+    if (self->in_group) {
+        if (rc == 0 && hl_store_exec (self->store, "RELEASE batch") == 0)
+            return 0;           //  durable when the group commits
+        if (hl_store_exec (self->store, "ROLLBACK TO batch")
+        ||  hl_store_exec (self->store, "RELEASE batch"))
+            hl_error ("stream %s: cannot roll back a failed batch inside its group", stream);
+        self->last_seq = seq_before;
+        self->returns_queued = returns_before;
+        return -1;
+    }
     if (rc || hl_store_commit (self->store)) {
         hl_store_rollback (self->store);
         self->last_seq = seq_before;
         self->returns_queued = false;
         return -1;
     }
-    if (self->last_seq != seq_before) {
-        hl_hop_sender_notify (self->feed);
-        federation_notify (self->federation);
-        s_publish (self, seq_before);
+    s_committed (self, seq_before);
+    return 0;
+}
+
+int
+archive_group_begin (void *arg)
+{
+    archive_t *self = (archive_t *) arg;
+    assert (!self->in_group);
+    if (hl_store_begin (self->store))
+        return -1;
+    self->in_group = true;
+    self->group_seq_before = self->last_seq;
+    self->returns_queued = false;
+    return 0;
+}
+
+int
+archive_group_commit (void *arg)
+{
+    archive_t *self = (archive_t *) arg;
+    assert (self->in_group);
+    self->in_group = false;
+    if (hl_store_commit (self->store)) {
+        hl_store_rollback (self->store);
+        self->last_seq = self->group_seq_before;
+        self->returns_queued = false;
+        return -1;
     }
-    if (self->returns_queued)
-        federation_notify_return (self->federation);
+    s_committed (self, self->group_seq_before);
     return 0;
 }
 

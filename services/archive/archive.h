@@ -28,6 +28,10 @@ int archive_apply (void *arg, const char *stream, const hl_hop_item_t *items, si
 int archive_apply_from (archive_t *self, const char *stream, const hl_hop_item_t *items,
                         size_t count, bool returned);
 int archive_cursor (void *arg, const char *stream, uint64_t *cursor);
+//  hl_hop group commit (the city's ward links): batches of many wards in
+//  one transaction, each batch in a savepoint. 0 or -1.
+int archive_group_begin (void *arg);
+int archive_group_commit (void *arg);
 hl_service_t *archive_service (archive_t *self);
 
 #endif

@@ -341,6 +341,18 @@ s_apply_ward (void *arg, const char *stream, const hl_hop_item_t *items, size_t 
 }
 
 static int
+s_group_begin (void *arg)
+{
+    return archive_group_begin (((federation_t *) arg)->archive);
+}
+
+static int
+s_group_commit (void *arg)
+{
+    return archive_group_commit (((federation_t *) arg)->archive);
+}
+
+static int
 s_fetch_return (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_item_t *items)
 {
     federation_t *self = (federation_t *) arg;
@@ -536,6 +548,9 @@ federation_new (archive_t *archive, zloop_t *loop)
             return NULL;
         }
         hl_hop_receiver_set_authorize (self->from_wards, s_authorize);
+        //  One transaction (one fsync) for every ward batch waiting on the
+        //  socket, rather than one per ward
+        hl_hop_receiver_set_group (self->from_wards, s_group_begin, s_group_commit);
         hl_hop_sender_set_authorize (self->to_wards, s_authorize);
     }
     self->active = true;

@@ -37,6 +37,7 @@
 #define S_ENVELOPE_SLACK    8192    //  envelope + batch overhead allowance
 #define S_RECV_BURST        64      //  messages handled per reader call
 #define S_MAX_BATCH         65536
+#define S_REWIND_TIMEOUTS   10      //  sender's own rewind: a backstop only
 
 static int64_t
 s_now (void)
@@ -554,7 +555,10 @@ s_sender_on_credit (hl_hop_sender_t *self, s_txpeer_t *peer, Hotline__HopCredit 
     peer->limit = s_add_sat (credit->cursor, credit->window);
     if (credit->cursor > self->acked)
         self->acked = credit->cursor;
+    uint64_t sent = peer->sent;
     s_sender_pump_one (self, peer);
+    if (credit->reset && peer->sent == sent && !peer->dead)
+        s_sender_send_batch (self, peer, 0, 0);     //  "rewound; nothing to send"
 }
 
 static int
@@ -697,7 +701,7 @@ s_sender_tick (zloop_t *loop, int timer_id, void *arg)
     s_txpeer_t *peer = self->bind? (s_txpeer_t *) zhashx_first (self->peers): self->peer;
     while (peer) {
         if (peer->credited && peer->sent > peer->cursor
-        &&  now - peer->progress_at > self->opts.timeout_ms) {
+        &&  now - peer->progress_at > S_REWIND_TIMEOUTS * self->opts.timeout_ms) {
             hl_debug ("hop: sender stream=%s no ack progress, rewinding to %" PRIu64,
                       self->stream, peer->cursor);
             peer->sent = peer->cursor;
@@ -717,8 +721,14 @@ s_sender_tick (zloop_t *loop, int timer_id, void *arg)
         }
     }
     else
-    if (now - self->peer->last_sent >= self->opts.heartbeat_ms)
-        s_sender_send_hello (self);
+    if (now - self->peer->last_sent >= self->opts.heartbeat_ms) {
+        //  Once credited, an empty batch: it tells the receiver our head,
+        //  so a receiver that lost a batch knows it is owed data
+        if (self->peer->credited)
+            s_sender_send_batch (self, self->peer, 0, 0);
+        else
+            s_sender_send_hello (self);
+    }
     return 0;
 }
 
@@ -867,6 +877,8 @@ typedef struct {
     uint64_t cursor;            //  last applied seq (durable, via callbacks)
     uint64_t head;              //  sender's newest seq, as last reported
     bool loaded;                //  cursor read from the cursor callback
+    bool grouped;               //  applied in the open group (not yet committed)
+    uint64_t group_base;        //  cursor when the group opened
 } s_stream_t;
 
 typedef struct {
@@ -882,6 +894,9 @@ typedef struct {
     bool resync;                //  waiting for the sender to rewind
     int64_t next_reset;         //  earliest time for the next reset credit
     bool dead;
+    bool grouped;               //  in the open group's peer list
+    bool credit_due;            //  a credit deferred until the group commits
+    bool credit_reset;          //  ... and it is a reset
 } s_rxpeer_t;
 
 struct _hl_hop_receiver_t {
@@ -904,6 +919,14 @@ struct _hl_hop_receiver_t {
     hl_hop_item_t *items;       //  apply buffer
     size_t items_max;
     uint64_t applied;
+    int64_t drained_at;         //  last time the socket had nothing more to read
+    hl_hop_group_fn *group_begin;
+    hl_hop_group_fn *group_commit;
+    bool in_group;              //  a group transaction is open (inside one burst)
+    bool group_refused;         //  group_begin failed in this burst
+    uint64_t group_applied;     //  items applied in the open group
+    zlistx_t *group_peers;      //  peers with uncommitted applies or deferred credits
+    s_ratelimit_t rl_group;
     int64_t connected_at;
     int64_t last_heard;
     int reconnects;
@@ -974,12 +997,29 @@ s_rx_load (hl_hop_receiver_t *self, s_stream_t *st)
     return 0;
 }
 
+//  A peer whose stream has uncommitted applies in the open group
+static void
+s_rx_group_join (hl_hop_receiver_t *self, s_rxpeer_t *peer)
+{
+    if (!peer->grouped) {
+        peer->grouped = true;
+        zlistx_add_end (self->group_peers, peer);
+    }
+}
+
 static int
 s_rx_credit (hl_hop_receiver_t *self, s_rxpeer_t *peer, bool reset)
 {
     s_stream_t *st = peer->stream;
     if (!st || !self->sock || peer->dead)
         return -1;
+    if (self->in_group && st->grouped) {
+        //  Credit only what is durable: send it when the group commits
+        s_rx_group_join (self, peer);
+        peer->credit_due = true;
+        peer->credit_reset = peer->credit_reset || reset;
+        return 0;
+    }
     if ((reset || !st->loaded) && s_rx_load (self, st))
         return -1;
     Hotline__HopCredit credit = HOTLINE__HOP_CREDIT__INIT;
@@ -1089,6 +1129,20 @@ s_rx_on_batch (hl_hop_receiver_t *self, s_rxpeer_t *peer, Hotline__HopBatch *bat
         self->items [i].data = item->payload.data;
         self->items [i].size = item->payload.len;
     }
+    if (self->group_begin && !self->in_group && !self->group_refused) {
+        if (self->group_begin (self->arg) == 0) {
+            self->in_group = true;
+            self->group_applied = 0;
+        }
+        else
+            self->group_refused = true;     //  this burst applies batch by batch
+    }
+    if (self->in_group && !st->grouped) {
+        st->grouped = true;
+        st->group_base = st->cursor;
+    }
+    if (self->in_group)
+        s_rx_group_join (self, peer);
     if (self->apply (self->arg, st->name, self->items, run)) {
         long suppressed = s_rl (&self->rl_apply);
         if (suppressed >= 0)
@@ -1101,6 +1155,8 @@ s_rx_on_batch (hl_hop_receiver_t *self, s_rxpeer_t *peer, Hotline__HopBatch *bat
     }
     st->cursor += run;
     self->applied += run;
+    if (self->in_group)
+        self->group_applied += run;
     peer->last_progress = now;
     peer->resync = false;
     if (first + run < count) {
@@ -1126,8 +1182,14 @@ s_rx_on_hello (hl_hop_receiver_t *self, s_rxpeer_t *peer, Hotline__HopHello *hel
         return;
     }
     if (peer->stream) {
-        if (streq (peer->stream->name, name))
-            s_rx_credit (self, peer, peer->resync);     //  heartbeat: answer
+        if (streq (peer->stream->name, name)) {
+            //  Heartbeat: answer. A reset only if the last one is old: the
+            //  sender may be resending from it already
+            if (peer->resync)
+                s_rx_resync (self, peer, now);
+            else
+                s_rx_credit (self, peer, false);
+        }
         else {
             long suppressed = s_rl (&self->rl_bad);
             if (suppressed >= 0)
@@ -1151,6 +1213,52 @@ s_rx_on_hello (hl_hop_receiver_t *self, s_rxpeer_t *peer, Hotline__HopHello *hel
     s_rx_resync (self, peer, now);
 }
 
+//  Close the burst's group: commit, then send the credits it held back; if
+//  the commit failed, nothing of the group is durable: every stream in it
+//  goes back to its cursor before the group and asks for a resend.
+static void
+s_rx_group_end (hl_hop_receiver_t *self)
+{
+    self->group_refused = false;
+    if (!self->in_group)
+        return;
+    self->in_group = false;
+    int rc = self->group_commit (self->arg);
+    int64_t now = s_now ();
+    if (rc) {
+        self->applied -= self->group_applied;
+        long suppressed = s_rl (&self->rl_group);
+        if (suppressed >= 0)
+            hl_warn ("hop: receiver commit of %" PRIu64 " items from %zu peer(s) failed,"
+                     " will retry (%ld similar suppressed)", self->group_applied,
+                     zlistx_size (self->group_peers), suppressed);
+    }
+    s_rxpeer_t *peer = (s_rxpeer_t *) zlistx_first (self->group_peers);
+    while (peer) {
+        s_stream_t *st = peer->stream;
+        if (rc) {
+            if (st && st->grouped)
+                st->cursor = st->group_base;
+            peer->resync = true;
+            peer->next_reset = now + s_retry_ms (&self->opts);
+        }
+        else
+        if (peer->credit_due && st) {
+            st->grouped = false;        //  durable now: credit it
+            s_rx_credit (self, peer, peer->credit_reset);
+        }
+        peer = (s_rxpeer_t *) zlistx_next (self->group_peers);
+    }
+    peer = (s_rxpeer_t *) zlistx_first (self->group_peers);
+    while (peer) {
+        if (peer->stream)
+            peer->stream->grouped = false;
+        peer->grouped = peer->credit_due = peer->credit_reset = false;
+        peer = (s_rxpeer_t *) zlistx_next (self->group_peers);
+    }
+    zlistx_purge (self->group_peers);
+}
+
 static int
 s_receiver_recv (zloop_t *loop, zsock_t *sock, void *arg)
 {
@@ -1164,6 +1272,7 @@ s_receiver_recv (zloop_t *loop, zsock_t *sock, void *arg)
         if (!frame) {
             if (zsock_events (sock) & ZMQ_POLLIN)
                 continue;
+            self->drained_at = s_now ();
             break;
         }
         Hotline__Envelope *env = s_decode (frame, &self->rl_bad);
@@ -1213,6 +1322,7 @@ s_receiver_recv (zloop_t *loop, zsock_t *sock, void *arg)
         }
         hl_msg_free (&env);
     }
+    s_rx_group_end (self);
     return 0;
 }
 
@@ -1251,8 +1361,12 @@ s_rx_peer_tick (hl_hop_receiver_t *self, s_rxpeer_t *peer, int64_t now)
     s_stream_t *st = peer->stream;
     if (!st || peer->dead)
         return;
+    //  Owed data and no progress for timeout_ms, although we have read
+    //  everything queued on the socket well after the last progress (a
+    //  receiver still working through a backlog has simply not got there)
     if (!peer->resync && st->head > st->cursor
-    &&  now - peer->last_progress > self->opts.timeout_ms) {
+    &&  now - peer->last_progress > self->opts.timeout_ms
+    &&  self->drained_at - peer->last_progress > self->opts.timeout_ms / 2) {
         hl_info ("hop: receiver stream=%s no progress for %d ms at cursor=%" PRIu64
                  " (head %" PRIu64 "), asking sender to rewind", st->name,
                  (int) (now - peer->last_progress), st->cursor, st->head);
@@ -1275,6 +1389,8 @@ s_receiver_tick (zloop_t *loop, int timer_id, void *arg)
     hl_hop_receiver_t *self = (hl_hop_receiver_t *) arg;
     int64_t now = s_now ();
     zsock_destroy (&self->zombie);
+    if (self->sock && !(zsock_events (self->sock) & ZMQ_POLLIN))
+        self->drained_at = now;
 
     if (!self->bind) {
         int64_t since = self->last_heard? self->last_heard: self->connected_at;
@@ -1344,6 +1460,8 @@ hl_hop_receiver_new (zloop_t *loop, const char *endpoint, bool bind,
     self->streams = zhashx_new ();
     assert (self->streams);
     zhashx_set_destructor (self->streams, s_stream_free);
+    self->group_peers = zlistx_new ();
+    assert (self->group_peers);
 
     if (bind) {
         self->peers = zhashx_new ();
@@ -1395,6 +1513,7 @@ hl_hop_receiver_destroy (hl_hop_receiver_t **self_p)
         zsock_destroy (&self->sock);
     }
     zsock_destroy (&self->zombie);
+    zlistx_destroy (&self->group_peers);
     zhashx_destroy (&self->peers);
     s_rxpeer_destroy (&self->peer);
     zhashx_destroy (&self->streams);
@@ -1411,6 +1530,16 @@ hl_hop_receiver_set_authorize (hl_hop_receiver_t *self, hl_hop_authorize_fn *fn)
 {
     assert (self);
     self->authorize = fn;
+}
+
+void
+hl_hop_receiver_set_group (hl_hop_receiver_t *self, hl_hop_group_fn *begin,
+                           hl_hop_group_fn *commit)
+{
+    assert (self);
+    assert ((begin == NULL) == (commit == NULL));
+    self->group_begin = begin;
+    self->group_commit = commit;
 }
 
 uint64_t
@@ -1486,6 +1615,17 @@ typedef struct {
     size_t refusals;
     char last_user [128];       //  User-Id of the last authorize call
     char refused_user [128];    //  User-Id of the last refusal
+    //  Group commit: a transaction over every db, which a failed commit
+    //  rolls back
+    bool grouped;               //  applies must come inside a group
+    bool group_open;
+    size_t group_begins;
+    size_t group_commits;
+    size_t commit_fail_every;   //  fail every k-th commit...
+    size_t commit_fail_max;     //  ...this many times
+    size_t commit_failures;
+    uint64_t saved_cursor [T_STREAMS];
+    uint32_t *saved_count [T_STREAMS];
 } t_sink_t;
 
 typedef struct {
@@ -1557,9 +1697,51 @@ t_sink_db (t_sink_t *sink, const char *stream)
 }
 
 static int
+t_group_begin (void *arg)
+{
+    t_sink_t *sink = (t_sink_t *) arg;
+    assert (!sink->group_open);
+    for (size_t i = 0; i < sink->n_dbs; i++) {
+        t_db_t *db = &sink->dbs [i];
+        sink->saved_cursor [i] = db->cursor;
+        sink->saved_count [i] = (uint32_t *) malloc ((db->n + 1) * sizeof (uint32_t));
+        assert (sink->saved_count [i]);
+        memcpy (sink->saved_count [i], db->count, (db->n + 1) * sizeof (uint32_t));
+    }
+    sink->group_open = true;
+    sink->group_begins++;
+    return 0;
+}
+
+static int
+t_group_commit (void *arg)
+{
+    t_sink_t *sink = (t_sink_t *) arg;
+    assert (sink->group_open);
+    sink->group_open = false;
+    sink->group_commits++;
+    bool fail = sink->commit_fail_every && sink->group_commits % sink->commit_fail_every == 0
+             && sink->commit_failures < sink->commit_fail_max;
+    for (size_t i = 0; i < sink->n_dbs; i++) {
+        t_db_t *db = &sink->dbs [i];
+        if (fail) {             //  roll back everything the group applied
+            db->cursor = sink->saved_cursor [i];
+            memcpy (db->count, sink->saved_count [i], (db->n + 1) * sizeof (uint32_t));
+        }
+        free (sink->saved_count [i]);
+        sink->saved_count [i] = NULL;
+    }
+    if (fail)
+        sink->commit_failures++;
+    return fail? -1: 0;
+}
+
+static int
 t_apply (void *arg, const char *stream, const hl_hop_item_t *items, size_t count)
 {
-    t_db_t *db = t_sink_db ((t_sink_t *) arg, stream);
+    t_sink_t *sink = (t_sink_t *) arg;
+    assert (!sink->grouped || sink->group_open);
+    t_db_t *db = t_sink_db (sink, stream);
     assert (db);
     db->calls++;
     if (db->fail_every && db->calls % db->fail_every == 0 && db->failures < db->fail_max) {
@@ -1903,6 +2085,11 @@ hl_hop_test (bool verbose)
                                              t_apply, t_cursor, &star.sink, &small);
         assert (star.receiver);
         hl_hop_receiver_set_authorize (star.receiver, t_authorize);
+        //  Group commit across the streams, with failing commits
+        hl_hop_receiver_set_group (star.receiver, t_group_begin, t_group_commit);
+        star.sink.grouped = true;
+        star.sink.commit_fail_every = 3;
+        star.sink.commit_fail_max = 4;
         char *endpoint = strdup (hl_hop_receiver_endpoint (star.receiver));
         assert (endpoint && strncmp (endpoint, "tcp://127.0.0.1:", 16) == 0);
         for (int i = 0; i < 3; i++) {
@@ -1965,6 +2152,8 @@ hl_hop_test (bool verbose)
         assert (star.sink.dbs [2].calls == 0);
         assert (star.srcs [0].skipped [0] && star.srcs [0].skipped [1]);
         assert (star.sink.dbs [1].failures == 5);
+        assert (star.sink.commit_failures == 4);
+        assert (star.sink.group_begins == star.sink.group_commits && !star.sink.group_open);
         assert (star.sink.refusals >= 2);
         assert (streq (star.sink.last_user, ""));    //  no Curve: no User-Id
         assert (hl_hop_receiver_applied (star.receiver) == 2 * N);
@@ -1976,8 +2165,8 @@ hl_hop_test (bool verbose)
         assert (hl_hop_sender_peers (star.senders [2]) == 0);
         assert (hl_hop_sender_acked (star.senders [2]) == 0);
         if (verbose)
-            printf ("   3: 2 x %" PRIu64 " items over %s, %zu refusals\n",
-                    N, endpoint, star.sink.refusals);
+            printf ("   3: 2 x %" PRIu64 " items over %s, %zu refusals, %zu group commits\n",
+                    N, endpoint, star.sink.refusals, star.sink.group_commits);
 
         zsock_destroy (&junk);
         zsock_destroy (&liar);

@@ -28,15 +28,21 @@
  *    the first credit from a peer as a reset, so a restarted side always
  *    resumes from the receiver's durable cursor.
  *  - Heartbeats when idle (heartbeat_ms): a receiver repeats its credit; a
- *    connecting sender repeats HopHello (a bound receiver answers with a
- *    credit); a bound sender sends an empty HopBatch carrying head.
- *  - Liveness: a receiver that hears nothing for `timeout_ms` while it is
- *    owed data, or at all, re-sends a reset credit (and reconnects, if it
- *    connected). A connecting sender that hears nothing for timeout_ms
- *    reconnects; a sender whose receiver's cursor does not move for
- *    timeout_ms while data is in flight rewinds to it. Bound sides forget
- *    peers silent for timeout_ms. The socket also has TCP keepalive
- *    (hl_sock_harden), so a dead machine's connection is closed.
+ *    connecting sender repeats HopHello until its first credit (a bound
+ *    receiver answers with one), then sends an empty HopBatch carrying
+ *    head, as a bound sender does. A sender answers a reset credit it has
+ *    nothing to send for with an empty HopBatch, so the receiver stops
+ *    asking.
+ *  - Liveness: a receiver owed data (head > cursor) that makes no progress
+ *    for `timeout_ms`, although it has read everything queued on its
+ *    socket since, re-sends a reset credit; a receiver that hears nothing
+ *    at all for timeout_ms does too (and reconnects, if it connected). A
+ *    receiver working through a backlog does not: the batches are queued,
+ *    not lost. A connecting sender that hears nothing for timeout_ms
+ *    reconnects; as a backstop, a sender whose receiver's cursor does not
+ *    move for 10 x timeout_ms while data is in flight rewinds to it. Bound
+ *    sides forget peers silent for timeout_ms. The socket also has TCP
+ *    keepalive (hl_sock_harden), so a dead machine's connection is closed.
  *  - Either side may bind or connect. A bound receiver serves many senders
  *    (the city and its wards): each sender names its stream in HopHello and
  *    the authorize callback decides, from the CurveZMQ User-Id of the peer,
@@ -139,6 +145,18 @@ hl_hop_receiver_t *hl_hop_receiver_new (zloop_t *loop, const char *endpoint, boo
                                         const hl_hop_opts_t *opts);
 void hl_hop_receiver_destroy (hl_hop_receiver_t **self_p);
 void hl_hop_receiver_set_authorize (hl_hop_receiver_t *self, hl_hop_authorize_fn *fn);
+//  Group commit across streams (a bound receiver serving many senders):
+//  every batch read in one burst from the socket is applied inside one
+//  transaction. begin opens it before the first apply of a burst; apply is
+//  then called inside it and must keep its own batch atomic (a savepoint:
+//  on -1 it leaves the transaction as it was before the call); commit ends
+//  it after the burst. Credits for the burst are sent only after commit
+//  returns 0; if it fails, every stream of the burst is rewound and asked
+//  again, as for a failed apply. If begin fails, that burst applies batch
+//  by batch. 0 or -1 each.
+typedef int (hl_hop_group_fn) (void *arg);
+void hl_hop_receiver_set_group (hl_hop_receiver_t *self, hl_hop_group_fn *begin,
+                                hl_hop_group_fn *commit);
 //  Items applied since start (metrics)
 uint64_t hl_hop_receiver_applied (hl_hop_receiver_t *self);
 //  Newest seq the sender reported having, for stream (lag = head - cursor;

@@ -36,6 +36,7 @@
 #define S_ITEM_OVERHEAD     24      //  protobuf bytes around one HopItem
 #define S_ENVELOPE_SLACK    8192    //  envelope + batch overhead allowance
 #define S_RECV_BURST        64      //  messages handled per reader call
+#define S_GROUP_ITEMS       1024    //  a group commits once it applied this many
 #define S_MAX_BATCH         65536
 #define S_REWIND_TIMEOUTS   10      //  sender's own rewind: a backstop only
 
@@ -1321,6 +1322,8 @@ s_receiver_recv (zloop_t *loop, zsock_t *sock, void *arg)
                          " (%ld similar suppressed)", (int) env->body_case, suppressed);
         }
         hl_msg_free (&env);
+        if (self->in_group && self->group_applied >= S_GROUP_ITEMS)
+            break;              //  commit now; the rest waits on the socket
     }
     s_rx_group_end (self);
     return 0;

@@ -51,6 +51,7 @@ struct _archive_t {
     bool returns_queued;        //  city: return items written in this batch
     bool in_group;              //  a group transaction is open (archive_group_begin)
     uint64_t group_seq_before;  //  last_seq when it opened
+    hl_ratelimit_t rl_bad;      //  bad input: one log line a second
 };
 
 hl_store_t *archive_store (archive_t *self) { return self->store; }
@@ -418,25 +419,6 @@ s_fetch (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_item_
 
 // ---------------------------------------------------------------- queries
 
-//  Bad input is logged at most once a second, with a count of the lines
-//  left out: a flood of garbage must not fill the disk with logs
-static bool
-s_log_bad_input (size_t *suppressed)
-{
-    static int64_t last = 0;
-    static size_t count = 0;
-    int64_t now = zclock_mono ();
-    if (last && now - last < 1000) {
-        count++;
-        return false;
-    }
-    *suppressed = count;
-    count = 0;
-    last = now;
-    return true;
-}
-
-
 static int
 s_query_readable (zloop_t *loop, zsock_t *sock, void *arg)
 {
@@ -448,9 +430,9 @@ s_query_readable (zloop_t *loop, zsock_t *sock, void *arg)
     //  [peer][body] from a client, [intake][client][body] relayed by intake
     size_t frames = zmsg_size (msg);
     if (frames != 2 && frames != 3) {
-        size_t suppressed;
-        if (s_log_bad_input (&suppressed))
-            hl_warn ("dropped a query with %zu frames (%zu similar suppressed)", frames, suppressed);
+        long suppressed = hl_ratelimit (&self->rl_bad);
+        if (suppressed >= 0)
+            hl_warn ("dropped a query with %zu frames (%ld similar suppressed)", frames, suppressed);
         zmsg_destroy (&msg);
         return 0;
     }
@@ -464,9 +446,9 @@ s_query_readable (zloop_t *loop, zsock_t *sock, void *arg)
     ||  env->request->kind_case != HOTLINE__REQUEST__KIND_QUERY) {
         reply.code = HL_BAD_INPUT;
         snprintf (error, sizeof error, "%s", env? "expected a query": reason);
-        size_t suppressed;
-        if (s_log_bad_input (&suppressed))
-            hl_warn ("bad query: %s (%zu similar suppressed)", error, suppressed);
+        long suppressed = hl_ratelimit (&self->rl_bad);
+        if (suppressed >= 0)
+            hl_warn ("bad query: %s (%ld similar suppressed)", error, suppressed);
     }
     else {
         reply.request_id = env->request->request_id;

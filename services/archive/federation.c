@@ -22,7 +22,7 @@ struct _federation_t {
     struct timespec allow_mtime;    //  of allow_dir when keys were loaded
     int64_t keys_loaded_at;
     uint64_t zap_refused;
-    int64_t zap_logged_at;
+    hl_ratelimit_t rl_zap;
     hl_hop_sender_t *to_city;       //  ward
     hl_hop_receiver_t *from_city;   //  ward
     hl_hop_receiver_t *from_wards;  //  city
@@ -160,15 +160,14 @@ s_zap_request (zloop_t *loop, zsock_t *sock, void *arg)
         }
         else {
             self->zap_refused++;
-            if (zclock_mono () - self->zap_logged_at >= 1000) {
+            if (hl_ratelimit (&self->rl_zap) >= 0)
                 hl_warn ("federation: CurveZMQ key %.12s... from %s is not in %s: refused"
                          " (%" PRIu64 " refused so far)", public_txt, address? address: "?",
                          self->allow_dir, self->zap_refused);
-                self->zap_logged_at = zclock_mono ();
-            }
         }
     }
     else
+    if (hl_ratelimit (&self->rl_zap) >= 0)
         hl_warn ("federation: ZAP request for mechanism %s refused", mechanism? mechanism: "?");
     zmsg_t *reply = zmsg_new ();
     zmsg_addstr (reply, "1.0");

@@ -37,6 +37,7 @@ struct _intake_t {
     const char *prefix;         //  case number prefix: the ward code
     uint64_t received;          //  metrics: cases received
     int64_t batch_us;           //  metrics: when the batch's first request was read
+    hl_ratelimit_t rl_bad;      //  bad input: one log line a second
 };
 
 //  One request of a batch, and the reply it will get
@@ -515,25 +516,6 @@ s_run_batch (intake_t *self, s_item_t *items, size_t count)
 
 // ---------------------------------------------------------------- the loop
 
-//  Bad input is logged at most once a second, with a count of the lines
-//  left out: a flood of garbage must not fill the disk with logs
-static bool
-s_log_bad_input (size_t *suppressed)
-{
-    static int64_t last = 0;
-    static size_t count = 0;
-    int64_t now = zclock_mono ();
-    if (last && now - last < 1000) {
-        count++;
-        return false;
-    }
-    *suppressed = count;
-    count = 0;
-    last = now;
-    return true;
-}
-
-
 static int
 s_front_readable (zloop_t *loop, zsock_t *front, void *arg)
 {
@@ -549,9 +531,9 @@ s_front_readable (zloop_t *loop, zsock_t *front, void *arg)
         zframe_t *routing_id = zmsg_pop (msg);
         if (zmsg_size (msg) != 1) {
             //  A DEALER sends exactly one frame
-            size_t suppressed;
-            if (s_log_bad_input (&suppressed))
-                hl_warn ("dropped a message with %zu frames (%zu similar suppressed)",
+            long suppressed = hl_ratelimit (&self->rl_bad);
+            if (suppressed >= 0)
+                hl_warn ("dropped a message with %zu frames (%ld similar suppressed)",
                          zmsg_size (msg), suppressed);
             zframe_t *frame = s_error_frame (NULL, HL_BAD_INPUT, "expected exactly one frame");
             s_send (self, routing_id, &frame);
@@ -568,9 +550,9 @@ s_front_readable (zloop_t *loop, zsock_t *front, void *arg)
         ||  strlen (env->request->request_id) > 64) {
             if (env)
                 reason = "expected a request with a request_id of at most 64 bytes";
-            size_t suppressed;
-            if (s_log_bad_input (&suppressed))
-                hl_warn ("bad request: %s (%zu similar suppressed)", reason, suppressed);
+            long suppressed = hl_ratelimit (&self->rl_bad);
+            if (suppressed >= 0)
+                hl_warn ("bad request: %s (%ld similar suppressed)", reason, suppressed);
             zframe_t *frame = s_error_frame (env && env->body_case == HOTLINE__ENVELOPE__BODY_REQUEST?
                                              env->request->request_id: NULL, HL_BAD_INPUT, reason);
             s_send (self, routing_id, &frame);

@@ -33,27 +33,6 @@
 #define S_SILENCE_MS        5000    //  no update nor heartbeat: resubscribe
 #define S_RECV_BURST        64
 
-//  At most one log line per second per limiter
-typedef struct {
-    int64_t last;
-    bool used;
-    size_t suppressed;
-} s_ratelimit_t;
-
-static long
-s_rl (s_ratelimit_t *rl)
-{
-    int64_t now = zclock_mono ();
-    if (rl->used && now - rl->last < 1000) {
-        rl->suppressed++;
-        return -1;
-    }
-    long suppressed = (long) rl->suppressed;
-    rl->suppressed = 0;
-    rl->used = true;
-    rl->last = now;
-    return suppressed;
-}
 
 //  Redact one encoded Event into a new buffer. 0, or -1 if it is not a
 //  valid Event (nothing allocated).
@@ -118,9 +97,9 @@ struct _hl_clone_pub_t {
     hl_hop_item_t *redacted;    //  redacted copies, S_PAGE_MAX
     Hotline__HopItem *pb_items;
     Hotline__HopItem **pb_ptrs;
-    s_ratelimit_t rl_bad;
-    s_ratelimit_t rl_item;
-    s_ratelimit_t rl_fetch;
+    hl_ratelimit_t rl_bad;
+    hl_ratelimit_t rl_item;
+    hl_ratelimit_t rl_fetch;
 };
 
 static void
@@ -143,7 +122,7 @@ s_pub_probe (hl_clone_pub_t *self, uint64_t after)
     int rc = self->fetch (self->arg, S_SNAPSHOT_STREAM, after, 1, self->items);
     uint64_t seq = rc == 1 && self->items [0].seq > after? self->items [0].seq: 0;
     if (rc < 0 || rc > 1) {
-        long suppressed = s_rl (&self->rl_fetch);
+        long suppressed = hl_ratelimit (&self->rl_fetch);
         if (suppressed >= 0)
             hl_warn ("clone: fetch after=%" PRIu64 " failed (rc=%d, %ld similar suppressed)",
                      after, rc, suppressed);
@@ -251,7 +230,7 @@ s_pub_redact_item (hl_clone_pub_t *self, size_t index, uint64_t seq,
         out->size = 0;
     }
     if (problem) {
-        long suppressed = s_rl (&self->rl_item);
+        long suppressed = hl_ratelimit (&self->rl_item);
         if (suppressed >= 0)
             hl_error ("clone: log item %" PRIu64 " %s: sent as a placeholder"
                       " (%ld similar suppressed)", seq, problem, suppressed);
@@ -291,7 +270,7 @@ s_pub_serve (hl_clone_pub_t *self, zframe_t *routing_id, Hotline__Envelope *env)
         memset (self->items, 0, max * sizeof (hl_hop_item_t));
         int rc = self->fetch (self->arg, S_SNAPSHOT_STREAM, after, max, self->items);
         if (rc < 0 || (size_t) rc > max) {
-            long suppressed = s_rl (&self->rl_fetch);
+            long suppressed = hl_ratelimit (&self->rl_fetch);
             if (suppressed >= 0)
                 hl_warn ("clone: snapshot fetch after=%" PRIu64 " failed (rc=%d,"
                          " %ld similar suppressed)", after, rc, suppressed);
@@ -349,7 +328,7 @@ s_pub_recv (zloop_t *loop, zsock_t *sock, void *arg)
         if (env)
             s_pub_serve (self, routing_id, env);
         else {
-            long suppressed = s_rl (&self->rl_bad);
+            long suppressed = hl_ratelimit (&self->rl_bad);
             if (suppressed >= 0)
                 hl_warn ("clone: snapshot request dropped: %s (%ld similar suppressed)",
                          reason? reason: "invalid", suppressed);
@@ -519,8 +498,8 @@ struct _hl_clone_sub_t {
     uint64_t repairs;
     int64_t heard_at;           //  last message on the SUB socket
     bool check;                 //  ask the snapshot for news (after silence)
-    s_ratelimit_t rl_bad;
-    s_ratelimit_t rl_gap;
+    hl_ratelimit_t rl_bad;
+    hl_ratelimit_t rl_gap;
 };
 
 static void
@@ -575,7 +554,7 @@ s_sub_decode (hl_clone_sub_t *self, zframe_t *frame, const char *stream)
         hl_msg_free (&env);
     }
     if (!env) {
-        long suppressed = s_rl (&self->rl_bad);
+        long suppressed = hl_ratelimit (&self->rl_bad);
         if (suppressed >= 0)
             hl_warn ("clone: %s message dropped: %s (%ld similar suppressed)", stream,
                      reason? reason: "invalid", suppressed);
@@ -669,7 +648,7 @@ s_sub_snapshot (hl_clone_sub_t *self, int64_t deadline)
                 continue;
             if (item->seq != self->last + 1) {
                 //  The source says nothing lies between: take its word
-                long suppressed = s_rl (&self->rl_gap);
+                long suppressed = hl_ratelimit (&self->rl_gap);
                 if (suppressed >= 0)
                     hl_warn ("clone: snapshot has no seq %" PRIu64 "..%" PRIu64
                              " (%ld similar suppressed)", self->last + 1, item->seq - 1,

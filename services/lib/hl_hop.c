@@ -67,29 +67,6 @@ s_retry_ms (const hl_hop_opts_t *opts)
     return retry < 10? 10: retry > 500? 500: retry;
 }
 
-//  Log rate limiting: at most one line per second per limiter
-typedef struct {
-    int64_t last;
-    bool used;
-    size_t suppressed;
-} s_ratelimit_t;
-
-//  Returns -1 if this line must be suppressed, else the number of lines
-//  suppressed since the last one printed.
-static long
-s_rl (s_ratelimit_t *rl)
-{
-    int64_t now = s_now ();
-    if (rl->used && now - rl->last < 1000) {
-        rl->suppressed++;
-        return -1;
-    }
-    long suppressed = (long) rl->suppressed;
-    rl->suppressed = 0;
-    rl->used = true;
-    rl->last = now;
-    return suppressed;
-}
 
 void
 hl_hop_opts_init (hl_hop_opts_t *opts)
@@ -192,7 +169,7 @@ s_send_frame (zsock_t *sock, zframe_t *routing_id, zframe_t **frame_p)
 //  and, on a ROUTER, the routing id; NULL if nothing to read or the
 //  message was malformed (it is drained and dropped).
 static zframe_t *
-s_recv (zsock_t *sock, bool router, zframe_t **routing_id_p, s_ratelimit_t *rl)
+s_recv (zsock_t *sock, bool router, zframe_t **routing_id_p, hl_ratelimit_t *rl)
 {
     *routing_id_p = NULL;
     if (!(zsock_events (sock) & ZMQ_POLLIN))
@@ -212,7 +189,7 @@ s_recv (zsock_t *sock, bool router, zframe_t **routing_id_p, s_ratelimit_t *rl)
         extra = true;
     }
     if (!frame || extra) {
-        long suppressed = s_rl (rl);
+        long suppressed = hl_ratelimit (rl);
         if (suppressed >= 0)
             hl_warn ("hop: malformed message dropped (%ld similar suppressed)", suppressed);
         zframe_destroy (&frame);
@@ -224,12 +201,12 @@ s_recv (zsock_t *sock, bool router, zframe_t **routing_id_p, s_ratelimit_t *rl)
 }
 
 static Hotline__Envelope *
-s_decode (zframe_t *frame, s_ratelimit_t *rl)
+s_decode (zframe_t *frame, hl_ratelimit_t *rl)
 {
     const char *reason = NULL;
     Hotline__Envelope *env = hl_msg_decode (zframe_data (frame), zframe_size (frame), &reason);
     if (!env) {
-        long suppressed = s_rl (rl);
+        long suppressed = hl_ratelimit (rl);
         if (suppressed >= 0)
             hl_warn ("hop: bad frame dropped: %s (%ld similar suppressed)",
                      reason? reason: "invalid", suppressed);
@@ -280,8 +257,8 @@ struct _hl_hop_sender_t {
     int reconnects;             //  connect mode: in a row, without answer
     bool pumping;
     bool repump;
-    s_ratelimit_t rl_bad;
-    s_ratelimit_t rl_fetch;
+    hl_ratelimit_t rl_bad;
+    hl_ratelimit_t rl_fetch;
 };
 
 static void
@@ -366,7 +343,7 @@ s_sender_admits (hl_hop_sender_t *self, const char *user_id, const char *stream)
     if (streq (stream, "*"))
         return false;
     if (self->authorize && !self->authorize (self->arg, user_id, stream)) {
-        long suppressed = s_rl (&self->rl_bad);
+        long suppressed = hl_ratelimit (&self->rl_bad);
         if (suppressed >= 0)
             hl_warn ("hop: sender refused stream '%s' to peer '%s' (%ld similar suppressed)",
                      stream, user_id, suppressed);
@@ -445,7 +422,7 @@ s_sender_pump_peer (hl_hop_sender_t *self, s_txpeer_t *peer)
         int rc = self->fetch (self->arg, s_peer_stream (self, peer), peer->sent, max, self->items);
         if (rc <= 0 || (size_t) rc > max) {
             if (rc != 0) {
-                long suppressed = s_rl (&self->rl_fetch);
+                long suppressed = hl_ratelimit (&self->rl_fetch);
                 if (suppressed >= 0)
                     hl_warn ("hop: sender stream=%s fetch after=%" PRIu64 " failed (rc=%d,"
                              " %ld similar suppressed)", self->stream, peer->sent, rc, suppressed);
@@ -468,7 +445,7 @@ s_sender_pump_peer (hl_hop_sender_t *self, s_txpeer_t *peer)
             prev = self->items [i].seq;
         }
         if (!valid) {
-            long suppressed = s_rl (&self->rl_fetch);
+            long suppressed = hl_ratelimit (&self->rl_fetch);
             if (suppressed >= 0)
                 hl_error ("hop: sender stream=%s fetch after=%" PRIu64 " returned items"
                           " out of order (%ld similar suppressed)",
@@ -527,7 +504,7 @@ static void
 s_sender_on_credit (hl_hop_sender_t *self, s_txpeer_t *peer, Hotline__HopCredit *credit)
 {
     if (!peer || !credit->stream || strcmp (credit->stream, s_peer_stream (self, peer))) {
-        long suppressed = s_rl (&self->rl_bad);
+        long suppressed = hl_ratelimit (&self->rl_bad);
         if (suppressed >= 0)
             hl_warn ("hop: sender stream=%s got credit for stream '%s', dropped"
                      " (%ld similar suppressed)", self->stream,
@@ -617,7 +594,7 @@ s_sender_recv (zloop_t *loop, zsock_t *sock, void *arg)
         && (peer || (env->credit->stream && strcmp (env->credit->stream, self->stream))))
             s_sender_on_credit (self, peer, env->credit);   //  logs a wrong stream
         else {
-            long suppressed = s_rl (&self->rl_bad);
+            long suppressed = hl_ratelimit (&self->rl_bad);
             if (suppressed >= 0)
                 hl_warn ("hop: sender stream=%s unexpected message (body %d%s), dropped"
                          " (%ld similar suppressed)", self->stream, (int) env->body_case,
@@ -927,13 +904,13 @@ struct _hl_hop_receiver_t {
     bool group_refused;         //  group_begin failed in this burst
     uint64_t group_applied;     //  items applied in the open group
     zlistx_t *group_peers;      //  peers with uncommitted applies or deferred credits
-    s_ratelimit_t rl_group;
+    hl_ratelimit_t rl_group;
     int64_t connected_at;
     int64_t last_heard;
     int reconnects;
-    s_ratelimit_t rl_bad;
-    s_ratelimit_t rl_cursor;
-    s_ratelimit_t rl_apply;
+    hl_ratelimit_t rl_bad;
+    hl_ratelimit_t rl_cursor;
+    hl_ratelimit_t rl_apply;
 };
 
 static void
@@ -984,7 +961,7 @@ s_rx_load (hl_hop_receiver_t *self, s_stream_t *st)
 {
     uint64_t cursor = 0;
     if (self->cursor (self->arg, st->name, &cursor)) {
-        long suppressed = s_rl (&self->rl_cursor);
+        long suppressed = hl_ratelimit (&self->rl_cursor);
         if (suppressed >= 0)
             hl_error ("hop: receiver stream=%s cannot read cursor (%ld similar suppressed)",
                       st->name, suppressed);
@@ -1071,7 +1048,7 @@ s_rx_on_batch (hl_hop_receiver_t *self, s_rxpeer_t *peer, Hotline__HopBatch *bat
         return;
     }
     if (!batch->stream || strcmp (batch->stream, st->name)) {
-        long suppressed = s_rl (&self->rl_bad);
+        long suppressed = hl_ratelimit (&self->rl_bad);
         if (suppressed >= 0)
             hl_warn ("hop: receiver stream=%s got batch for stream '%s', dropped"
                      " (%ld similar suppressed)", st->name,
@@ -1145,7 +1122,7 @@ s_rx_on_batch (hl_hop_receiver_t *self, s_rxpeer_t *peer, Hotline__HopBatch *bat
     if (self->in_group)
         s_rx_group_join (self, peer);
     if (self->apply (self->arg, st->name, self->items, run)) {
-        long suppressed = s_rl (&self->rl_apply);
+        long suppressed = hl_ratelimit (&self->rl_apply);
         if (suppressed >= 0)
             hl_warn ("hop: receiver stream=%s apply of %zu items from seq=%" PRIu64
                      " failed, will retry (%ld similar suppressed)",
@@ -1176,7 +1153,7 @@ s_rx_on_hello (hl_hop_receiver_t *self, s_rxpeer_t *peer, Hotline__HopHello *hel
 {
     const char *name = hello->stream;
     if (!s_stream_name_ok (name)) {
-        long suppressed = s_rl (&self->rl_bad);
+        long suppressed = hl_ratelimit (&self->rl_bad);
         if (suppressed >= 0)
             hl_warn ("hop: receiver got hello without a valid stream, dropped"
                      " (%ld similar suppressed)", suppressed);
@@ -1192,7 +1169,7 @@ s_rx_on_hello (hl_hop_receiver_t *self, s_rxpeer_t *peer, Hotline__HopHello *hel
                 s_rx_credit (self, peer, false);
         }
         else {
-            long suppressed = s_rl (&self->rl_bad);
+            long suppressed = hl_ratelimit (&self->rl_bad);
             if (suppressed >= 0)
                 hl_warn ("hop: receiver stream=%s peer said hello for stream '%s'; one"
                          " connection serves one stream, ignored (%ld similar suppressed)",
@@ -1228,7 +1205,7 @@ s_rx_group_end (hl_hop_receiver_t *self)
     int64_t now = s_now ();
     if (rc) {
         self->applied -= self->group_applied;
-        long suppressed = s_rl (&self->rl_group);
+        long suppressed = hl_ratelimit (&self->rl_group);
         if (suppressed >= 0)
             hl_warn ("hop: receiver commit of %" PRIu64 " items from %zu peer(s) failed,"
                      " will retry (%ld similar suppressed)", self->group_applied,
@@ -1316,7 +1293,7 @@ s_receiver_recv (zloop_t *loop, zsock_t *sock, void *arg)
             s_rx_on_hello (self, peer, env->hello, now);
         else
         if (env->body_case != HOTLINE__ENVELOPE__BODY_HELLO) {
-            long suppressed = s_rl (&self->rl_bad);
+            long suppressed = hl_ratelimit (&self->rl_bad);
             if (suppressed >= 0)
                 hl_warn ("hop: receiver unexpected message (body %d), dropped"
                          " (%ld similar suppressed)", (int) env->body_case, suppressed);

@@ -86,6 +86,21 @@ hl_log_last_error (void)
     return s_last_error;
 }
 
+long
+hl_ratelimit (hl_ratelimit_t *rl)
+{
+    int64_t now = zclock_mono ();
+    if (rl->used && now - rl->last < 1000) {
+        rl->suppressed++;
+        return -1;
+    }
+    long suppressed = (long) rl->suppressed;
+    rl->suppressed = 0;
+    rl->used = true;
+    rl->last = now;
+    return suppressed;
+}
+
 void
 hl_log_test (bool verbose)
 {
@@ -100,5 +115,14 @@ hl_log_test (bool verbose)
     hl_error ("disk full: %d", 28);
     assert (streq (hl_log_last_error (), "disk full: 28"));
     s_min_level = HL_INFO;
+    //  Rate limiting: the first line passes, the next ones within a second
+    //  are counted, and the first after the second says how many
+    hl_ratelimit_t rl = { 0, false, 0 };
+    assert (hl_ratelimit (&rl) == 0);
+    assert (hl_ratelimit (&rl) == -1);
+    assert (hl_ratelimit (&rl) == -1);
+    rl.last -= 1000;
+    assert (hl_ratelimit (&rl) == 2);
+    assert (hl_ratelimit (&rl) == -1);
     printf ("OK\n");
 }

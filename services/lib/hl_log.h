@@ -22,5 +22,19 @@ void hl_log (hl_level_t level, const char *case_id, const char *fmt, ...)
 //  The last error logged, for status probes ("" if none)
 const char *hl_log_last_error (void);
 
+//  At most one line a second from one limiter, so that a flood of bad
+//  input cannot fill the disk with logs. Zero-initialise it; then
+//      long suppressed = hl_ratelimit (&self->rl_bad);
+//      if (suppressed >= 0)
+//          hl_warn ("... (%ld similar suppressed)", suppressed);
+//  Returns -1 if this line is to be left out, else how many were left out
+//  since the last one logged.
+typedef struct {
+    int64_t last;
+    bool used;
+    size_t suppressed;
+} hl_ratelimit_t;
+long hl_ratelimit (hl_ratelimit_t *rl);
+
 void hl_log_test (bool verbose);
 #endif

@@ -47,6 +47,7 @@ typedef struct {
     zframe_t *reply;            //  encoded envelope, sent after commit
     uint8_t *stored;            //  packed Reply to remember (successes)
     size_t stored_size;
+    char *logged;               //  its log line, written once committed
 } s_item_t;
 
 // ---------------------------------------------------------------- replies
@@ -94,6 +95,7 @@ typedef struct {
     const char *allowed [64];
     char case_id [32];
     char error [256];
+    char summary [256];         //  what was done, for the log
 } s_scratch_t;
 
 static void
@@ -401,8 +403,8 @@ s_execute (intake_t *self, Hotline__Request *request, Hotline__Reply *reply, s_s
     reply->code = HL_OK;
     reply->case_id = scratch->case_id;
     reply->seq = event.seq;
-    hl_log (HL_INFO, scratch->case_id, "%s%s%s by %s: %s -> %s", action, *variant? " ": "",
-            variant, role, *state? state: "-", to_state);
+    snprintf (scratch->summary, sizeof scratch->summary, "%s%s%s by %s: %s -> %s", action,
+              *variant? " ": "", variant, role, *state? state: "-", to_state);
     return 0;
 }
 
@@ -468,6 +470,7 @@ s_run_batch (intake_t *self, s_item_t *items, size_t count)
             }
             items [i].reply = s_encode_reply (&reply);
             if (reply.code == HL_OK) {
+                items [i].logged = zsys_sprintf ("%s %s", scratch.case_id, scratch.summary);
                 items [i].stored_size = hotline__reply__get_packed_size (&reply);
                 items [i].stored = (uint8_t *) malloc (items [i].stored_size);
                 hotline__reply__pack (&reply, items [i].stored);
@@ -481,8 +484,14 @@ s_run_batch (intake_t *self, s_item_t *items, size_t count)
     }
     zhashx_destroy (&seen);
     if (ok && hl_store_commit (self->store) == 0) {
-        for (size_t i = 0; i < count; i++)
+        for (size_t i = 0; i < count; i++) {
             s_send (self, items [i].routing_id, &items [i].reply);
+            if (items [i].logged) {     //  "<case> <summary>": logged once durable
+                char *space = strchr (items [i].logged, ' ');
+                *space = 0;
+                hl_log (HL_INFO, items [i].logged, "%s", space + 1);
+            }
+        }
         if (self->last_seq != seq_before)
             hl_hop_sender_notify (self->feed);
         hl_metrics_t *metrics = hl_service_metrics (self->service);
@@ -510,6 +519,7 @@ s_run_batch (intake_t *self, s_item_t *items, size_t count)
         zframe_destroy (&items [i].routing_id);
         zframe_destroy (&items [i].reply);
         free (items [i].stored);
+        zstr_free (&items [i].logged);
         hl_msg_free (&items [i].env);
     }
 }
@@ -603,6 +613,7 @@ s_front_readable (zloop_t *loop, zsock_t *front, void *arg)
         items [count].env = env;
         items [count].reply = NULL;
         items [count].stored = NULL;
+        items [count].logged = NULL;
         count++;
     }
     if (count)

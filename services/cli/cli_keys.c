@@ -201,9 +201,10 @@ s_newest (const char *dir)
 }
 
 //  Put the ward's public cert into allow/. A replacement is stamped newer
-//  than anything there (including the file it replaces) so that zcertstore
-//  sees the change even within the same second (see the header); a new
-//  file changes the count, which is enough.
+//  than anything there (including the file it replaces), so that whatever
+//  watches the directory by file times (the city's key table; czmq's
+//  zcertstore, which compares whole seconds) sees the change even within
+//  the same second (see the header).
 static int
 s_allow (const char *command, const char *dir, const char *code)
 {

@@ -133,8 +133,9 @@ typedef int (hl_hop_apply_fn) (void *arg, const char *stream,
 typedef int (hl_hop_cursor_fn) (void *arg, const char *stream, uint64_t *cursor);
 //  Bound receivers only: may the peer with this CurveZMQ User-Id (the
 //  certificate's public key in z85, or "" without Curve) send stream?
-//  Asked on each HopHello until it says yes. zauth sets User-Id only when
-//  it checks a certificate directory (not with CURVE_ALLOW_ANY).
+//  Asked on each HopHello until it says yes. The ZAP handler sets User-Id
+//  (the city's sets the client key; czmq's zauth does only when it checks
+//  a certificate directory, not with CURVE_ALLOW_ANY).
 //  (hl_hop_authorize_fn: see the sender section)
 
 //  stream: for a connecting receiver, the stream it pulls; NULL when bound

@@ -1,7 +1,7 @@
 """hotline keys: the CurveZMQ certificates of the city and its wards.
 
-Files on disk only (the city's zauth reading allow/ is the lead's end-to-end
-test): what init/generate/rotate/show create, the metadata, the modes, and
+Files on disk only (the city reading allow/ while it runs is
+test_federation.py's end-to-end test): what init/generate/rotate/show create, the metadata, the modes, and
 that a rotation moves the old public cert out of the allowlist.
 """
 import os
@@ -154,10 +154,11 @@ def test_rotate_moves_the_old_public_cert_out_of_the_allowlist(tmp_path):
     assert fields[("metadata", "ward")] == "31001"
     assert ("curve", "secret-key") not in fields
     # The new allowlist file is stamped newer (in whole seconds) than any
-    # file there before: a running zauth's zcertstore reloads only when the
-    # newest mtime, the count or the total size of its files changes, and a
-    # rotation (usually within the same second as init, here) keeps count
-    # and size
+    # file there before: a running city reloads its key table when a known
+    # key's file time changes, and czmq's zcertstore only when the newest
+    # mtime (whole seconds), the count or the total size of its files
+    # changes; a rotation (usually within the same second as init, here)
+    # keeps count and size
     assert int(os.stat(os.path.join(allow, "ward-31001.cert")).st_mtime) > newest_before
     # A second rotation retires the second key too
     newer = keys("rotate", "--dir", d, "--ward", "31001").stdout.strip()

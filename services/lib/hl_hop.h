@@ -32,7 +32,9 @@
  *    receiver answers with one), then sends an empty HopBatch carrying
  *    head, as a bound sender does. A sender answers a reset credit it has
  *    nothing to send for with an empty HopBatch, so the receiver stops
- *    asking.
+ *    asking. A bound receiver takes a batch from a connection that has not
+ *    said hello (it restarted, and ZeroMQ reconnected the sender) as that
+ *    hello, authorized the same way, and asks for a rewind.
  *  - Liveness: a receiver owed data (head > cursor) that makes no progress
  *    for `timeout_ms`, although it has read everything queued on its
  *    socket since, re-sends a reset credit; a receiver that hears nothing

@@ -31,7 +31,7 @@ typedef struct {
     char dir [300];             //  node directory (config, data/)
     char data [320];            //  data directory
     char tag [64];              //  inproc name prefix
-    zsock_t *stub;              //  binds intake_feed when there is no intake
+    zsock_t *sink;              //  binds intake_feed when there is no intake
     int once_timer;
     int once_phase;
     bool city;
@@ -39,11 +39,11 @@ typedef struct {
 
 static int fuzz_node_generation = 0;
 
-//  The stub reads and drops what the archive's receiver sends it (and so
+//  The sink reads and drops what the archive's receiver sends it (and so
 //  processes libzmq's commands: a closed peer's pipe is released only when
 //  the other end acknowledges it)
 static int
-s_fuzz_stub_readable (zloop_t *loop, zsock_t *sock, void *arg)
+s_fuzz_sink_readable (zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void) loop; (void) arg;
     zmsg_t *msg = zmsg_recv (sock);
@@ -129,11 +129,11 @@ fuzz_node_new (const char *harness, const char *role, bool with_intake, bool wit
         //  Someone must bind what the archive connects to: libzmq keeps a
         //  socket whose inproc connect never found its peer (and its file
         //  descriptor) until the process ends
-        node->stub = zsock_new (ZMQ_ROUTER);
-        FUZZ_CHECK (node->stub);
-        zsock_set_linger (node->stub, 0);
-        FUZZ_CHECK (zsock_bind (node->stub, "%s", fuzz_node_endpoint (node, "intake_feed")) == 0);
-        zloop_reader (hl_service_loop (node->service), node->stub, s_fuzz_stub_readable, NULL);
+        node->sink = zsock_new (ZMQ_ROUTER);
+        FUZZ_CHECK (node->sink);
+        zsock_set_linger (node->sink, 0);
+        FUZZ_CHECK (zsock_bind (node->sink, "%s", fuzz_node_endpoint (node, "intake_feed")) == 0);
+        zloop_reader (hl_service_loop (node->service), node->sink, s_fuzz_sink_readable, NULL);
     }
     if (with_archive) {
         node->archive = archive_new (node->service);
@@ -154,9 +154,9 @@ fuzz_node_destroy (fuzz_node_t **node_p)
         return;
     intake_destroy (&node->intake);
     archive_destroy (&node->archive);
-    if (node->stub)
-        zloop_reader_end (hl_service_loop (node->service), node->stub);
-    zsock_destroy (&node->stub);
+    if (node->sink)
+        zloop_reader_end (hl_service_loop (node->service), node->sink);
+    zsock_destroy (&node->sink);
     hl_service_destroy (&node->service);
     char cmd [400];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", node->dir);

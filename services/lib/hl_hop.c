@@ -97,6 +97,8 @@ s_opts_copy (hl_hop_opts_t *dst, const hl_hop_opts_t *src)
         dst->window = dflt.window;
     if (dst->batch == 0)
         dst->batch = dflt.batch;
+    if (dst->coalesce_ms < 0)
+        dst->coalesce_ms = 0;
     if (dst->batch > S_MAX_BATCH)
         dst->batch = S_MAX_BATCH;
     dst->server_key = NULL;     //  we keep our own copy
@@ -245,6 +247,7 @@ struct _hl_hop_sender_t {
     zsock_t *sock;
     zsock_t *zombie;            //  previous socket, destroyed at next tick
     int timer_id;
+    int coalesce_id;            //  one-shot timer armed by a notify, or -1
     zhashx_t *peers;            //  bind mode: routing id (hex) -> s_txpeer_t
     s_txpeer_t *peer;           //  connect mode: the receiver
     hl_hop_item_t *items;       //  fetch buffer, opts.batch entries
@@ -512,6 +515,7 @@ s_sender_on_credit (hl_hop_sender_t *self, s_txpeer_t *peer, Hotline__HopCredit 
         return;
     }
     int64_t now = s_now ();
+    bool was_credited = peer->credited;
     if (credit->reset || !peer->credited) {
         if (!peer->credited)
             hl_info ("hop: sender stream=%s receiver at cursor=%" PRIu64,
@@ -533,6 +537,8 @@ s_sender_on_credit (hl_hop_sender_t *self, s_txpeer_t *peer, Hotline__HopCredit 
     peer->limit = s_add_sat (credit->cursor, credit->window);
     if (credit->cursor > self->acked)
         self->acked = credit->cursor;
+    if (self->coalesce_id != -1 && was_credited && !credit->reset)
+        return;                 //  the armed coalesce timer sends
     uint64_t sent = peer->sent;
     s_sender_pump_one (self, peer);
     if (credit->reset && peer->sent == sent && !peer->dead)
@@ -733,6 +739,7 @@ hl_hop_sender_new (zloop_t *loop, const char *endpoint, bool bind,
     s_opts_copy (&self->opts, opts);
     self->server_key = opts && opts->server_key? strdup (opts->server_key): NULL;
     self->timer_id = -1;
+    self->coalesce_id = -1;
     self->items = (hl_hop_item_t *) zmalloc (self->opts.batch * sizeof (hl_hop_item_t));
     self->pb_items = (Hotline__HopItem *) zmalloc (self->opts.batch * sizeof (Hotline__HopItem));
     self->pb_ptrs = (Hotline__HopItem **) zmalloc (self->opts.batch * sizeof (Hotline__HopItem *));
@@ -777,6 +784,8 @@ hl_hop_sender_destroy (hl_hop_sender_t **self_p)
         return;
     if (self->timer_id != -1)
         zloop_timer_end (self->loop, self->timer_id);
+    if (self->coalesce_id != -1)
+        zloop_timer_end (self->loop, self->coalesce_id);
     if (self->sock) {
         zloop_reader_end (self->loop, self->sock);
         zsock_destroy (&self->sock);
@@ -800,11 +809,30 @@ hl_hop_sender_set_authorize (hl_hop_sender_t *self, hl_hop_authorize_fn *fn)
     self->authorize = fn;
 }
 
+static int
+s_sender_coalesced (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    hl_hop_sender_t *self = (hl_hop_sender_t *) arg;
+    self->coalesce_id = -1;     //  a one-shot timer: zloop has dropped it
+    s_sender_pump_all (self);
+    return 0;
+}
+
 void
 hl_hop_sender_notify (hl_hop_sender_t *self)
 {
     assert (self);
-    s_sender_pump_all (self);
+    if (self->opts.coalesce_ms == 0)
+        s_sender_pump_all (self);
+    else
+    if (self->coalesce_id == -1) {
+        self->coalesce_id = zloop_timer (self->loop, self->opts.coalesce_ms, 1,
+                                         s_sender_coalesced, self);
+        if (self->coalesce_id == -1)
+            s_sender_pump_all (self);   //  no timer: send at once
+    }
 }
 
 void
@@ -1991,6 +2019,44 @@ hl_hop_test (bool verbose)
         hl_hop_receiver_destroy (&pair.receiver);
         hl_hop_sender_destroy (&pair.sender);
         assert (pair.sender == NULL && pair.receiver == NULL);
+        zloop_destroy (&loop);
+        free (pair.sink.dbs [0].count);
+    }
+
+    //  1b. Coalescing: ten notifies within coalesce_ms reach the receiver
+    //  as one batch (one apply, one commit); without it, as ten
+    for (int coalesce = 0; coalesce < 2; coalesce++) {
+        hl_hop_opts_t copts = opts;
+        copts.coalesce_ms = coalesce? 200: 0;
+        t_pair_t pair;
+        memset (&pair, 0, sizeof pair);
+        pair.src.name = "intake";
+        pair.src.n = 1;
+        t_db_init (&pair.sink.dbs [0], "intake", 11);
+        pair.sink.n_dbs = 1;
+        pair.target = 1;
+        zloop_t *loop = zloop_new ();
+        assert (loop);
+        //  Its own endpoint each time: a closed socket's inproc name is
+        //  released asynchronously
+        char endpoint [64];
+        snprintf (endpoint, sizeof endpoint, "inproc://hl-hop-test-1b-%d", coalesce);
+        pair.sender = hl_hop_sender_new (loop, endpoint, true, "intake", t_fetch, &pair.src, &copts);
+        pair.receiver = hl_hop_receiver_new (loop, endpoint, false, "intake",
+                                             t_apply, t_cursor, &pair.sink, &copts);
+        assert (pair.sender && pair.receiver);
+        t_run (loop, t_pair_done, &pair);       //  linked, item 1 applied
+        size_t calls = pair.sink.dbs [0].calls;
+        for (uint64_t n = 2; n <= 11; n++) {
+            pair.src.n = n;                     //  as intake: write, notify
+            hl_hop_sender_notify (pair.sender);
+        }
+        pair.target = 11;
+        t_run (loop, t_pair_done, &pair);
+        t_db_check (&pair.sink.dbs [0], 11);
+        assert (pair.sink.dbs [0].calls - calls == (coalesce? 1: 10));
+        hl_hop_receiver_destroy (&pair.receiver);
+        hl_hop_sender_destroy (&pair.sender);     //  a timer may be armed
         zloop_destroy (&loop);
         free (pair.sink.dbs [0].count);
     }

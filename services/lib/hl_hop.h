@@ -79,6 +79,10 @@ typedef struct {
     int heartbeat_ms;       //  idle heartbeat interval (default 1000)
     uint32_t window;        //  receiver credit, items (default 2048)
     uint32_t batch;         //  sender max items per batch (default 256)
+    int coalesce_ms;        //  sender: after a notify, wait this long for
+                            //  more items before sending, so that the
+                            //  receiver commits fewer, larger batches
+                            //  (default 0: send at once)
     //  CurveZMQ: for a bound side, curve_server=true and own cert; for a
     //  connecting side, own cert and the server's public key (z85).
     zcert_t *cert;          //  not owned
@@ -110,7 +114,9 @@ void hl_hop_sender_destroy (hl_hop_sender_t **self_p);
 //  User-Id, whether it may pull that stream; without fn any stream is served.
 typedef bool (hl_hop_authorize_fn) (void *arg, const char *user_id, const char *stream);
 void hl_hop_sender_set_authorize (hl_hop_sender_t *self, hl_hop_authorize_fn *fn);
-//  New items are available in the source: send to receivers with credit.
+//  New items are available in the source: send to receivers with credit,
+//  at once, or with opts->coalesce_ms once that time has passed (the
+//  notifies in between, and credits, ride on the same send).
 void hl_hop_sender_notify (hl_hop_sender_t *self);
 //  Highest seq acknowledged by any receiver (connect mode: by the receiver).
 uint64_t hl_hop_sender_acked (hl_hop_sender_t *self);

@@ -542,6 +542,8 @@ archive_new (hl_service_t *service)
 
     hl_hop_opts_t opts;
     hl_hop_opts_init (&opts);
+    opts.coalesce_ms = (int) hl_config_int (hl_service_config (service), "feeds/coalesce_ms",
+                                            HL_FEED_COALESCE_MS);
     self->feed = hl_hop_sender_new (loop, hl_service_bind_endpoint (service, "archive_feed"), true,
                                     "log", s_fetch, self, &opts);
     self->from_intake = hl_hop_receiver_new (loop, hl_service_endpoint (service, "intake_feed"),

@@ -794,6 +794,8 @@ intake_new (hl_service_t *service)
 
     hl_hop_opts_t opts;
     hl_hop_opts_init (&opts);
+    opts.coalesce_ms = (int) hl_config_int (hl_service_config (service), "feeds/coalesce_ms",
+                                            HL_FEED_COALESCE_MS);
     self->feed = hl_hop_sender_new (loop, hl_service_bind_endpoint (service, "intake_feed"), true,
                                     "intake", s_fetch, self, &opts);
     if (!self->feed) {

@@ -20,6 +20,11 @@
 #define HL_MAX_MSG_SIZE     (1024 * 1024)
 
 //  Node-level event: a ward's focal points directory (Event.case_id empty)
+//  A node's feeds (intake -> archive -> its followers): how long a sender
+//  gathers new events before sending them (config feeds/coalesce_ms), so
+//  that each follower commits once per interval, not once per intake commit
+#define HL_FEED_COALESCE_MS 5
+
 #define HL_ACTION_DIRECTORY "directory"
 
 //  Reply codes (Reply.code)

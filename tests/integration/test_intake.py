@@ -1,13 +1,15 @@
 """Issue 2: the ward node's write path and record, through real processes."""
+import datetime
 import json
 import os
+import sqlite3
 import subprocess
 import time
 
 import pytest
 import zmq
 
-from conftest import BUILD, wait_for
+from conftest import BUILD, SLOW, wait_for
 
 VIETNAMESE = "Nước thải màu đen, mùi hôi nồng nặc từ xưởng chế biến hải sản — đề nghị kiểm tra gấp!"
 
@@ -187,3 +189,60 @@ def test_unknown_case_and_illegal_transition(ward):
     assert ward.query("intake", "SELECT count(*) FROM log WHERE case_id <> ''")[0][0] == before
     nope = ward.cli("frobnicate", case, check=False)
     assert nope.returncode == 2 and "unknown action" in nope.stderr
+
+
+def test_case_numbers_count_on_across_restarts_batches_and_years(ward):
+    """Intake keeps the year's case counter in memory: a restart, a batch
+    that fails half-way and a new year must still give consecutive numbers,
+    never one twice, never a gap."""
+    from hotline_pb import envelope_submit, decode_reply
+    year = int(time.strftime("%Y"))
+    assert ward.submit().endswith(f"-{year}-000001")
+    ward.kill("intake")                         # kill -9: the counter is in the store
+    ward.start("intake")
+    assert ward.submit().endswith(f"-{year}-000002")
+
+    # Near the year's limit (999999): a batch of two submits in which the
+    # second cannot be numbered fails whole; the first's number is not used
+    ward.kill("intake")
+    conn = sqlite3.connect(os.path.join(ward.data, "intake.db"))
+    conn.execute("UPDATE counters SET last = 999998 WHERE year = ?", (year,))
+    conn.commit()
+    conn.close()
+    ward.start("intake")
+    ctx = zmq.Context.instance()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(ward.endpoint)
+    sock.send_multipart([envelope_submit(request_id="limit-a", phone="0912345678", type=1,
+                                         location="Chợ An Biên", description="Khói")])
+    sock.send_multipart([envelope_submit(request_id="limit-b", phone="0912345678", type=1,
+                                         location="Chợ An Biên", description="Khói")])
+    codes = {}
+    for _ in range(2):
+        assert sock.poll(10000 * SLOW)
+        code, error, _ = decode_reply(sock.recv_multipart()[-1])
+        codes[len(codes)] = (code, error)
+    sock.close()
+    numbered = ward.query("intake", "SELECT case_id FROM cases WHERE case_id LIKE ?",
+                          f"%-{year}-999999")
+    if all(code == 503 for code, _ in codes.values()):
+        # one batch: nothing stored, so 999999 is still free
+        assert numbered == []
+        assert ward.submit().endswith(f"-{year}-999999")
+    else:
+        # two batches: the first took 999999, the second was refused
+        assert sorted(code for code, _ in codes.values()) == [0, 503], codes
+        assert len(numbered) == 1
+    assert ward.cli("submit", "--phone", "0912345678", "--type", "noise", "--location", "Chợ",
+                    "--description", "Ồn", check=False, tries=1).returncode != 0
+    assert ward.query("intake", "SELECT last FROM counters WHERE year = ?", year) == [(999999,)]
+
+    # A new year starts at 000001, and its counter survives a restart
+    ward.advance((datetime.date(year + 1, 1, 2) - datetime.date.today()).days * 86400 * 1000)
+    assert ward.submit().endswith(f"-{year + 1}-000001")
+    ward.kill("intake")
+    ward.start("intake")
+    assert ward.submit().endswith(f"-{year + 1}-000002")
+    assert ward.query("intake", "SELECT year, last FROM counters ORDER BY year") == \
+        [(year, 999999), (year + 1, 2)]

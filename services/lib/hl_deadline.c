@@ -114,41 +114,48 @@ hl_deadline_apply (hl_store_t *store, hl_procedure_t *procedure, const Hotline__
     if (!to || (from && streq (from, to)))
         return 0;               //  no state change: no deadline starts or stops
 
-    //  A new case: remember when it was received and its regime
+    //  The case's anchor and regime, fixed at submit: a new case stores
+    //  them; a later event reads them (a case whose submit this store never
+    //  saw falls back on the event itself)
+    int64_t received_ms = event->at_ms;
+    char regime [64];
+    snprintf (regime, sizeof regime, "%s", s_empty (event->regime)? "normal": event->regime);
+    bool stored_now = false;
     if (!from) {
-        int64_t received_ms = event->report && event->report->received_ms > 0?
-                              event->report->received_ms: event->at_ms;
+        int64_t anchor = event->report && event->report->received_ms > 0?
+                         event->report->received_ms: event->at_ms;
         sqlite3_stmt *stmt = hl_store_prepare (store,
             "INSERT OR IGNORE INTO deadline_cases (case_id, received_ms, regime) VALUES (?, ?, ?)");
         if (!stmt)
             return -1;
         sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64 (stmt, 2, received_ms);
-        sqlite3_bind_text (stmt, 3, s_empty (event->regime)? "normal": event->regime, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 2, anchor);
+        sqlite3_bind_text (stmt, 3, regime, -1, SQLITE_STATIC);
         if (s_step_done (store, stmt))
             return -1;
+        if (sqlite3_changes (hl_store_db (store)) == 1) {
+            stored_now = true;          //  no need to read it back
+            received_ms = anchor;
+        }
     }
-    //  The case's anchor and regime (fixed at submit). A case whose submit
-    //  this store never saw falls back on the event itself.
-    int64_t received_ms = event->at_ms;
-    char regime [64];
-    snprintf (regime, sizeof regime, "%s", s_empty (event->regime)? "normal": event->regime);
-    sqlite3_stmt *stmt = hl_store_prepare (store,
-        "SELECT received_ms, regime FROM deadline_cases WHERE case_id = ?");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (stmt);
-    if (rc == SQLITE_ROW) {
-        received_ms = sqlite3_column_int64 (stmt, 0);
-        const char *stored = (const char *) sqlite3_column_text (stmt, 1);
-        if (!s_empty (stored))
-            snprintf (regime, sizeof regime, "%s", stored);
-    }
-    sqlite3_reset (stmt);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        hl_error ("deadline store: %s", hl_store_error (store));
-        return -1;
+    if (!stored_now) {
+        sqlite3_stmt *stmt = hl_store_prepare (store,
+            "SELECT received_ms, regime FROM deadline_cases WHERE case_id = ?");
+        if (!stmt)
+            return -1;
+        sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step (stmt);
+        if (rc == SQLITE_ROW) {
+            received_ms = sqlite3_column_int64 (stmt, 0);
+            const char *stored = (const char *) sqlite3_column_text (stmt, 1);
+            if (!s_empty (stored))
+                snprintf (regime, sizeof regime, "%s", stored);
+        }
+        sqlite3_reset (stmt);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            hl_error ("deadline store: %s", hl_store_error (store));
+            return -1;
+        }
     }
 
     const hl_deadline_def_t *defs [S_MAX_DEFS];
@@ -158,7 +165,7 @@ hl_deadline_apply (hl_store_t *store, hl_procedure_t *procedure, const Hotline__
     if (from) {
         size_t count = hl_procedure_deadlines_stopping (procedure, from, to, defs, S_MAX_DEFS);
         for (size_t i = 0; i < count; i++) {
-            stmt = hl_store_prepare (store,
+            sqlite3_stmt *stmt = hl_store_prepare (store,
                 "UPDATE deadlines SET met_ms = ? "
                 "WHERE case_id = ? AND name = ? AND met_ms IS NULL AND started_seq < ?");
             if (!stmt)
@@ -191,7 +198,7 @@ hl_deadline_apply (hl_store_t *store, hl_procedure_t *procedure, const Hotline__
             int64_t pct = defs [i]->warn_pct < 100? defs [i]->warn_pct: 100;
             warn_ms = s_add_sat (started_ms, span / 100 * pct + span % 100 * pct / 100);
         }
-        stmt = hl_store_prepare (store,
+        sqlite3_stmt *stmt = hl_store_prepare (store,
             "INSERT OR IGNORE INTO deadlines (case_id, name, started_seq, started_ms, due_ms, warn_ms) "
             "VALUES (?, ?, ?, ?, ?, ?)");
         if (!stmt)

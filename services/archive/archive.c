@@ -50,6 +50,7 @@ struct _archive_t {
     uint64_t last_seq;
     bool returns_queued;        //  city: return items written in this batch
     bool in_group;              //  a group transaction is open (archive_group_begin)
+    bool group_lost;            //  SQLite rolled the group's transaction back
     uint64_t group_seq_before;  //  last_seq when it opened
     hl_ratelimit_t rl_bad;      //  bad input: one log line a second
 };
@@ -307,6 +308,13 @@ s_apply_batch (archive_t *self, const char *stream, const char *origin,
 {
     uint64_t seq_before = self->last_seq;
     bool returns_before = self->returns_queued;
+    if (self->in_group && (self->group_lost || sqlite3_get_autocommit (hl_store_db (self->store)))) {
+        //  An I/O error rolls back the whole transaction, not one savepoint:
+        //  a SAVEPOINT now would open (and its RELEASE commit) a transaction
+        //  of its own, outside the group that is about to be rewound
+        self->group_lost = true;
+        return -1;
+    }
     if (self->in_group? hl_store_exec (self->store, "SAVEPOINT batch"): hl_store_begin (self->store))
         return -1;
     int rc = 0;
@@ -349,8 +357,10 @@ s_apply_batch (archive_t *self, const char *stream, const char *origin,
         if (rc == 0 && hl_store_exec (self->store, "RELEASE batch") == 0)
             return 0;           //  durable when the group commits
         if (hl_store_exec (self->store, "ROLLBACK TO batch")
-        ||  hl_store_exec (self->store, "RELEASE batch"))
+        ||  hl_store_exec (self->store, "RELEASE batch")) {
             hl_error ("stream %s: cannot roll back a failed batch inside its group", stream);
+            self->group_lost = true;    //  the group fails as a whole
+        }
         self->last_seq = seq_before;
         self->returns_queued = returns_before;
         return -1;
@@ -384,7 +394,9 @@ archive_group_commit (void *arg)
     archive_t *self = (archive_t *) arg;
     assert (self->in_group);
     self->in_group = false;
-    if (hl_store_commit (self->store)) {
+    bool lost = self->group_lost;
+    self->group_lost = false;
+    if (lost || hl_store_commit (self->store)) {
         hl_store_rollback (self->store);
         self->last_seq = self->group_seq_before;
         self->returns_queued = false;

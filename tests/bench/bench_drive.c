@@ -12,6 +12,8 @@
  *                              "log"): submit -> archived
  *      --city-feed EP          and the city archive's: submit -> at the city
  *      --drain S               wait at most S s for feeds after the last ack
+ *      --dump FILE             write each request's times (us after the
+ *                              start: scheduled, sent, acked) to FILE
  *
  *  Latency is measured from the moment each request was handed to ZeroMQ
  *  (open loop: also from its scheduled time, in "ack_from_schedule").
@@ -238,6 +240,7 @@ bench_drive (int argc, char **argv)
     double warmup = bench_opt_double (argc, argv, "--warmup", 1);
     self->count = bench_opt_int (argc, argv, "--count", 0);
     self->drain_us = (int64_t) (bench_opt_double (argc, argv, "--drain", 60) * 1e6);
+    const char *dump = bench_opt (argc, argv, "--dump", NULL);
     const char *feeds [2] = { bench_opt (argc, argv, "--ward-feed", NULL),
                               bench_opt (argc, argv, "--city-feed", NULL) };
     if (!endpoint || self->nsocks < 1 || self->depth < 1) {
@@ -313,6 +316,17 @@ bench_drive (int argc, char **argv)
             bench_samples_add (&ward, req->ward - req->sent);
         if (req->city)
             bench_samples_add (&city, req->city - req->sent);
+    }
+    if (dump) {
+        FILE *file = fopen (dump, "w");
+        if (file) {
+            for (uint64_t n = 0; n < self->next; n++) {
+                s_req_t *req = &self->reqs [n];
+                fprintf (file, "%" PRId64 " %" PRId64 " %" PRId64 "\n", req->sched - self->t0,
+                         req->sent - self->t0, req->acked? req->acked - self->t0: -1);
+            }
+            fclose (file);
+        }
     }
     json_t *out = json_object ();
     json_object_set_new (out, "mode", json_string (self->paced? "open": "closed"));

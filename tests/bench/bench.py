@@ -392,7 +392,8 @@ def row1_raw():
                              "--batch", 1, "--seconds", P["raw_seconds"])
     # The rows intake writes per case (its tables, nine statements), bare C
     r["raw_cases"] = bench("sqlite", "--db", os.path.join(d, "raw.db"), "--size", r["event_bytes"],
-                           "--batch", r["batch"], "--seconds", P["raw_seconds"], "--shape", "case")
+                           "--batch", r["batch"], "--seconds", P["raw_seconds"], "--shape", "case",
+                           "--schema-from", os.path.join(d, "intake.db"))
     for f in ("raw.db", "raw.db-wal", "raw.db-shm"):
         if os.path.exists(os.path.join(d, f)):
             os.unlink(os.path.join(d, f))

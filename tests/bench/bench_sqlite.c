@@ -8,7 +8,8 @@
  *  (one fsync per commit); --batch 1 is one fsync per row.
  *
  *  --shape case: the rows intake writes for one submitted case, in intake's
- *  own tables (an hl_store, so WAL, FULL and its background checkpointer):
+ *  own tables (the schema of --schema-from, a store intake made; an
+ *  hl_store, so WAL, FULL and its background checkpointer):
  *  the request lookup, the counter, the log event of --size bytes, the case,
  *  the deadline anchor, the three deadlines that start at submit and the
  *  remembered reply; nine statements, --batch cases per commit. What is
@@ -29,18 +30,30 @@ s_exec (sqlite3 *db, const char *sql)
     return 0;
 }
 
-static const char *s_case_schema =
-    "CREATE TABLE IF NOT EXISTS log ("
-    "  seq INTEGER PRIMARY KEY, case_id TEXT NOT NULL, at_ms INTEGER NOT NULL, event BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS cases ("
-    "  case_id TEXT PRIMARY KEY, state TEXT NOT NULL, regime TEXT NOT NULL,"
-    "  received_ms INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS requests ("
-    "  request_id TEXT PRIMARY KEY, reply BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS counters ("
-    "  prefix TEXT NOT NULL, year INTEGER NOT NULL, last INTEGER NOT NULL,"
-    "  PRIMARY KEY (prefix, year));"
-    "INSERT OR IGNORE INTO counters VALUES ('31001', 2026, 0);";
+//  The schema of an existing store (intake's own, made by intake), so that
+//  the bare-C rows go into exactly intake's tables and indexes
+static char *
+s_schema_of (const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK
+    ||  sqlite3_prepare_v2 (db, "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"
+                                " AND name NOT LIKE 'sqlite_%' ORDER BY rowid", -1, &stmt, NULL) != SQLITE_OK) {
+        fprintf (stderr, "sqlite: cannot read the schema of %s\n", path);
+        sqlite3_close (db);
+        return NULL;
+    }
+    char *schema = strdup ("");
+    while (sqlite3_step (stmt) == SQLITE_ROW) {
+        char *more = zsys_sprintf ("%s%s;", schema, (const char *) sqlite3_column_text (stmt, 0));
+        free (schema);
+        schema = more;
+    }
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+    return schema;
+}
 
 static int
 s_done (sqlite3_stmt *stmt)
@@ -109,10 +122,14 @@ s_case_rows (hl_store_t *store, int64_t n, const uint8_t *blob, int size)
 
 //  --shape case: cases per second, --batch cases per commit
 static int
-s_bench_cases (const char *path, int size, int batch, double seconds)
+s_bench_cases (const char *path, const char *schema_from, int size, int batch, double seconds)
 {
-    hl_store_t *store = hl_store_new (path, s_case_schema);
-    if (!store || hl_deadline_setup (store))
+    char *schema = schema_from? s_schema_of (schema_from): NULL;
+    if (!schema)
+        return 1;
+    hl_store_t *store = hl_store_new (path, schema);
+    free (schema);
+    if (!store || hl_store_exec (store, "INSERT INTO counters VALUES ('31001', 2026, 0)"))
         return 1;
     uint8_t *blob = (uint8_t *) malloc ((size_t) (size > 40? size: 40));
     for (int i = 0; i < (size > 40? size: 40); i++)
@@ -161,7 +178,7 @@ bench_sqlite (int argc, char **argv)
     double seconds = bench_opt_double (argc, argv, "--seconds", 3);
     if (!path || size < 1 || batch < 1) {
         fprintf (stderr, "usage: hotline-bench sqlite --db PATH [--size N] [--batch N] [--seconds S]"
-                         " [--shape log|case]\n");
+                         " [--shape log|case --schema-from INTAKE_DB]\n");
         return 2;
     }
     const char *shape = bench_opt (argc, argv, "--shape", "log");
@@ -172,7 +189,7 @@ bench_sqlite (int argc, char **argv)
     snprintf (extra, sizeof extra, "%s-shm", path);
     unlink (extra);
     if (streq (shape, "case"))
-        return s_bench_cases (path, size, batch, seconds);
+        return s_bench_cases (path, bench_opt (argc, argv, "--schema-from", NULL), size, batch, seconds);
     sqlite3 *db = NULL;
     if (sqlite3_open (path, &db) != SQLITE_OK)
         return 1;

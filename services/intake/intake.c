@@ -38,7 +38,7 @@ struct _intake_t {
     uint64_t received;          //  metrics: cases received
     int64_t batch_us;           //  metrics: when the batch's first request was read
     int counter_year;           //  case numbers: the year counter_last is of
-    int64_t counter_last;       //  (0: read it from the store first)
+    int64_t counter_last;       //  (counter_year 0: read it from the store)
     hl_ratelimit_t rl_bad;      //  bad input: one log line a second
 };
 
@@ -161,27 +161,22 @@ s_next_case_id (intake_t *self, int64_t now, char *buf, size_t size)
     int year = tm.tm_year + 1900;
     sqlite3_stmt *stmt;
     if (self->counter_year != year) {
-        stmt = hl_store_prepare (self->store,
-            "SELECT last FROM counters WHERE prefix = ? AND year = ?");
-        if (!stmt)
-            return -1;
-        sqlite3_bind_text (stmt, 1, self->prefix, -1, SQLITE_STATIC);
-        sqlite3_bind_int (stmt, 2, year);
-        int rc = sqlite3_step (stmt);
-        int64_t last = rc == SQLITE_ROW? sqlite3_column_int64 (stmt, 0): 0;
-        sqlite3_reset (stmt);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            return -1;
-        if (rc == SQLITE_DONE) {
-            stmt = hl_store_prepare (self->store,
-                "INSERT OR FAIL INTO counters (prefix, year, last) VALUES (?, ?, 0)");
+        //  The year's row, made once; then what it holds
+        const char *sql [2] = {
+            "INSERT OR IGNORE INTO counters (prefix, year, last) VALUES (?, ?, 0)",
+            "SELECT last FROM counters WHERE prefix = ? AND year = ?" };
+        int64_t last = -1;
+        for (int i = 0; i < 2; i++) {
+            stmt = hl_store_prepare (self->store, sql [i]);
             if (!stmt)
                 return -1;
             sqlite3_bind_text (stmt, 1, self->prefix, -1, SQLITE_STATIC);
             sqlite3_bind_int (stmt, 2, year);
-            rc = sqlite3_step (stmt);
+            int rc = sqlite3_step (stmt);
+            if (rc == SQLITE_ROW)
+                last = sqlite3_column_int64 (stmt, 0);
             sqlite3_reset (stmt);
-            if (rc != SQLITE_DONE)
+            if (rc != (i? SQLITE_ROW: SQLITE_DONE))
                 return -1;
         }
         self->counter_year = year;

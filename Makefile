@@ -8,7 +8,7 @@ BUILD   ?= build
 OPT     ?= -O1 -g
 SAN     ?=
 CC      ?= cc
-PKGS    := libczmq libzmq libprotobuf-c sqlite3 jansson libcurl libmicrohttpd
+PKGS    := libczmq libzmq libprotobuf-c sqlite3 jansson libcurl libmicrohttpd libsodium liboath
 CFLAGS  ?=
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) \
            -I$(BUILD)/gen -Iservices/lib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

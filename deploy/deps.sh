@@ -15,11 +15,13 @@ set -eu
 
 BUILD_PKGS="build-essential pkg-config libczmq-dev libzmq3-dev protobuf-c-compiler
   libprotobuf-c-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev libjansson-dev
-  libmicrohttpd-dev libcmocka-dev"
+  libmicrohttpd-dev libcmocka-dev libsodium-dev liboath-dev"
 TEST_PKGS="python3 python3-zmq python3-aiosmtpd python3-pytest python3-yaml
-  iproute2 valgrind clang libclang-rt-14-dev curl debootstrap"
+  iproute2 valgrind clang libclang-rt-14-dev curl debootstrap
+  chromium chromium-driver python3-selenium python3-lxml libjs-leaflet libjs-chart.js tzdata"
 RUNTIME_PKGS="libczmq4 libzmq5 libprotobuf-c1 libsqlite3-0 libcurl4 libjansson4
-  libmicrohttpd12 ca-certificates"
+  libmicrohttpd12 libsodium23 liboath0 tzdata ca-certificates
+  libjs-leaflet libjs-chart.js"
 
 mode=all
 list=0

@@ -25,6 +25,7 @@ static const char *s_ports [] = {
     "federation_return",    //  base+7  city: city -> wards hop (CurveZMQ)
     "monitor",              //  base+8  city: live aggregated stream (PUB)
     "snapshot",             //  base+9  city: snapshot and gap repair (ROUTER)
+    "web",                  //  base+10 the web console and JSON API (HTTP)
     NULL
 };
 
@@ -35,6 +36,7 @@ static const char *s_http_ports [] = {
     "http_routing",         //  base+13
     "http_deadline-watcher",//  base+14
     "http_notification",    //  base+15
+    "http_web",             //  base+16
     NULL
 };
 
@@ -289,6 +291,10 @@ hl_service_test (bool verbose)
                    "tcp://127.0.0.1:7111"));
     assert (streq (hl_service_default_endpoint ("http_deadline-watcher", 7100, buf, sizeof buf),
                    "tcp://127.0.0.1:7114"));
+    assert (streq (hl_service_default_endpoint ("web", 7100, buf, sizeof buf),
+                   "tcp://127.0.0.1:7110"));
+    assert (streq (hl_service_default_endpoint ("http_web", 7100, buf, sizeof buf),
+                   "tcp://127.0.0.1:7116"));
     char dir [] = "/tmp/hl_service_XXXXXX";
     assert (mkdtemp (dir));
     char cfg [128];

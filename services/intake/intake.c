@@ -565,7 +565,7 @@ s_front_readable (zloop_t *loop, zsock_t *front, void *arg)
     s_item_t items [MAX_BATCH];
     size_t count = 0;
     self->batch_us = zclock_usecs ();
-    while (count < MAX_BATCH && (zsock_events (front) & ZMQ_POLLIN)) {
+    while (count < MAX_BATCH && hl_sock_readable (front)) {
         zmsg_t *msg = zmsg_recv (front);
         if (!msg)
             break;

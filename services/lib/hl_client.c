@@ -146,7 +146,7 @@ hl_client_test (bool verbose)
     assert (reply == NULL);
     //  The server saw three tries of the same request id
     int seen = 0;
-    while (zsock_events (server) & ZMQ_POLLIN) {
+    while (hl_sock_readable (server)) {
         zmsg_t *msg = zmsg_recv (server);
         zframe_t *id = zmsg_pop (msg);
         zframe_t *body = zmsg_pop (msg);

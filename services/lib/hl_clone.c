@@ -309,7 +309,7 @@ s_pub_recv (zloop_t *loop, zsock_t *sock, void *arg)
     (void) loop;
     hl_clone_pub_t *self = (hl_clone_pub_t *) arg;
     for (int burst = 0; burst < S_RECV_BURST; burst++) {
-        if (!(zsock_events (sock) & ZMQ_POLLIN))
+        if (!hl_sock_readable (sock))
             break;
         zmsg_t *msg = zmsg_recv (sock);
         if (!msg)

@@ -174,7 +174,7 @@ static zframe_t *
 s_recv (zsock_t *sock, bool router, zframe_t **routing_id_p, hl_ratelimit_t *rl)
 {
     *routing_id_p = NULL;
-    if (!(zsock_events (sock) & ZMQ_POLLIN))
+    if (!hl_sock_readable (sock))
         return NULL;
     zframe_t *routing_id = NULL;
     zframe_t *frame = zframe_recv (sock);
@@ -556,7 +556,7 @@ s_sender_recv (zloop_t *loop, zsock_t *sock, void *arg)
         zframe_t *routing_id;
         zframe_t *frame = s_recv (sock, self->bind, &routing_id, &self->rl_bad);
         if (!frame) {
-            if (zsock_events (sock) & ZMQ_POLLIN)
+            if (hl_sock_readable (sock))
                 continue;       //  malformed message dropped, read on
             break;
         }
@@ -1291,7 +1291,7 @@ s_receiver_recv (zloop_t *loop, zsock_t *sock, void *arg)
         zframe_t *routing_id;
         zframe_t *frame = s_recv (sock, self->bind, &routing_id, &self->rl_bad);
         if (!frame) {
-            if (zsock_events (sock) & ZMQ_POLLIN)
+            if (hl_sock_readable (sock))
                 continue;
             self->drained_at = s_now ();
             break;
@@ -1412,7 +1412,7 @@ s_receiver_tick (zloop_t *loop, int timer_id, void *arg)
     hl_hop_receiver_t *self = (hl_hop_receiver_t *) arg;
     int64_t now = s_now ();
     zsock_destroy (&self->zombie);
-    if (self->sock && !(zsock_events (self->sock) & ZMQ_POLLIN))
+    if (self->sock && !hl_sock_readable (self->sock))
         self->drained_at = now;
 
     if (!self->bind) {

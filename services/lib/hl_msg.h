@@ -32,6 +32,13 @@ const char *hl_msg_node (void);
 //  Harden a socket that another node or client can reach: ZMQ_MAXMSGSIZE,
 //  heartbeats, a small linger, ROUTER_MANDATORY on ROUTERs.
 void hl_sock_harden (zsock_t *sock);
+//  True if sock has a message to read now. False if it has none, or if
+//  libzmq could not say (a signal interrupted it, EINTR, or the context is
+//  terminating, ETERM): callers read false as "nothing now, ask again on
+//  the next wakeup", never as an error. Use this, not zsock_events (), which
+//  can return an uninitialised value (hl_msg.c says why). sock is a
+//  zsock_t, a zactor_t or a bare libzmq socket, as for zsock_events ().
+bool hl_sock_readable (void *sock);
 
 void hl_msg_test (bool verbose);
 #endif

@@ -92,7 +92,7 @@ s_sock_readable (zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void) loop;
     drive_t *self = (drive_t *) arg;
-    while (zsock_events (sock) & ZMQ_POLLIN) {
+    while (hl_sock_readable (sock)) {
         zframe_t *frame = zframe_recv (sock);
         if (!frame)
             break;

@@ -247,7 +247,7 @@ s_check_node (const uint8_t *data, size_t size, Hotline__Envelope *env)
     fuzz_node_spin (s_ward, 3);
     zmsg_t *answer = NULL;
     size_t replies = 0;
-    while (zsock_events (s_client) & ZMQ_POLLIN) {
+    while (hl_sock_readable (s_client)) {
         zmsg_destroy (&answer);
         answer = zmsg_recv (s_client);
         FUZZ_CHECK (answer);

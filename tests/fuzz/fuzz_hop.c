@@ -170,7 +170,7 @@ static void
 s_drain (int i)
 {
     zsock_t *sock = s_peers [i];
-    while (zsock_events (sock) & ZMQ_POLLIN) {
+    while (hl_sock_readable (sock)) {
         zmsg_t *msg = zmsg_recv (sock);
         FUZZ_CHECK (msg && zmsg_size (msg) == 1);
         zframe_t *frame = zmsg_first (msg);

@@ -586,7 +586,7 @@ s_call (fuzz_node_t *node, zsock_t *client, Hotline__Envelope *env)
 {
     zframe_t *frame = hl_msg_encode (env);
     FUZZ_CHECK (zframe_send (&frame, client, 0) == 0);
-    for (int i = 0; i < 200 && !(zsock_events (client) & ZMQ_POLLIN); i++)
+    for (int i = 0; i < 200 && !hl_sock_readable (client); i++)
         fuzz_node_spin (node, 1);
     frame = zframe_recv (client);
     FUZZ_CHECK (frame);

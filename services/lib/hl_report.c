@@ -78,18 +78,39 @@ const char *hl_scope_name (int scope)
 }
 int hl_scope_parse (const char *name) { return s_by_name (s_scopes, name); }
 
+size_t
+hl_text_chars (const char *text)
+{
+    size_t count = 0;
+    for (const unsigned char *p = (const unsigned char *) (text? text: ""); *p; p++)
+        if ((*p & 0xC0) != 0x80)        //  not a continuation byte
+            count++;
+    return count;
+}
+
 const char *
 hl_text_check (const char *text, size_t max)
 {
     if (!text)
         return NULL;
+    //  Thread-local: the web answers from several threads
+    static __thread char message [96];
+    //  The byte ceiling first, so a huge text is not validated in full
     size_t len = strlen (text);
-    if (len > max)
-        return "is too long";
-    if (!hl_utf8_valid (text, len))
+    size_t chars = len > HL_MAX_BYTES (max)? hl_text_chars (text): 0;
+    if (len > HL_MAX_BYTES (max) && chars <= max) {
+        snprintf (message, sizeof message, "is too long: %zu bytes (at most %zu)", len, HL_MAX_BYTES (max));
+        return message;
+    }
+    if (len <= HL_MAX_BYTES (max) && !hl_utf8_valid (text, len))
         return "is not valid UTF-8";
+    chars = hl_text_chars (text);
+    if (chars > max) {
+        snprintf (message, sizeof message, "is too long: %zu characters (at most %zu)", chars, max);
+        return message;
+    }
     for (const unsigned char *p = (const unsigned char *) text; *p; p++)
-        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7F)
+        if ((*p < 0x20 && *p != '\n' && *p != '\r' && *p != '\t') || *p == 0x7F)
             return "contains control characters";
     return NULL;
 }
@@ -99,9 +120,22 @@ s_empty (const char *text)
 {
     if (!text)
         return true;
-    while (*text == ' ' || *text == '\t' || *text == '\n')
+    while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
         text++;
     return *text == 0;
+}
+
+const char *
+hl_occurred_check (int64_t occurred_ms, int64_t now)
+{
+    //  The year 2000 begins at midnight in the node's zone, not at 00:00 UTC
+    struct tm tm = { .tm_year = 100, .tm_mon = 0, .tm_mday = 1, .tm_isdst = -1 };
+    int64_t y2000 = (int64_t) mktime (&tm) * 1000;
+    if (occurred_ms < y2000)
+        return "occurred is before the year 2000";
+    if (occurred_ms > now + 15 * 60 * 1000)
+        return "occurred must not be in the future";
+    return NULL;
 }
 
 static void
@@ -159,7 +193,7 @@ s_text (hl_field_error_t *errs, size_t max, size_t *count, const char *field,
     }
     const char *problem = hl_text_check (value, limit);
     if (problem)
-        s_add (errs, max, count, field, "%s %s (at most %zu bytes)", field, problem, limit);
+        s_add (errs, max, count, field, "%s %s", field, problem);
 }
 
 size_t
@@ -212,12 +246,12 @@ hl_report_validate (const Hotline__Report *report, hl_field_error_t *errs, size_
         s_add (errs, max, &count, "phone",
                "a way to reply is required (phone, email or address), or mark the report anonymous");
     //  Times
-    int64_t now = hl_clock_now ();
-    if (report->occurred_ms < 0 || report->occurred_ms > now + 15 * 60 * 1000)
-        s_add (errs, max, &count, "occurred", "occurred must not be in the future");
-    else
-    if (report->occurred_ms && report->occurred_ms < 946684800000LL)
-        s_add (errs, max, &count, "occurred", "occurred is before the year 2000");
+    //  0 is "not given" on the wire; the CLI refuses a typed date that
+    //  lands on 0 (1970-01-01) itself, so no date is silently dropped
+    const char *occurred = report->occurred_ms?
+                           hl_occurred_check (report->occurred_ms, hl_clock_now ()): NULL;
+    if (occurred)
+        s_add (errs, max, &count, "occurred", "%s", occurred);
     //  Coordinates
     if (report->has_coordinates) {
         if (isnan (report->latitude) || report->latitude < -90 || report->latitude > 90)
@@ -417,6 +451,39 @@ hl_report_test (bool verbose)
     report.occurred_ms = 0;
     report.description = "bad \x01 control";
     assert (hl_report_validate (&report, errs, 20) == 1 && streq (errs [0].field, "description"));
+    report.description = "ok";
+    //  Before 2000, negative included, says so (not "in the future")
+    report.occurred_ms = -1000;
+    assert (hl_report_validate (&report, errs, 20) == 1 && streq (errs [0].message, "occurred is before the year 2000"));
+    report.occurred_ms = 0;
+    assert (hl_occurred_check (0, hl_clock_now ()));
+    assert (!hl_occurred_check (hl_clock_now (), hl_clock_now ()));
+
+    //  Limits in characters, with a byte ceiling; line breaks as typed
+    assert (hl_text_chars ("Nước") == 4);
+    char *long_text = (char *) malloc (HL_MAX_BYTES (HL_MAX_TEXT) + 8);
+    const char *units [] = { "ệ", "\xF0\x9F\x8C\x8A", "e\xCC\x82\xCC\xA3", "a" };     //  Vietnamese, emoji, combining
+    for (int u = 0; u < 4; u++) {
+        //  HL_MAX_TEXT code points (the combining form is 3 per character)
+        size_t points = hl_text_chars (units [u]);
+        *long_text = 0;
+        for (size_t n = 0; n + points <= HL_MAX_TEXT; n += points)
+            strcat (long_text, units [u]);
+        report.description = long_text;
+        assert (hl_text_chars (long_text) == HL_MAX_TEXT || points == 3);
+        assert (hl_report_validate (&report, errs, 20) == 0);
+        while (hl_text_chars (long_text) <= HL_MAX_TEXT)
+            strcat (long_text, "x");
+        assert (hl_report_validate (&report, errs, 20) == 1 && streq (errs [0].field, "description"));
+        assert (strstr (errs [0].message, "characters (at most 4000)"));
+    }
+    free (long_text);
+    report.description = "Dòng một\r\nDòng hai\rDòng ba\n\tdòng bốn";
+    assert (hl_report_validate (&report, errs, 20) == 0);
+    report.description = "escape \x1B[31m";
+    assert (hl_report_validate (&report, errs, 20) == 1);
+    report.description = "\r\n";
+    assert (hl_report_validate (&report, errs, 20) == 1 && strstr (errs [0].message, "required"));
     report.description = "ok";
 
     assert (hl_case_id_valid ("31001-2026-000001"));

@@ -8,8 +8,14 @@
 #ifndef HL_REPORT_H_INCLUDED
 #define HL_REPORT_H_INCLUDED
 
-#define HL_MAX_TEXT         4000    //  description, note: bytes
-#define HL_MAX_FIELD        300     //  other text fields: bytes
+//  Limits count characters (Unicode code points), as an officer counts
+//  them: 4,000 Vietnamese characters are about 5,200 bytes. Each limit also
+//  has a byte ceiling, HL_MAX_BYTES (limit), that bounds memory whatever
+//  the text (4 bytes is the longest UTF-8 character). The CLI, intake and
+//  the web check with the same functions, so the limits are the same.
+#define HL_MAX_TEXT         4000    //  description, note: characters
+#define HL_MAX_FIELD        300     //  other text fields: characters
+#define HL_MAX_BYTES(chars) ((size_t) (chars) * 4)
 #define HL_MAX_EVIDENCE     32
 
 typedef struct {
@@ -28,9 +34,18 @@ int hl_scope_parse (const char *name);
 //  Validate a report for submission. Appends one error per bad field into
 //  errs (up to max); returns the number of errors (0 = valid).
 size_t hl_report_validate (const Hotline__Report *report, hl_field_error_t *errs, size_t max);
-//  Validate a free text argument (note, reason ...): UTF-8, length, no
-//  control characters except newline/tab. NULL if fine, else a message.
+//  Validate a free text argument (note, reason ...): UTF-8, at most max
+//  characters (and HL_MAX_BYTES (max) bytes), no control characters but
+//  line breaks (LF, CR LF, CR: text pasted from e-mail or a Windows form
+//  is stored as typed) and tab. NULL if fine, else a message such as
+//  "is too long: 4001 characters (at most 4000)" (static storage).
 const char *hl_text_check (const char *text, size_t max);
+//  Number of characters (code points) of valid UTF-8 text
+size_t hl_text_chars (const char *text);
+//  Is an occurred time acceptable: not before the year 2000 (in the zone),
+//  not more than 15 minutes after now? NULL if so, else the reason. 0 is
+//  refused too: callers that take 0 as "not given" check that first.
+const char *hl_occurred_check (int64_t occurred_ms, int64_t now);
 //  Is this a well-formed case id "<ward>-<yyyy>-<nnnnnn>"?
 bool hl_case_id_valid (const char *case_id);
 

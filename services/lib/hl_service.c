@@ -139,6 +139,17 @@ hl_service_new (const char *name, int argc, char *argv [])
         hl_service_destroy (&self);
         return NULL;
     }
+    //  The node's time zone, for everything a person sees or types (case
+    //  numbers' years, deadlines, report days, e-mail): the machine's TZ is
+    //  UTC in containers. Set here, once, before the service starts threads
+    //  that format times (see hl_clock.h)
+    char zone_error [256];
+    if (hl_clock_set_zone (hl_config_get (self->config, "node/timezone", HL_CLOCK_ZONE_DEFAULT),
+                           zone_error, sizeof zone_error)) {
+        fprintf (stderr, "hotline-%s: node/timezone: %s\n", name, zone_error);
+        hl_service_destroy (&self);
+        return NULL;
+    }
     //  Procedure
     char *procedure_path = hl_config_resolve (self->config,
         hl_config_get (self->config, "node/procedure", NULL));
@@ -156,8 +167,9 @@ hl_service_new (const char *name, int argc, char *argv [])
         hl_service_destroy (&self);
         return NULL;
     }
-    hl_info ("node=%s role=%s procedure=%s version=%s", self->node, role,
-             hl_procedure_name (self->procedure), hl_procedure_version (self->procedure));
+    hl_info ("node=%s role=%s procedure=%s version=%s timezone=%s", self->node, role,
+             hl_procedure_name (self->procedure), hl_procedure_version (self->procedure),
+             hl_clock_zone ());
     free (procedure_path);
     self->loop = zloop_new ();
 
@@ -307,6 +319,7 @@ hl_service_test (bool verbose)
     hl_service_t *service = hl_service_new ("test", 3, argv);
     assert (service);
     assert (streq (hl_service_node (service), "ward-42"));
+    assert (streq (hl_clock_zone (), HL_CLOCK_ZONE_DEFAULT));    //  whatever the machine's TZ
     assert (streq (hl_service_endpoint (service, "intake"), "tcp://127.0.0.1:7101"));
     //  Binds the endpoint itself, unless bind/<key> says otherwise
     assert (streq (hl_service_bind_endpoint (service, "intake"), "tcp://127.0.0.1:7101"));
@@ -321,6 +334,10 @@ hl_service_test (bool verbose)
     assert (strstr (path, "/data/x.db"));
     free (path);
     hl_service_destroy (&service);
+    //  A zone this machine does not know is refused at start
+    setenv ("HOTLINE_NODE_TIMEZONE", "Asia/Saigon_City", 1);
+    assert (hl_service_new ("test", 3, argv) == NULL);
+    unsetenv ("HOTLINE_NODE_TIMEZONE");
     //  A bad ward code is refused
     file = fopen (cfg, "w");
     fprintf (file, "node\n    ward_code = abc\n");

@@ -177,7 +177,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     for (size_t i = 0; i < n_texts; i++) {
         const char *problem = hl_text_check (texts [i], HL_MAX_FIELD);
         if (!problem)
-            FUZZ_CHECK (strlen (texts [i]) <= HL_MAX_FIELD
+            FUZZ_CHECK (strlen (texts [i]) <= HL_MAX_BYTES (HL_MAX_FIELD)
+                     && hl_text_chars (texts [i]) <= HL_MAX_FIELD
                      && hl_utf8_valid (texts [i], strlen (texts [i])));
     }
     for (size_t i = 0; i < n_texts; i++)

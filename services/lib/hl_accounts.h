@@ -57,6 +57,7 @@ void hl_accounts_destroy (hl_accounts_t **self_p);
 //  malformed or the password too short.
 int hl_accounts_add (hl_accounts_t *self, const char *name, const char *role,
                      const char *password, char *err, size_t errsize);
+//  A new password ends the user's sessions.
 int hl_accounts_passwd (hl_accounts_t *self, const char *name, const char *password,
                         char *err, size_t errsize);
 //  Disable (true) or enable (false); disabling ends the user's sessions
@@ -80,7 +81,10 @@ int hl_accounts_count (hl_accounts_t *self);
 //  password matches and (when set) the TOTP code is right (one step of
 //  clock skew either side); -1 otherwise, with the same message for every
 //  cause ("wrong user, password or code") so that a caller cannot probe
-//  which user names exist. Records last_login_ms on success.
+//  which user names exist. Records last_login_ms on success. A TOTP code
+//  is good once: a code of the same or an earlier step than the last one
+//  accepted is refused (RFC 6238 5.2), so a second login within 30 s needs
+//  the next code.
 int hl_accounts_verify (hl_accounts_t *self, const char *name, const char *password,
                         const char *otp, hl_account_t *account, char *err, size_t errsize);
 
@@ -98,7 +102,8 @@ int hl_accounts_session_new (hl_accounts_t *self, const char *user, const char *
                              char *token, char *csrf);
 //  Check token: 0 and the session if it exists, its user is still enabled,
 //  it has been used within idle_ms and started within max_ms; refreshes its
-//  last use. -1 otherwise (and an expired session is deleted).
+//  last use (written at most every 5 s, so idle expiry is exact to 5 s).
+//  -1 otherwise (and an expired session is deleted).
 int hl_accounts_session_check (hl_accounts_t *self, const char *token, int64_t idle_ms,
                                int64_t max_ms, hl_session_info_t *info);
 int hl_accounts_session_end (hl_accounts_t *self, const char *token);
@@ -106,7 +111,8 @@ int hl_accounts_session_end (hl_accounts_t *self, const char *token);
 int hl_accounts_session_count (hl_accounts_t *self, int64_t idle_ms, int64_t max_ms);
 
 //  --- API keys (Open311 and other apps): the key is shown once
-//  Writes the new key (HL_TOKEN_HEX bytes) into key
+//  Writes the new key (HL_TOKEN_HEX bytes) into key. Names as for users;
+//  -1 if a live key has the name (a revoked key's name may be reused).
 int hl_accounts_apikey_add (hl_accounts_t *self, const char *name, char *key,
                             char *err, size_t errsize);
 int hl_accounts_apikey_revoke (hl_accounts_t *self, const char *name, char *err, size_t errsize);

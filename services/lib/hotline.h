@@ -50,5 +50,6 @@
 #include "hl_metrics.h"
 #include "hl_service.h"
 #include "hl_consumer.h"
+#include "hl_accounts.h"
 
 #endif

@@ -22,7 +22,7 @@ LIB_SRC := $(wildcard services/lib/*.c)
 LIB_OBJ := $(patsubst services/lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC)) $(BUILD)/gen/hotline.pb-c.o
 LIB     := $(BUILD)/libhotline.a
 
-SERVICES := intake routing deadline-watcher notification archive
+SERVICES := intake routing deadline-watcher notification archive web
 BINS     := $(addprefix $(BUILD)/hotline-,$(SERVICES)) $(BUILD)/hotline $(BUILD)/hotline-selftest
 
 .SECONDEXPANSION:

@@ -2135,3 +2135,75 @@ hl_procedure_test (bool verbose)
     //  @end
     printf ("%sOK\n", verbose? "\n": "");
 }
+
+//  --------------------------------------------------------------------------
+//  The whole procedure as JSON, for clients that build their forms from it
+//  (the web console): {"name", "version", "states": [{"name", "label",
+//  "kind"}], "roles": [{"name", "label"}], "regimes": [NAME...], "actions":
+//  [{"name", "variant", "from": [...], "to", "actors": [...], "requires":
+//  [...]}]}, one action entry per rule. FROM "*" is any non-final state,
+//  "-" creates a case; TO "=" stays. Caller json_decref's it.
+
+json_t *
+hl_procedure_json (hl_procedure_t *self)
+{
+    assert (self);
+    static const char *kinds [] = { "initial", "open", "final" };
+    json_t *result = json_object ();
+    json_object_set_new (result, "name", json_string (self->name));
+    json_object_set_new (result, "version", json_string (self->version));
+    json_t *states = json_array ();
+    for (size_t i = 0; i < self->nstates; i++) {
+        json_t *state = json_object ();
+        json_object_set_new (state, "name", json_string (self->states [i].name));
+        json_object_set_new (state, "label", json_string (self->states [i].label? self->states [i].label: ""));
+        json_object_set_new (state, "kind", json_string (kinds [self->states [i].kind]));
+        json_array_append_new (states, state);
+    }
+    json_object_set_new (result, "states", states);
+    json_t *roles = json_array ();
+    for (size_t i = 0; i < self->nroles; i++) {
+        json_t *role = json_object ();
+        json_object_set_new (role, "name", json_string (self->roles [i].name));
+        json_object_set_new (role, "label", json_string (self->roles [i].label? self->roles [i].label: ""));
+        json_array_append_new (roles, role);
+    }
+    json_object_set_new (result, "roles", roles);
+    json_t *regimes = json_array ();
+    for (size_t i = 0; i < self->nregimes; i++)
+        json_array_append_new (regimes, json_string (self->regimes [i].name));
+    json_object_set_new (result, "regimes", regimes);
+    json_t *actions = json_array ();
+    for (size_t a = 0; a < self->nactions; a++) {
+        s_action_t *action = &self->actions [a];
+        for (size_t r = 0; r < action->nrules; r++) {
+            s_rule_t *rule = &action->rules [r];
+            json_t *item = json_object ();
+            json_object_set_new (item, "name", json_string (action->name));
+            json_object_set_new (item, "variant", json_string (action->variant));
+            json_t *from = json_array ();
+            if (rule->from_kind == S_FROM_ANY)
+                json_array_append_new (from, json_string ("*"));
+            else
+            if (rule->from_kind == S_FROM_NONE)
+                json_array_append_new (from, json_string ("-"));
+            else
+                for (size_t i = 0; i < rule->nfrom; i++)
+                    json_array_append_new (from, json_string (self->states [rule->from [i]].name));
+            json_object_set_new (item, "from", from);
+            json_object_set_new (item, "to", json_string (rule->to == S_TO_STAY? "=":
+                                                          self->states [rule->to].name));
+            json_t *actors = json_array ();
+            for (size_t i = 0; i < rule->nactors; i++)
+                json_array_append_new (actors, json_string (self->roles [rule->actors [i]].name));
+            json_object_set_new (item, "actors", actors);
+            json_t *requires = json_array ();
+            for (size_t i = 0; i < action->nrequires; i++)
+                json_array_append_new (requires, json_string (action->requires [i]));
+            json_object_set_new (item, "requires", requires);
+            json_array_append_new (actions, item);
+        }
+    }
+    json_object_set_new (result, "actions", actions);
+    return result;
+}

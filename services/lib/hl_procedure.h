@@ -97,4 +97,8 @@ size_t hl_procedure_notify_rules (hl_procedure_t *self, const char *action,
                                   size_t max);
 
 void hl_procedure_test (bool verbose);
+//  The whole procedure as JSON (states, roles, regimes, one entry per action
+//  rule with its from, to, actors and requires), for clients that build
+//  their forms from it. Caller json_decref's it.
+json_t *hl_procedure_json (hl_procedure_t *self);
 #endif

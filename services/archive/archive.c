@@ -102,6 +102,10 @@ s_update_case (archive_t *self, const Hotline__Event *event, const uint8_t *data
         sqlite3_bind_text (stmt, 16, hl_event_arg (event, "origin_ward"), -1, SQLITE_STATIC);
         if (s_step (stmt))
             return -1;
+        //  A new row: index its text for the case list's search
+        if (sqlite3_changes (hl_store_db (self->store)) == 1
+        &&  archive_query_case_created (self, event, sqlite3_last_insert_rowid (hl_store_db (self->store))))
+            return -1;
     }
     else {
         stmt = hl_store_prepare (self->store,
@@ -129,7 +133,10 @@ s_update_case (archive_t *self, const Hotline__Event *event, const uint8_t *data
     sqlite3_bind_int64 (stmt, 4, event->at_ms);
     if (s_step (stmt))
         return -1;
-    return hl_deadline_apply (self->store, self->procedure, event);
+    if (hl_deadline_apply (self->store, self->procedure, event))
+        return -1;
+    //  The case list's next deadline, once the deadlines have moved
+    return archive_query_case_changed (self, event);
 }
 
 //  A ward's focal points: one row per ward, the newest wins
@@ -536,7 +543,7 @@ archive_new (hl_service_t *service)
     char *path = hl_service_path (service, "archive.db");
     self->store = hl_store_new (path, s_schema);
     free (path);
-    if (!self->store || hl_deadline_setup (self->store)) {
+    if (!self->store || hl_deadline_setup (self->store) || archive_query_setup (self)) {
         archive_destroy (&self);
         return NULL;
     }

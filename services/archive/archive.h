@@ -18,6 +18,14 @@ void archive_destroy (archive_t **self_p);
 //  and a reply code.
 char *archive_query (archive_t *self, const Hotline__Query *query, int *code, char *error, size_t size);
 hl_store_t *archive_store (archive_t *self);
+//  The case list's columns (archive_query.c): added to the cases table and
+//  filled at start-up if missing (next_due_ms, next_deadline, the search
+//  index); a new case's search text (rowid: its row in cases); the next
+//  deadline of a case after an event moved its deadlines. Inside the
+//  caller's transaction but setup. 0 or -1.
+int archive_query_setup (archive_t *self);
+int archive_query_case_created (archive_t *self, const Hotline__Event *event, int64_t rowid);
+int archive_query_case_changed (archive_t *self, const Hotline__Event *event);
 //  hl_hop callbacks (arg = the archive): apply a batch of a stream (intake's,
 //  or a ward's at the city) / of the city's return stream at a ward; the
 //  durable cursor of a stream

@@ -4,22 +4,174 @@
 #include "hotline.h"
 #include "archive.h"
 
-//  WHERE clause shared by list, count: built from the query's filters
-typedef struct {
+//  ---------------------------------------------------------------- the case list
+//
+//  The list's own columns of the cases table, added to any store at start-up
+//  (archive_query_setup) and kept current as events are applied
+//  (archive_query_case_changed):
+//
+//    next_due_ms, next_deadline   the case's earliest running deadline (NULL
+//                                 if none): order=due and --overdue read an
+//                                 index instead of the deadlines table
+//    cases_fts                    a contentless FTS5 index of the text a
+//                                 caller may search (rowid = cases.rowid)
+//
+//  Only the case number, location, description and polluter are indexed:
+//  never the reporter's name, phone, e-mail or address, so a role that may
+//  not see who reported cannot find a case by them either. unicode61 folds
+//  case for every alphabet (Vietnamese "ĐƯỜNG" finds "đường") and keeps the
+//  diacritics ("nước" does not find "nuoc", nor "nuoc" "nước"); text stored
+//  decomposed (NFD) is not matched by a query typed composed.
+
+static int
+s_index_text (sqlite3_stmt *insert, sqlite3_int64 rowid, const char *case_id,
+              const Hotline__Report *report)
+{
+    char *text = zsys_sprintf ("%s\n%s\n%s\n%s", case_id,
+                               report && report->location? report->location: "",
+                               report && report->description? report->description: "",
+                               report && report->polluter? report->polluter: "");
+    sqlite3_bind_int64 (insert, 1, rowid);
+    sqlite3_bind_text (insert, 2, text, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step (insert);
+    sqlite3_reset (insert);
+    zstr_free (&text);
+    return rc == SQLITE_DONE? 0: -1;
+}
+
+static const char *s_next_due_sql =
+    "UPDATE cases SET (next_due_ms, next_deadline) = (SELECT due_ms, name FROM deadlines d"
+    " WHERE d.case_id = cases.case_id AND d.met_ms IS NULL ORDER BY due_ms, id LIMIT 1)";
+
+int
+archive_query_setup (archive_t *self)
+{
+    hl_store_t *store = archive_store (self);
+    if (hl_store_begin (store))
+        return -1;
+    int rc = 0;
+    if (hl_store_int (store, "SELECT count(*) FROM pragma_table_info('cases') WHERE name = 'next_due_ms'", -1) == 0) {
+        //  A store from before the list's columns: add them, then fill
+        //  them from the deadlines already recorded
+        hl_info ("adding the case list's deadline columns to the cases table");
+        rc = hl_store_exec (store, "ALTER TABLE cases ADD COLUMN next_due_ms INTEGER;"
+                                   "ALTER TABLE cases ADD COLUMN next_deadline TEXT;")
+          || hl_store_exec (store, s_next_due_sql);
+    }
+    if (rc == 0)
+        rc = hl_store_exec (store, "CREATE INDEX IF NOT EXISTS cases_due ON cases (next_due_ms)");
+    if (rc == 0 && hl_store_int (store, "SELECT count(*) FROM sqlite_master WHERE name = 'cases_fts'", -1) == 0) {
+        hl_info ("indexing the cases' text for search");
+        rc = hl_store_exec (store, "CREATE VIRTUAL TABLE cases_fts USING fts5 (text, content = '',"
+                                   " tokenize = 'unicode61 remove_diacritics 0')");
+        sqlite3_stmt *insert = rc? NULL: hl_store_prepare (store,
+            "INSERT INTO cases_fts (rowid, text) VALUES (?, ?)");
+        sqlite3_stmt *stmt = insert? hl_store_prepare (store, "SELECT rowid, case_id, report FROM cases"): NULL;
+        rc = stmt? 0: -1;
+        while (stmt && rc == 0 && sqlite3_step (stmt) == SQLITE_ROW) {
+            Hotline__Event *submit = hotline__event__unpack (NULL, (size_t) sqlite3_column_bytes (stmt, 2),
+                                                             (const uint8_t *) sqlite3_column_blob (stmt, 2));
+            rc = s_index_text (insert, sqlite3_column_int64 (stmt, 0),
+                               (const char *) sqlite3_column_text (stmt, 1), submit? submit->report: NULL);
+            if (submit)
+                hotline__event__free_unpacked (submit, NULL);
+        }
+        if (stmt)
+            sqlite3_reset (stmt);
+    }
+    if (rc || hl_store_commit (store)) {
+        hl_error ("cannot set up the case list's columns: %s", hl_store_error (store));
+        hl_store_rollback (store);
+        return -1;
+    }
+    return 0;
+}
+
+int
+archive_query_case_created (archive_t *self, const Hotline__Event *event, int64_t rowid)
+{
+    sqlite3_stmt *insert = hl_store_prepare (archive_store (self),
+        "INSERT INTO cases_fts (rowid, text) VALUES (?, ?)");
+    return insert? s_index_text (insert, rowid, event->case_id, event->report): -1;
+}
+
+int
+archive_query_case_changed (archive_t *self, const Hotline__Event *event)
+{
+    //  Deadlines start and stop only when the state changes (or a case is new)
+    if (!event->to_state || !*event->to_state
+    ||  (event->from_state && streq (event->from_state, event->to_state)))
+        return 0;
     char sql [512];
-    const char *texts [4];
+    snprintf (sql, sizeof sql, "%s WHERE case_id = ?1", s_next_due_sql);
+    sqlite3_stmt *stmt = hl_store_prepare (archive_store (self), sql);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    return rc == SQLITE_DONE? 0: -1;
+}
+
+//  WHERE clause shared by list, count: built from the query's filters.
+//  Parameters: 1-3 the period and now, 4.. the texts, 20-21 limit, offset
+#define S_MAX_TEXTS  8
+typedef struct {
+    char sql [1024];
+    const char *texts [S_MAX_TEXTS];
     size_t n_texts;
     int64_t since, until, now;
+    char *match;                //  the FTS5 expression of the query's text
 } s_filter_t;
 
 //  Add a condition on a text parameter; parameters 1-3 are the period and now
 static void
 s_filter_text (s_filter_t *filter, const char *format, const char *value)
 {
-    char condition [64];
+    assert (filter->n_texts < S_MAX_TEXTS);
+    char condition [160];
     snprintf (condition, sizeof condition, format, 4 + (int) filter->n_texts);
     strcat (filter->sql, condition);
     filter->texts [filter->n_texts++] = value;
+}
+
+//  The FTS5 expression for free text: every word, as typed, is a quoted
+//  prefix ("nước"* AND "thả"*): no FTS syntax reaches the engine. A word
+//  with no letter or digit in it is dropped. NULL if nothing is left.
+static char *
+s_match_expression (const char *text)
+{
+    size_t size = strlen (text) * 2 + 16;
+    char *match = (char *) zmalloc (size);
+    char *out = match;
+    const char *p = text;
+    while (*p) {
+        while (*p && isspace ((unsigned char) *p))
+            p++;
+        const char *word = p;
+        bool wordy = false;
+        while (*p && !isspace ((unsigned char) *p)) {
+            if (isalnum ((unsigned char) *p) || (unsigned char) *p >= 0x80)
+                wordy = true;
+            p++;
+        }
+        if (!wordy)
+            continue;
+        if (out > match)
+            *out++ = ' ';
+        *out++ = '"';
+        for (const char *c = word; c < p; c++) {
+            if (*c == '"')
+                *out++ = '"';
+            *out++ = *c;
+        }
+        *out++ = '"';
+        *out++ = '*';
+    }
+    *out = 0;
+    if (!*match)
+        zstr_free (&match);
+    return match;
 }
 
 static void
@@ -39,9 +191,13 @@ s_filter_build (s_filter_t *filter, const Hotline__Query *query)
     if (query->ward && *query->ward) {
         s_filter_text (filter, " AND ward = ?%d", query->ward);
     }
+    //  The earliest running deadline is past due exactly when any is
     if (query->overdue)
-        strcat (filter->sql, " AND EXISTS (SELECT 1 FROM deadlines d WHERE d.case_id = cases.case_id"
-                             " AND d.met_ms IS NULL AND d.due_ms < ?3)");
+        strcat (filter->sql, " AND next_due_ms < ?3");
+    filter->match = query->text? s_match_expression (query->text): NULL;
+    if (filter->match)
+        s_filter_text (filter, " AND cases.rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?%d)",
+                       filter->match);
 }
 
 static void
@@ -54,11 +210,17 @@ s_filter_bind (s_filter_t *filter, sqlite3_stmt *stmt)
         sqlite3_bind_text (stmt, 4 + (int) i, filter->texts [i], -1, SQLITE_STATIC);
 }
 
+static void
+s_filter_destroy (s_filter_t *filter)
+{
+    zstr_free (&filter->match);
+}
+
 //  The summary of a case row (columns as in s_case_columns)
 static const char *s_case_columns =
     "case_id, ward, state, regime, type, scope, channel, urgent, anonymous,"
     " received_ms, updated_ms, assignee, duplicate_of, location,"
-    " origin_case, origin_ward, department_case, department_state";
+    " origin_case, origin_ward, department_case, department_state, next_due_ms, next_deadline";
 
 static json_t *
 s_case_summary (archive_t *self, sqlite3_stmt *stmt, int64_t now)
@@ -85,16 +247,13 @@ s_case_summary (archive_t *self, sqlite3_stmt *stmt, int64_t now)
         if (value && *value)
             json_object_set_new (row, links [i], json_string (value));
     }
-    //  Overdue: a running deadline past due
-    sqlite3_stmt *late = hl_store_prepare (archive_store (self),
-        "SELECT count(*) FROM deadlines WHERE case_id = ? AND met_ms IS NULL AND due_ms < ?");
-    if (late) {
-        sqlite3_bind_text (late, 1, (const char *) sqlite3_column_text (stmt, 0), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64 (late, 2, now);
-        json_object_set_new (row, "overdue",
-                             json_boolean (sqlite3_step (late) == SQLITE_ROW && sqlite3_column_int (late, 0) > 0));
-        sqlite3_reset (late);
+    //  The next deadline (the earliest running one); overdue when it is past
+    if (sqlite3_column_type (stmt, 18) != SQLITE_NULL) {
+        json_object_set_new (row, "next_due_ms", json_integer (sqlite3_column_int64 (stmt, 18)));
+        json_object_set_new (row, "next_deadline", json_string ((const char *) sqlite3_column_text (stmt, 19)));
     }
+    json_object_set_new (row, "overdue", json_boolean (sqlite3_column_type (stmt, 18) != SQLITE_NULL
+                                                       && sqlite3_column_int64 (stmt, 18) < now));
     return row;
 }
 
@@ -109,7 +268,7 @@ s_query_case (archive_t *self, const Hotline__Query *query, int *code, char *err
     }
     char sql [512];
     snprintf (sql, sizeof sql, "SELECT %s, report FROM cases WHERE case_id = ?", s_case_columns);
-    const int report_column = 18;
+    const int report_column = 20;
     sqlite3_stmt *stmt = hl_store_prepare (store, sql);
     if (!stmt) {
         *code = HL_UNAVAILABLE;
@@ -164,34 +323,105 @@ s_query_case (archive_t *self, const Hotline__Query *query, int *code, char *err
     return result;
 }
 
-static json_t *
-s_query_list (archive_t *self, const Hotline__Query *query, bool count_only)
+//  Run one page query of the list, appending its rows to result; the
+//  number of rows appended, or -1
+static int
+s_list_page (archive_t *self, s_filter_t *filter, const char *extra, const char *order,
+             uint32_t limit, uint32_t offset, json_t *result)
 {
-    s_filter_t filter;
-    s_filter_build (&filter, query);
-    char sql [1024];
-    if (count_only)
-        snprintf (sql, sizeof sql, "SELECT count(*) FROM cases%s", filter.sql);
-    else
-        snprintf (sql, sizeof sql, "SELECT %s FROM cases%s ORDER BY received_ms DESC, case_id DESC LIMIT %u",
-                  s_case_columns, filter.sql, query->limit && query->limit <= 10000? query->limit: 1000);
+    char sql [2048];
+    snprintf (sql, sizeof sql, "SELECT %s FROM cases%s%s ORDER BY %s LIMIT ?20 OFFSET ?21",
+              s_case_columns, filter->sql, extra, order);
     sqlite3_stmt *stmt = hl_store_prepare (archive_store (self), sql);
     if (!stmt)
-        return NULL;
-    s_filter_bind (&filter, stmt);
-    json_t *result;
-    if (count_only) {
-        result = json_object ();
-        json_object_set_new (result, "count",
-                             json_integer (sqlite3_step (stmt) == SQLITE_ROW? sqlite3_column_int64 (stmt, 0): 0));
-    }
-    else {
-        result = json_array ();
-        while (sqlite3_step (stmt) == SQLITE_ROW)
-            json_array_append_new (result, s_case_summary (self, stmt, filter.now));
+        return -1;
+    s_filter_bind (filter, stmt);
+    sqlite3_bind_int64 (stmt, 20, limit);
+    sqlite3_bind_int64 (stmt, 21, offset);
+    int count = 0, rc;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+        json_array_append_new (result, s_case_summary (self, stmt, filter->now));
+        count++;
     }
     sqlite3_reset (stmt);
-    return result;
+    return rc == SQLITE_DONE? count: -1;
+}
+
+static int64_t
+s_list_count (archive_t *self, s_filter_t *filter, const char *extra)
+{
+    char sql [2048];
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM cases%s%s", filter->sql, extra);
+    sqlite3_stmt *stmt = hl_store_prepare (archive_store (self), sql);
+    if (!stmt)
+        return -1;
+    s_filter_bind (filter, stmt);
+    int64_t count = sqlite3_step (stmt) == SQLITE_ROW? sqlite3_column_int64 (stmt, 0): -1;
+    sqlite3_reset (stmt);
+    return count;
+}
+
+//  list: a page of cases as a JSON array; count: {"count": N} for the same
+//  filters (the list's total). order "due" is two index-ordered queries, the
+//  cases with a running deadline by next due time, then the rest newest
+//  first, so a page costs its rows, not a sort of every case.
+static json_t *
+s_query_list (archive_t *self, const Hotline__Query *query, bool count_only,
+              int *code, char *error, size_t size)
+{
+    const char *order = query->order? query->order: "";
+    if (strneq (order, "") && strneq (order, "due")) {
+        *code = HL_BAD_INPUT;
+        snprintf (error, size, "unknown order '%.32s' (\"\" newest first, or due)", order);
+        return NULL;
+    }
+    if (query->text && strlen (query->text) > 200) {
+        *code = HL_BAD_INPUT;
+        snprintf (error, size, "the search text is longer than 200 bytes");
+        return NULL;
+    }
+    s_filter_t filter;
+    s_filter_build (&filter, query);
+    json_t *result = NULL;
+    if (count_only) {
+        int64_t count = s_list_count (self, &filter, "");
+        if (count >= 0) {
+            result = json_object ();
+            json_object_set_new (result, "count", json_integer (count));
+        }
+        s_filter_destroy (&filter);
+        return result;
+    }
+    uint32_t limit = query->limit && query->limit <= 10000? query->limit: 1000;
+    uint32_t offset = query->offset;
+    const char *newest = "received_ms DESC, case_id DESC";
+    result = json_array ();
+    int rc = 0;
+    if (streq (order, "due")) {
+        rc = s_list_page (self, &filter, " AND next_due_ms IS NOT NULL", "next_due_ms, cases.rowid",
+                          limit, offset, result);
+        if (rc >= 0 && (uint32_t) rc < limit) {
+            //  The cases with a deadline ran out on this page (rc > 0) or
+            //  before it: the rest follow, newest first
+            int64_t skip = 0;
+            if (rc == 0 && offset > 0) {
+                int64_t due = s_list_count (self, &filter, " AND next_due_ms IS NOT NULL");
+                if (due < 0)
+                    rc = -1;
+                else
+                    skip = (int64_t) offset > due? (int64_t) offset - due: 0;
+            }
+            if (rc >= 0)
+                rc = s_list_page (self, &filter, " AND next_due_ms IS NULL", newest,
+                                  limit - (uint32_t) rc, (uint32_t) skip, result);
+        }
+    }
+    else
+        rc = s_list_page (self, &filter, "", newest, limit, offset, result);
+    s_filter_destroy (&filter);
+    if (rc < 0)
+        json_decref (result);
+    return rc < 0? NULL: result;
 }
 
 //  The focal points table (section 1 of the report): from the directory
@@ -366,10 +596,10 @@ archive_query (archive_t *self, const Hotline__Query *query, int *code, char *er
         result = s_query_case (self, query, code, error, size);
     else
     if (streq (kind, "list"))
-        result = s_query_list (self, query, false);
+        result = s_query_list (self, query, false, code, error, size);
     else
     if (streq (kind, "count"))
-        result = s_query_list (self, query, true);
+        result = s_query_list (self, query, true, code, error, size);
     else
     if (streq (kind, "report"))
         result = s_query_report (self, query);

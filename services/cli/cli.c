@@ -517,7 +517,8 @@ cli_list (cli_t *cli, int argc, char **argv)
 {
     s_opts_t opts;
     if (s_opts_parse (&opts, "list", argc, argv,
-                      "status type since until ward overdue! limit json! count!", false)) {
+                      "status type since until ward overdue! limit json! count! page per-page search order",
+                      false)) {
         s_opts_destroy (&opts);
         return CLI_BAD_INPUT;
     }
@@ -527,6 +528,13 @@ cli_list (cli_t *cli, int argc, char **argv)
     query.status = (char *) s_opt (&opts, "status");
     query.ward = (char *) s_opt (&opts, "ward");
     query.overdue = s_flag (&opts, "overdue");
+    query.text = (char *) s_opt (&opts, "search");
+    const char *order = s_opt (&opts, "order");
+    if (order && strneq (order, "due") && strneq (order, "newest")) {
+        rc = s_bad ("list", "--order must be due or newest");
+        goto done;
+    }
+    query.order = order && streq (order, "due")? "due": "";
     const char *type = s_opt (&opts, "type");
     if (type) {
         int value = hl_type_parse (type);
@@ -542,6 +550,25 @@ cli_list (cli_t *cli, int argc, char **argv)
         goto done;
     if (s_opt (&opts, "limit"))
         query.limit = (uint32_t) atoi (s_opt (&opts, "limit"));
+    //  Pages: --page N (from 1) of --per-page cases (50)
+    long page = 0, per_page = 50;
+    if (s_opt (&opts, "page") || s_opt (&opts, "per-page")) {
+        char *end = NULL;
+        page = s_opt (&opts, "page")? strtol (s_opt (&opts, "page"), &end, 10): 1;
+        if (page < 1 || page > 1000000 || (end && *end)) {
+            rc = s_bad ("list", "--page must be a number from 1");
+            goto done;
+        }
+        end = NULL;
+        if (s_opt (&opts, "per-page"))
+            per_page = strtol (s_opt (&opts, "per-page"), &end, 10);
+        if (per_page < 1 || per_page > 1000 || (end && *end)) {
+            rc = s_bad ("list", "--per-page must be a number from 1 to 1000");
+            goto done;
+        }
+        query.limit = (uint32_t) per_page;
+        query.offset = (uint32_t) ((page - 1) * per_page);
+    }
     json_t *result = s_query (cli, &query, &rc);
     if (result && s_flag (&opts, "json"))
         s_print_json (result);
@@ -552,15 +579,32 @@ cli_list (cli_t *cli, int argc, char **argv)
     if (result) {
         size_t i;
         json_t *row;
-        char date [32];
-        json_array_foreach (result, i, row)
-            printf ("%-20s %-16s %-20s %-14s %s%s %s\n", s_str (row, "case_id"),
+        char date [32], due [32];
+        json_array_foreach (result, i, row) {
+            json_t *next = json_object_get (row, "next_due_ms");
+            printf ("%-20s %-16s %-20s %-14s %-16s %s%s %s\n", s_str (row, "case_id"),
                     s_date (json_integer_value (json_object_get (row, "received_ms")), date),
                     s_str (row, "state"), s_str (row, "type"),
+                    next? s_date (json_integer_value (next), due): "-",
                     json_is_true (json_object_get (row, "urgent"))? "[KHẨN] ": "",
                     json_is_true (json_object_get (row, "overdue"))? "[QUÁ HẠN]": "",
                     s_str (row, "location"));
-        fprintf (stderr, "%zu case(s)\n", json_array_size (result));
+        }
+        //  The total for the same filters
+        Hotline__Query count = query;
+        count.kind = "count";
+        int count_rc = 0;
+        json_t *total = s_query (cli, &count, &count_rc);
+        long long all = total? (long long) json_integer_value (json_object_get (total, "count")): -1;
+        json_decref (total);
+        if (page && all >= 0)
+            fprintf (stderr, "trang %ld/%lld: %zu case(s) of %lld\n", page,
+                     (all + per_page - 1) / per_page, json_array_size (result), all);
+        else
+        if (all >= 0)
+            fprintf (stderr, "%zu case(s) of %lld\n", json_array_size (result), all);
+        else
+            fprintf (stderr, "%zu case(s)\n", json_array_size (result));
     }
     json_decref (result);
 done:

@@ -10,7 +10,7 @@
 set -u
 cd "$(dirname "$0")/.."
 NODES=${HOTLINE_NODES_LIST:-"city ward-31001 ward-31002"}
-SERVICES="archive intake routing deadline-watcher notification"
+SERVICES="archive intake routing deadline-watcher notification web"
 BUILD=${BUILD:-build}
 mkdir -p var/log var/mail
 pids=()
@@ -41,6 +41,7 @@ fi
         echo "    $node"
         echo "        role = $role"
         echo "        endpoint = tcp://127.0.0.1:$((port + 1))"
+        echo "        web = http://127.0.0.1:$((port + 10))/"
     done
 } > var/nodes.cfg
 
@@ -49,6 +50,14 @@ if /usr/bin/python3 -c "import aiosmtpd" 2>/dev/null; then
         >> var/log/smtp.log 2>&1 &
     pids+=($!)
 fi
+
+#   The web console's first admin, once per node: a random password, in
+#   var/<node>/web-admin.txt (mode 0600), only while its web.db has no users
+for node in $NODES; do
+    mkdir -p "var/$node"
+    "$BUILD/hotline-web" -c "deploy/config/$node.cfg" --init-admin "var/$node/web-admin.txt" \
+        >> "var/log/$node-web.log" 2>&1 || echo "run: $node: could not create the web console's first admin (var/log/$node-web.log)"
+done
 
 for node in $NODES; do
     for service in $SERVICES; do
@@ -64,6 +73,12 @@ for node in $NODES; do
     else
         echo "run: $node did not answer; see var/log/$node-*.log"
     fi
+done
+echo
+echo "The web console of each node (log in with the user and password in the file):"
+for node in $NODES; do
+    port=$(awk '/^ *base_port *=/ {print $3; exit}' "deploy/config/$node.cfg")
+    printf '    %-12s http://127.0.0.1:%d/    %s\n' "$node" $((port + 10)) "$PWD/var/$node/web-admin.txt"
 done
 cat <<MSG
 

@@ -50,6 +50,19 @@ def free_base(count=20):
     raise RuntimeError("no free ports")
 
 
+#   The nodes' time zone (node/timezone's default): what an officer sees and
+#   types, whatever the machine's TZ
+NODE_ZONE = "Asia/Ho_Chi_Minh"
+
+
+def node_time(fmt, ms=None):
+    """Now (or ms since the epoch) in the nodes' zone, as strftime(fmt)."""
+    import datetime
+    import zoneinfo
+    when = time.time() if ms is None else ms / 1000
+    return datetime.datetime.fromtimestamp(when, zoneinfo.ZoneInfo(NODE_ZONE)).strftime(fmt)
+
+
 def wait_for(predicate, timeout=20.0, interval=0.05, what="condition"):
     timeout *= SLOW
     deadline = time.monotonic() + timeout
@@ -117,8 +130,25 @@ class Node:
 
     def port(self, key):
         keys = ["intake", "intake_feed", "archive", "archive_feed", "federation",
-                "notification", "federation_return", "monitor", "snapshot"]
+                "notification", "federation_return", "monitor", "snapshot", "web"]
         return self.base + 1 + keys.index(key)
+
+    @property
+    def web(self):
+        """The web console's base URL (http://127.0.0.1:<base+10>)."""
+        return f"http://127.0.0.1:{self.base + 10}"
+
+    def web_user(self, name, role, password=None):
+        """Add a web console user to this node's web.db with `hotline user
+        add` (the CLI opens web.db itself); returns the password."""
+        password = password or f"pw-{name}-0123456789"
+        cmd = [os.path.join(BUILD, "hotline"), "-c", self.config, "user", "add", name,
+               "--role", role, "--password-stdin"]
+        result = subprocess.run(cmd, env=self.env, capture_output=True, text=True,
+                                input=password + "\n", timeout=60 * SLOW)
+        if result.returncode != 0:
+            raise AssertionError(f"hotline user add {name} -> {result.returncode}: {result.stderr}")
+        return password
 
     def start(self, *services):
         for service in services or self.services:
@@ -142,6 +172,18 @@ class Node:
                                              + self.log(service)[-2000:])
                 return self.cli("ping", check=False, tries=1, timeout=500).returncode == 0
             wait_for(up, what=f"{self.name} intake up")
+        if "web" in (services or self.services):
+            def web_up():
+                proc = self.procs["web"]
+                if proc.poll() is not None:
+                    raise AssertionError(f"{self.name} web exited {proc.returncode}:\n"
+                                         + self.log("web")[-2000:])
+                try:
+                    with socket.create_connection(("127.0.0.1", self.base + 10), timeout=1):
+                        return True
+                except OSError:
+                    return False
+            wait_for(web_up, what=f"{self.name} web up")
         return self
 
     def kill(self, service, sig=signal.SIGKILL):
@@ -289,6 +331,14 @@ def ward(node_factory):
 def full_ward(node_factory):
     """A ward node with all five services."""
     return node_factory().start()
+
+
+@pytest.fixture
+def web_ward(node_factory):
+    """A ward node with archive, intake and the web console (web/timeout_s
+    short, so that a test can see an idle connection dropped)."""
+    return node_factory(services=("archive", "intake", "web"),
+                        extra="web\n    timeout_s = 2\n").start()
 
 
 @pytest.fixture

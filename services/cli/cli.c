@@ -208,6 +208,57 @@ s_print_json (json_t *json)
     free (text);
 }
 
+//  The node's time zone, asked once per run (its ping answers with it) and
+//  made this process's zone: every date the CLI shows or reads is then in
+//  the node's zone, whatever the machine's TZ. Why ask, not configure: the
+//  node is the one authority on its zone (node/timezone), so an officer's
+//  laptop in UTC, a container and the node can never disagree; one ping to
+//  the front door (answered without touching disk) is the whole cost, paid
+//  only by commands that show or read dates. A node that does not say (an
+//  older one) is taken to be in HL_CLOCK_ZONE_DEFAULT, never in the
+//  machine's zone. soft: if the node does not answer, use the default
+//  (hotline watch reads a stream, not the front door).
+int
+cli_zone (cli_t *cli, bool soft)
+{
+    static bool zoned = false;
+    if (zoned)
+        return CLI_OK;
+    char zone [80] = HL_CLOCK_ZONE_DEFAULT;
+    Hotline__Request request = HOTLINE__REQUEST__INIT;
+    request.kind_case = HOTLINE__REQUEST__KIND_PING;
+    request.ping = true;
+    cli_t quiet = *cli;
+    if (soft)
+        quiet.tries = 1;
+    Hotline__Envelope *reply = soft? NULL: cli_call (&quiet, &request);
+    if (soft) {
+        //  No "not answering" message: the stream may still be there
+        request.actor = (char *) cli->actor;
+        hl_client_t *client = hl_client_new (cli->endpoint, cli->timeout_ms > 0? cli->timeout_ms: 1000, 1);
+        reply = hl_client_call (client, &request);
+        hl_client_destroy (&client);
+    }
+    if (!reply && !soft)
+        return CLI_UNAVAILABLE;
+    json_t *answer = reply && reply->reply->json? json_loads (reply->reply->json, 0, NULL): NULL;
+    const char *named = json_string_value (json_object_get (answer, "timezone"));
+    char error [256];
+    if (named && hl_clock_zone_check (named, error, sizeof error) == 0)
+        snprintf (zone, sizeof zone, "%s", named);
+    else
+    if (named)
+        fprintf (stderr, "hotline: the node's %s; showing times in %s\n", error, zone);
+    json_decref (answer);
+    hl_msg_free (&reply);
+    if (hl_clock_set_zone (zone, error, sizeof error)) {
+        fprintf (stderr, "hotline: %s\n", error);
+        return CLI_BAD_INPUT;
+    }
+    zoned = true;
+    return CLI_OK;
+}
+
 static const char *
 s_date (int64_t ms, char *buf)
 {
@@ -216,11 +267,13 @@ s_date (int64_t ms, char *buf)
     return hl_clock_format (ms, buf, 32);
 }
 
+//  A date option: in the node's zone, with the reason when it is refused
 static int
 s_parse_date (const char *command, const char *option, const char *text, int64_t *ms)
 {
-    if (hl_clock_parse (text, ms)) {
-        s_bad (command, "--%s '%s' is not a date (YYYY-MM-DD or 'YYYY-MM-DD HH:MM')", option, text);
+    char why [200];
+    if (hl_clock_parse_reason (text, ms, why, sizeof why)) {
+        s_bad (command, "--%s '%s': %s", option, text, why);
         return -1;
     }
     return 0;
@@ -269,8 +322,18 @@ cli_submit (cli_t *cli, int argc, char **argv)
     }
     report.scope = (Hotline__Scope) value;
     const char *occurred = s_opt (&opts, "occurred");
+    if (occurred && (rc = cli_zone (cli, false)) != CLI_OK)
+        goto done;
+    rc = CLI_BAD_INPUT;
     if (occurred && s_parse_date ("submit", "occurred", occurred, &report.occurred_ms))
         goto done;
+    //  Checked here too, not only by the node: 0 on the wire means "not
+    //  given", so 1970-01-01 00:00 UTC would be dropped silently there
+    const char *problem = occurred? hl_occurred_check (report.occurred_ms, hl_clock_now ()): NULL;
+    if (problem) {
+        rc = s_bad ("submit", "--occurred '%s': %s", occurred, problem);
+        goto done;
+    }
     const char *lat = s_opt (&opts, "lat"), *lon = s_opt (&opts, "lon");
     if (lat || lon) {
         char *end1 = NULL, *end2 = NULL;
@@ -429,8 +492,8 @@ cli_show (cli_t *cli, int argc, char **argv)
     Hotline__Query query = HOTLINE__QUERY__INIT;
     query.kind = "case";
     query.case_id = (char *) opts.positional;
-    int rc;
-    json_t *result = s_query (cli, &query, &rc);
+    int rc = cli_zone (cli, false);
+    json_t *result = rc == CLI_OK? s_query (cli, &query, &rc): NULL;
     if (result && s_flag (&opts, "json"))
         s_print_json (result);
     else
@@ -524,7 +587,10 @@ cli_list (cli_t *cli, int argc, char **argv)
     }
     Hotline__Query query = HOTLINE__QUERY__INIT;
     query.kind = s_flag (&opts, "count")? "count": "list";
-    int rc = CLI_BAD_INPUT;
+    int rc = cli_zone (cli, false);
+    if (rc != CLI_OK)
+        goto done;
+    rc = CLI_BAD_INPUT;
     query.status = (char *) s_opt (&opts, "status");
     query.ward = (char *) s_opt (&opts, "ward");
     query.overdue = s_flag (&opts, "overdue");
@@ -645,7 +711,10 @@ cli_report (cli_t *cli, int argc, char **argv)
         s_opts_destroy (&opts);
         return CLI_BAD_INPUT;
     }
-    int rc = CLI_BAD_INPUT;
+    int rc = cli_zone (cli, false);
+    if (rc != CLI_OK)
+        goto done;
+    rc = CLI_BAD_INPUT;
     Hotline__Query query = HOTLINE__QUERY__INIT;
     query.kind = "report";
     query.ward = (char *) s_opt (&opts, "ward");
@@ -661,7 +730,8 @@ cli_report (cli_t *cli, int argc, char **argv)
     if (s_parse_date ("report", "from", s_opt (&opts, "from"), &query.since_ms)
     ||  s_parse_date ("report", "to", s_opt (&opts, "to"), &query.until_ms))
         goto done;
-    query.until_ms += 24 * 3600 * 1000LL;       //  --to is inclusive: the whole day
+    //  --to is inclusive: the whole day, to the next midnight in the zone
+    query.until_ms = hl_clock_next_day (query.until_ms);
     if (query.until_ms <= query.since_ms) {
         rc = s_bad ("report", "--to is before --from");
         goto done;
@@ -824,6 +894,11 @@ cli_deadletter (cli_t *cli, int argc, char **argv)
     sibling.endpoint = endpoint;
     Hotline__Query query = HOTLINE__QUERY__INIT;
     query.kind = s_flag (&opts, "all")? "outbox": "deadletter";
+    int zone_rc = cli_zone (cli, false);
+    if (zone_rc != CLI_OK) {
+        s_opts_destroy (&opts);
+        return zone_rc;
+    }
     query.case_id = (char *) s_opt (&opts, "case");
     query.status = (char *) s_opt (&opts, "status");
     if (s_opt (&opts, "limit"))

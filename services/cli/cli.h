@@ -21,6 +21,10 @@ int cli_resolve (cli_t *cli, const char *node);
 Hotline__Envelope *cli_call (cli_t *cli, Hotline__Request *request);
 //  Map a reply to an exit code, printing errors
 int cli_check (Hotline__Envelope *reply);
+//  Make the node's time zone this process's (asked once, by ping), so that
+//  dates shown and read are the node's, not the machine's. soft: if the
+//  node does not answer, use HL_CLOCK_ZONE_DEFAULT. CLI_OK or an exit code.
+int cli_zone (cli_t *cli, bool soft);
 
 int cli_submit (cli_t *cli, int argc, char **argv);
 int cli_action (cli_t *cli, const char *action, int argc, char **argv);

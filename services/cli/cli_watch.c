@@ -122,6 +122,7 @@ static void
 s_print_json (uint64_t seq, const Hotline__Event *event)
 {
     json_t *json = hl_event_to_json (event);
+    hl_clock_json_times (json);     //  "at" beside "at_ms"
     //  "seq" is the position in the city's log (the stream's order);
     //  the position in the origin node's log stays as "origin_seq"
     json_object_set_new (json, "origin_seq", json_integer ((json_int_t) event->seq));
@@ -136,10 +137,11 @@ s_print_json (uint64_t seq, const Hotline__Event *event)
 int
 cli_watch (cli_t *cli, int argc, char **argv)
 {
-    (void) cli;
     s_watch_opts_t opts;
     if (s_parse (&opts, argc, argv))
         return CLI_BAD_INPUT;
+    //  Times in the node's zone (the default if its front door is not there)
+    cli_zone (cli, true);
     if (s_endpoint_ok (opts.monitor))
         return s_bad ("--monitor '%s' is not an endpoint (tcp://HOST:PORT)", opts.monitor);
     if (s_endpoint_ok (opts.snapshot))

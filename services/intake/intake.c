@@ -9,9 +9,11 @@
  */
 #include "hotline.h"
 #include "intake.h"
+#include <sodium.h>
 
 #define MAX_BATCH       256
 #define MAX_ARGS        16
+#define HL_COMMAND_HASH 16      //  BLAKE2b-128 of actor and packed command
 
 static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS log ("
@@ -20,7 +22,7 @@ static const char *s_schema =
     "  case_id TEXT PRIMARY KEY, state TEXT NOT NULL, regime TEXT NOT NULL,"
     "  received_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS requests ("
-    "  request_id TEXT PRIMARY KEY, reply BLOB NOT NULL);"
+    "  request_id TEXT PRIMARY KEY, reply BLOB NOT NULL, command_hash BLOB);"
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS counters ("
     "  prefix TEXT NOT NULL, year INTEGER NOT NULL, last INTEGER NOT NULL,"
@@ -40,6 +42,7 @@ struct _intake_t {
     int counter_year;           //  case numbers: the year counter_last is of
     int64_t counter_last;       //  (counter_year 0: read it from the store)
     hl_ratelimit_t rl_bad;      //  bad input: one log line a second
+    char *ping_json;            //  the ping's answer: {"node", "timezone"}
 };
 
 //  One request of a batch, and the reply it will get
@@ -50,6 +53,7 @@ typedef struct {
     uint8_t *stored;            //  packed Reply to remember (successes)
     size_t stored_size;
     char *logged;               //  its log line, written once committed
+    uint8_t hash [HL_COMMAND_HASH];     //  of the canonical command
 } s_item_t;
 
 // ---------------------------------------------------------------- replies
@@ -155,10 +159,9 @@ s_bad_field (Hotline__Reply *reply, s_scratch_t *scratch, const char *field, con
 static int
 s_next_case_id (intake_t *self, int64_t now, char *buf, size_t size)
 {
-    time_t secs = (time_t) (now / 1000);
-    struct tm tm;
-    localtime_r (&secs, &tm);
-    int year = tm.tm_year + 1900;
+    //  The year in the node's zone: a call at 05:00 on 1 January in Hải
+    //  Phòng (22:00 UTC the day before) opens a case of the new year
+    int year = hl_clock_year (now);
     sqlite3_stmt *stmt;
     if (self->counter_year != year) {
         //  The year's row, made once; then what it holds
@@ -438,32 +441,58 @@ s_execute (intake_t *self, Hotline__Request *request, Hotline__Reply *reply, s_s
     return 0;
 }
 
-//  Remembered reply for a request id, or NULL
+//  The hash of what a request asks: its actor and its command, packed as
+//  protobuf-c packs a decoded message (one byte form per content). A retry
+//  of the same request has the same hash; a request id reused for another
+//  command does not. Taken before s_execute, which sets received_ms.
+static void
+s_command_hash (Hotline__Request *request, uint8_t *hash)
+{
+    crypto_generichash_state state;
+    crypto_generichash_init (&state, NULL, 0, HL_COMMAND_HASH);
+    const char *actor = request->actor? request->actor: "";
+    crypto_generichash_update (&state, (const uint8_t *) actor, strlen (actor) + 1);
+    size_t size = hotline__command__get_packed_size (request->command);
+    uint8_t *packed = (uint8_t *) malloc (size? size: 1);
+    hotline__command__pack (request->command, packed);
+    crypto_generichash_update (&state, packed, size);
+    free (packed);
+    crypto_generichash_final (&state, hash, HL_COMMAND_HASH);
+}
+
+//  Remembered reply for a request id, or NULL; *same: was it for the same
+//  command (rows from before hashes were kept count as the same)
 static Hotline__Reply *
-s_remembered (intake_t *self, const char *request_id)
+s_remembered (intake_t *self, const char *request_id, const uint8_t *hash, bool *same)
 {
     sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "SELECT reply FROM requests WHERE request_id = ?");
+        "SELECT reply, command_hash FROM requests WHERE request_id = ?");
     if (!stmt)
         return NULL;
     sqlite3_bind_text (stmt, 1, request_id, -1, SQLITE_STATIC);
     Hotline__Reply *reply = NULL;
-    if (sqlite3_step (stmt) == SQLITE_ROW)
+    if (sqlite3_step (stmt) == SQLITE_ROW) {
         reply = hotline__reply__unpack (NULL, (size_t) sqlite3_column_bytes (stmt, 0),
                                         (const uint8_t *) sqlite3_column_blob (stmt, 0));
+        *same = sqlite3_column_type (stmt, 1) == SQLITE_NULL
+             || (sqlite3_column_bytes (stmt, 1) == HL_COMMAND_HASH
+                 && memcmp (sqlite3_column_blob (stmt, 1), hash, HL_COMMAND_HASH) == 0);
+    }
     sqlite3_reset (stmt);
     return reply;
 }
 
 static int
-s_remember (intake_t *self, const char *request_id, const uint8_t *data, size_t size)
+s_remember (intake_t *self, const char *request_id, const uint8_t *data, size_t size,
+            const uint8_t *hash)
 {
     sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "INSERT OR FAIL INTO requests (request_id, reply) VALUES (?, ?)");
+        "INSERT OR FAIL INTO requests (request_id, reply, command_hash) VALUES (?, ?, ?)");
     if (!stmt)
         return -1;
     sqlite3_bind_text (stmt, 1, request_id, -1, SQLITE_STATIC);
     sqlite3_bind_blob (stmt, 2, data, (int) size, SQLITE_STATIC);
+    sqlite3_bind_blob (stmt, 3, hash, HL_COMMAND_HASH, SQLITE_STATIC);
     int rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
     sqlite3_reset (stmt);
     return rc;
@@ -480,16 +509,30 @@ s_run_batch (intake_t *self, s_item_t *items, size_t count)
     for (size_t i = 0; ok && i < count; i++) {
         Hotline__Request *request = items [i].env->request;
         const char *request_id = request->request_id;
+        s_command_hash (request, items [i].hash);
+        //  The same request id again: the same command gets the same reply;
+        //  another command is refused, and nothing of it is done
+        bool creating = !request->command->case_id || !*request->command->case_id;
+        const char *reused = creating? "request id already used for a different report":
+                                       "request id already used for a different command";
         void *earlier = zhashx_lookup (seen, request_id);
         if (earlier) {
-            items [i].reply = zframe_dup (items [(size_t) earlier - 1].reply);
+            s_item_t *first = &items [(size_t) earlier - 1];
+            if (memcmp (first->hash, items [i].hash, HL_COMMAND_HASH) == 0)
+                items [i].reply = zframe_dup (first->reply);
+            else
+                items [i].reply = s_error_frame (request_id, HL_REQUEST_REUSED, reused);
             continue;
         }
-        Hotline__Reply *remembered = s_remembered (self, request_id);
-        if (remembered) {
+        bool same = true;
+        Hotline__Reply *remembered = s_remembered (self, request_id, items [i].hash, &same);
+        if (remembered && !same)
+            items [i].reply = s_error_frame (request_id, HL_REQUEST_REUSED, reused);
+        else
+        if (remembered)
             items [i].reply = s_encode_reply (remembered);
+        if (remembered)
             hotline__reply__free_unpacked (remembered, NULL);
-        }
         else {
             Hotline__Reply reply = HOTLINE__REPLY__INIT;
             reply.request_id = (char *) request_id;
@@ -504,7 +547,8 @@ s_run_batch (intake_t *self, s_item_t *items, size_t count)
                 items [i].stored_size = hotline__reply__get_packed_size (&reply);
                 items [i].stored = (uint8_t *) malloc (items [i].stored_size);
                 hotline__reply__pack (&reply, items [i].stored);
-                if (s_remember (self, request_id, items [i].stored, items [i].stored_size)) {
+                if (s_remember (self, request_id, items [i].stored, items [i].stored_size,
+                                items [i].hash)) {
                     ok = false;
                     break;
                 }
@@ -589,8 +633,21 @@ s_front_readable (zloop_t *loop, zsock_t *front, void *arg)
         if (!env || env->body_case != HOTLINE__ENVELOPE__BODY_REQUEST
         ||  !env->request->request_id || !*env->request->request_id
         ||  strlen (env->request->request_id) > 64) {
+            //  Name what is wrong: an event (or a hop frame) sent here was
+            //  meant for a feed, not for the front door
+            if (env && env->body_case == HOTLINE__ENVELOPE__BODY_EVENT)
+                reason = "the front door takes requests (command, query, ping), not events: "
+                         "events travel on the feeds";
+            else
+            if (env && env->body_case != HOTLINE__ENVELOPE__BODY_REQUEST)
+                reason = "the front door takes requests (command, query, ping), not replies "
+                         "or reliable-hop frames";
+            else
+            if (env && (!env->request->request_id || !*env->request->request_id))
+                reason = "a request needs a request_id";
+            else
             if (env)
-                reason = "expected a request with a request_id of at most 64 bytes";
+                reason = "the request_id is longer than 64 bytes";
             long suppressed = hl_ratelimit (&self->rl_bad);
             if (suppressed >= 0)
                 hl_warn ("bad request: %s (%ld similar suppressed)", reason, suppressed);
@@ -624,9 +681,13 @@ s_front_readable (zloop_t *loop, zsock_t *front, void *arg)
         }
         zframe_destroy (&body);
         if (request->kind_case == HOTLINE__REQUEST__KIND_PING) {
+            //  What a client needs of the node: its name and its time zone
+            //  (the CLI shows and reads times in the node's zone, not in
+            //  the machine's it runs on)
             Hotline__Reply reply = HOTLINE__REPLY__INIT;
             reply.request_id = request->request_id;
             reply.seq = self->last_seq;
+            reply.json = self->ping_json;
             zframe_t *frame = s_encode_reply (&reply);
             s_send (self, routing_id, &frame);
             zframe_destroy (&routing_id);
@@ -798,10 +859,20 @@ intake_new (hl_service_t *service)
     char *path = hl_service_path (service, "intake.db");
     self->store = hl_store_new (path, s_schema);
     free (path);
-    if (!self->store || hl_deadline_setup (self->store)) {
+    //  A store made before request hashes were kept gains the column; its
+    //  rows keep NULL, and a retry of them is answered as before
+    if (!self->store || hl_deadline_setup (self->store)
+    ||  (hl_store_int (self->store, "SELECT count(*) FROM pragma_table_info ('requests')"
+                                    " WHERE name = 'command_hash'", -1) == 0
+         && hl_store_exec (self->store, "ALTER TABLE requests ADD COLUMN command_hash BLOB"))
+    ||  sodium_init () < 0) {
         intake_destroy (&self);
         return NULL;
     }
+    json_t *ping = json_pack ("{s:s, s:s}", "node", hl_service_node (service),
+                              "timezone", hl_clock_zone ());
+    self->ping_json = json_dumps (ping, JSON_COMPACT);
+    json_decref (ping);
     self->last_seq = (uint64_t) hl_store_int (self->store, "SELECT max(seq) FROM log", 0);
     if (s_write_directory (self)) {
         intake_destroy (&self);
@@ -852,6 +923,7 @@ intake_destroy (intake_t **self_p)
         zsock_destroy (&self->front);
         zsock_destroy (&self->archive);
         hl_store_destroy (&self->store);
+        free (self->ping_json);
         free (self);
         *self_p = NULL;
     }

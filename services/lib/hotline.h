@@ -34,6 +34,9 @@
 #define HL_NOT_FOUND        404
 #define HL_CONFLICT         409
 #define HL_TOO_LARGE        413
+//  A request id already used for a different command: nothing was done (a
+//  client reusing ids by mistake would otherwise get another report's case)
+#define HL_REQUEST_REUSED   422
 #define HL_UNAVAILABLE      503
 
 #include "hl_log.h"

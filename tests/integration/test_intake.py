@@ -9,7 +9,7 @@ import time
 import pytest
 import zmq
 
-from conftest import BUILD, SLOW, wait_for
+from conftest import BUILD, SLOW, node_time, wait_for
 
 VIETNAMESE = "Nước thải màu đen, mùi hôi nồng nặc từ xưởng chế biến hải sản — đề nghị kiểm tra gấp!"
 
@@ -25,7 +25,7 @@ def test_submit_show_round_trip_keeps_every_field(ward):
                                           "ghi-âm-cuộc-gọi-0916.wav"])
     import re
     assert re.fullmatch(r"31001-\d{4}-000001", case), case
-    assert case.split("-")[1] == time.strftime("%Y")
+    assert case.split("-")[1] == node_time("%Y")
     ward.wait_archived(case)
     view = ward.show(case)
     report = view["report"]
@@ -43,7 +43,7 @@ def test_submit_show_round_trip_keeps_every_field(ward):
     who = report["reporter"]
     assert who == {"anonymous": False, "name": "Nguyễn Thị Hằng", "phone": "0916 588 826",
                    "email": "hang.nguyen@example.vn", "address": "Số 12, tổ 3, phường An Biên"}
-    occurred = time.strftime("%Y-%m-%d %H:%M", time.localtime(report["occurred_ms"] / 1000))
+    occurred = node_time("%Y-%m-%d %H:%M", report["occurred_ms"])
     assert occurred == "2026-11-28 21:30"
     assert view["history"][0]["action"] == "submit"
     # The text view carries the diacritics intact too
@@ -63,7 +63,7 @@ def test_list_filters_and_counts(ward):
     assert ward.list("--status", "closed") == []
     assert ward.cli("list", "--count", "--type", "noise").stdout.strip() == "2"
     assert ward.cli("list", "--count").stdout.strip() == "3"
-    assert {r["case_id"] for r in ward.list("--since", time.strftime("%Y-%m-%d"))} == {a, b, c}
+    assert {r["case_id"] for r in ward.list("--since", node_time("%Y-%m-%d"))} == {a, b, c}
     assert ward.list("--until", "2000-01-01") == []
     bad = ward.cli("list", "--type", "smoke", check=False)
     assert bad.returncode == 2 and "smoke" in bad.stderr
@@ -196,7 +196,7 @@ def test_case_numbers_count_on_across_restarts_batches_and_years(ward):
     that fails half-way and a new year must still give consecutive numbers,
     never one twice, never a gap."""
     from hotline_pb import envelope_submit, decode_reply
-    year = int(time.strftime("%Y"))
+    year = int(node_time("%Y"))
     assert ward.submit().endswith(f"-{year}-000001")
     ward.kill("intake")                         # kill -9: the counter is in the store
     ward.start("intake")

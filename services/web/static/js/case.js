@@ -165,10 +165,11 @@ async function act (form, a, requires, noteRequired) {
   if (a.variant) body.variant = a.variant;
   if (note) body.note = note;
   try {
+    const seen = historyLength();
     await api.post(`/api/v1/cases/${encodeURIComponent(id)}/actions/${encodeURIComponent(a.action)}`, body);
     openForm = null;
     toast(t('action_done', { action: actionLabel(a.action, a.variant) }));
-    await load();
+    await loadUntilMoved(seen);
   } catch (e) {
     showErrors(form, e);
     button.disabled = false;
@@ -220,6 +221,21 @@ function draw () {
       h('div', details(c), timeline(c)),
       h('div', h('section.panel.no-print#actions', { 'aria-labelledby': 'h-actions' }), deadlines(c))));
   drawActions();
+}
+
+function historyLength () {
+  return data && Array.isArray(data.history) ? data.history.length : 0;
+}
+
+// Intake acknowledges an action once it is durable; the archive, which
+// answers the case, applies it a moment later. Ask again until the case's
+// history has the new event (or give up after ~6 s and show what there is).
+async function loadUntilMoved (seen) {
+  for (let i = 0; i < 24; i++) {
+    await load(true);
+    if (historyLength() > seen) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 async function load (quiet) {

@@ -299,14 +299,26 @@ def test_officer_takes_a_report_and_works_it_to_informed(console, browser):
     history = by_id(d, "history").text
     for note in ("Giao chị Lan xác minh", "Đã kiểm tra: đúng phản ánh", "Cơ sở đã khắc phục"):
         assert note in history
+    d.refresh()                     # the page as an officer opens it (no toast)
+    loaded(d)
     shot(d, "case")
     shown = console.node.show(number)
     assert shown["state"] == "reporter_informed"
     assert any(e.get("actor") == "officer:lan" and e["action"] == "inform" for e in shown["history"])
 
+    # a few more, as a day at the ward looks
+    console.node.submit(type="noise", location="Xưởng cơ khí, đường Tô Hiệu", urgent=True,
+                        description="Tiếng ồn lớn ban đêm")
+    console.node.submit(type="air_emissions", location="Lò đốt rác tổ 3, khu phố 2",
+                        description="Khói đen, mùi khét")
+    console.node.submit(type="solid_waste", location="Bãi đất trống cạnh chợ An Biên",
+                        description="Đổ trộm rác thải xây dựng")
     d.get(console.url + "/cases.html")
     loaded(d)
     assert number in by_id(d, "results").text
+    until(d, lambda: len(css(d, "#results tbody tr")) == 4, "four cases listed")
+    assert css(d, "#results .badge.urgent"), "urgent cases are marked KHẨN"
+    time.sleep(1.2)                 # a countdown tick
     shot(d, "cases")
     d.get(console.url + "/report.html")
     loaded(d)

@@ -323,6 +323,13 @@ def test_officer_takes_a_report_and_works_it_to_informed(console, browser):
     d.get(console.url + "/report.html")
     loaded(d)
     assert by_id(d, "figures").is_displayed() and by_id(d, "focal").is_displayed()
+    # the prose of 2.1 is written on the page, saved for the period, and there after a reload
+    by_id(d, "text-practice").send_keys("Cán bộ trực đường dây nóng tiếp nhận và ghi sổ nhật ký.")
+    by_id(d, "save-text").click()
+    until(d, lambda: css(d, "#doc .notice"), "the text saved")
+    d.refresh()
+    loaded(d)
+    assert by_id(d, "text-practice").get_attribute("value") == "Cán bộ trực đường dây nóng tiếp nhận và ghi sổ nhật ký."
     shot(d, "report")
     assert not csp_violations(d), csp_violations(d)
 

@@ -23,7 +23,7 @@ let rep = null;
 let prose = { letter: '', practice: '', difficulties: '', proposals: '' };
 let chart = null;
 
-const canEdit = () => me && ['officer', 'leader', 'admin'].includes(me.role);
+const canEdit = () => me && ['officer', 'leader', 'department', 'admin'].includes(me.role);
 
 function range () {
   const p = new URLSearchParams(location.search);

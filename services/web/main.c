@@ -13,6 +13,7 @@
 #include "hotline.h"
 #include "web_api.h"
 #include "web_server.h"
+#include "web_report.h"
 
 static void
 s_refresh (void *arg)
@@ -35,6 +36,7 @@ main (int argc, char *argv [])
             bool verbose = i + 1 < argc && streq (argv [i + 1], "-v");
             web_api_test (verbose);
             web_server_test (verbose);
+            web_report_test (verbose);
             return 0;
         }
         if (streq (argv [i], "--init-admin") && i + 1 < argc)

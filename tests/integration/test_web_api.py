@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import time
+import urllib.parse
 
 import pytest
 
@@ -165,6 +166,9 @@ def test_submit_show_and_work_a_case(web_ward):
     assert listing["total"] == before and listing["cases"][0]["case_id"] == case
     assert listing["page"] == 1 and listing["per_page"] == 10
     assert web.get("/api/v1/cases?state=closed").json["total"] == 0
+    # text search: the location, never the reporter
+    assert web.get("/api/v1/cases?q=" + urllib.parse.quote("Kênh Xáng")).json["total"] == before
+    assert web.get("/api/v1/cases?q=0916588826").json["total"] == 0
     # a forbidden action: 409 with what is allowed
     resp = web.post(f"/api/v1/cases/{case}/actions/close", {})
     assert resp.status == 409 and "inform_leaders" in resp.json["allowed"]

@@ -615,6 +615,8 @@ archive_query (archive_t *self, const Hotline__Query *query, int *code, char *er
         }
         return NULL;
     }
+    //  Each time as UTC ms (programs) and as ISO 8601 with the node's offset
+    hl_clock_json_times (result);
     char *text = json_dumps (result, JSON_COMPACT | JSON_ENSURE_ASCII * 0);
     json_decref (result);
     return text;

@@ -609,6 +609,7 @@ s_notify (notification_t *self, const Hotline__Event *event, const s_case_t *kas
             "deliveries", json_incref (deliveries));
         if (*why)
             json_object_set_new (line, "skipped", json_string (why));
+        hl_clock_json_times (line);     //  "at" beside "at_ms", in the node's zone
         char *text = json_dumps (line, JSON_COMPACT);
         json_decref (line);
         rc = s_enqueue (self, event, key, recipient, rule->template_name, "log", "",
@@ -1105,6 +1106,7 @@ s_query_answer (notification_t *self, const Hotline__Request *request, Hotline__
         return;
     }
     json_t *rows = s_query_rows (self, status, query->case_id, query->limit);
+    hl_clock_json_times (rows);         //  created_at ... beside the *_ms
     *json_p = rows? json_dumps (rows, JSON_COMPACT): NULL;
     json_decref (rows);
     if (!*json_p) {

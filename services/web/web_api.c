@@ -677,7 +677,14 @@ s_cases_list (web_api_t *self, web_request_t *request, hl_session_info_t *sessio
     if (s_arg_int (request, "page", 100000, &page) < 0
     ||  s_arg_int (request, "per_page", 500, &per_page) < 0)
         return;
-    query.ward = (char *) (self->city? s_arg (request, "ward"): NULL);
+    const char *ward = self->city? s_arg (request, "ward"): NULL;
+    if (ward && *ward) {
+        if (strlen (ward) > 10 || strspn (ward, "0123456789") != strlen (ward)) {
+            web_answer_error (request, 400, "ward", "'ward' là mã phường (a ward code)");
+            return;
+        }
+        query.ward = (char *) ward;
+    }
     char actor [128];
     s_actor (session, actor, sizeof actor);
     //  The total, then the page

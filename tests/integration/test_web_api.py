@@ -350,6 +350,15 @@ def test_security_headers_and_metrics(web_ward):
     metrics = web.get("/metrics").body.decode()
     assert 'hotline_web_http_requests_total{service="web"' in metrics
     assert "hotline_web_request_seconds_bucket" in metrics
+    wait_for(lambda: "hotline_web_sessions{" in web.get("/metrics").body.decode(),
+             what="the sessions gauge")
+
+
+def test_web_selftests():
+    result = subprocess.run([os.path.join(BUILD, "hotline-web"), "--selftest"],
+                            capture_output=True, text=True, timeout=60 * SLOW)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("OK") == 3
 
 
 def test_static_files_stay_in_their_folder(node_factory, tmp_path):

@@ -526,13 +526,17 @@ s_run_batch (intake_t *self, s_item_t *items, size_t count)
         }
         bool same = true;
         Hotline__Reply *remembered = s_remembered (self, request_id, items [i].hash, &same);
-        if (remembered && !same)
-            items [i].reply = s_error_frame (request_id, HL_REQUEST_REUSED, reused);
-        else
-        if (remembered)
-            items [i].reply = s_encode_reply (remembered);
-        if (remembered)
+        if (remembered && !same) {
+            //  Not this id's command, and not its owner in the batch: a
+            //  later exact retry in the batch compares with the stored one
             hotline__reply__free_unpacked (remembered, NULL);
+            items [i].reply = s_error_frame (request_id, HL_REQUEST_REUSED, reused);
+            continue;
+        }
+        if (remembered) {
+            items [i].reply = s_encode_reply (remembered);
+            hotline__reply__free_unpacked (remembered, NULL);
+        }
         else {
             Hotline__Reply reply = HOTLINE__REPLY__INIT;
             reply.request_id = (char *) request_id;

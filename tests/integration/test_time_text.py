@@ -14,8 +14,9 @@ import subprocess
 import pytest
 import zmq
 
-from conftest import BUILD, node_time
+from conftest import BUILD, node_time, wait_for
 from hotline_pb import decode_reply, envelope, envelope_submit, field_bytes, field_varint, report
+from test_notification import smtp  # noqa: F401  (the SMTP recorder fixture)
 
 MACHINE_ZONES = ("UTC", "America/New_York")
 
@@ -307,3 +308,21 @@ def test_ping_names_the_zone(utc_ward):
     from hotline_pb import parse
     reply = parse(parse(sock_reply)[11][0])
     assert json.loads(reply[8][0]) == {"node": "ward-31001", "timezone": "Asia/Ho_Chi_Minh"}
+
+
+# ------------------------------------------------------------ e-mail
+
+def test_mail_dates_are_vietnam_time(node_factory, smtp):
+    """The leaders' mail says when the call came in, in Hải Phòng's time,
+    with the services in New York's zone; the Date header has +0700."""
+    from test_notification import LEADERS, NODE, notify_config
+    node = node_factory(services=NODE, extra=notify_config(f"smtp://127.0.0.1:{smtp.port}"),
+                        env={"TZ": "America/New_York"})
+    os.makedirs(node.data, exist_ok=True)
+    set_clock(node, iso_ms("2026-12-31T23:30:00+00:00"))
+    node.start()
+    case = node.submit()
+    assert case == "31001-2027-000001"
+    [message] = wait_for(lambda: smtp.to(LEADERS[0], case), what="the leaders' mail")
+    assert "Tiếp nhận lúc: 2027-01-01 06:3" in message.get_content(), message.get_content()
+    assert message["Date"].endswith("+0700")       # sent now (real time), in the zone

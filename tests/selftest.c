@@ -25,6 +25,7 @@ static s_test_t s_tests [] = {
     { "consumer",  hl_consumer_test },
     { "clone",     hl_clone_test },
     { "metrics",   hl_metrics_test },
+    { "keyring",   hl_keyring_test },
     { "accounts",  hl_accounts_test },
     { NULL, NULL }
 };

@@ -178,7 +178,14 @@ static void
 s_filter_build (s_filter_t *filter, const Hotline__Query *query)
 {
     memset (filter, 0, sizeof *filter);
-    strcpy (filter->sql, " WHERE received_ms >= ?1 AND received_ms < ?2");
+    //  The period only when one is asked for: an open-ended range on
+    //  received_ms makes SQLite walk that index and sort every case for
+    //  order=due, instead of reading the next_due_ms index in order
+    strcpy (filter->sql, " WHERE 1");
+    if (query->since_ms > 0)
+        strcat (filter->sql, " AND received_ms >= ?1");
+    if (query->until_ms > 0)
+        strcat (filter->sql, " AND received_ms < ?2");
     filter->since = query->since_ms;
     filter->until = query->until_ms? query->until_ms: INT64_MAX;
     filter->now = hl_clock_now ();
@@ -195,8 +202,11 @@ s_filter_build (s_filter_t *filter, const Hotline__Query *query)
     if (query->overdue)
         strcat (filter->sql, " AND next_due_ms < ?3");
     filter->match = query->text? s_match_expression (query->text): NULL;
+    //  The matches are a set the page's index walk probes (+: never the
+    //  driver): a word in every case would otherwise fetch and sort every
+    //  case; a rare word costs one walk of the index, bounded either way
     if (filter->match)
-        s_filter_text (filter, " AND cases.rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?%d)",
+        s_filter_text (filter, " AND +cases.rowid IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH ?%d)",
                        filter->match);
 }
 
@@ -480,6 +490,148 @@ s_ward_name (archive_t *self, const char *ward)
     return name;
 }
 
+//  "Còn tồn" (outstanding), the rule of the report: a case received in the
+//  period is outstanding unless, at the end of the period, it is in a state
+//  that counts as done or as forwarded. Both sets come from the procedure:
+//  done = its final states and the states that the actions of
+//  report/done_actions lead to; forwarded = the states the forwarding action
+//  (report/forward_action, report/forward_variant) leads to. A forwarded case
+//  is in the "forwarded" column (Chuyển Sở), not the ward's outstanding.
+typedef struct {
+    zlistx_t *done;             //  state names
+    zlistx_t *forwarded;
+} s_open_rule_t;
+
+static bool
+s_word_in (const char *words, const char *word)
+{
+    size_t len = strlen (word);
+    for (const char *p = words; (p = strstr (p, word)); p += len)
+        if ((p == words || isspace ((unsigned char) p [-1]) || p [-1] == ',')
+        &&  (!p [len] || isspace ((unsigned char) p [len]) || p [len] == ','))
+            return true;
+    return false;
+}
+
+static void
+s_add_state (zlistx_t *list, const char *state)
+{
+    if (state && *state && strneq (state, "=") && !zlistx_find (list, (void *) state))
+        zlistx_add_end (list, (void *) state);
+}
+
+static void
+s_open_rule_build (s_open_rule_t *rule, hl_procedure_t *procedure, const char *done_actions,
+                   const char *forward, const char *forward_to)
+{
+    rule->done = zlistx_new ();
+    rule->forwarded = zlistx_new ();
+    zlistx_set_duplicator (rule->done, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_destructor (rule->done, (zlistx_destructor_fn *) zstr_free);
+    zlistx_set_comparator (rule->done, (zlistx_comparator_fn *) strcmp);
+    zlistx_set_duplicator (rule->forwarded, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_destructor (rule->forwarded, (zlistx_destructor_fn *) zstr_free);
+    zlistx_set_comparator (rule->forwarded, (zlistx_comparator_fn *) strcmp);
+    json_t *spec = hl_procedure_json (procedure);
+    size_t i;
+    json_t *item;
+    json_array_foreach (json_object_get (spec, "actions"), i, item) {
+        const char *name = json_string_value (json_object_get (item, "name"));
+        const char *variant = json_string_value (json_object_get (item, "variant"));
+        const char *to = json_string_value (json_object_get (item, "to"));
+        if (name && streq (name, forward) && variant && streq (variant, forward_to))
+            s_add_state (rule->forwarded, to);
+        else
+        if (name && s_word_in (done_actions, name))
+            s_add_state (rule->done, to);
+    }
+    json_array_foreach (json_object_get (spec, "states"), i, item)
+        if (streq (json_string_value (json_object_get (item, "kind")), "final"))
+            s_add_state (rule->done, json_string_value (json_object_get (item, "name")));
+    json_decref (spec);
+}
+
+static void
+s_open_rule_destroy (s_open_rule_t *rule)
+{
+    zlistx_destroy (&rule->done);
+    zlistx_destroy (&rule->forwarded);
+}
+
+//  The footnote that states the rule, in the report's words
+static char *
+s_open_rule_footnote (s_open_rule_t *rule, hl_procedure_t *procedure)
+{
+    char done [1024] = "", forwarded [512] = "";
+    for (const char *state = (const char *) zlistx_first (rule->done); state;
+         state = (const char *) zlistx_next (rule->done))
+        snprintf (done + strlen (done), sizeof done - strlen (done), "%s\"%s\"",
+                  *done? ", ": "", *hl_procedure_state_label (procedure, state)?
+                  hl_procedure_state_label (procedure, state): state);
+    for (const char *state = (const char *) zlistx_first (rule->forwarded); state;
+         state = (const char *) zlistx_next (rule->forwarded))
+        snprintf (forwarded + strlen (forwarded), sizeof forwarded - strlen (forwarded), "%s\"%s\"",
+                  *forwarded? ", ": "", *hl_procedure_state_label (procedure, state)?
+                  hl_procedure_state_label (procedure, state): state);
+    return zsys_sprintf ("Còn tồn: phản ánh tiếp nhận trong kỳ mà đến hết kỳ báo cáo (đến nay, nếu kỳ"
+                         " chưa hết) chưa ở một trong"
+                         " các trạng thái %s. Phản ánh đã chuyển Sở (%s) tính ở cột \"Chuyển Sở\","
+                         " không tính vào Còn tồn của đơn vị.", done, forwarded);
+}
+
+//  The state a case was in at until_ms: the last state its own events gave
+//  it before then ("" if none; events about the Department's case, in a
+//  ward's log under the ward's number, do not count)
+static void
+s_state_at (archive_t *self, const char *case_id, int64_t until_ms, char *state, size_t size)
+{
+    *state = 0;
+    sqlite3_stmt *stmt = hl_store_prepare (archive_store (self),
+        "SELECT event FROM log WHERE case_id = ? AND at_ms < ? ORDER BY seq DESC");
+    if (!stmt)
+        return;
+    sqlite3_bind_text (stmt, 1, case_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (stmt, 2, until_ms);
+    while (!*state && sqlite3_step (stmt) == SQLITE_ROW) {
+        Hotline__Event *event = hotline__event__unpack (NULL, (size_t) sqlite3_column_bytes (stmt, 0),
+                                                        (const uint8_t *) sqlite3_column_blob (stmt, 0));
+        if (event && event->case_id && streq (event->case_id, case_id) && event->to_state)
+            snprintf (state, size, "%s", event->to_state);
+        if (event)
+            hotline__event__free_unpacked (event, NULL);
+    }
+    sqlite3_reset (stmt);
+}
+
+//  Outstanding cases per group key (the report's rows), by the rule
+static json_t *
+s_open_counts (archive_t *self, s_open_rule_t *rule, const char *group, const Hotline__Query *query,
+               int64_t until)
+{
+    char sql [512];
+    snprintf (sql, sizeof sql, "SELECT %s, c.case_id, c.state, c.updated_ms FROM cases c"
+              " WHERE c.received_ms >= ?1 AND c.received_ms < ?2 AND (?3 = '' OR c.ward = ?3)", group);
+    sqlite3_stmt *stmt;
+    if (sqlite3_prepare_v2 (hl_store_db (archive_store (self)), sql, -1, &stmt, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_int64 (stmt, 1, query->since_ms);
+    sqlite3_bind_int64 (stmt, 2, until);
+    sqlite3_bind_text (stmt, 3, query->ward? query->ward: "", -1, SQLITE_STATIC);
+    json_t *counts = json_object ();
+    while (sqlite3_step (stmt) == SQLITE_ROW) {
+        const char *key = (const char *) sqlite3_column_text (stmt, 0);
+        char state [64];
+        snprintf (state, sizeof state, "%s", (const char *) sqlite3_column_text (stmt, 2));
+        //  A case changed since the end of the period: its state back then
+        if (sqlite3_column_int64 (stmt, 3) >= until)
+            s_state_at (self, (const char *) sqlite3_column_text (stmt, 1), until, state, sizeof state);
+        bool open = !zlistx_find (rule->done, state) && !zlistx_find (rule->forwarded, state);
+        json_object_set_new (counts, key, json_integer (json_integer_value (json_object_get (counts, key)) + open));
+    }
+    sqlite3_finalize (stmt);
+    return counts;
+}
+
 //  The periodic report: figures by pollution type for cases received in
 //  [since, until). Which actions count as "verified", "resolved" ... comes
 //  from configuration (report/*), defaulting to the procedure's names.
@@ -495,16 +647,9 @@ s_query_report (archive_t *self, const Hotline__Query *query)
     const char *forward = hl_config_get (config, "report/forward_action", "route");
     const char *forward_to = hl_config_get (config, "report/forward_variant", "department");
     const char *on_time = hl_config_get (config, "report/on_time_deadline", "verify");
-    //  Which states count as finished (final in the procedure)
-    const char *states [64];
-    size_t n_states = hl_procedure_states (procedure, states, 64);
-    char finals [1024] = "''";
-    for (size_t i = 0; i < n_states; i++)
-        if (hl_procedure_state_final (procedure, states [i])) {
-            char quoted [96];
-            snprintf (quoted, sizeof quoted, ",'%s'", states [i]);      //  names are [a-z_]
-            strncat (finals, quoted, sizeof finals - strlen (finals) - 1);
-        }
+    //  Còn tồn: see s_open_rule_t
+    const char *done_actions = hl_config_get (config, "report/done_actions",
+                                              "resolve inform close reject duplicate");
     //  A ward reports by pollution type; the city, one row per ward
     bool by_ward = streq (hl_service_role (archive_service (self)), "city")
                 && !(query->ward && *query->ward);
@@ -516,15 +661,16 @@ s_query_report (archive_t *self, const Hotline__Query *query)
         " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?3 AND a.variant = ?4)),"
         " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?5)),"
         " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?6)),"
-        " sum(c.state NOT IN (%s)),"
-        " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?7 AND a.variant = ?8)),"
+        " 0,"           //  open: s_open_counts
+        " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?7 AND a.variant = ?8"
+        "             AND a.first_ms < ?2)),"
         " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?3)"
         "     AND EXISTS (SELECT 1 FROM deadlines d WHERE d.case_id = c.case_id AND d.name = ?9"
         "             AND d.met_ms IS NOT NULL AND d.met_ms <= d.due_ms)),"
         " sum(EXISTS (SELECT 1 FROM deadlines d WHERE d.case_id = c.case_id AND d.name = ?9"
         "             AND ((d.met_ms IS NULL AND d.due_ms < ?10) OR d.met_ms > d.due_ms)))"
         " FROM cases c WHERE c.received_ms >= ?1 AND c.received_ms < ?2 AND (?11 = '' OR c.ward = ?11)"
-        " GROUP BY %s ORDER BY %s", group, finals, group, group);
+        " GROUP BY %s ORDER BY %s", group, group, group);
     sqlite3_stmt *stmt;
     if (sqlite3_prepare_v2 (hl_store_db (archive_store (self)), sql, -1, &stmt, NULL) != SQLITE_OK) {
         hl_error ("report query: %s", hl_store_error (archive_store (self)));
@@ -567,7 +713,46 @@ s_query_report (archive_t *self, const Hotline__Query *query)
         json_array_append_new (rows, row);
     }
     sqlite3_finalize (stmt);
+    //  Còn tồn, by the rule, as at the end of the period
+    s_open_rule_t rule;
+    s_open_rule_build (&rule, procedure, done_actions, forward, forward_to);
+    int64_t until = query->until_ms? query->until_ms: INT64_MAX;
+    json_t *open = s_open_counts (self, &rule, group, query, until);
+    if (!open) {
+        s_open_rule_destroy (&rule);
+        json_decref (rows);
+        json_decref (totals);
+        return NULL;
+    }
+    int64_t open_total = 0;
+    size_t index;
+    json_t *row;
+    json_array_foreach (rows, index, row) {
+        const char *key = json_string_value (json_object_get (row, by_ward? "ward": "type"));
+        int64_t value = json_integer_value (json_object_get (open, key));
+        json_object_set_new (row, "open", json_integer (value));
+        open_total += value;
+    }
+    json_object_set_new (totals, "open", json_integer (open_total));
+    json_decref (open);
     json_t *result = json_object ();
+    char *footnote = s_open_rule_footnote (&rule, procedure);
+    json_object_set_new (result, "footnote", json_string (footnote));
+    zstr_free (&footnote);
+    json_t *open_rule = json_object ();
+    json_t *names = json_array ();
+    for (const char *state = (const char *) zlistx_first (rule.done); state;
+         state = (const char *) zlistx_next (rule.done))
+        json_array_append_new (names, json_string (state));
+    json_object_set_new (open_rule, "done_states", names);
+    names = json_array ();
+    for (const char *state = (const char *) zlistx_first (rule.forwarded); state;
+         state = (const char *) zlistx_next (rule.forwarded))
+        json_array_append_new (names, json_string (state));
+    json_object_set_new (open_rule, "forwarded_states", names);
+    json_object_set_new (open_rule, "as_of_ms", json_integer (until));
+    json_object_set_new (result, "open_rule", open_rule);
+    s_open_rule_destroy (&rule);
     json_object_set_new (result, "ward", json_string (hl_service_ward (archive_service (self))));
     json_object_set_new (result, "ward_name", json_string (hl_config_get (config, "node/ward_name", "")));
     json_object_set_new (result, "city", json_string (hl_config_get (config, "node/city", "")));

@@ -2,7 +2,6 @@
 #include "hotline.h"
 #include "archive.h"
 #include "federation.h"
-#include <sys/stat.h>
 
 struct _federation_t {
     archive_t *archive;
@@ -15,14 +14,7 @@ struct _federation_t {
     const char *forward_action;     //  the event that hands a case to the Department
     const char *forward_variant;
     zcert_t *cert;                  //  our keypair
-    zsock_t *zap;                   //  city: ZAP handler (inproc://zeromq.zap.01)
-    zloop_t *loop;
-    char *allow_dir;
-    zhashx_t *keys;                 //  city: public key (z85) -> s_key_t
-    struct timespec allow_mtime;    //  of allow_dir when keys were loaded
-    int64_t keys_loaded_at;
-    uint64_t zap_refused;
-    hl_ratelimit_t rl_zap;
+    hl_keyring_t *keyring;          //  city: allow/ (`ward` metadata) and its ZAP handler
     hl_hop_sender_t *to_city;       //  ward
     hl_hop_receiver_t *from_city;   //  ward
     hl_hop_receiver_t *from_wards;  //  city
@@ -33,160 +25,9 @@ struct _federation_t {
 
 // ---------------------------------------------------------------- keys
 
-//  An admitted key: the ward it speaks for, and the certificate file it
-//  came from, as it was when loaded
-typedef struct {
-    char *ward;
-    char *path;
-    struct timespec mtime;
-} s_key_t;
-
-static void
-s_key_free (void **item)
-{
-    s_key_t *key = (s_key_t *) *item;
-    if (key) {
-        free (key->ward);
-        free (key->path);
-        free (key);
-        *item = NULL;
-    }
-}
-
-static bool
-s_stat_mtime (const char *path, struct timespec *mtime)
-{
-    struct stat st;
-    if (stat (path, &st))
-        return false;
-    *mtime = st.st_mtim;
-    return true;
-}
-
-static bool
-s_same_time (struct timespec a, struct timespec b)
-{
-    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
-}
-
-//  City: which ward does each admitted key speak for? From the `ward`
-//  metadata of the certificates in the allow directory (and below it).
-static void
-s_load_keys (federation_t *self)
-{
-    zhashx_purge (self->keys);
-    s_stat_mtime (self->allow_dir, &self->allow_mtime);
-    self->keys_loaded_at = zclock_mono ();
-    zdir_t *dir = zdir_new (self->allow_dir, NULL);
-    if (!dir)
-        return;
-    zlist_t *files = zdir_list (dir);
-    for (zfile_t *file = (zfile_t *) zlist_first (files); file; file = (zfile_t *) zlist_next (files)) {
-        const char *path = zfile_filename (file, NULL);
-        s_key_t probe = { NULL, NULL, { 0, 0 } };
-        if (!s_stat_mtime (path, &probe.mtime))
-            continue;
-        zcert_t *cert = zcert_load (path);
-        if (!cert)
-            continue;
-        const char *ward = zcert_meta (cert, "ward");
-        if (ward && *ward) {
-            s_key_t *key = (s_key_t *) zmalloc (sizeof (s_key_t));
-            assert (key);
-            key->ward = strdup (ward);
-            key->path = strdup (path);
-            key->mtime = probe.mtime;
-            zhashx_update (self->keys, zcert_public_txt (cert), key);
-        }
-        else
-            hl_warn ("certificate %s has no ward metadata: ignored", path);
-        zcert_destroy (&cert);
-    }
-    zlist_destroy (&files);
-    zdir_destroy (&dir);
-}
-
-//  The ward this CurveZMQ key (z85) speaks for, or NULL. O(1) per call: a
-//  known key costs one stat of its certificate file (a retired or rotated
-//  key changes or removes it: reload); an unknown key reloads the
-//  directory when it changed, or at most every few seconds.
-static const char *
-s_key_ward (federation_t *self, const char *public_txt)
-{
-    s_key_t *key = (s_key_t *) zhashx_lookup (self->keys, public_txt);
-    struct timespec mtime;
-    bool reload;
-    if (key)
-        reload = !s_stat_mtime (key->path, &mtime) || !s_same_time (mtime, key->mtime);
-    else
-        reload = !s_stat_mtime (self->allow_dir, &mtime)
-              || !s_same_time (mtime, self->allow_mtime)
-              || zclock_mono () - self->keys_loaded_at > 5000;
-    if (reload) {
-        s_load_keys (self);
-        key = (s_key_t *) zhashx_lookup (self->keys, public_txt);
-    }
-    return key? key->ward: NULL;
-}
-
-//  ZAP (RFC 27) for the city's CurveZMQ sockets, answered in the archive's
-//  own loop from the key table: czmq's zauth would rescan the whole allow
-//  directory (zcertstore) on every handshake, which with thousands of
-//  wards admits a few links per second. User-Id = the client's public key
-//  in z85, as zauth sets it; the hop's authorize callback maps it to a ward.
-static int
-s_zap_request (zloop_t *loop, zsock_t *sock, void *arg)
-{
-    (void) loop;
-    federation_t *self = (federation_t *) arg;
-    zmsg_t *request = zmsg_recv (sock);
-    if (!request)
-        return 0;
-    char *version = zmsg_popstr (request);
-    char *request_id = zmsg_popstr (request);
-    char *domain = zmsg_popstr (request);
-    char *address = zmsg_popstr (request);
-    zframe_t *identity = zmsg_pop (request);
-    char *mechanism = zmsg_popstr (request);
-    zframe_t *client_key = zmsg_pop (request);
-    const char *status = "400", *text = "no access";
-    char public_txt [41] = "";
-    if (version && streq (version, "1.0") && mechanism && streq (mechanism, "CURVE")
-    &&  client_key && zframe_size (client_key) == 32) {
-        zmq_z85_encode (public_txt, zframe_data (client_key), 32);
-        if (s_key_ward (self, public_txt)) {
-            status = "200";
-            text = "OK";
-        }
-        else {
-            self->zap_refused++;
-            if (hl_ratelimit (&self->rl_zap) >= 0)
-                hl_warn ("federation: CurveZMQ key %.12s... from %s is not in %s: refused"
-                         " (%" PRIu64 " refused so far)", public_txt, address? address: "?",
-                         self->allow_dir, self->zap_refused);
-        }
-    }
-    else
-    if (hl_ratelimit (&self->rl_zap) >= 0)
-        hl_warn ("federation: ZAP request for mechanism %s refused", mechanism? mechanism: "?");
-    zmsg_t *reply = zmsg_new ();
-    zmsg_addstr (reply, "1.0");
-    zmsg_addstr (reply, request_id? request_id: "");
-    zmsg_addstr (reply, status);
-    zmsg_addstr (reply, text);
-    zmsg_addstr (reply, streq (status, "200")? public_txt: "");
-    zmsg_addmem (reply, NULL, 0);       //  no metadata
-    zmsg_send (&reply, sock);
-    zstr_free (&version);
-    zstr_free (&request_id);
-    zstr_free (&domain);
-    zstr_free (&address);
-    zframe_destroy (&identity);
-    zstr_free (&mechanism);
-    zframe_destroy (&client_key);
-    zmsg_destroy (&request);
-    return 0;
-}
+//  The city admits the keys of its allow directory (hl_keyring: the
+//  certificates' `ward` metadata, and the ZAP handler that answers each
+//  CurveZMQ handshake from that table)
 
 //  May the peer with this CurveZMQ key speak for (or pull) this ward's stream?
 static bool
@@ -195,7 +36,7 @@ s_authorize (void *arg, const char *user_id, const char *stream)
     federation_t *self = (federation_t *) arg;
     if (self->plaintext)
         return stream && *stream;
-    const char *ward = s_key_ward (self, user_id);
+    const char *ward = hl_keyring_lookup (self->keyring, user_id);
     if (!ward || strneq (ward, stream)) {
         hl_warn ("refused key %.12s... for ward %s (key speaks for %s)",
                  user_id, stream, ward? ward: "no ward");
@@ -464,9 +305,6 @@ federation_new (archive_t *archive, zloop_t *loop)
     self->plaintext = hl_config_int (config, "federation/plaintext", 0) == 1;
     self->forward_action = hl_config_get (config, "federation/forward_action", "route");
     self->forward_variant = hl_config_get (config, "federation/forward_variant", "department");
-    self->keys = zhashx_new ();
-    zhashx_set_destructor (self->keys, s_key_free);
-    self->loop = loop;
     hl_hop_opts_t opts;
     hl_hop_opts_init (&opts);
 
@@ -512,28 +350,29 @@ federation_new (archive_t *archive, zloop_t *loop)
     else {
         if (!self->plaintext) {
             self->cert = s_load_cert (self, "federation/cert", true);
-            self->allow_dir = hl_config_resolve (config, hl_config_get (config, "federation/allow", NULL));
-            if (!self->cert || !self->allow_dir || !zsys_file_exists (self->allow_dir)) {
+            char *allow_dir = hl_config_resolve (config, hl_config_get (config, "federation/allow", NULL));
+            if (self->cert && allow_dir)
+                self->keyring = hl_keyring_new (allow_dir, "ward", "federation");
+            if (!self->keyring) {
                 if (self->cert)
                     hl_error ("federation: federation/allow must name the directory of admitted"
                               " ward certificates");
+                free (allow_dir);
                 federation_destroy (&self);
                 return NULL;
             }
-            s_load_keys (self);
             //  Bound before any CurveZMQ socket: without a ZAP handler
             //  libzmq would admit every client key
-            self->zap = zsock_new (ZMQ_REP);
-            if (!self->zap || zsock_bind (self->zap, "inproc://zeromq.zap.01")
-            ||  zloop_reader (loop, self->zap, s_zap_request, self)) {
-                hl_error ("federation: cannot start the ZAP handler (inproc://zeromq.zap.01)");
+            if (hl_keyring_serve (self->keyring, loop)) {
+                free (allow_dir);
                 federation_destroy (&self);
                 return NULL;
             }
+            hl_info ("federation: %zu ward keys admitted from %s", hl_keyring_size (self->keyring),
+                     allow_dir);
+            free (allow_dir);
             opts.cert = self->cert;
             opts.curve_server = true;
-            hl_info ("federation: %zu ward keys admitted from %s", zhashx_size (self->keys),
-                     self->allow_dir);
         }
         else
             hl_warn ("federation: PLAINTEXT ward links accepted (development only)");
@@ -566,13 +405,8 @@ federation_destroy (federation_t **self_p)
         hl_hop_receiver_destroy (&self->from_city);
         hl_hop_receiver_destroy (&self->from_wards);
         hl_hop_sender_destroy (&self->to_wards);
-        if (self->zap) {
-            zloop_reader_end (self->loop, self->zap);
-            zsock_destroy (&self->zap);
-        }
+        hl_keyring_destroy (&self->keyring);
         zcert_destroy (&self->cert);
-        zhashx_destroy (&self->keys);
-        free (self->allow_dir);
         free (self);
         *self_p = NULL;
     }

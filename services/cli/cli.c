@@ -822,6 +822,8 @@ cli_report (cli_t *cli, int argc, char **argv)
             printf (" | %*lld", (int) s_columns (headers [f]),
                     (long long) json_integer_value (json_object_get (totals, figures [f])));
         printf ("\n");
+        if (*s_str (result, "footnote"))
+            printf ("\nGhi chú: %s\n", s_str (result, "footnote"));
     }
     json_decref (result);
 done:

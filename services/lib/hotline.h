@@ -50,6 +50,7 @@
 #include "hl_deadline.h"
 #include "hl_clone.h"
 #include "hl_client.h"
+#include "hl_keyring.h"
 #include "hl_metrics.h"
 #include "hl_service.h"
 #include "hl_consumer.h"

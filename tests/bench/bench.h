@@ -13,6 +13,8 @@
  *      hotline-bench fake-intake record deadline firing lateness (row 6)
  *      hotline-bench idle        the floor: a bare process with the same
  *                                libraries, one socket, one store (row 7)
+ *      hotline-bench list        case list queries to a real archive (row 8)
+ *      hotline-bench list-raw    the same pages straight from SQLite (row 8)
  *
  *  Every subcommand prints one JSON object on its last stdout line.
  *  tests/bench/run builds this with the project's flags and runs the rows.
@@ -32,6 +34,8 @@ int bench_wards (int argc, char **argv);
 int bench_deadlines (int argc, char **argv);
 int bench_fake_intake (int argc, char **argv);
 int bench_idle (int argc, char **argv);
+int bench_list (int argc, char **argv);
+int bench_list_raw (int argc, char **argv);
 
 //  "--name value" options
 const char *bench_opt (int argc, char **argv, const char *name, const char *dflt);

@@ -2,6 +2,7 @@
 import csv
 import io
 import json
+import os
 import time
 
 from conftest import node_time
@@ -39,16 +40,17 @@ def test_report_figures_for_a_known_set_of_cases(ward):
     data = json.loads(ward.cli("report", "--from", TODAY, "--to", TODAY, "--format", "json").stdout)
     rows = {row["type"]: row for row in data["rows"]}
     expect = {
+        # open (Còn tồn): ww3 only; ww1 is closed, ww2 informed, n1 forwarded, n2 rejected
         "waste_water": dict(received=3, verified=2, accurate=1, resolved=1, informed=2, forwarded=0,
-                            open=2, verified_on_time=2, verified_late=1),
+                            open=1, verified_on_time=2, verified_late=1),
         "noise": dict(received=2, verified=0, accurate=0, resolved=0, informed=0, forwarded=1,
-                      open=2, verified_on_time=0, verified_late=0),
+                      open=0, verified_on_time=0, verified_late=0),
         "odour": dict(received=1, verified=0, accurate=0, resolved=0, informed=0, forwarded=0,
                       open=0, verified_on_time=0, verified_late=0),
     }
     for type_, figures in expect.items():
         assert {k: rows[type_][k] for k in figures} == figures, type_
-    assert data["totals"]["received"] == 6 and data["totals"]["open"] == 4
+    assert data["totals"]["received"] == 6 and data["totals"]["open"] == 1
     assert data["focal_points"][0]["receiving_phone"] == "0916588826"
 
     # The same figures in the Vietnamese text and in CSV
@@ -70,3 +72,51 @@ def test_report_figures_for_a_known_set_of_cases(ward):
     assert bad.returncode == 2
     bad = ward.cli("report", "--from", "yesterday", "--to", TODAY, check=False)
     assert bad.returncode == 2 and "--from" in bad.stderr
+
+
+def _set_clock(node, ms):
+    """Put the node's clock at ms since the epoch (an offset from real time)."""
+    with open(node.clock + ".tmp", "w") as f:
+        f.write(f"{int(ms) - int(time.time() * 1000)}\n")
+    os.replace(node.clock + ".tmp", node.clock)
+
+
+def test_outstanding_is_what_is_not_done_at_the_end_of_the_period(node_factory):
+    """Còn tồn: received in the period and, at its end, in none of the states
+    the procedure and report/done_actions count as done; a forwarded case is
+    in Chuyển Sở, not the ward's outstanding. Stated in the footnote."""
+    ward = node_factory(services=("archive", "intake"))
+    # 10:00 in Việt Nam (03:00 UTC) on 10 March: the day is the same in either zone
+    _set_clock(ward, 1773111600000)
+    ward.start()
+    informed = ward.submit(description="Nước thải đã xử lý xong")
+    forwarded = ward.submit(description="Khí thải khu công nghiệp")
+    still_open = ward.submit(description="Nước thải chưa xác minh")
+    late = ward.submit(description="Xử lý xong sau kỳ báo cáo")
+    path = [("inform_leaders",), ("route", "--to", "ward"), ("assign", "--to", "division:lan"),
+            ("verify", "--result", "accurate", "--note", "Đúng"), ("contain", "--note", "Đã ngăn chặn"),
+            ("resolve", "--note", "Xong")]
+    _walk(ward, informed, *path, ("inform", "--channel", "phone", "--note", "Đã báo"))
+    _walk(ward, forwarded, ("inform_leaders",), ("route", "--to", "department", "--reason", "KCN"))
+    _walk(ward, late, *path[:4])
+    ward.wait_archived(late, "verified_accurate")
+    ward.advance(24 * 3600 * 1000)                  # 11 March: the late one is finished
+    _walk(ward, late, *path[4:], ("inform", "--channel", "phone", "--note", "Đã báo"))
+    ward.wait_archived(late, "reporter_informed")
+
+    def report(to):
+        return json.loads(ward.cli("report", "--from", "2026-03-10", "--to", to, "--format", "json").stdout)
+    day = report("2026-03-10")
+    water = {row["type"]: row for row in day["rows"]}["waste_water"]
+    assert day["totals"]["received"] == 4 and day["totals"]["forwarded"] == 1
+    # at the end of 10 March: the open case and the one finished the next day
+    assert day["totals"]["open"] == 2 and water["open"] == 2, day
+    # by the end of 11 March the late one is done too; the forwarded one never counts
+    assert report("2026-03-11")["totals"]["open"] == 1
+    rule = day["open_rule"]
+    assert "reporter_informed" in rule["done_states"] and "resolved" in rule["done_states"]
+    assert rule["forwarded_states"] == ["forwarded"] and "forwarded" not in rule["done_states"]
+    assert "Còn tồn" in day["footnote"] and "Chuyển Sở" in day["footnote"]
+    assert "Đã thông tin lại cho người phản ánh" in day["footnote"]
+    text = ward.cli("report", "--from", "2026-03-10", "--to", "2026-03-10").stdout
+    assert "Ghi chú: Còn tồn" in text

@@ -34,6 +34,9 @@ struct _intake_t {
     hl_store_t *store;
     zsock_t *front;             //  ROUTER: clients and services
     zsock_t *archive;           //  DEALER: queries relayed to the archive
+    zsock_t *remote;            //  ROUTER, CurveZMQ: remote clients (front/remote), or NULL
+    zsock_t *archive_remote;    //  DEALER: their queries, relayed to the archive
+    hl_keyring_t *keyring;      //  front/allow: client key -> the one actor it may act as
     hl_hop_sender_t *feed;      //  stream "intake" to the archive
     uint64_t last_seq;          //  last log seq written
     const char *prefix;         //  case number prefix: the ward code
@@ -47,6 +50,7 @@ struct _intake_t {
 
 //  One request of a batch, and the reply it will get
 typedef struct {
+    zsock_t *front;             //  the door it came in by: its reply goes out there
     zframe_t *routing_id;
     Hotline__Envelope *env;
     zframe_t *reply;            //  encoded envelope, sent after commit
@@ -78,11 +82,11 @@ s_error_frame (const char *request_id, int code, const char *error)
 }
 
 static void
-s_send (intake_t *self, zframe_t *routing_id, zframe_t **frame_p)
+s_send (zsock_t *front, zframe_t *routing_id, zframe_t **frame_p)
 {
     zframe_t *id = zframe_dup (routing_id);
-    if (zframe_send (&id, self->front, ZFRAME_MORE | ZFRAME_DONTWAIT) == 0) {
-        if (zframe_send (frame_p, self->front, ZFRAME_DONTWAIT) == 0)
+    if (zframe_send (&id, front, ZFRAME_MORE | ZFRAME_DONTWAIT) == 0) {
+        if (zframe_send (frame_p, front, ZFRAME_DONTWAIT) == 0)
             return;
     }
     else
@@ -563,7 +567,7 @@ s_run_batch (intake_t *self, s_item_t *items, size_t count)
     zhashx_destroy (&seen);
     if (ok && hl_store_commit (self->store) == 0) {
         for (size_t i = 0; i < count; i++) {
-            s_send (self, items [i].routing_id, &items [i].reply);
+            s_send (items [i].front, items [i].routing_id, &items [i].reply);
             if (items [i].logged) {     //  "<case> <summary>": logged once durable
                 char *space = strchr (items [i].logged, ' ');
                 *space = 0;
@@ -591,7 +595,7 @@ s_run_batch (intake_t *self, s_item_t *items, size_t count)
             zframe_destroy (&items [i].reply);
             zframe_t *frame = s_error_frame (items [i].env->request->request_id, HL_UNAVAILABLE,
                                              "the node could not store this; nothing was saved, try again");
-            s_send (self, items [i].routing_id, &frame);
+            s_send (items [i].front, items [i].routing_id, &frame);
         }
     }
     for (size_t i = 0; i < count; i++) {
@@ -604,6 +608,35 @@ s_run_batch (intake_t *self, s_item_t *items, size_t count)
 }
 
 // ---------------------------------------------------------------- the loop
+
+//  The remote front door: a request may act only as the actor its CurveZMQ
+//  key is bound to (the `actor` metadata of its certificate in front/allow).
+//  The key is the connection's (User-Id, which our ZAP handler set at the
+//  handshake), never anything in the payload; it is looked up again on every
+//  request, so a deleted certificate cuts off a connection already open.
+//  NULL: the request may go on; else why not (in buf), nothing written.
+static const char *
+s_remote_refusal (intake_t *self, zframe_t *body, const Hotline__Request *request,
+                  char *buf, size_t size)
+{
+    const char *user_id = zframe_meta (body, "User-Id");
+    const char *actor = user_id && *user_id? hl_keyring_lookup (self->keyring, user_id): NULL;
+    if (!actor)
+        snprintf (buf, size, "this key is no longer admitted");
+    else
+    if (request->kind_case != HOTLINE__REQUEST__KIND_PING
+    &&  (!request->actor || strneq (request->actor, actor)))
+        snprintf (buf, size, "this key may act only as %s", actor);
+    else
+        return NULL;
+    hl_metrics_add (hl_service_metrics (self->service), "hotline_front_refused_total", 1);
+    long suppressed = hl_ratelimit (&self->rl_bad);
+    if (suppressed >= 0)
+        hl_warn ("remote front door: key %.12s... asked to act as %s: %s (%ld similar suppressed)",
+                 user_id? user_id: "?", request->actor && *request->actor? request->actor: "nobody",
+                 buf, suppressed);
+    return buf;
+}
 
 static int
 s_front_readable (zloop_t *loop, zsock_t *front, void *arg)
@@ -625,7 +658,7 @@ s_front_readable (zloop_t *loop, zsock_t *front, void *arg)
                 hl_warn ("dropped a message with %zu frames (%ld similar suppressed)",
                          zmsg_size (msg), suppressed);
             zframe_t *frame = s_error_frame (NULL, HL_BAD_INPUT, "expected exactly one frame");
-            s_send (self, routing_id, &frame);
+            s_send (front, routing_id, &frame);
             zframe_destroy (&routing_id);
             zmsg_destroy (&msg);
             continue;
@@ -657,26 +690,36 @@ s_front_readable (zloop_t *loop, zsock_t *front, void *arg)
                 hl_warn ("bad request: %s (%ld similar suppressed)", reason, suppressed);
             zframe_t *frame = s_error_frame (env && env->body_case == HOTLINE__ENVELOPE__BODY_REQUEST?
                                              env->request->request_id: NULL, HL_BAD_INPUT, reason);
-            s_send (self, routing_id, &frame);
+            s_send (front, routing_id, &frame);
             hl_msg_free (&env);
             zframe_destroy (&routing_id);
             zframe_destroy (&body);
             continue;
         }
         Hotline__Request *request = env->request;
+        char refusal [160];
+        if (front == self->remote && s_remote_refusal (self, body, request, refusal, sizeof refusal)) {
+            zframe_t *frame = s_error_frame (request->request_id, HL_FORBIDDEN, refusal);
+            s_send (front, routing_id, &frame);
+            hl_msg_free (&env);
+            zframe_destroy (&routing_id);
+            zframe_destroy (&body);
+            continue;
+        }
         if (request->kind_case == HOTLINE__REQUEST__KIND_QUERY) {
             //  Relay [client id][request] to the archive, never blocking:
             //  with the archive down or slow its queue fills, and the front
             //  door must go on serving commands
+            zsock_t *relay = front == self->remote? self->archive_remote: self->archive;
             zframe_t *id = zframe_dup (routing_id);
-            if (zframe_send (&id, self->archive, ZFRAME_MORE | ZFRAME_DONTWAIT) == 0)
-                zframe_send (&body, self->archive, ZFRAME_DONTWAIT);
+            if (zframe_send (&id, relay, ZFRAME_MORE | ZFRAME_DONTWAIT) == 0)
+                zframe_send (&body, relay, ZFRAME_DONTWAIT);
             else {
                 zframe_destroy (&id);
                 zframe_destroy (&body);
                 zframe_t *frame = s_error_frame (request->request_id, HL_UNAVAILABLE,
                                                  "the archive is not answering; try again");
-                s_send (self, routing_id, &frame);
+                s_send (front, routing_id, &frame);
             }
             zframe_destroy (&routing_id);
             zframe_destroy (&body);
@@ -693,18 +736,19 @@ s_front_readable (zloop_t *loop, zsock_t *front, void *arg)
             reply.seq = self->last_seq;
             reply.json = self->ping_json;
             zframe_t *frame = s_encode_reply (&reply);
-            s_send (self, routing_id, &frame);
+            s_send (front, routing_id, &frame);
             zframe_destroy (&routing_id);
             hl_msg_free (&env);
             continue;
         }
         if (request->kind_case != HOTLINE__REQUEST__KIND_COMMAND) {
             zframe_t *frame = s_error_frame (request->request_id, HL_BAD_INPUT, "empty request");
-            s_send (self, routing_id, &frame);
+            s_send (front, routing_id, &frame);
             zframe_destroy (&routing_id);
             hl_msg_free (&env);
             continue;
         }
+        items [count].front = front;
         items [count].routing_id = routing_id;
         items [count].env = env;
         items [count].reply = NULL;
@@ -727,7 +771,7 @@ s_archive_readable (zloop_t *loop, zsock_t *archive, void *arg)
     if (msg && zmsg_size (msg) == 2) {
         zframe_t *routing_id = zmsg_pop (msg);
         zframe_t *body = zmsg_pop (msg);
-        s_send (self, routing_id, &body);
+        s_send (archive == self->archive_remote? self->remote: self->front, routing_id, &body);
         zframe_destroy (&routing_id);
     }
     zmsg_destroy (&msg);
@@ -830,6 +874,63 @@ s_write_directory (intake_t *self)
     return rc;
 }
 
+//  The remote front door, for clients elsewhere (a CLI on an officer's PC):
+//  off unless front/remote names an endpoint. A CurveZMQ server with the
+//  node's keypair (front/cert); the ZAP handler admits only the client
+//  certificates of front/allow, and each request is held to its key's actor
+//  (s_remote_refusal). It has its own relay to the archive, so that a
+//  query's answer goes back out of the door it came in by. 0, or -1 (logged):
+//  the node does not start with a remote door it was asked for but cannot
+//  secure.
+static int
+s_remote_new (intake_t *self, zloop_t *loop)
+{
+    hl_config_t *config = hl_service_config (self->service);
+    const char *endpoint = hl_config_get (config, "front/remote", "");
+    if (!*endpoint || streq (endpoint, "off"))
+        return 0;
+    char *cert_path = hl_config_resolve (config, hl_config_get (config, "front/cert", NULL));
+    char *allow = hl_config_resolve (config, hl_config_get (config, "front/allow", NULL));
+    zcert_t *cert = cert_path && zsys_file_exists (cert_path)? zcert_load (cert_path): NULL;
+    int rc = -1;
+    if (!cert)
+        hl_error ("front/remote needs front/cert, the node's keypair (hotline keys client makes"
+                  " one): cannot load %s", cert_path? cert_path: "(not set)");
+    else
+    if (streq (zcert_secret_txt (cert), "0000000000000000000000000000000000000000"))
+        hl_error ("front/cert %s has no secret key (%s_secret missing)", cert_path, cert_path);
+    else
+    if (!allow || !(self->keyring = hl_keyring_new (allow, "actor", "front door")))
+        hl_error ("front/remote needs front/allow, the directory of client certificates: %s",
+                  allow? allow: "(not set)");
+    else
+    //  Bound before the CurveZMQ socket: without a ZAP handler libzmq
+    //  would admit every client key
+    if (hl_keyring_serve (self->keyring, loop) == 0) {
+        self->remote = zsock_new (ZMQ_ROUTER);
+        hl_sock_harden (self->remote);
+        zcert_apply (cert, self->remote);
+        zsock_set_curve_server (self->remote, 1);
+        if (zsock_bind (self->remote, "%s", endpoint) < 0)
+            hl_error ("cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        else {
+            self->archive_remote = zsock_new (ZMQ_DEALER);
+            hl_sock_harden (self->archive_remote);
+            zsock_connect (self->archive_remote, "%s", hl_service_endpoint (self->service, "archive"));
+            zloop_reader (loop, self->remote, s_front_readable, self);
+            zloop_reader (loop, self->archive_remote, s_archive_readable, self);
+            hl_metrics_add (hl_service_metrics (self->service), "hotline_front_refused_total", 0);
+            hl_info ("remote front door on %s (CurveZMQ): %zu client keys from %s", endpoint,
+                     hl_keyring_size (self->keyring), allow);
+            rc = 0;
+        }
+    }
+    zcert_destroy (&cert);
+    free (cert_path);
+    free (allow);
+    return rc;
+}
+
 //  Gauges (loop thread, every second): log head, what the archive has not
 //  acknowledged yet, and how old the oldest of that is
 static void
@@ -897,6 +998,10 @@ intake_new (hl_service_t *service)
     zsock_connect (self->archive, "%s", hl_service_endpoint (service, "archive"));
     zloop_reader (loop, self->front, s_front_readable, self);
     zloop_reader (loop, self->archive, s_archive_readable, self);
+    if (s_remote_new (self, loop)) {
+        intake_destroy (&self);
+        return NULL;
+    }
 
     hl_hop_opts_t opts;
     hl_hop_opts_init (&opts);
@@ -923,9 +1028,16 @@ intake_destroy (intake_t **self_p)
             zloop_reader_end (hl_service_loop (self->service), self->front);
         if (self->archive)
             zloop_reader_end (hl_service_loop (self->service), self->archive);
+        if (self->remote)
+            zloop_reader_end (hl_service_loop (self->service), self->remote);
+        if (self->archive_remote)
+            zloop_reader_end (hl_service_loop (self->service), self->archive_remote);
         hl_hop_sender_destroy (&self->feed);
         zsock_destroy (&self->front);
         zsock_destroy (&self->archive);
+        zsock_destroy (&self->remote);
+        zsock_destroy (&self->archive_remote);
+        hl_keyring_destroy (&self->keyring);
         hl_store_destroy (&self->store);
         free (self->ping_json);
         free (self);

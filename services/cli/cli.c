@@ -90,16 +90,53 @@ s_bad (const char *command, const char *fmt, ...)
 
 // ------------------------------------------------------------- plumbing
 
+//  CurveZMQ: the keypair and the node's public key, checked before any
+//  request; a key bound to an actor (`hotline keys client`) acts as that
+//  actor unless --as says otherwise. 0 or -1 (message printed).
+static int
+s_resolve_curve (cli_t *cli)
+{
+    if (!cli->cert) {
+        if (cli->server_key || cli->server_cert) {
+            fprintf (stderr, "hotline: --server-key and --server-cert need --cert (your keypair)\n");
+            return -1;
+        }
+        return 0;
+    }
+    zcert_t *cert = zsys_file_exists (cli->cert)? zcert_load (cli->cert): NULL;
+    if (!cert || streq (zcert_secret_txt (cert), "0000000000000000000000000000000000000000")) {
+        fprintf (stderr, "hotline: cannot load the keypair %s (and %s_secret)\n", cli->cert, cli->cert);
+        zcert_destroy (&cert);
+        return -1;
+    }
+    const char *actor = zcert_meta (cert, "actor");
+    if (!cli->actor && actor && *actor) {
+        snprintf (cli->actor_buf, sizeof cli->actor_buf, "%s", actor);
+        cli->actor = cli->actor_buf;
+    }
+    zcert_destroy (&cert);
+    if (cli->server_cert) {
+        zcert_t *server = zsys_file_exists (cli->server_cert)? zcert_load (cli->server_cert): NULL;
+        if (!server) {
+            fprintf (stderr, "hotline: cannot load the node's certificate %s\n", cli->server_cert);
+            return -1;
+        }
+        snprintf (cli->curve_buf [2], sizeof cli->curve_buf [2], "%s", zcert_public_txt (server));
+        cli->server_key = cli->curve_buf [2];
+        zcert_destroy (&server);
+    }
+    uint8_t key [32];
+    if (!cli->server_key || strlen (cli->server_key) != 40 || !zmq_z85_decode (key, cli->server_key)) {
+        fprintf (stderr, "hotline: --cert needs the node's public key: --server-key Z85 (40"
+                         " characters) or --server-cert PATH\n");
+        return -1;
+    }
+    return 0;
+}
+
 int
 cli_resolve (cli_t *cli, const char *node)
 {
-    if (!cli->actor)
-        cli->actor = getenv ("HOTLINE_ACTOR");
-    if (!cli->actor) {
-        const char *user = getenv ("USER");
-        snprintf (cli->actor_buf, sizeof cli->actor_buf, "officer:%s", user && *user? user: "duty");
-        cli->actor = cli->actor_buf;
-    }
     if (node) {
         //  Nodes started by `make run`: $HOTLINE_NODES or ./var/nodes.cfg
         const char *path = getenv ("HOTLINE_NODES");
@@ -119,7 +156,9 @@ cli_resolve (cli_t *cli, const char *node)
     if (!cli->endpoint)
         cli->endpoint = getenv ("HOTLINE_ENDPOINT");
     if (!cli->endpoint) {
-        //  A config file: $HOTLINE_CLI_CONFIG or ~/.config/hotline/cli.cfg
+        //  A config file: $HOTLINE_CLI_CONFIG or ~/.config/hotline/cli.cfg.
+        //  Its cli/cert and cli/server_cert go with its cli/endpoint (a
+        //  remote front door), not with an endpoint given otherwise
         const char *path = getenv ("HOTLINE_CLI_CONFIG");
         char home_path [512];
         if (!path && getenv ("HOME")) {
@@ -131,11 +170,35 @@ cli_resolve (cli_t *cli, const char *node)
         if (endpoint) {
             snprintf (cli->endpoint_buf, sizeof cli->endpoint_buf, "%s", endpoint);
             cli->endpoint = cli->endpoint_buf;
+            //  Relative paths: relative to the config file's directory
+            const char *keys [2] = { "cli/cert", "cli/server_cert" };
+            const char **targets [2] = { &cli->cert, &cli->server_cert };
+            for (int i = 0; i < 2; i++) {
+                const char *value = zconfig_get (config, keys [i], NULL);
+                if (!value || !*value || *targets [i])
+                    continue;
+                const char *slash = strrchr (path, '/');
+                if (*value == '/' || !slash)
+                    snprintf (cli->curve_buf [i], sizeof cli->curve_buf [i], "%s", value);
+                else
+                    snprintf (cli->curve_buf [i], sizeof cli->curve_buf [i], "%.*s/%s",
+                              (int) (slash - path), path, value);
+                *targets [i] = cli->curve_buf [i];
+            }
         }
         zconfig_destroy (&config);
     }
     if (!cli->endpoint)
         cli->endpoint = "tcp://127.0.0.1:7101";
+    if (s_resolve_curve (cli))
+        return -1;
+    if (!cli->actor)
+        cli->actor = getenv ("HOTLINE_ACTOR");
+    if (!cli->actor) {
+        const char *user = getenv ("USER");
+        snprintf (cli->actor_buf, sizeof cli->actor_buf, "officer:%s", user && *user? user: "duty");
+        cli->actor = cli->actor_buf;
+    }
     return 0;
 }
 
@@ -144,11 +207,18 @@ cli_call (cli_t *cli, Hotline__Request *request)
 {
     request->actor = (char *) cli->actor;
     hl_client_t *client = hl_client_new (cli->endpoint, cli->timeout_ms, cli->tries);
+    if (cli->cert && hl_client_set_curve (client, cli->cert, cli->server_key)) {
+        fprintf (stderr, "hotline: cannot use the keypair %s\n", cli->cert);
+        hl_client_destroy (&client);
+        return NULL;
+    }
     Hotline__Envelope *reply = hl_client_call (client, request);
     hl_client_destroy (&client);
     if (!reply)
         fprintf (stderr, "hotline: the node at %s is not answering (after %d tries); "
-                         "nothing was acknowledged\n", cli->endpoint, cli->tries);
+                         "nothing was acknowledged%s\n", cli->endpoint, cli->tries,
+                 cli->cert? " (over CurveZMQ: a node that does not admit this key never"
+                            " answers; ask its operator)": "");
     return reply;
 }
 

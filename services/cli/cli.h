@@ -13,6 +13,12 @@ typedef struct {
     char endpoint_buf [256];
     int timeout_ms;
     int tries;
+    //  CurveZMQ to a node's remote front door (--cert, --server-key |
+    //  --server-cert, or cli/cert and cli/server_cert of the CLI config)
+    const char *cert;           //  own keypair (NAME.cert and NAME.cert_secret)
+    const char *server_key;     //  the node's public key, z85
+    const char *server_cert;    //  or its certificate
+    char curve_buf [3][512];
 } cli_t;
 
 //  Find the endpoint and actor. 0 or -1 (message printed).

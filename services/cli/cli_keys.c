@@ -4,6 +4,7 @@
  *      hotline keys generate --dir DIR --ward CODE [--force]
  *      hotline keys rotate --dir DIR --ward CODE
  *      hotline keys show --dir DIR
+ *      hotline keys client NAME --actor ROLE:USER --dir DIR [--force]
  *
  *  Layout of DIR (czmq zcert files; a keypair is NAME and NAME_secret):
  *
@@ -13,6 +14,17 @@
  *      allow/ward-<code>.cert                  public copies: the city's
  *                                              certificate directory
  *      retired/ward-<code>-<time>.cert         public certs taken out of allow/
+ *
+ *  The same commands keep the keys of a node's remote front door (intake's
+ *  front/remote), in a directory of their own (not the city's):
+ *
+ *      front.cert, front.cert_secret           the node's keypair (front/cert)
+ *      client-<name>.cert, client-<name>.cert_secret   one per CLI, metadata
+ *                                              actor = "<role>:<user>", role = "client"
+ *      allow/client-<name>.cert                public copies: front/allow
+ *
+ *  A client key may act only as its actor; deleting its allow/ copy revokes
+ *  it (intake looks the key up again on every request).
  *
  *  Give each ward node its ward-<code>.cert_secret and city.cert (public);
  *  the city uses city.cert_secret and allow/. retired/ is a sibling of
@@ -32,6 +44,7 @@
  */
 #include "hotline.h"
 #include "cli.h"
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -43,6 +56,7 @@ typedef struct {
     const char *dir;
     const char *wards;
     const char *ward;
+    const char *actor;
     bool force;
 } s_keys_opts_t;
 
@@ -85,6 +99,9 @@ s_parse (s_keys_opts_t *opts, const char *command, int argc, char **argv, const 
         else
         if (streq (key, "wards"))
             opts->wards = value;
+        else
+        if (streq (key, "actor"))
+            opts->actor = value;
         else
             opts->ward = value;
     }
@@ -206,10 +223,9 @@ s_newest (const char *dir)
 //  zcertstore, which compares whole seconds) sees the change even within
 //  the same second (see the header).
 static int
-s_allow (const char *command, const char *dir, const char *code)
+s_allow_file (const char *command, const char *dir, const char *name)
 {
-    char src [4096], dst [4200], allow [4096], name [64];
-    snprintf (name, sizeof name, "ward-%s.cert", code);
+    char src [4096], dst [4200], allow [4096];
     snprintf (src, sizeof src, "%s/%s", dir, name);
     snprintf (allow, sizeof allow, "%s/allow", dir);
     snprintf (dst, sizeof dst, "%s/%s", allow, name);
@@ -225,6 +241,14 @@ s_allow (const char *command, const char *dir, const char *code)
     times [0].tv_nsec = times [1].tv_nsec = 0;
     utimensat (AT_FDCWD, dst, times, 0);
     return 0;
+}
+
+static int
+s_allow (const char *command, const char *dir, const char *code)
+{
+    char name [64];
+    snprintf (name, sizeof name, "ward-%s.cert", code);
+    return s_allow_file (command, dir, name);
 }
 
 //  Same file content?
@@ -283,9 +307,11 @@ s_retire (const char *command, const char *dir, const char *code, bool remove_it
     return 0;
 }
 
-//  A new keypair at DIR/NAME (+ _secret), with metadata
+//  A new keypair at DIR/NAME (+ _secret), with metadata: role, and
+//  key = value if key is set
 static zcert_t *
-s_keypair_new (const char *command, const char *dir, const char *name, const char *code)
+s_keypair_new_meta (const char *command, const char *dir, const char *name,
+                    const char *role, const char *key, const char *value)
 {
     char path [4200];
     snprintf (path, sizeof path, "%s/%s", dir, name);
@@ -294,12 +320,9 @@ s_keypair_new (const char *command, const char *dir, const char *name, const cha
         s_bad (command, "cannot generate a keypair");
         return NULL;
     }
-    if (code) {
-        zcert_set_meta (cert, "ward", "%s", code);
-        zcert_set_meta (cert, "role", "ward");
-    }
-    else
-        zcert_set_meta (cert, "role", "city");
+    if (key)
+        zcert_set_meta (cert, key, "%s", value);
+    zcert_set_meta (cert, "role", "%s", role);
     //  The secret file is written with mode 0600 (zcert_save_secret)
     if (zcert_save (cert, path)) {
         s_bad (command, "cannot write %s: %s", path, strerror (errno));
@@ -310,6 +333,14 @@ s_keypair_new (const char *command, const char *dir, const char *name, const cha
     snprintf (secret, sizeof secret, "%s_secret", path);
     chmod (secret, 0600);
     return cert;
+}
+
+//  A ward's keypair (metadata ward = code), or the city's (code NULL)
+static zcert_t *
+s_keypair_new (const char *command, const char *dir, const char *name, const char *code)
+{
+    return code? s_keypair_new_meta (command, dir, name, "ward", "ward", code)
+               : s_keypair_new_meta (command, dir, name, "city", NULL, NULL);
 }
 
 //  An existing keypair: 1 = present and whole (*cert_p loaded), 0 = absent,
@@ -538,9 +569,11 @@ s_show_one (const char *dir, const char *name, const char *status)
         return;
     }
     const char *ward = zcert_meta (cert, "ward");
+    const char *actor = zcert_meta (cert, "actor");
     const char *role = zcert_meta (cert, "role");
-    char kind [32];
-    snprintf (kind, sizeof kind, "%s", ward? ward: role && streq (role, "city")? "(city)": "-");
+    char kind [128];
+    snprintf (kind, sizeof kind, "%s", ward? ward: actor? actor: !role? "-":
+              streq (role, "city")? "(city)": streq (role, "front")? "(front)": "-");
     printf ("%-34s %-10s %-12s %s\n", name, kind, status, zcert_public_txt (cert));
     zcert_destroy (&cert);
 }
@@ -563,7 +596,7 @@ s_keys_show (int argc, char **argv)
         snprintf (path, sizeof path, "%s/%s", opts.dir, names [i]);
         snprintf (allowed, sizeof allowed, "%s/%s", allow, names [i]);
         snprintf (secret, sizeof secret, "%s_secret", path);
-        const char *status = streq (names [i], "city.cert")? "server"
+        const char *status = streq (names [i], "city.cert") || streq (names [i], "front.cert")? "server"
                            : s_same_file (path, allowed)? "allowed"
                            : s_exists (allowed)? "MISMATCH": "not-allowed";
         if (!s_exists (secret))
@@ -593,12 +626,95 @@ s_keys_show (int argc, char **argv)
     return CLI_OK;
 }
 
+//  Client names: letters, digits, '.', '_', '-'; 1 to 64, not starting with '.'
+static bool
+s_name_ok (const char *name)
+{
+    size_t len = name? strlen (name): 0;
+    return len >= 1 && len <= 64 && *name != '.'
+        && strspn (name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
+}
+
+//  Actors: ROLE:USER, ROLE lower-case letters and '_', USER without spaces
+//  or ':'. Not system:*, the node's own services, which use the local door.
+static const char *
+s_actor_problem (const char *actor)
+{
+    const char *colon = actor? strchr (actor, ':'): NULL;
+    if (!colon || colon == actor || !colon [1] || strlen (actor) > 90)
+        return "must be ROLE:USER, e.g. officer:lan";
+    if ((size_t) (colon - actor) != strspn (actor, "abcdefghijklmnopqrstuvwxyz_"))
+        return "ROLE must be lower-case letters (officer, division, leader, department, viewer ...)";
+    for (const char *c = colon + 1; *c; c++)
+        if (*c == ':' || isspace ((unsigned char) *c) || (unsigned char) *c < 32)
+            return "USER may not contain spaces or ':'";
+    if (strncmp (actor, "system:", 7) == 0)
+        return "system:* is the node's own services: they use the local front door";
+    return NULL;
+}
+
+//  hotline keys client NAME --actor ROLE:USER --dir DIR [--force]
+static int
+s_keys_client (int argc, char **argv)
+{
+    const char *command = "client";
+    if (argc < 1 || strncmp (argv [0], "--", 2) == 0)
+        return s_bad (command, "which client? hotline keys client NAME --actor ROLE:USER --dir DIR");
+    const char *name = argv [0];
+    if (!s_name_ok (name))
+        return s_bad (command, "'%s' is not a client name (letters, digits, '.', '_', '-';"
+                      " at most 64)", name);
+    s_keys_opts_t opts;
+    if (s_parse (&opts, command, argc - 1, argv + 1, "dir actor force"))
+        return CLI_BAD_INPUT;
+    if (!opts.actor)
+        return s_bad (command, "--actor ROLE:USER is required (the one actor this key may act as)");
+    const char *problem = s_actor_problem (opts.actor);
+    if (problem)
+        return s_bad (command, "--actor %s: %s", opts.actor, problem);
+    if (s_prepare_dir (command, opts.dir))
+        return CLI_BAD_INPUT;
+    //  The node's own keypair, once
+    zcert_t *front = NULL;
+    int found = s_keypair_load (command, opts.dir, "front.cert", NULL, &front);
+    if (found < 0)
+        return CLI_BAD_INPUT;
+    if (found == 0) {
+        front = s_keypair_new_meta (command, opts.dir, "front.cert", "front", NULL, NULL);
+        if (!front)
+            return CLI_BAD_INPUT;
+        printf ("created  %-24s %s\n", "front.cert", zcert_public_txt (front));
+    }
+    char file [128], path [4300], secret [4400];
+    snprintf (file, sizeof file, "client-%s.cert", name);
+    snprintf (path, sizeof path, "%s/%s", opts.dir, file);
+    snprintf (secret, sizeof secret, "%s_secret", path);
+    int rc = CLI_OK;
+    if ((s_exists (path) || s_exists (secret)) && !opts.force)
+        rc = s_bad (command, "%s exists (--force replaces it, and revokes the old key)", path);
+    zcert_t *cert = rc? NULL: s_keypair_new_meta (command, opts.dir, file, "client", "actor", opts.actor);
+    if (rc == CLI_OK && !cert)
+        rc = CLI_BAD_INPUT;
+    if (rc == CLI_OK && s_allow_file (command, opts.dir, file))
+        rc = CLI_BAD_INPUT;
+    if (rc == CLI_OK) {
+        printf ("created  %-24s %s  acts as %s\n", file, zcert_public_txt (cert), opts.actor);
+        fprintf (stderr, "hotline keys: give the officer's PC %s and %s_secret, and %s/front.cert"
+                 " (public); the node: front/cert = %s/front.cert, front/allow = %s/allow."
+                 " To revoke: delete %s/allow/%s\n",
+                 path, path, opts.dir, opts.dir, opts.dir, opts.dir, file);
+    }
+    zcert_destroy (&cert);
+    zcert_destroy (&front);
+    return rc;
+}
+
 int
 cli_keys (cli_t *cli, int argc, char **argv)
 {
     (void) cli;
     if (argc < 1)
-        return s_bad (NULL, "which command? init, generate, rotate or show (see hotline help)");
+        return s_bad (NULL, "which command? init, generate, rotate, show or client (see hotline help)");
     const char *command = argv [0];
     if (streq (command, "init"))
         return s_keys_init (argc - 1, argv + 1);
@@ -608,5 +724,7 @@ cli_keys (cli_t *cli, int argc, char **argv)
         return s_keys_generate (argc - 1, argv + 1, true);
     if (streq (command, "show"))
         return s_keys_show (argc - 1, argv + 1);
-    return s_bad (NULL, "unknown command '%s' (init, generate, rotate, show)", command);
+    if (streq (command, "client"))
+        return s_keys_client (argc - 1, argv + 1);
+    return s_bad (NULL, "unknown command '%s' (init, generate, rotate, show, client)", command);
 }

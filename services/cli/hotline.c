@@ -19,7 +19,11 @@ s_usage (FILE *out)
 "  --endpoint E       the node's front door (default $HOTLINE_ENDPOINT, the\n"
 "                     config file, or tcp://127.0.0.1:7101: the local ward)\n"
 "  --node NAME        a node started by `make run` (see `hotline nodes`)\n"
-"  --as ROLE:NAME     who acts (default $HOTLINE_ACTOR or officer:$USER)\n"
+"  --as ROLE:NAME     who acts (default: the --cert's actor, $HOTLINE_ACTOR or\n"
+"                     officer:$USER)\n"
+"  --cert PATH        CurveZMQ keypair for a node's remote front door (from\n"
+"                     `hotline keys client`); with --server-key Z85 or\n"
+"                     --server-cert PATH, the node's public key\n"
 "  --timeout MS       per try (default 3000); --tries N (default 3)\n"
 "\n"
 "Cases:\n"
@@ -56,6 +60,10 @@ s_usage (FILE *out)
 "  keys generate --dir DIR --ward CODE [--force]\n"
 "  keys rotate --dir DIR --ward CODE           new key; old public cert -> DIR/retired/\n"
 "  keys show --dir DIR\n"
+"  keys client NAME --actor ROLE:USER --dir DIR\n"
+"                     a CLI's key for a node's remote front door: it may act only\n"
+"                     as ROLE:USER; DIR/front.cert is the node's keypair (made if\n"
+"                     missing), DIR/allow/ its front/allow (delete to revoke)\n"
 "\n"
 "Operations:\n"
 "  ping                         is the node up?\n"
@@ -104,6 +112,15 @@ main (int argc, char *argv [])
         else
         if (streq (argv [arg], "--tries"))
             cli.tries = atoi (argv [++arg]);
+        else
+        if (streq (argv [arg], "--cert"))
+            cli.cert = argv [++arg];
+        else
+        if (streq (argv [arg], "--server-key"))
+            cli.server_key = argv [++arg];
+        else
+        if (streq (argv [arg], "--server-cert"))
+            cli.server_cert = argv [++arg];
         else {
             fprintf (stderr, "hotline: unknown global option %s (see hotline help)\n", argv [arg]);
             return CLI_BAD_INPUT;

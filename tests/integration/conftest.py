@@ -28,6 +28,10 @@ VALGRIND = os.environ.get("HOTLINE_VALGRIND") == "1"
 SLOW = 6 if VALGRIND else (2 if "asan" in BUILD else 1)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: real headless Chromium (selenium)")
+
+
 def free_base(count=20):
     """A base port such that base+1 .. base+count are free on 127.0.0.1."""
     for _ in range(200):

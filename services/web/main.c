@@ -13,7 +13,10 @@
 #include "hotline.h"
 #include "web_api.h"
 #include "web_server.h"
+#include "web_request.h"
+#include "web_cases.h"
 #include "web_report.h"
+#include "web_admin.h"
 
 static void
 s_refresh (void *arg)
@@ -34,9 +37,12 @@ main (int argc, char *argv [])
     for (int i = 0; i < argc; i++) {
         if (streq (argv [i], "--selftest")) {
             bool verbose = i + 1 < argc && streq (argv [i + 1], "-v");
+            web_request_test (verbose);
             web_api_test (verbose);
-            web_server_test (verbose);
+            web_cases_test (verbose);
             web_report_test (verbose);
+            web_admin_test (verbose);
+            web_server_test (verbose);
             return 0;
         }
         if (streq (argv [i], "--init-admin") && i + 1 < argc)
@@ -54,7 +60,7 @@ main (int argc, char *argv [])
         return 2;
     }
     if (init_admin) {
-        int rc = web_api_init_admin (api, init_admin);
+        int rc = web_admin_init (api, init_admin);
         if (rc == 0)
             printf ("hotline-web: first admin written to %s\n", init_admin);
         else

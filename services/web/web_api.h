@@ -1,10 +1,17 @@
-/*  web_api — the handlers of the JSON API under /api/v1/ (services/web/API.md).
+/*  web_api — the JSON API under /api/v1/ (services/web/API.md): the router,
+ *  the session (login, logout, /me, the procedure), and what every handler
+ *  shares: the node, the web's own store, and the checks of who may see or
+ *  do what.
  *
- *  Each handler reads the same way: parse (the body, strictly), check (the
- *  session, the CSRF token, the role, against the procedure), call (the
- *  node through intake's front door with hl_client, or the web's own store
- *  hl_accounts), answer (JSON). The server decides what a role may see or
- *  do; the page shows what it gets.
+ *  The handlers live in their own classes and read the same way: parse
+ *  (web_request), check (the session, the role, against the procedure),
+ *  call (the node through intake's front door with hl_client, or the web's
+ *  own store hl_accounts), answer (JSON):
+ *      web_cases    the case list, a case, submitting, actions
+ *      web_report   the report (JSON, CSV) and its prose
+ *      web_admin    users, dead letters, the first admin
+ *  The server decides what a role may see or do; the page shows what it
+ *  gets.
  *
  *  Rules for callers:
  *  - web_api_handle runs in any of the HTTP server's worker threads. The
@@ -16,34 +23,18 @@
  *    before web_api_handle is called. The answer is written into the
  *    request: status, a malloc'ed body, its content type, and the extra
  *    headers (Set-Cookie, Retry-After, Content-Disposition).
+ *  - A handler is called only with a live session, and for a write (POST,
+ *    PUT, PATCH, DELETE) only with its CSRF token checked: the router does
+ *    both before any handler runs.
  *  - Never a 500 for anything a client sends: bad input is a 4xx naming the
  *    field; a node that does not answer is a 503 and nothing was stored.
  */
 #ifndef WEB_API_H_INCLUDED
 #define WEB_API_H_INCLUDED
+#include "hl_accounts.h"
+#include "web_request.h"
 
 typedef struct _web_api_t web_api_t;
-
-//  One HTTP request and its answer
-typedef struct {
-    //  In
-    const char *method;             //  "GET", "POST" ...
-    const char *path;               //  decoded path, e.g. /api/v1/cases
-    void *connection;               //  struct MHD_Connection *: query, headers, cookies
-    const char *body;               //  the whole body (NUL-terminated), may be NULL
-    size_t body_size;
-    const char *ip;                 //  peer address, for throttling and the audit
-    bool tls;                       //  served over HTTPS (the cookie is Secure)
-    //  Out
-    int status;
-    char *answer;                   //  malloc'ed
-    size_t answer_size;
-    const char *content_type;
-    char set_cookie [256];
-    char retry_after [24];
-    char disposition [160];
-    const char *route;              //  label for the metrics: "cases", "case", ...
-} web_request_t;
 
 //  Read the web section of the service's config. NULL on a config error
 //  (printed).
@@ -53,17 +44,44 @@ void web_api_destroy (web_api_t **self_p);
 void web_api_handle (web_api_t *self, web_request_t *request);
 //  Live sessions, for the gauge (the calling thread's own store); -1 on error
 int web_api_session_count (web_api_t *self);
-//  Create the first admin if web.db has no users: a random password,
-//  written with the user name to path (mode 0600). 0 done, 1 users exist
-//  already (nothing written), -1 error (printed).
-int web_api_init_admin (web_api_t *self, const char *path);
 
-//  Helpers shared with web_server
-//  Set a JSON answer (steals json)
-void web_answer_json (web_request_t *request, int status, json_t *json);
-//  Set an error answer {"error": message[, "field": field]}
-void web_answer_error (web_request_t *request, int status, const char *field,
-                       const char *fmt, ...);
+//  --- For the handlers
+hl_procedure_t *web_api_procedure (web_api_t *self);
+//  Is this node the city aggregator
+bool web_api_city (web_api_t *self);
+//  The node's ward code ("" at the city)
+const char *web_api_ward_code (web_api_t *self);
+//  The web's own store's file (web.db in the node's data directory)
+const char *web_api_db_path (web_api_t *self);
+//  The calling thread's own store, opened on first use; NULL if it cannot
+//  be opened (logged)
+hl_accounts_t *web_api_accounts (web_api_t *self);
+//  Send a request to the node (intake's front door, or the notification
+//  service when notification is true) as actor. The reply (caller frees
+//  with hl_msg_free; it has a reply), or NULL when the node did not answer
+//  (answered 503).
+Hotline__Envelope *web_api_call (web_api_t *self, web_request_t *request,
+                                 Hotline__Request *message, const char *actor,
+                                 bool notification);
+//  A query: its JSON result (caller decrefs), or NULL (answered: the
+//  node's refusal, or 503)
+json_t *web_api_query (web_api_t *self, web_request_t *request, Hotline__Query *query,
+                       const char *actor, bool notification);
+//  Roles a web user may have: the procedure's people (not its "system"),
+//  viewer and admin
+bool web_api_role_valid (web_api_t *self, const char *role);
+//  May this role take actions at all (the procedure still decides which)
+bool web_api_can_act (web_api_t *self, const char *role);
+//  Who sees a reporter's identity: at a ward the officer, the division and
+//  the leaders; at the city only the Department, and only on the city's
+//  own cases (those a ward forwarded: they carry origin_case). Never viewer
+//  or admin. case_json NULL: "in general" (for /me, and for a list that is
+//  not of one case).
+bool web_api_can_see_reporter (web_api_t *self, const char *role, json_t *case_json);
+//  The actor recorded for the session's user: "<role>:<user>"
+void web_api_actor (hl_session_info_t *session, char *actor, size_t size);
+//  true for an admin; otherwise false, answered 403
+bool web_api_is_admin (web_request_t *request, hl_session_info_t *session);
 
 void web_api_test (bool verbose);
 #endif

@@ -1,6 +1,16 @@
-/*  web_report — the ward's report as CSV (see web_report.h).  */
+/*  web_report — the report for a period (see web_report.h, API.md).
+ *
+ *  How to read this file, top to bottom:
+ *    1. the CSV: section 2's figures, then section 1's focal points, as
+ *       `hotline report --format csv` prints them
+ *    2. the routes: the period (from and to, both required, to inclusive),
+ *       the report as JSON or CSV, the prose sections (GET, PUT)
+ *    3. the selftest
+ */
 #include "hotline.h"
 #include "web_report.h"
+
+// ------------------------------------------------------------- 1. CSV
 
 //  CSV: a quoted field, quotes doubled
 static void
@@ -84,6 +94,123 @@ web_report_csv (json_t *result, size_t *size)
     zchunk_destroy (&out);
     return text;
 }
+
+// ------------------------------------------------------------- 2. routes
+
+//  The period of a report: from and to both required; 0 or -1 (answered)
+static int
+s_period (web_request_t *request, int64_t *since, int64_t *until, char *period, size_t size)
+{
+    int rc_from = web_request_date (request, "from", since);
+    if (rc_from < 0)
+        return -1;
+    int rc_to = web_request_date (request, "to", until);
+    if (rc_to < 0)
+        return -1;
+    if (rc_from || rc_to) {
+        web_request_error (request, 400, rc_from? "from": "to",
+                           "Cần 'from' và 'to' (YYYY-MM-DD) (from and to are required)");
+        return -1;
+    }
+    *until += 24 * 3600 * 1000LL;       //  to is inclusive: the whole day
+    if (*until <= *since) {
+        web_request_error (request, 400, "to", "'to' trước 'from' (to is before from)");
+        return -1;
+    }
+    snprintf (period, size, "%s..%s", web_request_arg (request, "from"), web_request_arg (request, "to"));
+    return 0;
+}
+
+//  GET /api/v1/report?from=&to=[&format=csv][&ward=]
+void
+web_report_get (web_api_t *api, web_request_t *request, hl_session_info_t *session)
+{
+    Hotline__Query query = HOTLINE__QUERY__INIT;
+    query.kind = "report";
+    char period [64];
+    if (s_period (request, &query.since_ms, &query.until_ms, period, sizeof period))
+        return;
+    const char *format = web_request_arg (request, "format");
+    if (format && *format && strneq (format, "json") && strneq (format, "csv")) {
+        web_request_error (request, 400, "format", "'format' là json hoặc csv (json or csv)");
+        return;
+    }
+    const char *ward;
+    if (web_request_ward (request, &ward))
+        return;
+    query.ward = (char *) ward;
+    char actor [128];
+    web_api_actor (session, actor, sizeof actor);
+    json_t *result = web_api_query (api, request, &query, actor, false);
+    if (!result)
+        return;
+    if (format && streq (format, "csv")) {
+        free (request->answer);
+        request->answer = web_report_csv (result, &request->answer_size);
+        request->content_type = "text/csv; charset=utf-8";
+        request->status = 200;
+        snprintf (request->disposition, sizeof request->disposition,
+                  "attachment; filename=\"bao-cao-%s-%s-%s.csv\"",
+                  *web_api_ward_code (api)? web_api_ward_code (api): "city",
+                  web_request_arg (request, "from"), web_request_arg (request, "to"));
+        json_decref (result);
+    }
+    else
+        web_request_json (request, 200, result);
+}
+
+//  GET|PUT /api/v1/report/text?from=&to=
+void
+web_report_text (web_api_t *api, web_request_t *request, hl_session_info_t *session)
+{
+    static const char *fields [] = { "letter", "practice", "difficulties", "proposals", NULL };
+    int64_t since, until;
+    char period [64];
+    if (s_period (request, &since, &until, period, sizeof period))
+        return;
+    hl_accounts_t *accounts = web_api_accounts (api);
+    if (streq (request->method, "GET")) {
+        json_t *text = accounts? hl_accounts_report_text (accounts, period): NULL;
+        if (!text)
+            web_request_unavailable (request);
+        else
+            web_request_json (request, 200, text);
+        return;
+    }
+    if (strneq (session->role, "officer") && strneq (session->role, "leader")
+    &&  strneq (session->role, "admin") && strneq (session->role, "department")) {
+        web_request_error (request, 403, NULL, "Vai trò '%s' không soạn được báo cáo (role may not write the report)",
+                           session->role);
+        return;
+    }
+    json_t *body = web_request_body (request, fields);
+    if (!body)
+        return;
+    json_t *text = json_object ();
+    for (size_t i = 0; fields [i]; i++) {
+        json_t *value = json_object_get (body, fields [i]);
+        if (value && !json_is_string (value)) {
+            web_request_error (request, 400, fields [i], "'%s' phải là chuỗi (must be a string)", fields [i]);
+            goto done;
+        }
+        const char *problem = value? hl_text_check (json_string_value (value), 20000): NULL;
+        if (problem) {
+            web_request_error (request, 400, fields [i], "'%s': %s", fields [i], problem);
+            goto done;
+        }
+        json_object_set_new (text, fields [i], json_string (value? json_string_value (value): ""));
+    }
+    char err [256] = "";
+    if (!accounts || hl_accounts_report_text_set (accounts, period, text, err, sizeof err))
+        web_request_error (request, 400, NULL, "%s", *err? err: "cannot save");
+    else
+        web_request_json (request, 200, json_incref (text));
+done:
+    json_decref (text);
+    json_decref (body);
+}
+
+// ------------------------------------------------------------- 3. selftest
 
 void
 web_report_test (bool verbose)

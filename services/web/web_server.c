@@ -163,7 +163,7 @@ s_queue_error (web_server_t *self, struct MHD_Connection *connection, int status
 {
     web_request_t request;
     memset (&request, 0, sizeof request);
-    web_answer_error (&request, status, field, "%s", message);
+    web_request_error (&request, status, field, "%s", message);
     s_count (self, route, status, started_us);
     return s_queue (self, connection, &request);
 }
@@ -362,7 +362,7 @@ s_handler (void *cls, struct MHD_Connection *connection, const char *url, const 
     request.route = "other";
     web_api_handle (self->api, &request);
     if (!request.answer)
-        web_answer_error (&request, 500, NULL, "no answer");
+        web_request_error (&request, 500, NULL, "no answer");
     s_count (self, request.route, request.status, state->started_us);
     return s_queue (self, connection, &request);
 }

@@ -19,6 +19,7 @@
 #include "web_report.h"
 #include "web_admin.h"
 #include <pthread.h>
+#include <math.h>
 #include <microhttpd.h>
 
 // ------------------------------------------------------------- 1. object
@@ -36,6 +37,10 @@ struct _web_api_t {
     int64_t window_ms;
     bool city;
     char *node, *ward_code, *ward_name, *city_name;
+    //  The map the pages draw (/me's "map") and the tile origin the CSP allows
+    char *tile_url, *tile_attribution, *tile_origin;
+    double center [2];              //  lat, lon
+    int zoom;
     pthread_key_t key;              //  -> s_local_t of the calling thread
 };
 
@@ -78,6 +83,89 @@ web_api_accounts (web_api_t *self)
     return local->accounts;
 }
 
+//  The origin of a tile URL template, for the CSP's img-src: "https://HOST[:PORT]",
+//  with Leaflet's "{s}." subdomain placeholder as the CSP wildcard "*.". 0,
+//  or -1 when url is not an http(s) URL whose host a CSP source can name
+static int
+s_tile_origin (const char *url, char *origin, size_t size)
+{
+    const char *host = strncmp (url, "https://", 8) == 0? url + 8:
+                       strncmp (url, "http://", 7) == 0? url + 7: NULL;
+    if (!host)
+        return -1;
+    size_t scheme = (size_t) (host - url);
+    size_t len = strcspn (host, "/?#");
+    bool wildcard = strncmp (host, "{s}.", 4) == 0;
+    const char *rest = wildcard? host + 4: host;
+    size_t rest_len = len - (wildcard? 4: 0);
+    if (len == 0 || rest_len == 0
+    ||  strspn (rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") < rest_len
+    ||  scheme + 2 + rest_len + 1 > size)
+        return -1;
+    snprintf (origin, size, "%.*s%s%.*s", (int) scheme, url, wildcard? "*.": "", (int) rest_len, rest);
+    return 0;
+}
+
+//  "lat,lon" into center; 0, or -1 if it is not two numbers on the globe
+static int
+s_center (const char *text, double *center)
+{
+    char *end;
+    errno = 0;
+    center [0] = strtod (text, &end);
+    if (end == text || *end != ',')
+        return -1;
+    const char *lon = end + 1;
+    center [1] = strtod (lon, &end);
+    while (*end == ' ')
+        end++;
+    if (end == lon || *end || errno || !isfinite (center [0]) || !isfinite (center [1])
+    ||  center [0] < -90 || center [0] > 90 || center [1] < -180 || center [1] > 180)
+        return -1;
+    return 0;
+}
+
+//  The map's config (web/tile_url, tile_attribution, tile_host, map_center,
+//  map_zoom); 0, or -1 (printed)
+static int
+s_map_config (web_api_t *self, hl_config_t *config)
+{
+    self->tile_url = strdup (hl_config_get (config, "web/tile_url", ""));
+    self->tile_attribution = strdup (hl_config_get (config, "web/tile_attribution", ""));
+    assert (self->tile_url && self->tile_attribution);
+    char origin [256] = "";
+    if (*self->tile_url
+    &&  (strpbrk (self->tile_url, " ;,'\"\r\n\t") || s_tile_origin (self->tile_url, origin, sizeof origin))) {
+        fprintf (stderr, "hotline-web: web/tile_url must be an http(s) URL template, like "
+                         "https://tile.openstreetmap.org/{z}/{x}/{y}.png\n");
+        return -1;
+    }
+    //  The CSP's img-src allows web/tile_host when it is set, else the
+    //  tile URL's own origin: without it the browser would block every tile
+    const char *tile_host = hl_config_get (config, "web/tile_host", "");
+    if (strpbrk (tile_host, " ;,'\"\r\n\t")) {
+        fprintf (stderr, "hotline-web: web/tile_host must be one origin, like https://tile.openstreetmap.org\n");
+        return -1;
+    }
+    if (*tile_host && *origin && strneq (tile_host, origin) && !strchr (tile_host, '*'))
+        hl_warn ("web: web/tile_host %s is not the origin of web/tile_url (%s): the browser will "
+                 "block the tiles", tile_host, origin);
+    self->tile_origin = strdup (*tile_host? tile_host: origin);
+    assert (self->tile_origin);
+    //  Hải Phòng, the city of the wards this project was written for
+    const char *center = hl_config_get (config, "web/map_center", "20.86,106.68");
+    if (s_center (center, self->center)) {
+        fprintf (stderr, "hotline-web: web/map_center must be \"LAT,LON\" in degrees, like 20.86,106.68\n");
+        return -1;
+    }
+    self->zoom = (int) hl_config_int (config, "web/map_zoom", 14);
+    if (self->zoom < 1 || self->zoom > 19) {
+        fprintf (stderr, "hotline-web: web/map_zoom must be 1-19\n");
+        return -1;
+    }
+    return 0;
+}
+
 web_api_t *
 web_api_new (hl_service_t *service)
 {
@@ -109,6 +197,10 @@ web_api_new (hl_service_t *service)
         web_api_destroy (&self);
         return NULL;
     }
+    if (s_map_config (self, config)) {
+        web_api_destroy (&self);
+        return NULL;
+    }
     return self;
 }
 
@@ -129,6 +221,9 @@ web_api_destroy (web_api_t **self_p)
         free (self->ward_code);
         free (self->ward_name);
         free (self->city_name);
+        free (self->tile_url);
+        free (self->tile_attribution);
+        free (self->tile_origin);
         free (self);
         *self_p = NULL;
     }
@@ -156,6 +251,12 @@ const char *
 web_api_db_path (web_api_t *self)
 {
     return self->db_path;
+}
+
+const char *
+web_api_tile_origin (web_api_t *self)
+{
+    return self->tile_origin;
 }
 
 // ------------------------------------------------------------- 2. the node
@@ -429,6 +530,9 @@ s_me (web_api_t *self, web_request_t *request, hl_session_info_t *session)
                          json_boolean (web_api_can_see_reporter (self, session->role, NULL)));
     json_object_set_new (answer, "can_act", json_boolean (web_api_can_act (self, session->role)));
     json_object_set_new (answer, "is_admin", json_boolean (streq (session->role, "admin")));
+    json_object_set_new (answer, "map", json_pack ("{s:s, s:s, s:[f, f], s:i}",
+        "tiles", self->tile_url, "attribution", self->tile_attribution,
+        "center", self->center [0], self->center [1], "zoom", self->zoom));
     web_request_json (request, 200, answer);
 }
 
@@ -562,6 +666,23 @@ web_api_test (bool verbose)
     assert (s_segments ("/cases/31001-2026-000001/actions/assign", buf, sizeof buf, seg, 5) == 4);
     assert (streq (seg [3], "assign"));
     assert (s_segments ("/a/b/c/d/e/f", buf, sizeof buf, seg, 5) == 6);
+    char origin [64];
+    assert (s_tile_origin ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", origin, sizeof origin) == 0
+            && streq (origin, "https://tile.openstreetmap.org"));
+    assert (s_tile_origin ("http://{s}.tiles.example.vn:8080/{z}/{x}/{y}.png", origin, sizeof origin) == 0
+            && streq (origin, "http://*.tiles.example.vn:8080"));
+    assert (s_tile_origin ("https://tiles.example.vn", origin, sizeof origin) == 0
+            && streq (origin, "https://tiles.example.vn"));
+    assert (s_tile_origin ("javascript:alert(1)", origin, sizeof origin) == -1);
+    assert (s_tile_origin ("https:///{z}.png", origin, sizeof origin) == -1);
+    assert (s_tile_origin ("https://{z}.example.vn/x.png", origin, sizeof origin) == -1);
+    assert (s_tile_origin ("https://a.example.vn/x.png", origin, 20) == -1);   //  too long
+    double center [2];
+    assert (s_center ("20.86,106.68", center) == 0 && center [0] > 20.85 && center [1] < 106.69);
+    assert (s_center ("20.86, 106.68 ", center) == 0);
+    assert (s_center ("91,0", center) == -1 && s_center ("0,181", center) == -1);
+    assert (s_center ("20.86", center) == -1 && s_center ("a,b", center) == -1);
+    assert (s_center ("20.86,106.68x", center) == -1 && s_center ("nan,0", center) == -1);
     if (verbose)
         printf ("(tokens, segments) ");
     printf ("OK\n");

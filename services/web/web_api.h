@@ -3,6 +3,21 @@
  *  shares: the node, the web's own store, and the checks of who may see or
  *  do what.
  *
+ *  Config section web, besides the server's (web_server.h; defaults in
+ *  brackets):
+ *      node_timeout_ms, node_tries     towards intake: per try, tries [3000, 3]
+ *      session_idle_s, session_max_s   session expiry [1800, 43200]
+ *      login_max_failures(_ip), login_window_s   throttling [5, 20, 900]
+ *      tile_url            the map's tile URL template, e.g.
+ *                          https://tile.openstreetmap.org/{z}/{x}/{y}.png
+ *                          (http or https; "{s}." allowed first in the
+ *                          host) [none: the page draws a coordinate grid]
+ *      tile_attribution    the tiles' credit line (Leaflet shows it as HTML) [""]
+ *      tile_host           the origin img-src allows [tile_url's origin]
+ *      map_center          "LAT,LON" where the map opens [20.86,106.68,
+ *                          Hải Phòng]
+ *      map_zoom            1-19 [14]
+ *
  *  The handlers live in their own classes and read the same way: parse
  *  (web_request), check (the session, the role, against the procedure),
  *  call (the node through intake's front door with hl_client, or the web's
@@ -44,6 +59,9 @@ void web_api_destroy (web_api_t **self_p);
 void web_api_handle (web_api_t *self, web_request_t *request);
 //  Live sessions, for the gauge (the calling thread's own store); -1 on error
 int web_api_session_count (web_api_t *self);
+//  The map tiles' origin for the CSP's img-src: web/tile_host if set, else
+//  the origin of web/tile_url ("" if neither)
+const char *web_api_tile_origin (web_api_t *self);
 
 //  --- For the handlers
 hl_procedure_t *web_api_procedure (web_api_t *self);

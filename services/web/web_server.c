@@ -521,12 +521,8 @@ web_server_new (hl_service_t *service, web_api_t *api)
     self->vendor_leaflet = s_realpath (path);
     snprintf (path, sizeof path, "%s/chart.js", vendor);
     self->vendor_chart = s_realpath (path);
-    const char *tile_host = hl_config_get (config, "web/tile_host", "");
-    if (strpbrk (tile_host, " ;,'\"\r\n")) {
-        fprintf (stderr, "hotline-web: web/tile_host must be one origin, like https://tile.openstreetmap.org\n");
-        web_server_destroy (&self);
-        return NULL;
-    }
+    //  web_api checked the map's config: one origin, no separators
+    const char *tile_host = web_api_tile_origin (api);
     self->csp = zsys_sprintf ("default-src 'self'; script-src 'self'; style-src 'self'; "
                               "img-src 'self' data: blob:%s%s; connect-src 'self'; frame-ancestors 'none'; "
                               "base-uri 'none'; form-action 'self'", *tile_host? " ": "", tile_host);

@@ -16,8 +16,8 @@
  *      root                the pages [services/web/static when present,
  *                          else /usr/share/hotline/web]
  *      vendor_dir          Debian's JavaScript [/usr/share/javascript]
- *      tile_host           map tile origin allowed in img-src, e.g.
- *                          https://tile.openstreetmap.org [none]
+ *  The CSP's img-src adds the map tiles' origin (web/tile_host, else the
+ *  origin of web/tile_url: see web_api.h).
  *  It listens on bind/web, else endpoints/web (tcp://127.0.0.1:<base+10>).
  *
  *  Rules for callers:

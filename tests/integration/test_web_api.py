@@ -354,6 +354,53 @@ def test_security_headers_and_metrics(web_ward):
              what="the sessions gauge")
 
 
+def img_src(resp):
+    csp = resp.getheader("Content-Security-Policy")
+    return next(part.strip() for part in csp.split(";") if part.strip().startswith("img-src"))
+
+
+def test_map_in_me_and_tiles_in_the_csp(web_ward, node_factory):
+    # no tiles configured: the page draws its grid over the ward's city
+    web = officer(web_ward)
+    me = web.get("/api/v1/me")
+    assert me.json["map"] == {"tiles": "", "attribution": "", "center": [20.86, 106.68], "zoom": 14}
+    assert img_src(me) == "img-src 'self' data: blob:"
+    # tiles configured: the page gets them, and the CSP lets their origin in
+    node = node_factory(name="ward-tiles", services=("web",), extra=(
+        "web\n"
+        '    tile_url = "https://{s}.tile.example.vn/{z}/{x}/{y}.png"\n'
+        '    tile_attribution = "&copy; Bản đồ Việt Nam"\n'
+        '    map_center = "20.8449,106.6881"\n'
+        "    map_zoom = 16\n")).start()
+    web = Web(node)
+    assert img_src(web.get("/")) == "img-src 'self' data: blob: https://*.tile.example.vn"
+    web.login("lan", node.web_user("lan", "officer"))
+    assert web.get("/api/v1/me").json["map"] == {
+        "tiles": "https://{s}.tile.example.vn/{z}/{x}/{y}.png", "attribution": "&copy; Bản đồ Việt Nam",
+        "center": [20.8449, 106.6881], "zoom": 16}
+    # web/tile_host, when set, is the origin allowed
+    other = node_factory(name="ward-cdn", services=("web",), extra=(
+        "web\n"
+        '    tile_url = "https://tiles.example.vn/{z}/{x}/{y}.png"\n'
+        "    tile_host = https://cdn.example.vn\n")).start()
+    assert img_src(Web(other).get("/")) == "img-src 'self' data: blob: https://cdn.example.vn"
+
+
+@pytest.mark.parametrize("extra, named", [
+    ('    tile_url = "javascript:alert(1)"\n', "web/tile_url"),
+    ('    tile_url = "https://tiles.example.vn/x.png; script-src *"\n', "web/tile_url"),
+    ('    tile_url = "https://{z}.example.vn/x.png"\n', "web/tile_url"),
+    ('    map_center = "20.86"\n', "web/map_center"),
+    ('    map_center = "95,106"\n', "web/map_center"),
+    ("    map_zoom = 25\n", "web/map_zoom"),
+])
+def test_bad_map_config_is_refused_at_start(node_factory, extra, named):
+    node = node_factory(services=("web",), extra="web\n" + extra)
+    result = subprocess.run([os.path.join(BUILD, "hotline-web"), "-c", node.config],
+                            env=node.env, capture_output=True, text=True, timeout=30 * SLOW, cwd=ROOT)
+    assert result.returncode == 2 and named in result.stderr, (result.returncode, result.stderr)
+
+
 def test_web_selftests():
     result = subprocess.run([os.path.join(BUILD, "hotline-web"), "--selftest"],
                             capture_output=True, text=True, timeout=60 * SLOW)

@@ -138,13 +138,14 @@ function anonymousChanged () {
 
 async function mapConfig (me) {
   let cfg = me.map || me.config || {};
-  if (!cfg.tiles && !cfg.tile_url && !me.map_tiles) {
+  if (!me.map && !cfg.tiles && !cfg.tile_url && !me.map_tiles) {
     try { cfg = { ...cfg, ...(await api.get('/api/v1/config', null, { noRedirect: true })) }; } catch (e) { /* none */ }
   }
   const tiles = cfg.tiles || cfg.tile_url || cfg.map_tiles || me.map_tiles || null;
   const center = cfg.center || cfg.map_center || (me.node && me.node.map_center) || null;
   return { tiles, attribution: cfg.attribution || cfg.map_attribution || '',
-           center: Array.isArray(center) && center.length === 2 ? center : null };
+           center: Array.isArray(center) && center.length === 2 ? center : null,
+           zoom: Number.isInteger(cfg.zoom) ? cfg.zoom : null };
 }
 
 async function main () {

@@ -3,7 +3,7 @@
 // drawn coordinate grid, so the pick works offline. If Leaflet itself is not
 // there, a plain canvas grid does the same job.
 //
-//   const map = await pointPicker(el, {center: [lat, lon], tiles: url|null,
+//   const map = await pointPicker(el, {center: [lat, lon], tiles: url|null, zoom,
 //                                      attribution, onPick: (lat, lon) => ...});
 //   map.set(lat, lon);  map.clear();
 
@@ -21,7 +21,8 @@ export async function pointPicker (el, opts = {}) {
 }
 
 function leafletPicker (L, el, center, opts) {
-  const map = L.map(el, { center, zoom: opts.tiles ? 14 : 13, keyboard: false, attributionControl: !!opts.tiles });
+  const zoom = opts.zoom || (opts.tiles ? 14 : 13);
+  const map = L.map(el, { center, zoom, keyboard: false, attributionControl: !!opts.tiles });
   el.setAttribute('tabindex', '-1');    // the lat/lon fields are the keyboard's way
   if (opts.tiles) {
     L.tileLayer(opts.tiles, { maxZoom: 19, attribution: opts.attribution || '' }).addTo(map);

@@ -533,6 +533,7 @@ s_me (web_api_t *self, web_request_t *request, hl_session_info_t *session)
     json_object_set_new (answer, "map", json_pack ("{s:s, s:s, s:[f, f], s:i}",
         "tiles", self->tile_url, "attribution", self->tile_attribution,
         "center", self->center [0], self->center [1], "zoom", self->zoom));
+    json_object_set_new (answer, "now_ms", json_integer (hl_clock_now ()));
     web_request_json (request, 200, answer);
 }
 

@@ -98,6 +98,9 @@ web_cases_list (web_api_t *api, web_request_t *request, hl_session_info_t *sessi
     json_object_set_new (answer, "page", json_integer (page));
     json_object_set_new (answer, "per_page", json_integer (per_page));
     json_object_set_new (answer, "total", json_integer (total));
+    //  The node's clock (the tests' clock file moves it), so the page
+    //  counts deadlines down against the node, not the browser's clock
+    json_object_set_new (answer, "now_ms", json_integer (hl_clock_now ()));
     web_request_json (request, 200, answer);
 }
 
@@ -329,6 +332,7 @@ web_cases_get (web_api_t *api, web_request_t *request, hl_session_info_t *sessio
     }
     json_object_set_new (result, "allowed_actions",
         s_allowed_actions (api, json_string_value (json_object_get (result, "state")), session->role));
+    json_object_set_new (result, "now_ms", json_integer (hl_clock_now ()));
     web_request_json (request, 200, result);
 }
 
@@ -443,6 +447,7 @@ web_cases_action (web_api_t *api, web_request_t *request, hl_session_info_t *ses
             json_t *answer = json_object ();
             json_object_set_new (answer, "case_id", json_string (reply->reply->case_id));
             json_object_set_new (answer, "seq", json_integer ((json_int_t) reply->reply->seq));
+            json_object_set_new (answer, "now_ms", json_integer (hl_clock_now ()));
             web_request_json (request, 200, answer);
         }
         hl_msg_free (&reply);

@@ -154,6 +154,7 @@ def test_submit_show_and_work_a_case(web_ward):
     shown = web_ward.show(case)
     got = web.get(f"/api/v1/cases/{case}").json
     allowed = got.pop("allowed_actions")
+    assert got.pop("now_ms") >= got["received_ms"]
     assert got == shown
     assert {a["action"] for a in allowed} >= {"inform_leaders"}
     # a retried submit with the same request id lands once
@@ -192,6 +193,25 @@ def test_submit_show_and_work_a_case(web_ward):
     assert web.post(f"/api/v1/cases/{case}/actions/fly", {}).status == 404
     assert web.get("/api/v1/cases/31001-2026-999999").status == 404
 
+
+def test_answers_carry_the_nodes_clock(web_ward):
+    """now_ms is the node's clock (hl_clock_now), which the clock file moves:
+    the pages count deadlines down against it, not the browser's clock."""
+    web = officer(web_ward)
+    case = web.post("/api/v1/cases", report_body(urgent=True)).json["case_id"]
+    before = web.get("/api/v1/cases").json["now_ms"]
+    step = 10 * 60 * 1000           # within the session's idle time (30 min)
+    web_ward.advance(step)
+    listing = web.get("/api/v1/cases").json
+    assert listing["now_ms"] >= before + step
+    row = next(c for c in listing["cases"] if c["case_id"] == case)
+    got = web.get(f"/api/v1/cases/{case}").json
+    assert got["now_ms"] >= listing["now_ms"]
+    # ten minutes on, its first deadline (informing the leaders) has passed
+    assert row["next_due_ms"] < listing["now_ms"]
+    acted = web.post(f"/api/v1/cases/{case}/actions/inform_leaders", {}).json
+    assert acted["now_ms"] >= got["now_ms"]
+    assert web.get("/api/v1/me").json["now_ms"] >= acted["now_ms"]
 
 def test_roles_redaction_and_forbidden(web_ward):
     web = officer(web_ward)

@@ -191,22 +191,42 @@ web_admin_init (web_api_t *api, const char *path)
     for (size_t i = 0; i < 20; i++)
         password [i] = alphabet [random [i] & 31];
     password [20] = 0;
+    //  The file first, then the user, then the file in place: an admin whose
+    //  password was never written down would lock the node's web out (the
+    //  next --init-admin finds a user and writes nothing). A fresh file, so
+    //  0600 holds even where an old one was readable by others.
+    char *temp = zsys_sprintf ("%s.tmp", path);
+    unlink (temp);
+    int fd = open (temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    FILE *file = fd >= 0? fdopen (fd, "w"): NULL;
+    if (!file) {
+        fprintf (stderr, "hotline-web: cannot write %s: %s\n", temp, strerror (errno));
+        if (fd >= 0)
+            close (fd);
+        zstr_free (&temp);
+        return -1;
+    }
+    bool written = fprintf (file, "user = admin\npassword = %s\n", password) > 0
+                && fflush (file) == 0 && fsync (fileno (file)) == 0;
+    if (fclose (file) || !written) {
+        fprintf (stderr, "hotline-web: cannot write %s: %s\n", temp, strerror (errno));
+        unlink (temp);
+        zstr_free (&temp);
+        return -1;
+    }
     char err [256] = "";
     if (hl_accounts_add (accounts, "admin", "admin", password, err, sizeof err)) {
         fprintf (stderr, "hotline-web: cannot add the first admin: %s\n", err);
+        unlink (temp);
+        zstr_free (&temp);
         return -1;
     }
-    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    FILE *file = fd >= 0? fdopen (fd, "w"): NULL;
-    if (!file) {
-        fprintf (stderr, "hotline-web: cannot write %s: %s\n", path, strerror (errno));
-        if (fd >= 0)
-            close (fd);
-        return -1;
-    }
-    fprintf (file, "user = admin\npassword = %s\n", password);
-    fclose (file);
-    return 0;
+    int rc = rename (temp, path);
+    if (rc)
+        fprintf (stderr, "hotline-web: the first admin is added but %s could not be renamed to %s: %s\n",
+                 temp, path, strerror (errno));
+    zstr_free (&temp);
+    return rc? -1: 0;
 }
 
 // ------------------------------------------------------------- 4. selftest

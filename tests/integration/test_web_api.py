@@ -421,6 +421,33 @@ def test_bad_map_config_is_refused_at_start(node_factory, extra, named):
     assert result.returncode == 2 and named in result.stderr, (result.returncode, result.stderr)
 
 
+def test_init_admin_writes_the_password_or_adds_nobody(node_factory, tmp_path):
+    node = node_factory(services=("web",))
+
+    def init_admin(path):
+        return subprocess.run([os.path.join(BUILD, "hotline-web"), "-c", node.config, "--init-admin", str(path)],
+                              env=node.env, capture_output=True, text=True, timeout=60 * SLOW, cwd=ROOT)
+    # where the file cannot be written, no admin is added (else nobody would know its password)
+    bad = init_admin(tmp_path / "missing-dir" / "admin.txt")
+    assert bad.returncode == 1 and "cannot write" in bad.stderr, bad.stderr
+    # a readable file left from before is replaced by one only its owner reads
+    path = tmp_path / "admin.txt"
+    path.write_text("old\n")
+    os.chmod(path, 0o644)
+    ok = init_admin(path)
+    assert ok.returncode == 0, ok.stderr
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    fields = dict(line.split(" = ", 1) for line in path.read_text().splitlines())
+    assert fields["user"] == "admin" and len(fields["password"]) == 20
+    assert not os.path.exists(str(path) + ".tmp")
+    # a second run finds the user and writes nothing
+    again = init_admin(path)
+    assert again.returncode == 0 and "users exist already" in again.stdout
+    node.start()
+    web = Web(node)
+    web.login("admin", fields["password"])
+    assert web.get("/api/v1/users").json[0]["name"] == "admin"
+
 def test_web_selftests():
     result = subprocess.run([os.path.join(BUILD, "hotline-web"), "--selftest"],
                             capture_output=True, text=True, timeout=60 * SLOW)

@@ -198,11 +198,23 @@ web_report_text (web_api_t *api, web_request_t *request, hl_session_info_t *sess
             web_request_error (request, 400, fields [i], "'%s': %s", fields [i], problem);
             goto done;
         }
+        //  The store keeps 20,000 bytes a text (API.md): 20,000 Vietnamese
+        //  characters pass hl_text_check but not the store, which would
+        //  refuse without naming the field
+        if (value && json_string_length (value) > 20000) {
+            web_request_error (request, 400, fields [i], "'%s' dài quá 20.000 byte (at most 20,000 bytes)",
+                               fields [i]);
+            goto done;
+        }
         json_object_set_new (text, fields [i], json_string (value? json_string_value (value): ""));
     }
+    //  Everything the store checks is checked above: a refusal now is the
+    //  store failing, and nothing was saved
     char err [256] = "";
-    if (!accounts || hl_accounts_report_text_set (accounts, period, text, err, sizeof err))
-        web_request_error (request, 400, NULL, "%s", *err? err: "cannot save");
+    if (!accounts || hl_accounts_report_text_set (accounts, period, text, err, sizeof err)) {
+        hl_warn ("web: cannot save the report's text for %s: %s", period, *err? err: "no store");
+        web_request_unavailable (request);
+    }
     else
         web_request_json (request, 200, json_incref (text));
 done:

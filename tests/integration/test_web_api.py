@@ -272,6 +272,12 @@ def test_report_json_and_csv(web_ward):
     text = {"letter": "Công văn số 12", "practice": "Vận hành tốt", "difficulties": "", "proposals": "Không"}
     assert web.request("PUT", f"/api/v1/report/text?{period}", text).status == 200
     assert web.get(f"/api/v1/report/text?{period}").json == text
+    # 20,000 bytes a text: 7,000 "ệ" are 7,000 characters but 21,000 bytes,
+    # refused naming the field, and the saved text stays as it was
+    long = dict(text, practice="ệ" * 7000)
+    resp = web.request("PUT", f"/api/v1/report/text?{period}", long)
+    assert resp.status == 400 and resp.json["field"] == "practice", resp.body
+    assert web.get(f"/api/v1/report/text?{period}").json == text
 
 
 def test_procedure_users_and_admin(web_ward):

@@ -156,6 +156,18 @@ web_request_body (web_request_t *request, const char **fields)
         web_request_error (request, 400, "body", "Thiếu nội dung JSON (a JSON object is required)");
         return NULL;
     }
+    //  JSON only, said so: a cross-site page can POST a form or text/plain
+    //  without asking (no CORS preflight), but not application/json. The
+    //  login carries no CSRF token, so this is what stops another site
+    //  logging a browser in to an account of its choosing.
+    const char *type = request->body_type;
+    size_t len = strlen ("application/json");
+    if (!type || strncasecmp (type, "application/json", len)
+    ||  (type [len] && type [len] != ';' && type [len] != ' ')) {
+        web_request_error (request, 415, "Content-Type",
+                           "Nội dung phải là application/json (Content-Type must be application/json)");
+        return NULL;
+    }
     if (!hl_utf8_valid (request->body, request->body_size)
     ||  memchr (request->body, 0, request->body_size)) {
         web_request_error (request, 400, "body", "Nội dung không phải UTF-8 hợp lệ (invalid UTF-8)");
@@ -265,6 +277,7 @@ s_request (web_request_t *request, const char *body)
     memset (request, 0, sizeof *request);
     request->body = body;
     request->body_size = body? strlen (body): 0;
+    request->body_type = "application/json";
 }
 
 void
@@ -274,6 +287,7 @@ web_request_test (bool verbose)
     static const char *fields [] = { "name", "urgent", "latitude", NULL };
     web_request_t request;
     memset (&request, 0, sizeof request);
+    json_t *body;
 
     //  The body: each way it can be wrong is a 400 naming "body" or the field
     const char *bad [] = { NULL, "", "{", "[1]", "{\"name\": 1, \"name\": 2}", "\"x\"", NULL };
@@ -288,6 +302,20 @@ web_request_test (bool verbose)
     const char invalid [] = "{\"name\": \"\xc3\x28\"}";
     s_request (&request, invalid);
     assert (web_request_body (&request, fields) == NULL && streq (s_field (&request), "body"));
+    //  JSON said so, or 415: what a cross-site form cannot send unasked
+    const char *types [] = { NULL, "text/plain", "application/x-www-form-urlencoded",
+                             "multipart/form-data; boundary=x", "application/jsonx", NULL };
+    for (size_t i = 0; i < 5; i++) {
+        s_request (&request, "{\"name\": \"a\"}");
+        request.body_type = types [i];
+        assert (web_request_body (&request, fields) == NULL);
+        assert (request.status == 415 && streq (s_field (&request), "Content-Type"));
+    }
+    s_request (&request, "{\"name\": \"a\"}");
+    request.body_type = "Application/JSON; charset=utf-8";
+    body = web_request_body (&request, fields);
+    assert (body && !request.answer);
+    json_decref (body);
     const char nul [] = "{\"name\": \"a\"}\0{}";
     s_request (&request, nul);
     request.body_size = sizeof nul - 1;
@@ -295,7 +323,7 @@ web_request_test (bool verbose)
 
     //  Typed getters
     s_request (&request, "{\"name\": \"Lan\", \"urgent\": true, \"latitude\": 20.86}");
-    json_t *body = web_request_body (&request, fields);
+    body = web_request_body (&request, fields);
     assert (body && !request.answer);
     const char *text;
     protobuf_c_boolean flag;

@@ -26,6 +26,7 @@ typedef struct {
     void *connection;               //  struct MHD_Connection *: query, headers, cookies
     const char *body;               //  the whole body (NUL-terminated), may be NULL
     size_t body_size;
+    const char *body_type;          //  its Content-Type header, may be NULL
     const char *ip;                 //  peer address, for throttling and the audit
     bool tls;                       //  served over HTTPS (the cookie is Secure)
     //  Out
@@ -69,7 +70,8 @@ int web_request_ward (web_request_t *request, const char **ward);
 //  The body as a JSON object whose keys are all in fields (NULL-terminated):
 //  the object (caller decrefs), or NULL (answered 400 naming the field: no
 //  body, invalid UTF-8, a NUL, malformed JSON, a duplicate key, not an
-//  object, an unknown field)
+//  object, an unknown field; or 415 naming Content-Type when the body is
+//  not declared application/json)
 json_t *web_request_body (web_request_t *request, const char **fields);
 //  Typed getters on a member of object: 0 and the value (NULL, false or 0
 //  when absent or null), or -1 (answered 400 naming the field) on a wrong

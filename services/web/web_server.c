@@ -27,9 +27,9 @@ static const char *s_routes [] = {
 };
 #define S_ROUTES    15
 static const int s_codes [] = {
-    200, 201, 304, 400, 401, 403, 404, 405, 409, 413, 422, 429, 431, 500, 503, 0
+    200, 201, 304, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 431, 500, 503, 0
 };
-#define S_CODES     16          //  the last, 0, counts every other code
+#define S_CODES     17          //  the last, 0, counts every other code
 
 struct _web_server_t {
     hl_service_t *service;
@@ -356,6 +356,8 @@ s_handler (void *cls, struct MHD_Connection *connection, const char *url, const 
     request.connection = connection;
     request.body = state->body;
     request.body_size = state->size;
+    request.body_type = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_TYPE);
     request.ip = ip;
     request.tls = self->tls;
     request.status = 500;

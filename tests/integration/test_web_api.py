@@ -120,6 +120,27 @@ def test_login_session_csrf_logout(web_ward):
     assert web.get("/api/v1/me").status == 401
 
 
+def test_a_body_must_be_declared_json(web_ward):
+    """A cross-site page may POST a form or text/plain without a preflight,
+    never application/json: the login (which has no CSRF token) would
+    otherwise let another site log a browser in to an account of its own."""
+    password = web_ward.web_user("lan", "officer")
+    web = Web(web_ward)
+    body = json.dumps({"user": "lan", "password": password}).encode()
+    for ctype in ("text/plain", "application/x-www-form-urlencoded"):
+        resp = web.request("POST", "/api/v1/session", raw=body, headers={"Content-Type": ctype})
+        assert resp.status == 415 and resp.json["field"] == "Content-Type", resp.body
+        assert resp.getheader("Set-Cookie") is None and web.cookie is None
+    web.login("lan", password)
+    before = count_cases(web_ward)
+    resp = web.request("POST", "/api/v1/cases", raw=json.dumps(report_body()).encode(),
+                       headers={"Content-Type": "text/plain;charset=UTF-8"})
+    assert resp.status == 415
+    assert count_cases(web_ward) == before
+    resp = web.request("POST", "/api/v1/cases", raw=json.dumps(report_body()).encode(),
+                       headers={"Content-Type": "application/json; charset=utf-8"})
+    assert resp.status == 201
+
 def test_login_throttled_and_audited(web_ward):
     password = web_ward.web_user("lan", "officer")
     web = Web(web_ward)

@@ -927,8 +927,8 @@ cli_nodes (cli_t *cli)
     }
     zconfig_t *node = zconfig_locate (nodes, "nodes");
     for (node = node? zconfig_child (node): NULL; node; node = zconfig_next (node))
-        printf ("%-16s %-6s %s\n", zconfig_name (node), zconfig_get (node, "role", ""),
-                zconfig_get (node, "endpoint", ""));
+        printf ("%-16s %-6s %-24s %s\n", zconfig_name (node), zconfig_get (node, "role", ""),
+                zconfig_get (node, "endpoint", ""), zconfig_get (node, "web", ""));
     zconfig_destroy (&nodes);
     return CLI_OK;
 }

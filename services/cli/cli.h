@@ -48,5 +48,11 @@ int cli_keys (cli_t *cli, int argc, char **argv);
 //  (every service of the node over HTTP); hotline probe URL [-q] (one GET)
 int cli_status (cli_t *cli, int argc, char **argv);
 int cli_probe (cli_t *cli, int argc, char **argv);
+//  cli_user.c: hotline user add|passwd|disable|list|totp, hotline apikey
+//  add|list|revoke: the web console's accounts in the node's web.db, found
+//  through config (-c CONFIG), else node's `config` line in the nodes file,
+//  else $HOTLINE_CONFIG; not through the front door
+int cli_user (const char *node, const char *config, int argc, char **argv);
+int cli_apikey (const char *node, const char *config, int argc, char **argv);
 
 #endif

@@ -19,6 +19,8 @@ s_usage (FILE *out)
 "  --endpoint E       the node's front door (default $HOTLINE_ENDPOINT, the\n"
 "                     config file, or tcp://127.0.0.1:7101: the local ward)\n"
 "  --node NAME        a node started by `make run` (see `hotline nodes`)\n"
+"  -c, --config FILE  the node's configuration (user and apikey commands: they\n"
+"                     open its web.db; default: --node's config, $HOTLINE_CONFIG)\n"
 "  --as ROLE:NAME     who acts (default: the --cert's actor, $HOTLINE_ACTOR or\n"
 "                     officer:$USER)\n"
 "  --cert PATH        CurveZMQ keypair for a node's remote front door (from\n"
@@ -65,6 +67,18 @@ s_usage (FILE *out)
 "                     as ROLE:USER; DIR/front.cert is the node's keypair (made if\n"
 "                     missing), DIR/allow/ its front/allow (delete to revoke)\n"
 "\n"
+"Web console accounts (in the node's web.db; -c CONFIG or --node NAME):\n"
+"  user add NAME --role ROLE [--password-stdin]\n"
+"                     ROLE: officer division leader department (the procedure's)\n"
+"                     viewer (read-only) admin (users); the password is typed\n"
+"                     twice without echo, or read from stdin, never an argument\n"
+"  user passwd NAME [--password-stdin]       a new password; ends the user's sessions\n"
+"  user disable NAME [--enable]              ends the user's sessions\n"
+"  user list [--json]\n"
+"  user totp NAME [--clear]   a TOTP second factor: prints its otpauth:// URI and secret\n"
+"  apikey add NAME            a key for another application, printed once (last line)\n"
+"  apikey list [--json]       apikey revoke NAME\n"
+"\n"
 "Operations:\n"
 "  ping                         is the node up?\n"
 "  deadletter [--all] [--case CASE] [--status S] [--json] [--notification E]\n"
@@ -93,7 +107,8 @@ main (int argc, char *argv [])
     //  Global options come before the command
     int arg = 1;
     const char *node = NULL;
-    for (; arg < argc && strncmp (argv [arg], "--", 2) == 0; arg++) {
+    const char *config = NULL;
+    for (; arg < argc && (strncmp (argv [arg], "--", 2) == 0 || streq (argv [arg], "-c")); arg++) {
         if (arg + 1 >= argc) {
             fprintf (stderr, "hotline: %s needs a value\n", argv [arg]);
             return CLI_BAD_INPUT;
@@ -103,6 +118,9 @@ main (int argc, char *argv [])
         else
         if (streq (argv [arg], "--node"))
             node = argv [++arg];
+        else
+        if (streq (argv [arg], "-c") || streq (argv [arg], "--config"))
+            config = argv [++arg];
         else
         if (streq (argv [arg], "--as"))
             cli.actor = argv [++arg];
@@ -129,6 +147,14 @@ main (int argc, char *argv [])
     if (arg >= argc || streq (argv [arg], "help") || streq (argv [arg], "-h")) {
         s_usage (arg >= argc? stderr: stdout);
         return arg >= argc? CLI_BAD_INPUT: 0;
+    }
+    //  Accounts are the node's web.db, not a request to its front door
+    if (streq (argv [arg], "user") || streq (argv [arg], "apikey")) {
+        int rc = streq (argv [arg], "user")
+               ? cli_user (node, config, argc - arg - 1, argv + arg + 1)
+               : cli_apikey (node, config, argc - arg - 1, argv + arg + 1);
+        zsys_shutdown ();
+        return rc;
     }
     if (cli_resolve (&cli, node))
         return CLI_BAD_INPUT;

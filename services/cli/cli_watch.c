@@ -140,8 +140,6 @@ cli_watch (cli_t *cli, int argc, char **argv)
     s_watch_opts_t opts;
     if (s_parse (&opts, argc, argv))
         return CLI_BAD_INPUT;
-    //  Times in the node's zone (the default if its front door is not there)
-    cli_zone (cli, true);
     if (s_endpoint_ok (opts.monitor))
         return s_bad ("--monitor '%s' is not an endpoint (tcp://HOST:PORT)", opts.monitor);
     if (s_endpoint_ok (opts.snapshot))
@@ -165,6 +163,17 @@ cli_watch (cli_t *cli, int argc, char **argv)
                   ||  strspn (opts.ward, "0123456789") != strlen (opts.ward)))
         return s_bad ("--ward '%s' is not a ward code (digits)", opts.ward);
 
+    //  Times in the node's zone, asked of the node named by --node or
+    //  --endpoint before subscribing (a front door answers in a
+    //  millisecond). Not of the built-in default endpoint: with --monitor
+    //  alone nothing may answer there, and waiting for it would make this
+    //  watcher join the stream late. Then HL_CLOCK_ZONE_DEFAULT.
+    if (strneq (cli->endpoint, "tcp://127.0.0.1:7101"))
+        cli_zone (cli, true);
+    else {
+        char error [256];
+        hl_clock_set_zone (HL_CLOCK_ZONE_DEFAULT, error, sizeof error);
+    }
     hl_clone_sub_t *sub = hl_clone_sub_new (opts.monitor, opts.snapshot,
                                             opts.from? from - 1: HL_CLONE_FROM_HEAD);
     if (!sub)

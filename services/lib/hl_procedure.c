@@ -280,51 +280,6 @@ s_is_word (const char *text)
     return len <= S_MAX_NAME;
 }
 
-//  Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF
-static bool
-s_utf8_valid (const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s [i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t extra;
-        uint32_t code;
-        if (c >= 0xC2 && c <= 0xDF) {
-            extra = 1;
-            code = c & 0x1F;
-        }
-        else
-        if (c >= 0xE0 && c <= 0xEF) {
-            extra = 2;
-            code = c & 0x0F;
-        }
-        else
-        if (c >= 0xF0 && c <= 0xF4) {
-            extra = 3;
-            code = c & 0x07;
-        }
-        else
-            return false;
-        if (i + extra >= len)
-            return false;
-        for (size_t k = 1; k <= extra; k++) {
-            if ((s [i + k] & 0xC0) != 0x80)
-                return false;
-            code = (code << 6) | (s [i + k] & 0x3F);
-        }
-        if ((extra == 2 && code < 0x800)
-        ||  (extra == 3 && (code < 0x10000 || code > 0x10FFFF))
-        ||  (code >= 0xD800 && code <= 0xDFFF))
-            return false;
-        i += extra + 1;
-    }
-    return true;
-}
-
 //  Split a comma list in place. Returns the number of items, or -1 if an
 //  item is empty. items is allocated (caller frees).
 static ssize_t
@@ -514,7 +469,9 @@ s_read (s_ctx_t *ctx, s_line_t **lines_p, size_t *nlines_p)
             text += 3;          //  tolerate a UTF-8 byte order mark
             len -= 3;
         }
-        if (!s_utf8_valid ((const unsigned char *) text, len)) {
+        //  hl_utf8_valid: the one validator (no overlong forms, surrogates
+        //  or values past U+10FFFF), the same as on the wire
+        if (!hl_utf8_valid (text, len)) {
             rc = s_fail (ctx, number, "invalid UTF-8");
             break;
         }

@@ -10,7 +10,7 @@
 # SIGTERM from `docker stop` reaches the service itself.
 set -eu
 
-SERVICES="intake routing deadline-watcher notification archive"
+SERVICES="intake routing deadline-watcher notification archive web"
 
 is_service() {
     case " $SERVICES " in *" $1 "*) return 0 ;; esac

@@ -16,6 +16,10 @@ SERVICES = ("intake", "archive", "routing", "deadline-watcher", "notification")
 HTTP_OFFSET = {"intake": 11, "archive": 12, "routing": 13, "deadline-watcher": 14, "notification": 15}
 STATEFUL = {"intake", "archive", "notification"}       # own state, one replica
 SCALABLE = {"routing", "deadline-watcher"}             # log followers with a local store
+#   The web console (issue 11): one per node, its own store (web.db), the
+#   console on base+10, its health and metrics on base+16
+WEB_PORT, WEB_HTTP = 10, 16
+UNITS = SERVICES + ("web",)
 KEYS = ["intake", "intake_feed", "archive", "archive_feed", "federation", "notification",
         "federation_return", "monitor", "snapshot"]     # base+1 ... (hl_service.c)
 
@@ -237,10 +241,10 @@ def test_systemd_units():
     sdir = os.path.join(DEPLOY, "systemd")
     target = unit(os.path.join(sdir, "hotline-node@.target"))
     wants = target["Unit"]["Wants"].split()
-    assert sorted(wants) == sorted(f"hotline-{s}@%i.service" for s in SERVICES)
+    assert sorted(wants) == sorted(f"hotline-{s}@%i.service" for s in UNITS)
     with open(os.path.join(ROOT, "Makefile")) as f:
         built = re.search(r"^SERVICES := (.+)$", f.read(), re.M).group(1).split()
-    for svc in SERVICES:
+    for svc in UNITS:
         assert svc in built
         path = os.path.join(sdir, f"hotline-{svc}@.service")
         assert os.path.exists(path), path
@@ -251,4 +255,74 @@ def test_systemd_units():
         assert u["Unit"]["PartOf"] == "hotline-node@%i.target"
         assert u["Install"]["WantedBy"] == "hotline-node@%i.target"
         assert "%i" in u["Service"]["StateDirectory"]
-    assert set(os.listdir(sdir)) == {f"hotline-{s}@.service" for s in SERVICES} | {"hotline-node@.target"}
+    assert set(os.listdir(sdir)) == {f"hotline-{s}@.service" for s in UNITS} | {"hotline-node@.target"}
+
+
+# ---------------------------------------------------------------- the web console
+
+def test_compose_web(compose):
+    """A web container per node: the node's data volume (web.db), the node's
+    network only, a healthcheck on the console's own /healthz, the console
+    published on the host's loopback only, and the pages baked in the image."""
+    services = compose["services"]
+    for node, base in (("city", 7000), ("31001", 7100), ("31002", 7200)):
+        name = f"web-{node}"
+        assert name in services, f"{name} missing"
+        web = services[name]
+        assert web["command"] == ["web"]
+        assert web["restart"] == "unless-stopped"
+        assert f"data-{node}:/var/lib/hotline" in web["volumes"], f"{name}: web.db on the node's volume"
+        assert web["networks"] == [f"node-{node}"], f"{name}: the node's network only"
+        env = env_of(web)
+        assert endpoint(env["HOTLINE_BIND_WEB"])[1] == base + WEB_PORT
+        assert endpoint(env["HOTLINE_ENDPOINTS_WEB"]) == (name, base + WEB_PORT)
+        assert endpoint(env["HOTLINE_BIND_HTTP_WEB"].replace("*", "0.0.0.0"))[1] == base + WEB_HTTP
+        # listening beyond the container's loopback in plain HTTP must be said
+        assert env["HOTLINE_WEB_INSECURE_HTTP"] == "1"
+        assert env["HOTLINE_WEB_ROOT"] == "/usr/share/hotline/web"
+        # `hotline user ...` in the container finds the node's config
+        assert env["HOTLINE_CONFIG"] == f"/etc/hotline/{env['HOTLINE_CONFIG_NAME']}"
+        # it reaches its node's intake, which the compose file defines
+        host, port = endpoint(env["HOTLINE_ENDPOINTS_INTAKE"])
+        assert host == f"intake-{node}" and port == base + 1
+        assert web["healthcheck"]["test"] == ["CMD", "hotline", "probe", "-q",
+                                              f"http://127.0.0.1:{base + WEB_PORT}/healthz"]
+        ports = web["ports"]
+        assert len(ports) == 1
+        assert ports[0].startswith("${HOTLINE_WEB_PUBLISH_HOST:-127.0.0.1}:"), ports
+        assert ports[0].endswith(f":{base + WEB_PORT}"), ports
+    with open(os.path.join(DEPLOY, "Dockerfile")) as f:
+        dockerfile = f.read()
+    assert re.search(r"^COPY services/web/static/ /usr/share/hotline/web/$", dockerfile, re.M)
+    assert os.path.exists(os.path.join(ROOT, "services", "web", "static"))
+    with open(os.path.join(DEPLOY, "deps.sh")) as f:
+        runtime = re.search(r'RUNTIME_PKGS="([^"]+)"', f.read()).group(1).split()
+    assert {"libjs-leaflet", "libjs-chart.js", "libsodium23", "liboath0"} <= set(runtime)
+    with open(os.path.join(DEPLOY, "docker-entrypoint.sh")) as f:
+        services_line = re.search(r'^SERVICES="([^"]+)"', f.read(), re.M).group(1).split()
+    assert "web" in services_line
+
+
+def test_k8s_web(k8s):
+    _, _, docs = k8s
+    deployments, services = by_kind(docs, "Deployment"), by_kind(docs, "Service")
+    claims = by_kind(docs, "PersistentVolumeClaim")
+    for node, base in (("city", 7000), ("ward-31001", 7100)):
+        name = f"{node}-web"
+        assert name in deployments and name in services, f"{name} missing"
+        spec = deployments[name]["spec"]
+        # one writer of web.db: never two pods at once
+        assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate"
+        pod = spec["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        claim = volumes["data"]["persistentVolumeClaim"]["claimName"]
+        assert claim in claims and claims[claim]["spec"]["accessModes"] == ["ReadWriteOnce"]
+        (container,) = pod["containers"]
+        assert container["args"] == ["web"]
+        assert {"name": "data", "mountPath": "/var/lib/hotline"} in container["volumeMounts"]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        assert endpoint(env["HOTLINE_BIND_WEB"])[1] == base + WEB_PORT
+        assert env["HOTLINE_WEB_INSECURE_HTTP"] == "1"
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports == {"http": base + WEB_HTTP, "web": base + WEB_PORT}
+        assert {p["port"] for p in services[name]["spec"]["ports"]} == {base + WEB_HTTP, base + WEB_PORT}

@@ -470,8 +470,10 @@ s_read (s_ctx_t *ctx, s_line_t **lines_p, size_t *nlines_p)
             len -= 3;
         }
         //  hl_utf8_valid: the one validator (no overlong forms, surrogates
-        //  or values past U+10FFFF), the same as on the wire
-        if (!hl_utf8_valid (text, len)) {
+        //  or values past U+10FFFF), the same as on the wire. A NUL it also
+        //  refuses is left to the check below, which names it a control
+        //  character
+        if (!memchr (text, 0, len) && !hl_utf8_valid (text, len)) {
             rc = s_fail (ctx, number, "invalid UTF-8");
             break;
         }

@@ -27,6 +27,9 @@ static s_test_t s_tests [] = {
     { "metrics",   hl_metrics_test },
     { "keyring",   hl_keyring_test },
     { "accounts",  hl_accounts_test },
+    { "evidence",  hl_evidence_test },
+    { "jpeg",      hl_jpeg_test },
+    { "public",    hl_public_test },
     { NULL, NULL }
 };
 

@@ -55,5 +55,8 @@
 #include "hl_service.h"
 #include "hl_consumer.h"
 #include "hl_accounts.h"
+#include "hl_evidence.h"
+#include "hl_jpeg.h"
+#include "hl_public.h"
 
 #endif

@@ -1,0 +1,378 @@
+/*  hl_evidence — content-addressed, durable evidence files (see
+ *  hl_evidence.h).
+ *
+ *  Reading this file: the magic bytes; the folder; writing one file (temp,
+ *  hash as it arrives, fsync, rename, fsync the folder); finding a stored
+ *  file; the selftest.
+ */
+#include "hotline.h"
+#include "hl_evidence.h"
+#include <sodium.h>
+#include <sys/stat.h>
+
+#define S_HEAD  16              //  bytes kept for the magic check
+
+struct _hl_evidence_t {
+    char *dir;
+    char *tmp;
+};
+
+struct _hl_evidence_file_t {
+    hl_evidence_t *owner;
+    char *path;                 //  the temporary file
+    int fd;
+    size_t size, max;
+    bool over, committed;
+    unsigned char head [S_HEAD];
+    crypto_hash_sha256_state sha;
+};
+
+// ------------------------------------------------------------- magic bytes
+
+const char *
+hl_evidence_sniff (const unsigned char *h, size_t n)
+{
+    if (n >= 3 && h [0] == 0xFF && h [1] == 0xD8 && h [2] == 0xFF)
+        return "image/jpeg";
+    if (n >= 8 && memcmp (h, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return "image/png";
+    if (n >= 12 && memcmp (h, "RIFF", 4) == 0 && memcmp (h + 8, "WEBP", 4) == 0)
+        return "image/webp";
+    if (n >= 12 && memcmp (h + 4, "ftyp", 4) == 0) {
+        //  ISO base media: the major brand says audio (M4A, M4B) or video
+        if (memcmp (h + 8, "M4A ", 4) == 0 || memcmp (h + 8, "M4B ", 4) == 0)
+            return "audio/mp4";
+        return "video/mp4";
+    }
+    if (n >= 4 && memcmp (h, "OggS", 4) == 0)
+        return "audio/ogg";
+    if (n >= 3 && memcmp (h, "ID3", 3) == 0)
+        return "audio/mpeg";
+    if (n >= 2 && h [0] == 0xFF) {
+        //  Frame sync (11 bits). Layer bits 00 is ADTS (AAC); 01-11 are
+        //  MPEG audio layers III-I (MP3 is layer III)
+        if ((h [1] & 0xF6) == 0xF0)
+            return "audio/aac";
+        if ((h [1] & 0xE0) == 0xE0 && ((h [1] >> 1) & 3) != 0)
+            return "audio/mpeg";
+    }
+    return NULL;
+}
+
+// ------------------------------------------------------------- the folder
+
+static int
+s_mkdir (const char *path)
+{
+    if (mkdir (path, 0750) == 0 || errno == EEXIST)
+        return 0;
+    hl_error ("evidence: cannot create %s: %s", path, strerror (errno));
+    return -1;
+}
+
+//  fsync a folder, so that a rename or a new entry in it survives a crash
+static int
+s_sync_dir (const char *path)
+{
+    int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync (fd)) {
+        hl_error ("evidence: cannot fsync %s: %s", path, strerror (errno));
+        if (fd >= 0)
+            close (fd);
+        return -1;
+    }
+    close (fd);
+    return 0;
+}
+
+hl_evidence_t *
+hl_evidence_new (const char *dir)
+{
+    assert (dir);
+    if (sodium_init () < 0) {
+        hl_error ("evidence: libsodium failed to initialise");
+        return NULL;
+    }
+    hl_evidence_t *self = (hl_evidence_t *) zmalloc (sizeof (hl_evidence_t));
+    self->dir = strdup (dir);
+    self->tmp = zsys_sprintf ("%s/tmp", dir);
+    assert (self->dir && self->tmp);
+    if (s_mkdir (self->dir) || s_mkdir (self->tmp))
+        hl_evidence_destroy (&self);
+    return self;
+}
+
+void
+hl_evidence_destroy (hl_evidence_t **self_p)
+{
+    assert (self_p);
+    hl_evidence_t *self = *self_p;
+    if (self) {
+        free (self->dir);
+        free (self->tmp);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+const char *
+hl_evidence_dir (hl_evidence_t *self)
+{
+    return self->dir;
+}
+
+// ------------------------------------------------------------- one file
+
+hl_evidence_file_t *
+hl_evidence_file_new (hl_evidence_t *self, size_t max_bytes)
+{
+    hl_evidence_file_t *file = (hl_evidence_file_t *) zmalloc (sizeof (hl_evidence_file_t));
+    file->owner = self;
+    file->max = max_bytes;
+    unsigned char raw [12];
+    randombytes_buf (raw, sizeof raw);
+    char hex [25];
+    sodium_bin2hex (hex, sizeof hex, raw, sizeof raw);
+    file->path = zsys_sprintf ("%s/%s.part", self->tmp, hex);
+    file->fd = open (file->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (file->fd < 0) {
+        hl_error ("evidence: cannot create %s: %s", file->path, strerror (errno));
+        free (file->path);
+        free (file);
+        return NULL;
+    }
+    crypto_hash_sha256_init (&file->sha);
+    return file;
+}
+
+void
+hl_evidence_file_destroy (hl_evidence_file_t **self_p)
+{
+    assert (self_p);
+    hl_evidence_file_t *self = *self_p;
+    if (self) {
+        if (self->fd >= 0)
+            close (self->fd);
+        if (!self->committed)
+            unlink (self->path);
+        free (self->path);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+hl_evidence_file_write (hl_evidence_file_t *self, const void *data, size_t size)
+{
+    if (self->over || self->size + size > self->max) {
+        //  Past the limit: keep nothing more (the caller refuses the whole
+        //  request, and destroying the file unlinks what was written)
+        self->over = true;
+        return 1;
+    }
+    if (self->size < S_HEAD) {
+        size_t take = size < S_HEAD - self->size? size: S_HEAD - self->size;
+        memcpy (self->head + self->size, data, take);
+    }
+    const char *p = (const char *) data;
+    size_t left = size;
+    while (left) {
+        ssize_t rc = write (self->fd, p, left);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0) {
+            hl_error ("evidence: cannot write %s: %s", self->path, strerror (errno));
+            return -1;
+        }
+        p += rc;
+        left -= (size_t) rc;
+    }
+    crypto_hash_sha256_update (&self->sha, (const unsigned char *) data, size);
+    self->size += size;
+    return 0;
+}
+
+size_t
+hl_evidence_file_size (hl_evidence_file_t *self)
+{
+    return self->size;
+}
+
+const char *
+hl_evidence_file_type (hl_evidence_file_t *self)
+{
+    if (self->size == 0 || self->over)
+        return NULL;
+    return hl_evidence_sniff (self->head, self->size < S_HEAD? self->size: S_HEAD);
+}
+
+int
+hl_evidence_file_commit (hl_evidence_file_t *self, char *ref)
+{
+    assert (!self->committed);
+    if (self->over || self->size == 0)
+        return -1;
+    unsigned char digest [crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final (&self->sha, digest);
+    char hex [crypto_hash_sha256_BYTES * 2 + 1];
+    sodium_bin2hex (hex, sizeof hex, digest, sizeof digest);
+    //  The bytes first, then the name: a crash between leaves a temporary
+    //  file, never a content address with partial content
+    if (fsync (self->fd)) {
+        hl_error ("evidence: cannot fsync %s: %s", self->path, strerror (errno));
+        return -1;
+    }
+    close (self->fd);
+    self->fd = -1;
+    char folder [PATH_MAX], target [PATH_MAX + 80];
+    snprintf (folder, sizeof folder, "%s/%.2s", self->owner->dir, hex);
+    snprintf (target, sizeof target, "%s/%s", folder, hex + 2);
+    struct stat info;
+    bool created = stat (folder, &info) != 0;
+    if (s_mkdir (folder) || (created && s_sync_dir (self->owner->dir)))
+        return -1;
+    if (rename (self->path, target)) {
+        hl_error ("evidence: cannot rename %s to %s: %s", self->path, target, strerror (errno));
+        return -1;
+    }
+    self->committed = true;
+    if (s_sync_dir (folder))
+        return -1;
+    snprintf (ref, HL_EVIDENCE_REF_SIZE, "sha256:%s", hex);
+    return 0;
+}
+
+// ------------------------------------------------------------- finding one
+
+bool
+hl_evidence_ref_valid (const char *ref)
+{
+    return ref && strncmp (ref, "sha256:", 7) == 0 && strlen (ref) == 71
+        && strspn (ref + 7, "0123456789abcdef") == 64;
+}
+
+int
+hl_evidence_find (hl_evidence_t *self, const char *ref, char *path, size_t size,
+                  const char **type, size_t *bytes)
+{
+    if (!hl_evidence_ref_valid (ref))
+        return 1;
+    snprintf (path, size, "%s/%.2s/%s", self->dir, ref + 7, ref + 9);
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT? 1: -1;
+    struct stat info;
+    unsigned char head [S_HEAD];
+    ssize_t got = fstat (fd, &info) == 0? read (fd, head, sizeof head): -1;
+    close (fd);
+    if (got < 0)
+        return -1;
+    *type = hl_evidence_sniff (head, (size_t) got);
+    *bytes = (size_t) info.st_size;
+    return *type? 0: 1;
+}
+
+// ------------------------------------------------------------- selftest
+
+static size_t
+s_count_files (const char *dir)
+{
+    zdir_t *tree = zdir_new (dir, NULL);
+    size_t count = tree? zdir_count (tree): 0;
+    zdir_destroy (&tree);
+    return count;
+}
+
+void
+hl_evidence_test (bool verbose)
+{
+    printf (" * hl_evidence: ");
+    //  The magic bytes
+    assert (streq (hl_evidence_sniff ((const unsigned char *) "\xFF\xD8\xFF\xE0", 4), "image/jpeg"));
+    assert (streq (hl_evidence_sniff ((const unsigned char *) "\x89PNG\r\n\x1a\n", 8), "image/png"));
+    assert (streq (hl_evidence_sniff ((const unsigned char *) "RIFF\0\0\0\0WEBPVP8 ", 16), "image/webp"));
+    assert (streq (hl_evidence_sniff ((const unsigned char *) "\0\0\0\x20" "ftypisom", 12), "video/mp4"));
+    assert (streq (hl_evidence_sniff ((const unsigned char *) "\0\0\0\x20" "ftypM4A ", 12), "audio/mp4"));
+    assert (streq (hl_evidence_sniff ((const unsigned char *) "OggS\0", 5), "audio/ogg"));
+    assert (streq (hl_evidence_sniff ((const unsigned char *) "ID3\4", 4), "audio/mpeg"));
+    assert (streq (hl_evidence_sniff ((const unsigned char *) "\xFF\xFB\x90", 3), "audio/mpeg"));
+    assert (streq (hl_evidence_sniff ((const unsigned char *) "\xFF\xF1\x50", 3), "audio/aac"));
+    assert (!hl_evidence_sniff ((const unsigned char *) "\x7F" "ELF\2\1\1", 7));
+    assert (!hl_evidence_sniff ((const unsigned char *) "\xFF\xD8", 2));
+    assert (!hl_evidence_sniff ((const unsigned char *) "", 0));
+    assert (!hl_evidence_sniff ((const unsigned char *) "GIF89a", 6));
+    assert (hl_evidence_ref_valid ("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+    assert (!hl_evidence_ref_valid ("sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
+    assert (!hl_evidence_ref_valid ("sha256:../../etc/passwd"));
+    assert (!hl_evidence_ref_valid (NULL));
+
+    char dir [] = "/tmp/hl_evidence_XXXXXX";
+    assert (mkdtemp (dir));
+    char root [PATH_MAX];
+    snprintf (root, sizeof root, "%s/evidence", dir);
+    hl_evidence_t *evidence = hl_evidence_new (root);
+    assert (evidence);
+
+    //  A photo, written in two pieces, committed under its SHA-256
+    hl_evidence_file_t *file = hl_evidence_file_new (evidence, 64);
+    assert (file);
+    assert (hl_evidence_file_write (file, "\xFF\xD8\xFF\xE0", 4) == 0);
+    assert (hl_evidence_file_write (file, "jpeg bytes", 10) == 0);
+    assert (hl_evidence_file_size (file) == 14);
+    assert (streq (hl_evidence_file_type (file), "image/jpeg"));
+    char ref [HL_EVIDENCE_REF_SIZE];
+    assert (hl_evidence_file_commit (file, ref) == 0);
+    hl_evidence_file_destroy (&file);
+    assert (!file);
+    unsigned char digest [crypto_hash_sha256_BYTES];
+    crypto_hash_sha256 (digest, (const unsigned char *) "\xFF\xD8\xFF\xE0jpeg bytes", 14);
+    char hex [65];
+    sodium_bin2hex (hex, sizeof hex, digest, sizeof digest);
+    assert (strncmp (ref, "sha256:", 7) == 0 && streq (ref + 7, hex));
+    char path [PATH_MAX];
+    const char *type;
+    size_t bytes;
+    assert (hl_evidence_find (evidence, ref, path, sizeof path, &type, &bytes) == 0);
+    assert (streq (type, "image/jpeg") && bytes == 14);
+    assert (hl_evidence_find (evidence, "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                              path, sizeof path, &type, &bytes) == 1);
+    assert (hl_evidence_find (evidence, "nonsense", path, sizeof path, &type, &bytes) == 1);
+
+    //  The same bytes again: one file
+    file = hl_evidence_file_new (evidence, 64);
+    assert (hl_evidence_file_write (file, "\xFF\xD8\xFF\xE0jpeg bytes", 14) == 0);
+    char again [HL_EVIDENCE_REF_SIZE];
+    assert (hl_evidence_file_commit (file, again) == 0 && streq (again, ref));
+    hl_evidence_file_destroy (&file);
+
+    //  Past the limit: refused, nothing left behind
+    file = hl_evidence_file_new (evidence, 8);
+    assert (hl_evidence_file_write (file, "\xFF\xD8\xFF\xE0", 4) == 0);
+    assert (hl_evidence_file_write (file, "12345", 5) == 1);
+    assert (hl_evidence_file_write (file, "1", 1) == 1);
+    assert (!hl_evidence_file_type (file));
+    assert (hl_evidence_file_commit (file, again) == -1);
+    hl_evidence_file_destroy (&file);
+    //  Not an accepted type, and empty: destroyed uncommitted, nothing kept
+    file = hl_evidence_file_new (evidence, 64);
+    assert (hl_evidence_file_write (file, "\x7F" "ELF\2\1\1", 7) == 0);
+    assert (!hl_evidence_file_type (file));
+    hl_evidence_file_destroy (&file);
+    file = hl_evidence_file_new (evidence, 64);
+    assert (!hl_evidence_file_type (file));
+    assert (hl_evidence_file_commit (file, again) == -1);
+    hl_evidence_file_destroy (&file);
+    assert (s_count_files (root) == 1);
+    char tmp [PATH_MAX + 8];
+    snprintf (tmp, sizeof tmp, "%s/tmp", root);
+    assert (s_count_files (tmp) == 0);
+
+    hl_evidence_destroy (&evidence);
+    assert (!evidence);
+    char cmd [PATH_MAX + 16];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system (cmd)) {}
+    if (verbose)
+        printf ("(%s) ", dir);
+    printf ("OK\n");
+}

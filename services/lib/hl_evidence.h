@@ -1,0 +1,72 @@
+/*  hl_evidence — a node's evidence files (photos, recordings), stored
+ *  content-addressed under <data_dir>/evidence/ and written durably before
+ *  any command names them.
+ *
+ *  A file is named by the SHA-256 of its bytes: evidence/ab/cdef... (the
+ *  first two hex digits are a folder, so no folder grows past 1/256 of the
+ *  files). A command names it "sha256:<64 hex>" (Report.evidence, or the
+ *  "evidence" argument of the procedure's attach action). The same bytes
+ *  sent twice are one file.
+ *
+ *  Writing one file: hl_evidence_file_new, then _write as the bytes arrive
+ *  (the size limit is enforced as they arrive, nothing past it is kept),
+ *  _type once it is all in (the magic bytes: only the types below are
+ *  accepted), then _commit: fsync the file, rename it to its content
+ *  address, fsync the folder. Only after _commit returns 0 may a command
+ *  name the file. A file destroyed before _commit leaves nothing behind
+ *  (its temporary file, in evidence/tmp/, is unlinked).
+ *
+ *  Accepted types (by content, never by name): image/jpeg, image/png,
+ *  image/webp, video/mp4, audio/mp4 (M4A), audio/aac (ADTS), audio/mpeg
+ *  (MP3), audio/ogg.
+ *
+ *  Rules for callers:
+ *  - One hl_evidence_t may be used by one thread at a time; several
+ *    objects (threads, processes) may share one folder: names are unique
+ *    temporary files and renames are atomic.
+ *  - A file committed but named by no command (its command failed after
+ *    the commit) stays: content-addressed, it is harmless, and deleting it
+ *    could lose a file an acknowledged command names (a reply lost after
+ *    the commit).
+ */
+#ifndef HL_EVIDENCE_H_INCLUDED
+#define HL_EVIDENCE_H_INCLUDED
+
+typedef struct _hl_evidence_t hl_evidence_t;
+typedef struct _hl_evidence_file_t hl_evidence_file_t;
+
+//  "sha256:" + 64 hex + NUL
+#define HL_EVIDENCE_REF_SIZE    72
+
+//  Open (create) the folder and its tmp/. NULL on error (logged).
+hl_evidence_t *hl_evidence_new (const char *dir);
+void hl_evidence_destroy (hl_evidence_t **self_p);
+const char *hl_evidence_dir (hl_evidence_t *self);
+
+//  Start a file of at most max_bytes. NULL on error (logged).
+hl_evidence_file_t *hl_evidence_file_new (hl_evidence_t *self, size_t max_bytes);
+//  Unlinks the temporary file unless committed
+void hl_evidence_file_destroy (hl_evidence_file_t **self_p);
+//  Append bytes: 0; 1 when the file would pass max_bytes (nothing more is
+//  kept, and every later write is 1 too); -1 on an I/O error (logged)
+int hl_evidence_file_write (hl_evidence_file_t *self, const void *data, size_t size);
+//  Bytes so far
+size_t hl_evidence_file_size (hl_evidence_file_t *self);
+//  The MIME type its first bytes show, or NULL (empty, or not a type we
+//  accept)
+const char *hl_evidence_file_type (hl_evidence_file_t *self);
+//  Make it durable under its content address; ref gets "sha256:<hex>"
+//  (HL_EVIDENCE_REF_SIZE bytes). 0, or -1 (logged; nothing kept).
+int hl_evidence_file_commit (hl_evidence_file_t *self, char *ref);
+
+//  Is ref "sha256:" and 64 lower-case hex digits
+bool hl_evidence_ref_valid (const char *ref);
+//  A stored file: 0 and its path (size bytes), type and byte count; 1 when
+//  there is no such file (or ref is not a valid ref); -1 on an error
+int hl_evidence_find (hl_evidence_t *self, const char *ref, char *path, size_t size,
+                      const char **type, size_t *bytes);
+//  The accepted type the first bytes of a file show, or NULL
+const char *hl_evidence_sniff (const unsigned char *head, size_t size);
+
+void hl_evidence_test (bool verbose);
+#endif

@@ -8,9 +8,25 @@
 #include "hotline.h"
 #include <sys/stat.h>
 #include <time.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <fcntl.h>
 
-static int64_t s_offset = 0;
-static struct timespec s_mtime;
+//  The test offset (HOTLINE_CLOCK_FILE). hl_clock_now is on every hot path
+//  (each event, each deadline, the web's every answer) and on several
+//  threads, so it neither calls getenv nor stats the file on every call:
+//  the file is looked at again at most once every S_CLOCK_CHECK_NS (on the
+//  monotonic clock), and re-read only when its mtime, inode or size changed.
+//  One millisecond is far below anything a test does between moving the
+//  clock and asking a service (conftest.py's advance() renames a new file
+//  over the old one; hl_accounts' selftest rewrites it in place and waits
+//  2 ms), and still turns a million calls a second into a thousand stats.
+#define S_CLOCK_CHECK_NS    1000000
+
+static _Atomic int64_t s_offset = 0;
+static _Atomic int64_t s_next_check_ns = 0;
+static pthread_mutex_t s_clock_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct stat s_clock_stat;            //  of the file last read (under the mutex)
 static char s_zone [72] = "";
 
 static int64_t
@@ -21,28 +37,59 @@ s_real_now (void)
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t
+s_monotonic_ns (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+//  Look at the clock file again (one thread at a time; a thread that finds
+//  another one checking uses the offset it has, at most a check old)
+static void
+s_clock_check (int64_t mono)
+{
+    if (pthread_mutex_trylock (&s_clock_mutex))
+        return;
+    const char *path = getenv ("HOTLINE_CLOCK_FILE");
+    struct stat st;
+    if (path && *path && stat (path, &st) == 0
+    &&  (st.st_mtim.tv_sec != s_clock_stat.st_mtim.tv_sec
+      || st.st_mtim.tv_nsec != s_clock_stat.st_mtim.tv_nsec
+      || st.st_ino != s_clock_stat.st_ino || st.st_size != s_clock_stat.st_size)) {
+        FILE *file = fopen (path, "r");
+        if (file) {
+            long long offset;
+            if (fscanf (file, "%lld", &offset) == 1) {
+                atomic_store (&s_offset, (int64_t) offset);
+                s_clock_stat = st;
+            }
+            fclose (file);
+        }
+    }
+    atomic_store (&s_next_check_ns, mono + S_CLOCK_CHECK_NS);
+    pthread_mutex_unlock (&s_clock_mutex);
+}
+
+//  Selftests: forget the file, so the next call looks at once
+static void
+s_clock_forget (void)
+{
+    pthread_mutex_lock (&s_clock_mutex);
+    memset (&s_clock_stat, 0, sizeof s_clock_stat);
+    atomic_store (&s_offset, 0);
+    atomic_store (&s_next_check_ns, 0);
+    pthread_mutex_unlock (&s_clock_mutex);
+}
+
 int64_t
 hl_clock_now (void)
 {
-    int64_t now = s_real_now ();
-    const char *path = getenv ("HOTLINE_CLOCK_FILE");
-    //  Tests only: checked on every call, so a jump is seen at once
-    if (path && *path) {
-        struct stat st;
-        if (stat (path, &st) == 0
-        &&  (st.st_mtim.tv_sec != s_mtime.tv_sec || st.st_mtim.tv_nsec != s_mtime.tv_nsec)) {
-            FILE *file = fopen (path, "r");
-            if (file) {
-                long long offset;
-                if (fscanf (file, "%lld", &offset) == 1) {
-                    s_offset = offset;
-                    s_mtime = st.st_mtim;
-                }
-                fclose (file);
-            }
-        }
-    }
-    return now + s_offset;
+    int64_t mono = s_monotonic_ns ();
+    if (mono >= atomic_load (&s_next_check_ns))
+        s_clock_check (mono);
+    return s_real_now () + atomic_load (&s_offset);
 }
 
 // ---------------------------------------------------------------- the zone
@@ -615,11 +662,40 @@ hl_clock_test (bool verbose)
     assert (write (fd, "86400000\n", 9) == 9);
     close (fd);
     setenv ("HOTLINE_CLOCK_FILE", path, 1);
+    s_clock_forget ();
     int64_t shifted = hl_clock_now ();
     assert (shifted - s_real_now () > 86399000);
-    unsetenv ("HOTLINE_CLOCK_FILE");
+    //  A rewrite is seen once the check interval has passed (in place, as
+    //  hl_accounts' selftest does, or renamed over it, as conftest.py does),
+    //  and not on every call before that
+    fd = open (path, O_WRONLY | O_TRUNC);
+    assert (fd >= 0);
+    assert (write (fd, "172800000\n", 10) == 10);
+    close (fd);
+    int64_t before = atomic_load (&s_next_check_ns);
+    while (s_monotonic_ns () < before)
+        ;
+    shifted = hl_clock_now ();
+    assert (shifted - s_real_now () > 172799000);
+    char renamed [64];
+    snprintf (renamed, sizeof renamed, "%s.tmp", path);
+    FILE *file = fopen (renamed, "w");
+    assert (file);
+    fprintf (file, "3600000\n");
+    fclose (file);
+    assert (rename (renamed, path) == 0);
+    before = atomic_load (&s_next_check_ns);
+    while (s_monotonic_ns () < before)
+        ;
+    shifted = hl_clock_now ();
+    assert (shifted - s_real_now () > 3599000 && shifted - s_real_now () < 3601000);
+    //  Between checks the file is not looked at: the cached offset stands
+    atomic_store (&s_next_check_ns, INT64_MAX);
     unlink (path);
-    s_offset = 0;
+    assert (hl_clock_now () - s_real_now () > 3599000);
+    unsetenv ("HOTLINE_CLOCK_FILE");
+    s_clock_forget ();
+    assert (hl_clock_now () - s_real_now () < 1000);
     if (verbose)
         printf ("(now %s) ", hl_clock_format_iso (hl_clock_now (), buf, sizeof buf));
     //  Leave the process's zone as it was

@@ -1,11 +1,16 @@
 /*  hl_log — structured logs, one logfmt line each, to stderr.  */
 #include "hotline.h"
+#include <pthread.h>
 #include <stdarg.h>
 #include <sys/time.h>
 
 static char s_service [32] = "hotline";
 static hl_level_t s_min_level = HL_INFO;
+//  The last error, for status probes: written by any thread that logs and
+//  read by the metrics thread, so both go through the mutex (a torn copy
+//  would be a half-overwritten message, and a data race besides)
 static char s_last_error [256] = "";
+static pthread_mutex_t s_last_error_mutex = PTHREAD_MUTEX_INITIALIZER;
 static const char *s_level_names [] = { "debug", "info", "warn", "error" };
 
 void
@@ -57,8 +62,11 @@ hl_log (hl_level_t level, const char *case_id, const char *fmt, ...)
     va_start (args, fmt);
     vsnprintf (msg, sizeof msg, fmt, args);
     va_end (args);
-    if (level == HL_ERROR)
+    if (level == HL_ERROR) {
+        pthread_mutex_lock (&s_last_error_mutex);
         snprintf (s_last_error, sizeof s_last_error, "%.255s", msg);
+        pthread_mutex_unlock (&s_last_error_mutex);
+    }
     if (level < s_min_level)
         return;
 
@@ -83,7 +91,11 @@ hl_log (hl_level_t level, const char *case_id, const char *fmt, ...)
 const char *
 hl_log_last_error (void)
 {
-    return s_last_error;
+    static _Thread_local char copy [sizeof s_last_error];
+    pthread_mutex_lock (&s_last_error_mutex);
+    memcpy (copy, s_last_error, sizeof copy);
+    pthread_mutex_unlock (&s_last_error_mutex);
+    return copy;
 }
 
 long
@@ -101,6 +113,14 @@ hl_ratelimit (hl_ratelimit_t *rl)
     return suppressed;
 }
 
+static void *
+s_test_thread (void *arg)
+{
+    (void) arg;
+    hl_error ("from another thread");
+    return NULL;
+}
+
 void
 hl_log_test (bool verbose)
 {
@@ -114,6 +134,14 @@ hl_log_test (bool verbose)
     s_min_level = HL_ERROR + 1;
     hl_error ("disk full: %d", 28);
     assert (streq (hl_log_last_error (), "disk full: 28"));
+    //  Another thread's error is seen here; the text this thread was given
+    //  is its own copy, which the other thread's error does not touch
+    const char *held = hl_log_last_error ();
+    pthread_t thread;
+    assert (pthread_create (&thread, NULL, s_test_thread, NULL) == 0);
+    assert (pthread_join (thread, NULL) == 0);
+    assert (streq (held, "disk full: 28"));
+    assert (streq (hl_log_last_error (), "from another thread"));
     s_min_level = HL_INFO;
     //  Rate limiting: the first line passes, the next ones within a second
     //  are counted, and the first after the second says how many

@@ -19,7 +19,8 @@ void hl_log (hl_level_t level, const char *case_id, const char *fmt, ...)
 #define hl_info(...)  hl_log (HL_INFO,  NULL, __VA_ARGS__)
 #define hl_warn(...)  hl_log (HL_WARN,  NULL, __VA_ARGS__)
 #define hl_error(...) hl_log (HL_ERROR, NULL, __VA_ARGS__)
-//  The last error logged, for status probes ("" if none)
+//  The last error logged by any thread, for status probes ("" if none).
+//  Thread-safe: the text is this thread's own copy, valid until its next call.
 const char *hl_log_last_error (void);
 
 //  At most one line a second from one limiter, so that a flood of bad

@@ -90,7 +90,6 @@ struct _hl_clone_pub_t {
     hl_clone_fetch_fn *fetch;
     void *arg;
     uint64_t head;
-    uint64_t drop [8];          //  test hook: skip publishing these seqs once
     int heartbeat_ms;
     int timer_id;
     hl_hop_item_t *items;       //  fetch buffer, S_PAGE_MAX
@@ -341,6 +340,38 @@ s_pub_recv (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+//  The test hook, kept out of the publisher: HOTLINE_CLONE_DROP=N[,M...]
+//  (up to 8 seqs) makes the publishers of this process skip publishing
+//  those seqs once. Read from the environment when a publisher is created
+//  and touched only by publishers (each on its loop thread; a process runs
+//  one). Production never sets it, and then nothing here is ever consulted
+//  but an empty table.
+static uint64_t s_drop [8];
+
+static void
+s_drop_init (void)
+{
+    memset (s_drop, 0, sizeof s_drop);
+    const char *drop = getenv ("HOTLINE_CLONE_DROP");
+    for (size_t i = 0; drop && *drop && i < sizeof s_drop / sizeof s_drop [0]; i++) {
+        char *end = NULL;
+        s_drop [i] = strtoull (drop, &end, 10);
+        drop = end && *end == ','? end + 1: NULL;
+    }
+}
+
+//  Is seq to be dropped (once)?
+static bool
+s_drop_take (uint64_t seq)
+{
+    for (size_t i = 0; i < sizeof s_drop / sizeof s_drop [0]; i++)
+        if (s_drop [i] == seq) {
+            s_drop [i] = 0;
+            return true;
+        }
+    return false;
+}
+
 hl_clone_pub_t *
 hl_clone_pub_new (zloop_t *loop, const char *pub_endpoint, const char *snapshot_endpoint,
                   hl_clone_fetch_fn *fetch, void *arg)
@@ -361,12 +392,7 @@ hl_clone_pub_new (zloop_t *loop, const char *pub_endpoint, const char *snapshot_
     self->pb_items = (Hotline__HopItem *) zmalloc (S_PAGE_MAX * sizeof (Hotline__HopItem));
     self->pb_ptrs = (Hotline__HopItem **) zmalloc (S_PAGE_MAX * sizeof (Hotline__HopItem *));
     assert (self->items && self->redacted && self->pb_items && self->pb_ptrs);
-    const char *drop = getenv ("HOTLINE_CLONE_DROP");
-    for (size_t i = 0; drop && *drop && i < sizeof self->drop / sizeof self->drop [0]; i++) {
-        char *end = NULL;
-        self->drop [i] = strtoull (drop, &end, 10);
-        drop = end && *end == ','? end + 1: NULL;
-    }
+    s_drop_init ();
 
     self->pub = s_socket_new (ZMQ_PUB, pub_endpoint, true);
     self->snapshot = s_socket_new (ZMQ_ROUTER, snapshot_endpoint, true);
@@ -425,12 +451,10 @@ hl_clone_pub_publish (hl_clone_pub_t *self, uint64_t seq, const uint8_t *data, s
         return;
     if (seq > self->head)
         self->head = seq;
-    for (size_t i = 0; i < sizeof self->drop / sizeof self->drop [0]; i++)
-        if (self->drop [i] == seq) {
-            self->drop [i] = 0;
-            hl_debug ("clone: HOTLINE_CLONE_DROP: seq %" PRIu64 " not published", seq);
-            return;
-        }
+    if (s_drop_take (seq)) {
+        hl_debug ("clone: HOTLINE_CLONE_DROP: seq %" PRIu64 " not published", seq);
+        return;
+    }
     s_pub_redact_item (self, 0, seq, data, size);
     if (s_pub_send_batch (self, self->pub, NULL, S_PUB_STREAM, NULL, 1))
         hl_debug ("clone: seq %" PRIu64 " not published (%s)", seq, zmq_strerror (zmq_errno ()));

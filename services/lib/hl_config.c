@@ -114,6 +114,28 @@ hl_config_resolve (hl_config_t *self, const char *file)
     return zsys_sprintf ("%s/%s", self->dir, file);
 }
 
+char *
+hl_config_file (hl_config_t *self, const char *key, const char *name)
+{
+    const char *configured = hl_config_get (self, key, NULL);
+    if (configured)
+        return hl_config_resolve (self, configured);
+    if (strneq (key, "node/procedure")) {
+        char *procedure = hl_config_file (self, "node/procedure", "procedure.conf");
+        char *slash = strrchr (procedure, '/');
+        char *path = slash? zsys_sprintf ("%.*s/%s", (int) (slash - procedure), procedure, name)
+                          : strdup (name);
+        assert (path);
+        free (procedure);
+        return path;
+    }
+    //  The working directory decides only when nothing is configured
+    char *path = zsys_sprintf ("%s/%s", zsys_file_exists ("deploy/config/procedure.conf")?
+                               "deploy/config": "/etc/hotline", name);
+    assert (path);
+    return path;
+}
+
 void
 hl_config_test (bool verbose)
 {
@@ -145,11 +167,27 @@ hl_config_test (bool verbose)
     char *resolved = hl_config_resolve (config, hl_config_get (config, "node/procedure", NULL));
     assert (streq (resolved, "/tmp/procedure.conf"));
     free (resolved);
+    //  Configuration files: the key's, else beside the procedure
+    resolved = hl_config_file (config, "node/procedure", "procedure.conf");
+    assert (streq (resolved, "/tmp/procedure.conf"));
+    free (resolved);
+    resolved = hl_config_file (config, "routing/rules", "routing.conf");
+    assert (streq (resolved, "/tmp/routing.conf"));
+    free (resolved);
+    resolved = hl_config_file (config, "node/name", "ignored.conf");
+    assert (streq (resolved, "/tmp/ward-anbien"));
+    free (resolved);
     hl_config_destroy (&config);
     unlink (path);
     assert (hl_config_load ("/nonexistent.cfg") == NULL);
     config = hl_config_load ("");
     assert (config && streq (hl_config_get (config, "node/name", "dflt"), "dflt"));
+    //  Nothing configured: the source tree's deploy/config (the selftest
+    //  runs at the top of the tree), else /etc/hotline
+    resolved = hl_config_file (config, "routing/rules", "routing.conf");
+    assert (streq (resolved, zsys_file_exists ("deploy/config/procedure.conf")?
+                   "deploy/config/routing.conf": "/etc/hotline/routing.conf"));
+    free (resolved);
     hl_config_destroy (&config);
     if (verbose)
         printf ("(%s) ", path);

@@ -25,6 +25,13 @@ const char *hl_config_path (hl_config_t *self);
 //  Resolve a path from the configuration relative to the config file's
 //  directory (absolute paths pass through). Caller frees.
 char *hl_config_resolve (hl_config_t *self, const char *file);
+//  Where a configuration file is, the one rule for every service: the file
+//  key names (resolved as above); if key is not set, name beside the
+//  procedure (node/procedure), so a node's files travel together; if that is
+//  not set either, name in deploy/config/ when this runs in a source tree
+//  (deploy/config/procedure.conf exists: `make run`, the tests), else in
+//  /etc/hotline/ (installed). Caller frees.
+char *hl_config_file (hl_config_t *self, const char *key, const char *name);
 
 void hl_config_test (bool verbose);
 #endif

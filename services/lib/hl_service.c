@@ -151,14 +151,7 @@ hl_service_new (const char *name, int argc, char *argv [])
         return NULL;
     }
     //  Procedure
-    char *procedure_path = hl_config_resolve (self->config,
-        hl_config_get (self->config, "node/procedure", NULL));
-    if (!procedure_path) {
-        //  Default: deploy/config/procedure.conf in the source tree, or
-        //  /etc/hotline/procedure.conf when installed
-        procedure_path = strdup (zsys_file_exists ("deploy/config/procedure.conf")?
-                                 "deploy/config/procedure.conf": "/etc/hotline/procedure.conf");
-    }
+    char *procedure_path = hl_config_file (self->config, "node/procedure", "procedure.conf");
     char err [512];
     self->procedure = hl_procedure_load (procedure_path, err, sizeof err);
     if (!self->procedure) {

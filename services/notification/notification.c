@@ -1277,18 +1277,7 @@ s_parse_from (notification_t *self, const char *from, const char *name)
 static char *
 s_templates_path (hl_config_t *config)
 {
-    const char *configured = hl_config_get (config, "notify/templates", NULL);
-    if (configured)
-        return hl_config_resolve (config, configured);
-    char *procedure = hl_config_resolve (config, hl_config_get (config, "node/procedure", NULL));
-    if (!procedure)
-        procedure = strdup (zsys_file_exists ("deploy/config/procedure.conf")?
-                            "deploy/config/procedure.conf": "/etc/hotline/procedure.conf");
-    char *slash = strrchr (procedure, '/');
-    char *path = slash? zsys_sprintf ("%.*s/templates.conf", (int) (slash - procedure), procedure)
-                      : strdup ("templates.conf");
-    free (procedure);
-    return path;
+    return hl_config_file (config, "notify/templates", "templates.conf");
 }
 
 //  Gauges: the outbox (loop thread, every second)

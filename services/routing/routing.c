@@ -8,7 +8,6 @@
 #include "hotline.h"
 #include "routing.h"
 #include "rules.h"
-#include <libgen.h>
 
 static const char *s_schema =
     //  What routing needs of each report, until the case is routed
@@ -49,20 +48,11 @@ s_step (hl_store_t *store, sqlite3_stmt *stmt)
     return 0;
 }
 
-//  Where routing.conf is: routing/rules, else next to procedure.conf
+//  Where routing.conf is: routing/rules, else beside the procedure
 static char *
 s_rules_path (hl_config_t *config)
 {
-    const char *configured = hl_config_get (config, "routing/rules", NULL);
-    if (configured)
-        return hl_config_resolve (config, configured);
-    char *procedure = hl_config_resolve (config, hl_config_get (config, "node/procedure", NULL));
-    if (!procedure)
-        return strdup (zsys_file_exists ("deploy/config/procedure.conf")?
-                       "deploy/config/routing.conf": "/etc/hotline/routing.conf");
-    char *path = zsys_sprintf ("%s/routing.conf", dirname (procedure));
-    free (procedure);
-    return path;
+    return hl_config_file (config, "routing/rules", "routing.conf");
 }
 
 //  May the system take "route" (any variant) from state?

@@ -20,6 +20,8 @@ static s_test_t s_tests [] = {
     { "client",    hl_client_test },
     { "procedure", hl_procedure_test },
     { "hop",       hl_hop_test },
+    { "hop_sender",   hl_hop_sender_test },
+    { "hop_receiver", hl_hop_receiver_test },
     { "service",   hl_service_test },
     { "deadline",  hl_deadline_test },
     { "consumer",  hl_consumer_test },

@@ -51,7 +51,10 @@
  *    whether that peer may speak for that stream.
  *
  *  Both classes register their socket with the caller's zloop; they never
- *  block. See hl_hop_test () for a complete example.
+ *  block. Each is a class of its own (hl_hop_sender.c, hl_hop_receiver.c),
+ *  over the wire they share (hl_hop.c); both are declared here, as the
+ *  protocol is one contract. See hl_hop_sender_test () and
+ *  hl_hop_receiver_test () for complete examples.
  *
  *  Rules for callers:
  *  - The source must be gap-free (seq 1, 2, 3 ...): a seq that never
@@ -182,5 +185,9 @@ const char *hl_hop_receiver_endpoint (hl_hop_receiver_t *self);
 int hl_hop_fetch_sql (hl_store_t *store, const char *sql, const char *key,
                       uint64_t after, size_t max, hl_hop_item_t *items);
 
+//  Selftests: the shared parts (options, stream names, hl_hop_fetch_sql),
+//  and the hop end to end from each side
 void hl_hop_test (bool verbose);
+void hl_hop_sender_test (bool verbose);
+void hl_hop_receiver_test (bool verbose);
 #endif

@@ -19,6 +19,7 @@ static s_test_t s_tests [] = {
     { "report",    hl_report_test },
     { "client",    hl_client_test },
     { "procedure", hl_procedure_test },
+    { "procedure_loader", hl_procedure_loader_test },
     { "hop",       hl_hop_test },
     { "hop_sender",   hl_hop_sender_test },
     { "hop_receiver", hl_hop_receiver_test },

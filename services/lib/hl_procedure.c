@@ -1,1241 +1,21 @@
-/*  hl_procedure — the case lifecycle as data (Decision 174/QĐ-BTNMT).
+/*  hl_procedure — the case lifecycle as data (Decision 174/QĐ-BTNMT): the
+ *  queries every service asks. The loader (parser and checker) is in
+ *  hl_procedure_loader.c; the data both share is in hl_procedure_model.h.
  *
  *  See hl_procedure.h for the API and the line format, and
  *  deploy/config/procedure.conf for the default procedure, documented.
  *
- *  Loading runs in passes over the tokenized file, so declarations may come
- *  in any order:
- *    1. every line: size, UTF-8, control characters, tokens, keyword and
- *       column count; then the declarations (procedure, regime, role, state);
- *    2. action and deadline lines, resolved against the declarations;
- *    3. notify lines, resolved against the actions;
- *    4. whole-file checks: one initial state, a creating action, every state
- *       reachable from the initial state, every open state has a way out.
- *  The first error found is reported as "path:line: message"; errors that
- *  concern the whole file name the last line.
- *
- *  Rules of the format this class enforces beyond the header:
- *    - names (states, roles, regimes, actions, variants, requires, deadline
- *      names, recipients) are identifiers: a letter, then letters, digits
- *      or '_', at most 64 bytes;
- *    - template, procedure name and version are words of letters, digits
- *      and . _ - + : (starting with a letter or digit);
- *    - an action may take several lines (same NAME and VARIANT) with
- *      different FROM sets, e.g. to move to different states, or to allow
- *      other roles, from different states; their FROM sets must not overlap
- *      and their REQUIRES must be the same;
- *    - the creating action (FROM '-') must lead to the state marked initial;
- *    - a deadline's WHILE may not contain a final state, and it must give a
- *      duration for every declared regime; warn=PCT is 1..99 ('%' optional);
- *    - a notify rule without :VARIANT applies to every variant of the
- *      action; the same action, variant and recipient may appear only once;
- *    - quoted text may contain \" and \\ and nothing else escaped;
- *    - lines are at most 4096 bytes, the file at most 1 MiB.
- *
  *  All lists returned by the query functions point into the procedure and
  *  stay valid until it is destroyed. Functions that fill an out array
  *  return the number of entries stored (at most max).
+ *
+ *  How to read this file: destroy, the index helpers the loader shares, the
+ *  queries (states, actions, deadlines, notification rules), the selftest
+ *  (the default procedure, queried), and hl_procedure_json.
  */
-#include "hotline.h"
-
-#define S_MAX_FILE      (1024 * 1024)
-#define S_MAX_LINE      4096
-#define S_MAX_NAME      64
-#define S_MAX_DURATION  (366LL * 24 * 3600 * 1000)   //  a year and a day, ms
-
-#define S_FROM_LIST     0
-#define S_FROM_ANY      1       //  '*': any non-final state
-#define S_FROM_NONE     2       //  '-': creates a case
-#define S_TO_STAY       ((size_t) -1)
-
-#define S_KIND_INITIAL  0
-#define S_KIND_OPEN     1
-#define S_KIND_FINAL    2
-
-typedef struct {
-    char *text;
-    bool quoted;
-} s_token_t;
-
-typedef struct {
-    size_t no;                  //  line number, from 1
-    s_token_t *tok;
-    size_t ntok;
-    char *buf;                  //  storage for the token texts
-} s_line_t;
-
-typedef struct {
-    char *name;
-    char *label;
-    int kind;
-    size_t line;
-} s_state_t;
-
-typedef struct {
-    char *name;
-    char *label;
-    size_t line;
-} s_role_t;
-
-typedef struct {
-    char *name;
-    size_t line;
-} s_regime_t;
-
-typedef struct {
-    int from_kind;
-    size_t *from;               //  state indexes (S_FROM_LIST)
-    size_t nfrom;
-    size_t to;                  //  state index or S_TO_STAY
-    size_t *actors;             //  role indexes
-    size_t nactors;
-    size_t line;
-} s_rule_t;
-
-typedef struct {
-    char *name;
-    char *variant;              //  "" if none
-    char *display;              //  "name" or "name variant"
-    char **requires;            //  NULL-terminated
-    size_t nrequires;
-    s_rule_t *rules;
-    size_t nrules, crules;
-    size_t line;                //  first line
-    size_t none_line;           //  line of the FROM '-' rule, 0 if none
-    size_t any_line;            //  line of the FROM '*' rule, 0 if none
-    size_t nonfinal_line;       //  first rule listing a non-final state
-} s_action_t;
-
-typedef struct {
-    hl_deadline_def_t def;      //  first, so &deadline->def is stable
-    char *name;
-    size_t *states;             //  WHILE, sorted state indexes
-    size_t nstates;
-    int64_t *duration;          //  per regime index, ms
-    size_t line;
-} s_deadline_t;
-
-typedef struct {
-    hl_notify_rule_t rule;
-    char *action;
-    char *variant;              //  "" = every variant
-    char *recipient;
-    char *template_name;
-    size_t line;
-} s_notify_t;
-
-struct _hl_procedure_t {
-    char *name;
-    char *version;
-    s_state_t *states;
-    size_t nstates, cstates;
-    s_role_t *roles;
-    size_t nroles, croles;
-    s_regime_t *regimes;
-    size_t nregimes, cregimes;
-    s_action_t *actions;
-    size_t nactions, cactions;
-    s_deadline_t *deadlines;
-    size_t ndeadlines, cdeadlines;
-    s_notify_t *notifies;
-    size_t nnotifies, cnotifies;
-    zhashx_t *state_ix;         //  name -> index + 1
-    zhashx_t *role_ix;
-    zhashx_t *regime_ix;
-    zhashx_t *action_ix;        //  "name\x1fvariant" -> index + 1
-    zhashx_t *action_names;     //  name -> index + 1 (first action of that name)
-    zhashx_t *deadline_ix;
-    size_t initial;             //  state index
-    bool has_initial;
-};
-
-//  Load context: path, error buffer, first error wins
-typedef struct {
-    const char *path;
-    char *err;
-    size_t errsize;
-    bool failed;
-    size_t last_line;           //  for whole-file errors
-    size_t procedure_line;
-    zhashx_t *seen;             //  load-time keys for duplicate checks
-} s_ctx_t;
+#include "hl_procedure_model.h"
 
 static const char *s_empty_list [] = { NULL };
-
-
-//  --------------------------------------------------------------------------
-//  Small helpers
-
-static void *
-s_realloc (void *ptr, size_t count, size_t size)
-{
-    if (size && count > SIZE_MAX / size) {
-        fprintf (stderr, "hl_procedure: allocation too large\n");
-        abort ();
-    }
-    size_t bytes = count * size;
-    void *result = realloc (ptr, bytes? bytes: 1);
-    if (!result) {
-        fprintf (stderr, "hl_procedure: out of memory\n");
-        abort ();
-    }
-    return result;
-}
-
-static char *
-s_strdup (const char *text)
-{
-    size_t len = strlen (text);
-    char *copy = (char *) s_realloc (NULL, len + 1, 1);
-    memcpy (copy, text, len + 1);
-    return copy;
-}
-
-//  Make room for one more element in a dynamic array
-#define S_GROW(array, count, capacity) \
-    do { \
-        if ((count) >= (capacity)) { \
-            (capacity) = (capacity)? (capacity) * 2: 8; \
-            (array) = s_realloc ((array), (capacity), sizeof *(array)); \
-        } \
-    } while (0)
-
-//  Length to print of user text in an error message: at most 40 bytes, cut
-//  on a UTF-8 character boundary
-static int
-s_clip (const char *text)
-{
-    size_t len = strlen (text);
-    if (len <= 40)
-        return (int) len;
-    len = 40;
-    while (len > 0 && ((unsigned char) text [len] & 0xC0) == 0x80)
-        len--;
-    return (int) len;
-}
-#define S_CLIP(text) s_clip (text), (text)
-
-static int
-s_fail (s_ctx_t *ctx, size_t line, const char *format, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static int
-s_fail (s_ctx_t *ctx, size_t line, const char *format, ...)
-{
-    if (ctx->failed)
-        return -1;
-    ctx->failed = true;
-    if (ctx->err && ctx->errsize) {
-        char message [512];
-        va_list args;
-        va_start (args, format);
-        vsnprintf (message, sizeof message, format, args);
-        va_end (args);
-        snprintf (ctx->err, ctx->errsize, "%s:%zu: %s", ctx->path, line, message);
-    }
-    return -1;
-}
-
-static void *
-s_ix_value (size_t index)
-{
-    return (void *) (uintptr_t) (index + 1);
-}
-
-//  Index of name in hash, or -1
-static ssize_t
-s_lookup (zhashx_t *hash, const char *name)
-{
-    if (!name)
-        return -1;
-    void *value = zhashx_lookup (hash, name);
-    return value? (ssize_t) ((uintptr_t) value - 1): -1;
-}
-
-//  Identifier: a letter, then letters, digits or '_'
-static bool
-s_is_ident (const char *text)
-{
-    if (!isascii ((unsigned char) *text) || !isalpha ((unsigned char) *text))
-        return false;
-    size_t len = 0;
-    for (const char *s = text; *s; s++, len++)
-        if (!isascii ((unsigned char) *s)
-        || !(isalnum ((unsigned char) *s) || *s == '_'))
-            return false;
-    return len <= S_MAX_NAME;
-}
-
-//  Word: starts with a letter or digit, then letters, digits, . _ - + :
-static bool
-s_is_word (const char *text)
-{
-    if (!isascii ((unsigned char) *text) || !isalnum ((unsigned char) *text))
-        return false;
-    size_t len = 0;
-    for (const char *s = text; *s; s++, len++)
-        if (!isascii ((unsigned char) *s)
-        || !(isalnum ((unsigned char) *s) || strchr ("._-+:", *s)))
-            return false;
-    return len <= S_MAX_NAME;
-}
-
-//  Split a comma list in place. Returns the number of items, or -1 if an
-//  item is empty. items is allocated (caller frees).
-static ssize_t
-s_split (char *text, char ***items_p)
-{
-    size_t count = 1;
-    for (char *s = text; *s; s++)
-        if (*s == ',')
-            count++;
-    char **items = (char **) s_realloc (NULL, count, sizeof (char *));
-    size_t index = 0;
-    char *start = text;
-    for (char *s = text; ; s++) {
-        if (*s == ',' || *s == 0) {
-            bool end = *s == 0;
-            *s = 0;
-            items [index++] = start;
-            if (*start == 0) {
-                free (items);
-                return -1;
-            }
-            if (end)
-                break;
-            start = s + 1;
-        }
-    }
-    *items_p = items;
-    return (ssize_t) count;
-}
-
-static int
-s_index_cmp (const void *a, const void *b)
-{
-    size_t x = *(const size_t *) a, y = *(const size_t *) b;
-    return x < y? -1: x > y? 1: 0;
-}
-
-static bool
-s_index_in (const size_t *list, size_t count, size_t index)
-{
-    for (size_t i = 0; i < count; i++)
-        if (list [i] == index)
-            return true;
-    return false;
-}
-
-
-//  --------------------------------------------------------------------------
-//  Reading and tokenizing
-
-//  Tokenize one line (already checked: UTF-8, no control characters).
-//  Returns 0, or -1 with *message set.
-static int
-s_tokenize (const char *text, size_t len, s_line_t *line, const char **message)
-{
-    line->buf = (char *) s_realloc (NULL, len + 2, 1);
-    size_t pos = 0;
-    size_t ctok = 0;
-    size_t i = 0;
-    while (i < len) {
-        char c = text [i];
-        if (c == ' ' || c == '\t') {
-            i++;
-            continue;
-        }
-        if (c == '#')
-            break;
-        S_GROW (line->tok, line->ntok, ctok);
-        s_token_t *token = &line->tok [line->ntok++];
-        token->text = line->buf + pos;
-        token->quoted = c == '"';
-        if (c == '"') {
-            i++;
-            while (true) {
-                if (i >= len) {
-                    *message = "unterminated quoted text";
-                    return -1;
-                }
-                c = text [i];
-                if (c == '"') {
-                    i++;
-                    break;
-                }
-                if (c == '\\') {
-                    if (i + 1 < len && (text [i + 1] == '"' || text [i + 1] == '\\')) {
-                        line->buf [pos++] = text [i + 1];
-                        i += 2;
-                        continue;
-                    }
-                    *message = "bad escape in quoted text (only \\\" and \\\\ are allowed)";
-                    return -1;
-                }
-                line->buf [pos++] = c;
-                i++;
-            }
-            if (i < len && text [i] != ' ' && text [i] != '\t' && text [i] != '#') {
-                *message = "quoted text must be followed by a space";
-                return -1;
-            }
-        }
-        else {
-            while (i < len && text [i] != ' ' && text [i] != '\t'
-               &&  text [i] != '#' && text [i] != '"')
-                line->buf [pos++] = text [i++];
-            if (i < len && text [i] == '"') {
-                *message = "'\"' inside a word (quote the whole field)";
-                return -1;
-            }
-        }
-        line->buf [pos++] = 0;
-    }
-    return 0;
-}
-
-static void
-s_lines_destroy (s_line_t *lines, size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        free (lines [i].tok);
-        free (lines [i].buf);
-    }
-    free (lines);
-}
-
-//  Read the whole file and tokenize it; only lines with tokens are kept.
-//  Returns 0 or -1 (error reported).
-static int
-s_read (s_ctx_t *ctx, s_line_t **lines_p, size_t *nlines_p)
-{
-    FILE *file = fopen (ctx->path, "rb");
-    if (!file) {
-        if (ctx->err && ctx->errsize)
-            snprintf (ctx->err, ctx->errsize, "%s: cannot open: %s", ctx->path, strerror (errno));
-        ctx->failed = true;
-        return -1;
-    }
-    //  Read at most S_MAX_FILE + 1 bytes, growing the buffer as needed
-    size_t size = 0;
-    size_t capacity = 16 * 1024;
-    char *data = (char *) s_realloc (NULL, capacity, 1);
-    while (true) {
-        size_t want = capacity - size;
-        size_t got = fread (data + size, 1, want, file);
-        size += got;
-        if (got < want || size > S_MAX_FILE)
-            break;
-        capacity = capacity * 2 > S_MAX_FILE + 1? S_MAX_FILE + 1: capacity * 2;
-        data = (char *) s_realloc (data, capacity, 1);
-    }
-    bool error = ferror (file);
-    int saved_errno = errno;
-    fclose (file);
-    if (error) {
-        free (data);
-        if (ctx->err && ctx->errsize)
-            snprintf (ctx->err, ctx->errsize, "%s: cannot read: %s", ctx->path, strerror (saved_errno));
-        ctx->failed = true;
-        return -1;
-    }
-    if (size > S_MAX_FILE) {
-        free (data);
-        if (ctx->err && ctx->errsize)
-            snprintf (ctx->err, ctx->errsize, "%s: file too large (more than %d bytes)",
-                      ctx->path, S_MAX_FILE);
-        ctx->failed = true;
-        return -1;
-    }
-    s_line_t *lines = NULL;
-    size_t nlines = 0, clines = 0;
-    size_t number = 0;
-    size_t start = 0;
-    int rc = 0;
-    while (start < size) {
-        char *end = (char *) memchr (data + start, '\n', size - start);
-        size_t len = end? (size_t) (end - (data + start)): size - start;
-        const char *text = data + start;
-        start += len + 1;
-        number++;
-        ctx->last_line = number;
-        if (len > S_MAX_LINE) {
-            rc = s_fail (ctx, number, "line too long (%zu bytes, at most %d)", len, S_MAX_LINE);
-            break;
-        }
-        if (len > 0 && text [len - 1] == '\r')
-            len--;              //  tolerate CRLF
-        if (number == 1 && len >= 3 && memcmp (text, "\xEF\xBB\xBF", 3) == 0) {
-            text += 3;          //  tolerate a UTF-8 byte order mark
-            len -= 3;
-        }
-        //  hl_utf8_valid: the one validator (no overlong forms, surrogates
-        //  or values past U+10FFFF), the same as on the wire. A NUL it also
-        //  refuses is left to the check below, which names it a control
-        //  character
-        if (!memchr (text, 0, len) && !hl_utf8_valid (text, len)) {
-            rc = s_fail (ctx, number, "invalid UTF-8");
-            break;
-        }
-        size_t i;
-        for (i = 0; i < len; i++) {
-            unsigned char c = (unsigned char) text [i];
-            if ((c < 0x20 && c != '\t') || c == 0x7F)
-                break;
-        }
-        if (i < len) {
-            rc = s_fail (ctx, number, "control character (byte 0x%02X) in line",
-                         (unsigned char) text [i]);
-            break;
-        }
-        s_line_t line = { number, NULL, 0, NULL };
-        const char *message = NULL;
-        if (s_tokenize (text, len, &line, &message)) {
-            free (line.tok);
-            free (line.buf);
-            rc = s_fail (ctx, number, "%s", message);
-            break;
-        }
-        if (line.ntok == 0) {
-            free (line.tok);
-            free (line.buf);
-            continue;
-        }
-        S_GROW (lines, nlines, clines);
-        lines [nlines++] = line;
-    }
-    free (data);
-    *lines_p = lines;
-    *nlines_p = nlines;
-    return rc;
-}
-
-
-//  --------------------------------------------------------------------------
-//  Pass 1: keywords, column counts, declarations
-
-static const char *
-s_label (s_token_t *token)
-{
-    return (!token->quoted && streq (token->text, "-"))? "": token->text;
-}
-
-static int
-s_check_ident (s_ctx_t *ctx, size_t line, const char *what, const char *text)
-{
-    if (s_is_ident (text))
-        return 0;
-    return s_fail (ctx, line, "bad %s name '%.*s' (a letter, then letters, digits or '_', "
-                   "at most %d bytes)", what, S_CLIP (text), S_MAX_NAME);
-}
-
-static int
-s_declare (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
-{
-    const char *keyword = line->tok [0].quoted? "": line->tok [0].text;
-    size_t ntok = line->ntok;
-    size_t no = line->no;
-    s_token_t *tok = line->tok;
-
-    if (streq (keyword, "procedure")) {
-        if (ntok != 3)
-            return s_fail (ctx, no, "'procedure' takes 2 fields (NAME VERSION), found %zu", ntok - 1);
-        if (ctx->procedure_line)
-            return s_fail (ctx, no, "second 'procedure' line (first on line %zu)", ctx->procedure_line);
-        if (!s_is_word (tok [1].text))
-            return s_fail (ctx, no, "bad procedure name '%.*s'", S_CLIP (tok [1].text));
-        if (!s_is_word (tok [2].text))
-            return s_fail (ctx, no, "bad procedure version '%.*s'", S_CLIP (tok [2].text));
-        ctx->procedure_line = no;
-        self->name = s_strdup (tok [1].text);
-        self->version = s_strdup (tok [2].text);
-        return 0;
-    }
-    if (streq (keyword, "regime")) {
-        if (ntok != 2)
-            return s_fail (ctx, no, "'regime' takes 1 field (NAME), found %zu", ntok - 1);
-        if (s_check_ident (ctx, no, "regime", tok [1].text))
-            return -1;
-        if (streq (tok [1].text, "warn"))
-            return s_fail (ctx, no, "'warn' is reserved and cannot name a regime");
-        ssize_t other = s_lookup (self->regime_ix, tok [1].text);
-        if (other >= 0)
-            return s_fail (ctx, no, "duplicate regime '%s' (first on line %zu)",
-                           tok [1].text, self->regimes [other].line);
-        S_GROW (self->regimes, self->nregimes, self->cregimes);
-        s_regime_t *regime = &self->regimes [self->nregimes];
-        regime->name = s_strdup (tok [1].text);
-        regime->line = no;
-        zhashx_insert (self->regime_ix, regime->name, s_ix_value (self->nregimes));
-        self->nregimes++;
-        return 0;
-    }
-    if (streq (keyword, "role")) {
-        if (ntok != 3)
-            return s_fail (ctx, no, "'role' takes 2 fields (NAME \"label\"), found %zu", ntok - 1);
-        if (s_check_ident (ctx, no, "role", tok [1].text))
-            return -1;
-        ssize_t other = s_lookup (self->role_ix, tok [1].text);
-        if (other >= 0)
-            return s_fail (ctx, no, "duplicate role '%s' (first on line %zu)",
-                           tok [1].text, self->roles [other].line);
-        S_GROW (self->roles, self->nroles, self->croles);
-        s_role_t *role = &self->roles [self->nroles];
-        role->name = s_strdup (tok [1].text);
-        role->label = s_strdup (s_label (&tok [2]));
-        role->line = no;
-        zhashx_insert (self->role_ix, role->name, s_ix_value (self->nroles));
-        self->nroles++;
-        return 0;
-    }
-    if (streq (keyword, "state")) {
-        if (ntok != 4)
-            return s_fail (ctx, no, "'state' takes 3 fields (NAME initial|open|final \"label\"), "
-                           "found %zu", ntok - 1);
-        if (s_check_ident (ctx, no, "state", tok [1].text))
-            return -1;
-        ssize_t other = s_lookup (self->state_ix, tok [1].text);
-        if (other >= 0)
-            return s_fail (ctx, no, "duplicate state '%s' (first on line %zu)",
-                           tok [1].text, self->states [other].line);
-        int kind;
-        if (streq (tok [2].text, "initial"))
-            kind = S_KIND_INITIAL;
-        else
-        if (streq (tok [2].text, "open"))
-            kind = S_KIND_OPEN;
-        else
-        if (streq (tok [2].text, "final"))
-            kind = S_KIND_FINAL;
-        else
-            return s_fail (ctx, no, "state kind must be initial, open or final, not '%.*s'",
-                           S_CLIP (tok [2].text));
-        if (kind == S_KIND_INITIAL && self->has_initial)
-            return s_fail (ctx, no, "second initial state '%s' ('%s' on line %zu is initial)",
-                           tok [1].text, self->states [self->initial].name,
-                           self->states [self->initial].line);
-        S_GROW (self->states, self->nstates, self->cstates);
-        s_state_t *state = &self->states [self->nstates];
-        state->name = s_strdup (tok [1].text);
-        state->label = s_strdup (s_label (&tok [3]));
-        state->kind = kind;
-        state->line = no;
-        zhashx_insert (self->state_ix, state->name, s_ix_value (self->nstates));
-        if (kind == S_KIND_INITIAL) {
-            self->initial = self->nstates;
-            self->has_initial = true;
-        }
-        self->nstates++;
-        return 0;
-    }
-    if (streq (keyword, "action")) {
-        if (ntok != 6 && ntok != 7)
-            return s_fail (ctx, no, "'action' takes 5 or 6 fields (NAME VARIANT FROM TO ACTORS "
-                           "[REQUIRES]), found %zu", ntok - 1);
-        return 0;
-    }
-    if (streq (keyword, "deadline")) {
-        if (ntok < 5)
-            return s_fail (ctx, no, "'deadline' takes at least 4 fields (NAME ANCHOR WHILE "
-                           "REGIME=DURATION...), found %zu", ntok - 1);
-        return 0;
-    }
-    if (streq (keyword, "notify")) {
-        if (ntok != 4)
-            return s_fail (ctx, no, "'notify' takes 3 fields (ACTION[:VARIANT] RECIPIENT "
-                           "TEMPLATE), found %zu", ntok - 1);
-        return 0;
-    }
-    if (line->tok [0].quoted)
-        return s_fail (ctx, no, "a line must start with an unquoted keyword");
-    return s_fail (ctx, no, "unknown keyword '%.*s' (expected procedure, regime, role, state, "
-                   "action, deadline or notify)", S_CLIP (line->tok [0].text));
-}
-
-
-//  --------------------------------------------------------------------------
-//  Pass 2: actions and deadlines
-
-//  Resolve a comma list of states into indexes (allocated, caller frees).
-//  Returns count or -1 (error reported).
-static ssize_t
-s_state_list (hl_procedure_t *self, s_ctx_t *ctx, size_t no, char *text, size_t **out_p,
-              bool allow_final)
-{
-    char **items;
-    ssize_t count = s_split (text, &items);
-    if (count < 0)
-        return s_fail (ctx, no, "empty item in state list (no spaces around ',')");
-    size_t *out = (size_t *) s_realloc (NULL, (size_t) count, sizeof (size_t));
-    for (ssize_t i = 0; i < count; i++) {
-        ssize_t index = s_lookup (self->state_ix, items [i]);
-        if (index < 0) {
-            s_fail (ctx, no, "unknown state '%.*s'", S_CLIP (items [i]));
-            goto error;
-        }
-        if (s_index_in (out, (size_t) i, (size_t) index)) {
-            s_fail (ctx, no, "state '%s' listed twice", items [i]);
-            goto error;
-        }
-        if (!allow_final && self->states [index].kind == S_KIND_FINAL) {
-            s_fail (ctx, no, "final state '%s' cannot be in a deadline's WHILE", items [i]);
-            goto error;
-        }
-        out [i] = (size_t) index;
-    }
-    free (items);
-    *out_p = out;
-    return count;
-error:
-    free (items);
-    free (out);
-    return -1;
-}
-
-static s_action_t *
-s_action_get (hl_procedure_t *self, const char *name, const char *variant, size_t no)
-{
-    char *key = zsys_sprintf ("%s\x1f%s", name, variant);
-    assert (key);
-    ssize_t index = s_lookup (self->action_ix, key);
-    if (index < 0) {
-        S_GROW (self->actions, self->nactions, self->cactions);
-        s_action_t *action = &self->actions [self->nactions];
-        memset (action, 0, sizeof *action);
-        action->name = s_strdup (name);
-        action->variant = s_strdup (variant);
-        action->display = *variant? zsys_sprintf ("%s %s", name, variant): s_strdup (name);
-        assert (action->display);
-        action->line = no;
-        index = (ssize_t) self->nactions++;
-        zhashx_insert (self->action_ix, key, s_ix_value ((size_t) index));
-        if (!zhashx_lookup (self->action_names, name))
-            zhashx_insert (self->action_names, name, s_ix_value ((size_t) index));
-    }
-    zstr_free (&key);
-    return &self->actions [index];
-}
-
-static int
-s_action (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
-{
-    s_token_t *tok = line->tok;
-    size_t no = line->no;
-    const char *name = tok [1].text;
-    if (s_check_ident (ctx, no, "action", name))
-        return -1;
-    const char *variant = s_label (&tok [2]);
-    if (*variant && s_check_ident (ctx, no, "variant", variant))
-        return -1;
-
-    s_rule_t rule = { S_FROM_LIST, NULL, 0, S_TO_STAY, NULL, 0, no };
-    char **items = NULL;
-    char **requires = NULL;
-    ssize_t nrequires = 0;
-    //  FROM
-    if (!tok [3].quoted && streq (tok [3].text, "-"))
-        rule.from_kind = S_FROM_NONE;
-    else
-    if (!tok [3].quoted && streq (tok [3].text, "*"))
-        rule.from_kind = S_FROM_ANY;
-    else {
-        ssize_t count = s_state_list (self, ctx, no, tok [3].text, &rule.from, true);
-        if (count < 0)
-            goto error;
-        rule.nfrom = (size_t) count;
-    }
-    //  TO
-    if (!tok [4].quoted && streq (tok [4].text, "=")) {
-        if (rule.from_kind == S_FROM_NONE) {
-            s_fail (ctx, no, "an action that creates a case (FROM '-') cannot stay ('=')");
-            goto error;
-        }
-        rule.to = S_TO_STAY;
-    }
-    else {
-        ssize_t index = s_lookup (self->state_ix, tok [4].text);
-        if (index < 0) {
-            s_fail (ctx, no, "unknown state '%.*s'", S_CLIP (tok [4].text));
-            goto error;
-        }
-        rule.to = (size_t) index;
-        if (rule.from_kind == S_FROM_NONE && self->has_initial && rule.to != self->initial) {
-            s_fail (ctx, no, "an action that creates a case must lead to the initial state "
-                    "'%s', not '%s'", self->states [self->initial].name, tok [4].text);
-            goto error;
-        }
-    }
-    //  ACTORS
-    if (!tok [5].quoted && streq (tok [5].text, "-")) {
-        s_fail (ctx, no, "an action needs at least one actor role");
-        goto error;
-    }
-    ssize_t nactors = s_split (tok [5].text, &items);
-    if (nactors < 0) {
-        s_fail (ctx, no, "empty item in role list (no spaces around ',')");
-        goto error;
-    }
-    rule.actors = (size_t *) s_realloc (NULL, (size_t) nactors, sizeof (size_t));
-    for (ssize_t i = 0; i < nactors; i++) {
-        ssize_t index = s_lookup (self->role_ix, items [i]);
-        if (index < 0) {
-            s_fail (ctx, no, "unknown role '%.*s'", S_CLIP (items [i]));
-            goto error;
-        }
-        if (s_index_in (rule.actors, (size_t) i, (size_t) index)) {
-            s_fail (ctx, no, "role '%s' listed twice", items [i]);
-            goto error;
-        }
-        rule.actors [i] = (size_t) index;
-    }
-    rule.nactors = (size_t) nactors;
-    free (items);
-    items = NULL;
-    //  REQUIRES
-    if (line->ntok == 7 && !(!tok [6].quoted && streq (tok [6].text, "-"))) {
-        nrequires = s_split (tok [6].text, &requires);
-        if (nrequires < 0) {
-            requires = NULL;
-            s_fail (ctx, no, "empty item in REQUIRES list (no spaces around ',')");
-            goto error;
-        }
-        for (ssize_t i = 0; i < nrequires; i++) {
-            if (s_check_ident (ctx, no, "argument", requires [i]))
-                goto error;
-            for (ssize_t k = 0; k < i; k++)
-                if (streq (requires [k], requires [i])) {
-                    s_fail (ctx, no, "argument '%s' required twice", requires [i]);
-                    goto error;
-                }
-        }
-    }
-
-    //  Merge into the action, checking against its other lines
-    s_action_t *action = s_action_get (self, name, variant, no);
-    if (action->nrules > 0) {
-        bool same = action->nrequires == (size_t) nrequires;
-        for (ssize_t i = 0; same && i < nrequires; i++) {
-            same = false;
-            for (size_t k = 0; k < action->nrequires; k++)
-                if (streq (action->requires [k], requires [i]))
-                    same = true;
-        }
-        if (!same) {
-            s_fail (ctx, no, "action '%s' requires different arguments on line %zu",
-                    action->display, action->line);
-            goto error;
-        }
-    }
-    else {
-        action->requires = (char **) s_realloc (NULL, (size_t) nrequires + 1, sizeof (char *));
-        for (ssize_t i = 0; i < nrequires; i++)
-            action->requires [i] = s_strdup (requires [i]);
-        action->requires [nrequires] = NULL;
-        action->nrequires = (size_t) nrequires;
-    }
-    if (rule.from_kind == S_FROM_NONE) {
-        if (action->none_line) {
-            s_fail (ctx, no, "action '%s' already creates a case on line %zu",
-                    action->display, action->none_line);
-            goto error;
-        }
-        action->none_line = no;
-    }
-    else
-    if (rule.from_kind == S_FROM_ANY) {
-        if (action->any_line || action->nonfinal_line) {
-            s_fail (ctx, no, "action '%s' from '*' overlaps its line %zu",
-                    action->display, action->any_line? action->any_line: action->nonfinal_line);
-            goto error;
-        }
-        action->any_line = no;
-    }
-    else {
-        for (size_t i = 0; i < rule.nfrom; i++) {
-            s_state_t *state = &self->states [rule.from [i]];
-            if (state->kind != S_KIND_FINAL && action->any_line) {
-                s_fail (ctx, no, "action '%s' from '%s' overlaps its '*' on line %zu",
-                        action->display, state->name, action->any_line);
-                goto error;
-            }
-            char *key = zsys_sprintf ("%zu\x1f%s", (size_t) (action - self->actions), state->name);
-            assert (key);
-            void *other = zhashx_lookup (ctx->seen, key);
-            if (other) {
-                zstr_free (&key);
-                s_fail (ctx, no, "action '%s' from '%s' is already defined on line %zu",
-                        action->display, state->name, (size_t) (uintptr_t) other);
-                goto error;
-            }
-            zhashx_insert (ctx->seen, key, (void *) (uintptr_t) no);
-            zstr_free (&key);
-            if (state->kind != S_KIND_FINAL && !action->nonfinal_line)
-                action->nonfinal_line = no;
-        }
-    }
-    free (requires);
-    S_GROW (action->rules, action->nrules, action->crules);
-    action->rules [action->nrules++] = rule;
-    return 0;
-
-error:
-    free (items);
-    free (requires);
-    free (rule.from);
-    free (rule.actors);
-    return -1;
-}
-
-//  Parse "warn=75%" value: 1..99
-static int
-s_parse_pct (const char *text, int64_t *pct)
-{
-    int64_t value = 0;
-    size_t digits = 0;
-    while (isdigit ((unsigned char) text [digits]) && digits < 4) {
-        value = value * 10 + (text [digits] - '0');
-        digits++;
-    }
-    if (digits == 0)
-        return -1;
-    const char *rest = text + digits;
-    if (*rest == '%')
-        rest++;
-    if (*rest)
-        return -1;
-    *pct = value;
-    return 0;
-}
-
-static int
-s_deadline (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
-{
-    s_token_t *tok = line->tok;
-    size_t no = line->no;
-    const char *name = tok [1].text;
-    if (s_check_ident (ctx, no, "deadline", name))
-        return -1;
-    ssize_t other = s_lookup (self->deadline_ix, name);
-    if (other >= 0)
-        return s_fail (ctx, no, "duplicate deadline '%s' (first on line %zu)",
-                       name, self->deadlines [other].line);
-    bool from_received;
-    if (streq (tok [2].text, "received"))
-        from_received = true;
-    else
-    if (streq (tok [2].text, "entered"))
-        from_received = false;
-    else
-        return s_fail (ctx, no, "deadline anchor must be 'received' or 'entered', not '%.*s'",
-                       S_CLIP (tok [2].text));
-
-    size_t *states = NULL;
-    ssize_t nstates = s_state_list (self, ctx, no, tok [3].text, &states, false);
-    if (nstates < 0)
-        return -1;
-    int64_t *duration = (int64_t *) s_realloc (NULL, self->nregimes, sizeof (int64_t));
-    for (size_t i = 0; i < self->nregimes; i++)
-        duration [i] = -1;
-    int64_t warn_pct = 0;
-    bool has_warn = false;
-    for (size_t t = 4; t < line->ntok; t++) {
-        char *text = tok [t].text;
-        char *equals = strchr (text, '=');
-        if (!equals) {
-            s_fail (ctx, no, "expected REGIME=DURATION or warn=PCT%%, not '%.*s'", S_CLIP (text));
-            goto error;
-        }
-        *equals = 0;
-        const char *value = equals + 1;
-        if (streq (text, "warn")) {
-            if (has_warn) {
-                s_fail (ctx, no, "warn given twice");
-                goto error;
-            }
-            has_warn = true;
-            if (s_parse_pct (value, &warn_pct)) {
-                s_fail (ctx, no, "bad warn percentage '%.*s' (use e.g. warn=75%%)", S_CLIP (value));
-                goto error;
-            }
-            if (warn_pct < 1 || warn_pct > 99) {
-                s_fail (ctx, no, "warn percentage %" PRId64 "%% out of range (1..99)", warn_pct);
-                goto error;
-            }
-            continue;
-        }
-        ssize_t regime = s_lookup (self->regime_ix, text);
-        if (regime < 0) {
-            s_fail (ctx, no, "unknown regime '%.*s'", S_CLIP (text));
-            goto error;
-        }
-        if (duration [regime] >= 0) {
-            s_fail (ctx, no, "duration for regime '%s' given twice", text);
-            goto error;
-        }
-        int64_t ms;
-        if (hl_clock_parse_duration (value, &ms)) {
-            s_fail (ctx, no, "bad duration '%.*s' (use e.g. 90s, 15m, 24h, 2d)", S_CLIP (value));
-            goto error;
-        }
-        if (ms > S_MAX_DURATION) {
-            s_fail (ctx, no, "duration '%.*s' too long (at most 366d)", S_CLIP (value));
-            goto error;
-        }
-        duration [regime] = ms;
-    }
-    for (size_t i = 0; i < self->nregimes; i++)
-        if (duration [i] < 0) {
-            s_fail (ctx, no, "deadline '%s' has no duration for regime '%s'",
-                    name, self->regimes [i].name);
-            goto error;
-        }
-    qsort (states, (size_t) nstates, sizeof (size_t), s_index_cmp);
-    S_GROW (self->deadlines, self->ndeadlines, self->cdeadlines);
-    s_deadline_t *deadline = &self->deadlines [self->ndeadlines];
-    deadline->name = s_strdup (name);
-    deadline->states = states;
-    deadline->nstates = (size_t) nstates;
-    deadline->duration = duration;
-    deadline->line = no;
-    deadline->def.from_received = from_received;
-    deadline->def.warn_pct = warn_pct;
-    zhashx_insert (self->deadline_ix, deadline->name, s_ix_value (self->ndeadlines));
-    self->ndeadlines++;
-    return 0;
-
-error:
-    free (states);
-    free (duration);
-    return -1;
-}
-
-
-//  --------------------------------------------------------------------------
-//  Pass 3: notification rules
-
-static int
-s_notify (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
-{
-    s_token_t *tok = line->tok;
-    size_t no = line->no;
-    char *name = tok [1].text;
-    const char *variant = "";
-    char *colon = strchr (name, ':');
-    if (colon) {
-        *colon = 0;
-        variant = colon + 1;
-        if (*variant == 0)
-            return s_fail (ctx, no, "empty variant after ':'");
-    }
-    if (s_check_ident (ctx, no, "action", name))
-        return -1;
-    if (s_lookup (self->action_names, name) < 0)
-        return s_fail (ctx, no, "notify refers to unknown action '%s'", name);
-    if (*variant) {
-        if (s_check_ident (ctx, no, "variant", variant))
-            return -1;
-        char *key = zsys_sprintf ("%s\x1f%s", name, variant);
-        assert (key);
-        bool known = zhashx_lookup (self->action_ix, key) != NULL;
-        zstr_free (&key);
-        if (!known)
-            return s_fail (ctx, no, "notify refers to unknown action '%s %s'", name, variant);
-    }
-    const char *recipient = tok [2].text;
-    if (s_check_ident (ctx, no, "recipient", recipient))
-        return -1;
-    const char *template_name = tok [3].text;
-    if (!s_is_word (template_name))
-        return s_fail (ctx, no, "bad template name '%.*s'", S_CLIP (template_name));
-    char *key = zsys_sprintf ("notify\x1f%s\x1f%s\x1f%s", name, variant, recipient);
-    assert (key);
-    void *other = zhashx_lookup (ctx->seen, key);
-    if (other) {
-        zstr_free (&key);
-        return s_fail (ctx, no, "duplicate notify rule for '%s' (first on line %zu)",
-                       recipient, (size_t) (uintptr_t) other);
-    }
-    zhashx_insert (ctx->seen, key, (void *) (uintptr_t) no);
-    zstr_free (&key);
-
-    S_GROW (self->notifies, self->nnotifies, self->cnotifies);
-    s_notify_t *notify = &self->notifies [self->nnotifies++];
-    notify->action = s_strdup (name);
-    notify->variant = s_strdup (variant);
-    notify->recipient = s_strdup (recipient);
-    notify->template_name = s_strdup (template_name);
-    notify->line = no;
-    return 0;
-}
-
-
-//  --------------------------------------------------------------------------
-//  Pass 4: the whole file
-
-static int
-s_check_graph (hl_procedure_t *self, s_ctx_t *ctx)
-{
-    size_t end = ctx->last_line? ctx->last_line: 1;
-    if (!ctx->procedure_line)
-        return s_fail (ctx, end, "no 'procedure NAME VERSION' line");
-    if (self->nregimes == 0)
-        return s_fail (ctx, end, "no regime declared");
-    if (!self->has_initial)
-        return s_fail (ctx, end, "no state is marked initial");
-    bool creating = false;
-    for (size_t i = 0; i < self->nactions; i++)
-        if (self->actions [i].none_line)
-            creating = true;
-    if (!creating)
-        return s_fail (ctx, end, "no action creates a case (an action with FROM '-')");
-
-    //  Reachability from the initial state, breadth first. Edges: rules
-    //  listing a state; '*' rules from the first reached non-final state.
-    size_t **edges = (size_t **) s_realloc (NULL, self->nstates, sizeof (size_t *));
-    size_t *nedges = (size_t *) s_realloc (NULL, self->nstates, sizeof (size_t));
-    size_t *cedges = (size_t *) s_realloc (NULL, self->nstates, sizeof (size_t));
-    bool *exits = (bool *) s_realloc (NULL, self->nstates, sizeof (bool));
-    for (size_t i = 0; i < self->nstates; i++) {
-        edges [i] = NULL;
-        nedges [i] = cedges [i] = 0;
-        exits [i] = false;
-    }
-    size_t *any_to = NULL;
-    size_t nany = 0, cany = 0;
-    for (size_t a = 0; a < self->nactions; a++) {
-        s_action_t *action = &self->actions [a];
-        for (size_t r = 0; r < action->nrules; r++) {
-            s_rule_t *rule = &action->rules [r];
-            if (rule->from_kind == S_FROM_ANY) {
-                if (rule->to != S_TO_STAY) {
-                    S_GROW (any_to, nany, cany);
-                    any_to [nany++] = rule->to;
-                }
-            }
-            else
-            if (rule->from_kind == S_FROM_LIST && rule->to != S_TO_STAY)
-                for (size_t f = 0; f < rule->nfrom; f++) {
-                    size_t from = rule->from [f];
-                    if (rule->to != from)
-                        exits [from] = true;
-                    S_GROW (edges [from], nedges [from], cedges [from]);
-                    edges [from][nedges [from]++] = rule->to;
-                }
-        }
-    }
-    bool *reached = (bool *) s_realloc (NULL, self->nstates, sizeof (bool));
-    size_t *queue = (size_t *) s_realloc (NULL, self->nstates, sizeof (size_t));
-    for (size_t i = 0; i < self->nstates; i++)
-        reached [i] = false;
-    size_t head = 0, tail = 0;
-    bool any_done = false;
-    reached [self->initial] = true;
-    queue [tail++] = self->initial;
-    while (head < tail) {
-        size_t state = queue [head++];
-        for (size_t i = 0; i < nedges [state]; i++)
-            if (!reached [edges [state][i]]) {
-                reached [edges [state][i]] = true;
-                queue [tail++] = edges [state][i];
-            }
-        if (!any_done && self->states [state].kind != S_KIND_FINAL) {
-            any_done = true;
-            for (size_t i = 0; i < nany; i++)
-                if (!reached [any_to [i]]) {
-                    reached [any_to [i]] = true;
-                    queue [tail++] = any_to [i];
-                }
-        }
-    }
-    //  A '*' rule is a way out of every non-final state but its target
-    bool any_two = false;
-    for (size_t i = 1; i < nany; i++)
-        if (any_to [i] != any_to [0])
-            any_two = true;
-    int rc = 0;
-    for (size_t i = 0; i < self->nstates && rc == 0; i++) {
-        s_state_t *state = &self->states [i];
-        if (!reached [i])
-            rc = s_fail (ctx, state->line, "state '%s' cannot be reached from the initial "
-                         "state '%s'", state->name, self->states [self->initial].name);
-        else
-        if (state->kind != S_KIND_FINAL && !exits [i]
-        &&  !(nany > 0 && (any_two || any_to [0] != i)))
-            rc = s_fail (ctx, state->line, "state '%s' is not final but no action leaves it",
-                         state->name);
-    }
-    for (size_t i = 0; i < self->nstates; i++)
-        free (edges [i]);
-    free (edges);
-    free (nedges);
-    free (cedges);
-    free (exits);
-    free (any_to);
-    free (reached);
-    free (queue);
-    return rc;
-}
-
-
-//  --------------------------------------------------------------------------
-//  Load and destroy
-
-hl_procedure_t *
-hl_procedure_load (const char *path, char *err, size_t errsize)
-{
-    assert (path);
-    if (err && errsize)
-        *err = 0;
-    s_ctx_t ctx = { path, err, errsize, false, 0, 0, NULL };
-    s_line_t *lines = NULL;
-    size_t nlines = 0;
-    if (s_read (&ctx, &lines, &nlines)) {
-        s_lines_destroy (lines, nlines);
-        return NULL;
-    }
-    hl_procedure_t *self = (hl_procedure_t *) s_realloc (NULL, 1, sizeof (hl_procedure_t));
-    memset (self, 0, sizeof *self);
-    self->state_ix = zhashx_new ();
-    self->role_ix = zhashx_new ();
-    self->regime_ix = zhashx_new ();
-    self->action_ix = zhashx_new ();
-    self->action_names = zhashx_new ();
-    self->deadline_ix = zhashx_new ();
-    ctx.seen = zhashx_new ();
-    assert (self->state_ix && self->role_ix && self->regime_ix && self->action_ix
-         && self->action_names && self->deadline_ix && ctx.seen);
-
-    int rc = 0;
-    for (size_t i = 0; i < nlines && rc == 0; i++)
-        rc = s_declare (self, &ctx, &lines [i]);
-    for (size_t i = 0; i < nlines && rc == 0; i++) {
-        const char *keyword = lines [i].tok [0].text;
-        if (streq (keyword, "action"))
-            rc = s_action (self, &ctx, &lines [i]);
-        else
-        if (streq (keyword, "deadline"))
-            rc = s_deadline (self, &ctx, &lines [i]);
-    }
-    for (size_t i = 0; i < nlines && rc == 0; i++)
-        if (streq (lines [i].tok [0].text, "notify"))
-            rc = s_notify (self, &ctx, &lines [i]);
-    if (rc == 0)
-        rc = s_check_graph (self, &ctx);
-
-    //  Notification rules point at their own strings
-    for (size_t i = 0; i < self->nnotifies; i++) {
-        self->notifies [i].rule.recipient = self->notifies [i].recipient;
-        self->notifies [i].rule.template_name = self->notifies [i].template_name;
-    }
-    for (size_t i = 0; i < self->ndeadlines; i++)
-        self->deadlines [i].def.name = self->deadlines [i].name;
-
-    zhashx_destroy (&ctx.seen);
-    s_lines_destroy (lines, nlines);
-    if (rc)
-        hl_procedure_destroy (&self);
-    return self;
-}
 
 void
 hl_procedure_destroy (hl_procedure_t **self_p)
@@ -1260,7 +40,7 @@ hl_procedure_destroy (hl_procedure_t **self_p)
         free (self->regimes [i].name);
     free (self->regimes);
     for (size_t i = 0; i < self->nactions; i++) {
-        s_action_t *action = &self->actions [i];
+        hl_procedure_action_t *action = &self->actions [i];
         free (action->name);
         free (action->variant);
         free (action->display);
@@ -1300,6 +80,36 @@ hl_procedure_destroy (hl_procedure_t **self_p)
 
 
 //  --------------------------------------------------------------------------
+//  Index helpers (shared with the loader)
+
+//  Index of name in hash, or -1
+ssize_t
+hl_procedure_ix_lookup (zhashx_t *hash, const char *name)
+{
+    if (!name)
+        return -1;
+    void *value = zhashx_lookup (hash, name);
+    return value? (ssize_t) ((uintptr_t) value - 1): -1;
+}
+
+int
+hl_procedure_ix_cmp (const void *a, const void *b)
+{
+    size_t x = *(const size_t *) a, y = *(const size_t *) b;
+    return x < y? -1: x > y? 1: 0;
+}
+
+bool
+hl_procedure_ix_in (const size_t *list, size_t count, size_t index)
+{
+    for (size_t i = 0; i < count; i++)
+        if (list [i] == index)
+            return true;
+    return false;
+}
+
+
+//  --------------------------------------------------------------------------
 //  Queries
 
 const char *
@@ -1327,22 +137,22 @@ bool
 hl_procedure_state_exists (hl_procedure_t *self, const char *state)
 {
     assert (self);
-    return s_lookup (self->state_ix, state) >= 0;
+    return hl_procedure_ix_lookup (self->state_ix, state) >= 0;
 }
 
 bool
 hl_procedure_state_final (hl_procedure_t *self, const char *state)
 {
     assert (self);
-    ssize_t index = s_lookup (self->state_ix, state);
-    return index >= 0 && self->states [index].kind == S_KIND_FINAL;
+    ssize_t index = hl_procedure_ix_lookup (self->state_ix, state);
+    return index >= 0 && self->states [index].kind == HL_PROC_KIND_FINAL;
 }
 
 const char *
 hl_procedure_state_label (hl_procedure_t *self, const char *state)
 {
     assert (self);
-    ssize_t index = s_lookup (self->state_ix, state);
+    ssize_t index = hl_procedure_ix_lookup (self->state_ix, state);
     return index >= 0? self->states [index].label: "";
 }
 
@@ -1350,14 +160,14 @@ bool
 hl_procedure_regime_exists (hl_procedure_t *self, const char *regime)
 {
     assert (self);
-    return s_lookup (self->regime_ix, regime) >= 0;
+    return hl_procedure_ix_lookup (self->regime_ix, regime) >= 0;
 }
 
 bool
 hl_procedure_role_exists (hl_procedure_t *self, const char *role)
 {
     assert (self);
-    return s_lookup (self->role_ix, role) >= 0;
+    return hl_procedure_ix_lookup (self->role_ix, role) >= 0;
 }
 
 size_t
@@ -1370,36 +180,36 @@ hl_procedure_states (hl_procedure_t *self, const char **out, size_t max)
     return count;
 }
 
-static s_action_t *
+static hl_procedure_action_t *
 s_action_find (hl_procedure_t *self, const char *name, const char *variant)
 {
     if (!name)
         return NULL;
     char *key = zsys_sprintf ("%s\x1f%s", name, variant? variant: "");
     assert (key);
-    ssize_t index = s_lookup (self->action_ix, key);
+    ssize_t index = hl_procedure_ix_lookup (self->action_ix, key);
     zstr_free (&key);
     return index >= 0? &self->actions [index]: NULL;
 }
 
 //  The rule of action that applies in state (index; -1: creating a case)
-static s_rule_t *
-s_rule_for (hl_procedure_t *self, s_action_t *action, ssize_t state)
+static hl_procedure_rule_t *
+s_rule_for (hl_procedure_t *self, hl_procedure_action_t *action, ssize_t state)
 {
     for (size_t r = 0; r < action->nrules; r++) {
-        s_rule_t *rule = &action->rules [r];
+        hl_procedure_rule_t *rule = &action->rules [r];
         if (state < 0) {
-            if (rule->from_kind == S_FROM_NONE)
+            if (rule->from_kind == HL_PROC_FROM_NONE)
                 return rule;
         }
         else
-        if (rule->from_kind == S_FROM_ANY) {
-            if (self->states [state].kind != S_KIND_FINAL)
+        if (rule->from_kind == HL_PROC_FROM_ANY) {
+            if (self->states [state].kind != HL_PROC_KIND_FINAL)
                 return rule;
         }
         else
-        if (rule->from_kind == S_FROM_LIST) {
-            if (s_index_in (rule->from, rule->nfrom, (size_t) state))
+        if (rule->from_kind == HL_PROC_FROM_LIST) {
+            if (hl_procedure_ix_in (rule->from, rule->nfrom, (size_t) state))
                 return rule;
         }
     }
@@ -1413,24 +223,24 @@ hl_procedure_check (hl_procedure_t *self, const char *state, const char *action,
     assert (self);
     if (to_state)
         *to_state = NULL;
-    s_action_t *found = s_action_find (self, action, variant);
+    hl_procedure_action_t *found = s_action_find (self, action, variant);
     if (!found)
         return HL_NOT_FOUND;
     ssize_t index = -1;
     if (state) {
-        index = s_lookup (self->state_ix, state);
+        index = hl_procedure_ix_lookup (self->state_ix, state);
         if (index < 0)
             return HL_CONFLICT;
     }
-    s_rule_t *rule = s_rule_for (self, found, index);
+    hl_procedure_rule_t *rule = s_rule_for (self, found, index);
     if (!rule)
         return HL_CONFLICT;
     //  A NULL or unknown role may do nothing (fail closed)
-    ssize_t role_index = s_lookup (self->role_ix, role);
-    if (role_index < 0 || !s_index_in (rule->actors, rule->nactors, (size_t) role_index))
+    ssize_t role_index = hl_procedure_ix_lookup (self->role_ix, role);
+    if (role_index < 0 || !hl_procedure_ix_in (rule->actors, rule->nactors, (size_t) role_index))
         return HL_FORBIDDEN;
     if (to_state)
-        *to_state = rule->to == S_TO_STAY? self->states [index].name
+        *to_state = rule->to == HL_PROC_TO_STAY? self->states [index].name
                                          : self->states [rule->to].name;
     return HL_OK;
 }
@@ -1439,7 +249,7 @@ const char **
 hl_procedure_requires (hl_procedure_t *self, const char *action, const char *variant)
 {
     assert (self);
-    s_action_t *found = s_action_find (self, action, variant);
+    hl_procedure_action_t *found = s_action_find (self, action, variant);
     return found? (const char **) found->requires: s_empty_list;
 }
 
@@ -1450,21 +260,21 @@ hl_procedure_allowed (hl_procedure_t *self, const char *state, const char *role,
     assert (self);
     ssize_t index = -1;
     if (state) {
-        index = s_lookup (self->state_ix, state);
+        index = hl_procedure_ix_lookup (self->state_ix, state);
         if (index < 0)
             return 0;
     }
     ssize_t role_index = -1;
     if (role) {
-        role_index = s_lookup (self->role_ix, role);
+        role_index = hl_procedure_ix_lookup (self->role_ix, role);
         if (role_index < 0)
             return 0;
     }
     size_t count = 0;
     for (size_t a = 0; a < self->nactions && count < max; a++) {
-        s_rule_t *rule = s_rule_for (self, &self->actions [a], index);
+        hl_procedure_rule_t *rule = s_rule_for (self, &self->actions [a], index);
         if (rule && (role_index < 0
-                  || s_index_in (rule->actors, rule->nactors, (size_t) role_index)))
+                  || hl_procedure_ix_in (rule->actors, rule->nactors, (size_t) role_index)))
             out [count++] = self->actions [a].display;
     }
     return count;
@@ -1472,14 +282,14 @@ hl_procedure_allowed (hl_procedure_t *self, const char *state, const char *role,
 
 //  Is state (may be NULL or unknown) in the deadline's WHILE?
 static bool
-s_deadline_has (hl_procedure_t *self, s_deadline_t *deadline, const char *state)
+s_deadline_has (hl_procedure_t *self, hl_procedure_deadline_t *deadline, const char *state)
 {
-    ssize_t index = s_lookup (self->state_ix, state);
+    ssize_t index = hl_procedure_ix_lookup (self->state_ix, state);
     if (index < 0)
         return false;
     size_t key = (size_t) index;
     return bsearch (&key, deadline->states, deadline->nstates, sizeof (size_t),
-                    s_index_cmp) != NULL;
+                    hl_procedure_ix_cmp) != NULL;
 }
 
 size_t
@@ -1489,7 +299,7 @@ hl_procedure_deadlines_starting (hl_procedure_t *self, const char *from, const c
     assert (self);
     size_t count = 0;
     for (size_t i = 0; i < self->ndeadlines && count < max; i++) {
-        s_deadline_t *deadline = &self->deadlines [i];
+        hl_procedure_deadline_t *deadline = &self->deadlines [i];
         if (s_deadline_has (self, deadline, to) && !s_deadline_has (self, deadline, from))
             out [count++] = &deadline->def;
     }
@@ -1503,7 +313,7 @@ hl_procedure_deadlines_stopping (hl_procedure_t *self, const char *from, const c
     assert (self);
     size_t count = 0;
     for (size_t i = 0; i < self->ndeadlines && count < max; i++) {
-        s_deadline_t *deadline = &self->deadlines [i];
+        hl_procedure_deadline_t *deadline = &self->deadlines [i];
         if (s_deadline_has (self, deadline, from) && !s_deadline_has (self, deadline, to))
             out [count++] = &deadline->def;
     }
@@ -1514,7 +324,7 @@ bool
 hl_procedure_deadline_active (hl_procedure_t *self, const char *deadline, const char *state)
 {
     assert (self);
-    ssize_t index = s_lookup (self->deadline_ix, deadline);
+    ssize_t index = hl_procedure_ix_lookup (self->deadline_ix, deadline);
     return index >= 0 && s_deadline_has (self, &self->deadlines [index], state);
 }
 
@@ -1522,8 +332,8 @@ int64_t
 hl_procedure_deadline_duration (hl_procedure_t *self, const char *deadline, const char *regime)
 {
     assert (self);
-    ssize_t index = s_lookup (self->deadline_ix, deadline);
-    ssize_t regime_index = s_lookup (self->regime_ix, regime);
+    ssize_t index = hl_procedure_ix_lookup (self->deadline_ix, deadline);
+    ssize_t regime_index = hl_procedure_ix_lookup (self->regime_ix, regime);
     if (index < 0 || regime_index < 0)
         return -1;
     return self->deadlines [index].duration [regime_index];
@@ -1538,7 +348,7 @@ hl_procedure_notify_rules (hl_procedure_t *self, const char *action, const char 
         return 0;
     size_t count = 0;
     for (size_t i = 0; i < self->nnotifies && count < max; i++) {
-        s_notify_t *notify = &self->notifies [i];
+        hl_procedure_notify_t *notify = &self->notifies [i];
         if (streq (notify->action, action)
         && (*notify->variant == 0 || (variant && streq (notify->variant, variant))))
             out [count++] = &notify->rule;
@@ -1548,69 +358,10 @@ hl_procedure_notify_rules (hl_procedure_t *self, const char *action, const char 
 
 
 //  --------------------------------------------------------------------------
-//  Selftest
+//  Selftest: the default procedure, queried. Loading and its errors are
+//  tested in hl_procedure_loader_test.
 
 #define S_DEFAULT_PATH "deploy/config/procedure.conf"
-
-//  A small valid procedure; the error cases below add one line (line 14)
-//  or change it.
-static const char *s_base =
-    "procedure test 1\n"                                    //  1
-    "regime normal\n"                                       //  2
-    "regime urgent\n"                                       //  3
-    "role officer \"Officer\"\n"                            //  4
-    "role system -\n"                                       //  5
-    "state new initial \"Mới\"   # comment\n"               //  6
-    "state open open \"Open \\\"quoted\\\"\"\n"             //  7
-    "state done final \"Done\"\n"                           //  8
-    "action submit - - new officer,system\n"                //  9
-    "action take - new open officer\n"                      //  10
-    "action finish - new,open done officer note\n"          //  11
-    "deadline take entered new normal=1h urgent=10m warn=50%\n"   //  12
-    "notify submit officer intake\n";                       //  13
-
-static void
-s_test_write (const char *path, const char *text)
-{
-    FILE *file = fopen (path, "wb");
-    assert (file);
-    assert (fwrite (text, 1, strlen (text), file) == strlen (text));
-    assert (fclose (file) == 0);
-}
-
-static hl_procedure_t *
-s_test_load (const char *path, const char *text, char *err, size_t errsize)
-{
-    s_test_write (path, text);
-    return hl_procedure_load (path, err, errsize);
-}
-
-//  text must fail to load with an error at line, containing fragment
-static void
-s_expect_error (const char *path, const char *text, size_t line, const char *fragment,
-                bool verbose)
-{
-    char err [512];
-    hl_procedure_t *procedure = s_test_load (path, text, err, sizeof err);
-    if (verbose)
-        printf ("\n    %s", err);
-    char prefix [300];
-    snprintf (prefix, sizeof prefix, "%s:%zu: ", path, line);
-    if (procedure || strncmp (err, prefix, strlen (prefix)) || !strstr (err, fragment)) {
-        printf ("\nexpected '%s...%s', got '%s'\n", prefix, fragment, procedure? "(loaded)": err);
-        assert (false);
-    }
-}
-
-//  base + one line: error on line 14
-static void
-s_expect_line_error (const char *path, const char *extra, const char *fragment, bool verbose)
-{
-    char *text = zsys_sprintf ("%s%s\n", s_base, extra);
-    assert (text);
-    s_expect_error (path, text, 14, fragment, verbose);
-    zstr_free (&text);
-}
 
 static bool
 s_test_has (const char **list, size_t count, const char *item)
@@ -1867,229 +618,6 @@ hl_procedure_test (bool verbose)
     assert (hl_procedure_notify_rules (procedure, "close", NULL, rules, 16) == 0);
     assert (hl_procedure_notify_rules (procedure, "submit", NULL, rules, 1) == 1);
 
-    //  Errors: each class names the file and the right line
-    char path [] = "/tmp/hl_procedure_XXXXXX";
-    int fd = mkstemp (path);
-    assert (fd >= 0);
-    close (fd);
-
-    //  The base procedure itself loads, and a rule without variant in
-    //  notify matches every variant
-    hl_procedure_t *small = s_test_load (path, s_base, err, sizeof err);
-    if (!small)
-        printf ("\n%s\n", err);
-    assert (small);
-    assert (streq (hl_procedure_name (small), "test"));
-    assert (streq (hl_procedure_state_label (small, "new"), "Mới"));
-    assert (streq (hl_procedure_state_label (small, "open"), "Open \"quoted\""));
-    assert (streq (hl_procedure_state_label (small, "done"), "Done"));
-    assert (hl_procedure_deadline_duration (small, "take", "urgent") == 600000);
-    count = hl_procedure_deadlines_starting (small, NULL, "new", deadlines, 16);
-    assert (count == 1 && deadlines [0]->warn_pct == 50 && !deadlines [0]->from_received);
-    assert (hl_procedure_check (small, "new", "finish", NULL, "officer", &to) == HL_OK);
-    assert (streq (to, "done"));
-    hl_procedure_destroy (&small);
-    assert (small == NULL);
-    hl_procedure_destroy (&small);          //  destroying NULL is safe
-
-    //  Lexical
-    s_expect_line_error (path, "# bad UTF-8: \xC3\x28", "invalid UTF-8", verbose);
-    s_expect_line_error (path, "# overlong: \xC0\xAF", "invalid UTF-8", verbose);
-    s_expect_line_error (path, "# surrogate: \xED\xA0\x80", "invalid UTF-8", verbose);
-    s_expect_line_error (path, "role x \"bell \x07\"", "control character", verbose);
-    s_expect_line_error (path, "role x \"unterminated", "unterminated", verbose);
-    s_expect_line_error (path, "role x \"bad \\n escape\"", "escape", verbose);
-    s_expect_line_error (path, "role x ab\"c\"", "inside a word", verbose);
-    char *long_line = (char *) zmalloc (S_MAX_LINE + 16);
-    assert (long_line);
-    memset (long_line, 'x', S_MAX_LINE + 8);
-    long_line [0] = '#';
-    s_expect_line_error (path, long_line, "line too long", verbose);
-    //  A line of exactly the limit, a comment, is fine
-    long_line [S_MAX_LINE] = 0;
-    char *text = zsys_sprintf ("%s%s\n", s_base, long_line);
-    small = s_test_load (path, text, err, sizeof err);
-    assert (small);
-    hl_procedure_destroy (&small);
-    zstr_free (&text);
-    free (long_line);
-    //  NUL byte: strlen stops at it, so write it by hand
-    {
-        FILE *file = fopen (path, "wb");
-        assert (file);
-        fputs (s_base, file);
-        fputs ("# nul", file);
-        fputc (0, file);
-        fputs ("\n", file);
-        fclose (file);
-        assert (hl_procedure_load (path, err, sizeof err) == NULL);
-        char prefix [300];
-        snprintf (prefix, sizeof prefix, "%s:14: ", path);
-        assert (strncmp (err, prefix, strlen (prefix)) == 0);
-        assert (strstr (err, "control character"));
-    }
-    //  Keywords and column counts
-    s_expect_line_error (path, "stat x open -", "unknown keyword 'stat'", verbose);
-    s_expect_line_error (path, "\"role\" x -", "unquoted keyword", verbose);
-    s_expect_line_error (path, "role leader", "'role' takes 2 fields", verbose);
-    s_expect_line_error (path, "state x open", "'state' takes 3 fields", verbose);
-    s_expect_line_error (path, "action x - new", "'action' takes 5 or 6 fields", verbose);
-    s_expect_line_error (path, "action x - new open officer note extra", "'action' takes", verbose);
-    s_expect_line_error (path, "deadline x entered new", "'deadline' takes at least", verbose);
-    s_expect_line_error (path, "notify submit officer", "'notify' takes 3", verbose);
-    s_expect_line_error (path, "regime", "'regime' takes 1", verbose);
-    s_expect_line_error (path, "procedure again 2", "second 'procedure' line (first on line 1)", verbose);
-    //  Declarations
-    s_expect_line_error (path, "state open open -", "duplicate state 'open' (first on line 7)", verbose);
-    s_expect_line_error (path, "role officer -", "duplicate role 'officer' (first on line 4)", verbose);
-    s_expect_line_error (path, "regime urgent", "duplicate regime 'urgent' (first on line 3)", verbose);
-    s_expect_line_error (path, "regime warn", "reserved", verbose);
-    s_expect_line_error (path, "state x closing -", "state kind", verbose);
-    s_expect_line_error (path, "state other initial -", "second initial state", verbose);
-    s_expect_line_error (path, "state 9lives open -", "bad state name", verbose);
-    s_expect_line_error (path, "role a,b -", "bad role name", verbose);
-    //  Actions
-    s_expect_line_error (path, "action x - open nowhere officer", "unknown state 'nowhere'", verbose);
-    s_expect_line_error (path, "action x - nowhere,open done officer", "unknown state 'nowhere'", verbose);
-    s_expect_line_error (path, "action x - open done boss", "unknown role 'boss'", verbose);
-    s_expect_line_error (path, "action x - open done officer,,system", "empty item", verbose);
-    s_expect_line_error (path, "action x - open done -", "at least one actor", verbose);
-    s_expect_line_error (path, "action x - open,open done officer", "listed twice", verbose);
-    s_expect_line_error (path, "action x - open done officer note,note", "required twice", verbose);
-    s_expect_line_error (path, "action x - - = officer", "cannot stay", verbose);
-    s_expect_line_error (path, "action x - - open officer", "initial state 'new'", verbose);
-    s_expect_line_error (path, "action finish - open done system note", "already defined on line 11", verbose);
-    s_expect_line_error (path, "action finish - * done system note", "overlaps", verbose);
-    s_expect_line_error (path, "action finish - done open officer reason", "different arguments", verbose);
-    s_expect_line_error (path, "action submit - - new officer", "already creates a case", verbose);
-    //  Deadlines
-    s_expect_line_error (path, "deadline y entered nowhere normal=1h urgent=1h", "unknown state 'nowhere'", verbose);
-    s_expect_line_error (path, "deadline y entered done normal=1h urgent=1h", "final state", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=1h urgent=1h slow=2h", "unknown regime 'slow'", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=1h", "no duration for regime 'urgent'", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=1h normal=2h urgent=1h", "given twice", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=1x urgent=1h", "bad duration '1x'", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=-1h urgent=1h", "bad duration", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=24 urgent=1h", "bad duration", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=400d urgent=1h", "too long", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=1h urgent=1h warn=100%", "out of range", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=1h urgent=1h warn=0%", "out of range", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=1h urgent=1h warn=lots", "bad warn", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=1h urgent=1h warn=5% warn=6%", "twice", verbose);
-    s_expect_line_error (path, "deadline y sometime open normal=1h urgent=1h", "anchor", verbose);
-    s_expect_line_error (path, "deadline y entered open 1h", "expected REGIME=DURATION", verbose);
-    s_expect_line_error (path, "deadline take entered open normal=1h urgent=1h", "duplicate deadline 'take' (first on line 12)", verbose);
-    //  Notify
-    s_expect_line_error (path, "notify fly officer x", "unknown action 'fly'", verbose);
-    s_expect_line_error (path, "notify take:fast officer x", "unknown action 'take fast'", verbose);
-    s_expect_line_error (path, "notify take: officer x", "empty variant", verbose);
-    s_expect_line_error (path, "notify submit officer other", "duplicate notify rule", verbose);
-    s_expect_line_error (path, "notify submit officer ../../etc/passwd", "bad template", verbose);
-    //  The whole graph
-    s_expect_line_error (path, "state orphan open -", "'orphan' cannot be reached", verbose);
-    {
-        char *stuck = zsys_sprintf ("%sstate stuck open -\naction park - open stuck officer\n", s_base);
-        assert (stuck);
-        s_expect_error (path, stuck, 14, "no action leaves it", verbose);
-        zstr_free (&stuck);
-    }
-    //  Whole-file errors name the last line
-    s_expect_error (path, "procedure t 1\nregime normal\nrole r -\nstate a initial -\n"
-                    "state b final -\naction go - a b r\n# end\n", 7,
-                    "no action creates a case", verbose);
-    s_expect_error (path, "procedure t 1\nregime normal\nrole r -\nstate a open -\n"
-                    "action go - - a r\n", 5, "no state is marked initial", verbose);
-    s_expect_error (path, "regime normal\nrole r -\nstate a initial -\nstate b final -\n"
-                    "action new - - a r\naction go - a b r\n", 6, "no 'procedure", verbose);
-    s_expect_error (path, "procedure t 1\nrole r -\nstate a initial -\nstate b final -\n"
-                    "action new - - a r\naction go - a b r\n", 6, "no regime", verbose);
-    s_expect_error (path, "", 1, "no 'procedure", verbose);
-    //  First error wins: pass 1 errors come before reference errors
-    s_expect_error (path, "procedure t 1\naction x - nowhere a r\nbogus\n", 3, "unknown keyword", verbose);
-    //  Declarations in any order, CRLF and a byte order mark are fine
-    small = s_test_load (path, "\xEF\xBB\xBFnotify new:fast r t\r\naction go - a b r\r\n"
-                         "action new fast - a r\r\nstate b final -\r\nstate a initial -\r\n"
-                         "role r -\r\nregime normal\r\nprocedure t 1\r\n", err, sizeof err);
-    if (!small)
-        printf ("\n%s\n", err);
-    assert (small);
-    assert (hl_procedure_check (small, NULL, "new", "fast", "r", &to) == HL_OK);
-    assert (streq (to, "a"));
-    assert (hl_procedure_check (small, NULL, "new", NULL, "r", &to) == HL_NOT_FOUND);
-    hl_procedure_destroy (&small);
-    //  A file over 1 MiB
-    {
-        FILE *file = fopen (path, "wb");
-        assert (file);
-        for (size_t i = 0; i < S_MAX_FILE / 64 + 1; i++)
-            fputs ("#23456789012345678901234567890123456789012345678901234567890123\n", file);
-        fclose (file);
-        assert (hl_procedure_load (path, err, sizeof err) == NULL);
-        assert (strstr (err, "file too large"));
-    }
-    //  A missing file
-    assert (hl_procedure_load ("/nonexistent/procedure.conf", err, sizeof err) == NULL);
-    assert (strstr (err, "/nonexistent/procedure.conf: cannot open"));
-    assert (hl_procedure_load ("/nonexistent/procedure.conf", NULL, 0) == NULL);
-
-    //  A modified procedure: verify within 12 hours, and an extra state
-    //  'escalated' that leaders may send a case to while verifying
-    char *modified = NULL;
-    {
-        FILE *file = fopen (S_DEFAULT_PATH, "rb");
-        assert (file);
-        zchunk_t *chunk = zchunk_read (file, S_MAX_FILE);
-        fclose (file);
-        assert (chunk);
-        char *original = zchunk_strdup (chunk);
-        zchunk_destroy (&chunk);
-        size_t size = strlen (original) + 1024;
-        modified = (char *) zmalloc (size);
-        size_t replaced = 0;
-        char *line = original;
-        while (line && *line) {
-            char *next = strchr (line, '\n');
-            if (next)
-                *next++ = 0;
-            const char *out = line;
-            if (strncmp (line, "deadline verify ", 16) == 0) {
-                out = "deadline verify received received,leaders_informed,routed_ward,verifying "
-                      "normal=12h urgent=4h warn=75%";
-                replaced++;
-            }
-            strcat (modified, out);
-            strcat (modified, "\n");
-            line = next;
-        }
-        assert (replaced == 1);
-        strcat (modified, "state escalated open \"Chuyển cấp trên\"\n"
-                          "action escalate - verifying escalated leader reason\n"
-                          "action assign - escalated verifying leader,division,officer to\n");
-        free (original);
-    }
-    small = s_test_load (path, modified, err, sizeof err);
-    if (!small)
-        printf ("\n%s\n", err);
-    assert (small);
-    assert (hl_procedure_deadline_duration (small, "verify", "normal") == 12 * 3600 * 1000LL);
-    assert (hl_procedure_deadline_duration (procedure, "verify", "normal") == 24 * 3600 * 1000LL);
-    assert (hl_procedure_states (small, list, 64) == 15);
-    assert (hl_procedure_state_exists (small, "escalated"));
-    assert (!hl_procedure_state_exists (procedure, "escalated"));
-    assert (hl_procedure_check (small, "verifying", "escalate", NULL, "leader", &to) == HL_OK);
-    assert (streq (to, "escalated"));
-    assert (hl_procedure_check (procedure, "verifying", "escalate", NULL, "leader", &to) == HL_NOT_FOUND);
-    assert (hl_procedure_check (small, "verifying", "escalate", NULL, "officer", &to) == HL_FORBIDDEN);
-    assert (hl_procedure_check (small, "escalated", "assign", NULL, "division", &to) == HL_OK);
-    assert (streq (to, "verifying"));
-    count = hl_procedure_allowed (small, "verifying", "leader", list, 64);
-    assert (s_test_has (list, count, "escalate"));
-    count = hl_procedure_deadlines_stopping (small, "verifying", "escalated", deadlines, 16);
-    assert (count == 1 && streq (deadlines [0]->name, "verify"));
-    hl_procedure_destroy (&small);
-    free (modified);
-
-    unlink (path);
     hl_procedure_destroy (&procedure);
     //  @end
     printf ("%sOK\n", verbose? "\n": "");
@@ -2134,23 +662,23 @@ hl_procedure_json (hl_procedure_t *self)
     json_object_set_new (result, "regimes", regimes);
     json_t *actions = json_array ();
     for (size_t a = 0; a < self->nactions; a++) {
-        s_action_t *action = &self->actions [a];
+        hl_procedure_action_t *action = &self->actions [a];
         for (size_t r = 0; r < action->nrules; r++) {
-            s_rule_t *rule = &action->rules [r];
+            hl_procedure_rule_t *rule = &action->rules [r];
             json_t *item = json_object ();
             json_object_set_new (item, "name", json_string (action->name));
             json_object_set_new (item, "variant", json_string (action->variant));
             json_t *from = json_array ();
-            if (rule->from_kind == S_FROM_ANY)
+            if (rule->from_kind == HL_PROC_FROM_ANY)
                 json_array_append_new (from, json_string ("*"));
             else
-            if (rule->from_kind == S_FROM_NONE)
+            if (rule->from_kind == HL_PROC_FROM_NONE)
                 json_array_append_new (from, json_string ("-"));
             else
                 for (size_t i = 0; i < rule->nfrom; i++)
                     json_array_append_new (from, json_string (self->states [rule->from [i]].name));
             json_object_set_new (item, "from", from);
-            json_object_set_new (item, "to", json_string (rule->to == S_TO_STAY? "=":
+            json_object_set_new (item, "to", json_string (rule->to == HL_PROC_TO_STAY? "=":
                                                           self->states [rule->to].name));
             json_t *actors = json_array ();
             for (size_t i = 0; i < rule->nactors; i++)

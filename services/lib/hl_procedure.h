@@ -96,7 +96,10 @@ size_t hl_procedure_notify_rules (hl_procedure_t *self, const char *action,
                                   const char *variant, const hl_notify_rule_t **out,
                                   size_t max);
 
+//  Selftests: the queries (hl_procedure.c) and the loader with every error
+//  it names (hl_procedure_loader.c)
 void hl_procedure_test (bool verbose);
+void hl_procedure_loader_test (bool verbose);
 //  The whole procedure as JSON (states, roles, regimes, one entry per action
 //  rule with its from, to, actors and requires), for clients that build
 //  their forms from it. Caller json_decref's it.

@@ -18,6 +18,7 @@
 #include "web_cases.h"
 #include "web_report.h"
 #include "web_admin.h"
+#include "web_open311.h"
 #include <pthread.h>
 #include <math.h>
 #include <microhttpd.h>
@@ -42,6 +43,7 @@ struct _web_api_t {
     double center [2];              //  lat, lon
     int zoom;
     pthread_key_t key;              //  -> s_local_t of the calling thread
+    web_open311_t *open311;         //  /open311/v2/ (no session: api_key)
 };
 
 //  What each worker thread owns
@@ -201,6 +203,11 @@ web_api_new (hl_service_t *service)
         web_api_destroy (&self);
         return NULL;
     }
+    self->open311 = web_open311_new (self, config);
+    if (!self->open311) {
+        web_api_destroy (&self);
+        return NULL;
+    }
     return self;
 }
 
@@ -214,6 +221,7 @@ web_api_destroy (web_api_t **self_p)
         s_local_free (pthread_getspecific (self->key));
         pthread_setspecific (self->key, NULL);
         pthread_key_delete (self->key);
+        web_open311_destroy (&self->open311);
         free (self->db_path);
         free (self->intake);
         free (self->notification);
@@ -571,6 +579,11 @@ s_method_not_allowed (web_request_t *request)
 void
 web_api_handle (web_api_t *self, web_request_t *request)
 {
+    //  Open311 answers in its own shapes and authorises by api_key, not a session
+    if (strncmp (request->path, "/open311/", 9) == 0) {
+        web_open311_handle (self->open311, request);
+        return;
+    }
     const char *method = request->method;
     char buf [512];
     const char *seg [6];

@@ -3,7 +3,9 @@
  *  How to read this file, top to bottom:
  *    1. the list: the filters checked one by one, then a count and a page
  *       in the archive's "due" order
- *    2. submit: the report's fields (and the reporter's) checked strictly,
+ *    2. submit: web_cases_file, the one path a report takes to intake
+ *       (Open311 files through it too); then the route: the report's
+ *       fields (and the reporter's) checked strictly,
  *       what the node would refuse refused here first, then the command
  *       through intake with the page's request id
  *    3. one case: the show JSON, the reporter redacted for a role that may
@@ -105,6 +107,50 @@ web_cases_list (web_api_t *api, web_request_t *request, hl_session_info_t *sessi
 }
 
 // ------------------------------------------------------------- 2. submit
+
+//  File a report through intake as actor (see web_cases.h)
+int
+web_cases_file (web_api_t *api, web_request_t *request, Hotline__Report *report,
+                const char *request_id, const char *actor, char *case_id, size_t size)
+{
+    //  What the node would refuse anyway, before using the network
+    hl_field_error_t errs [16];
+    size_t count = hl_report_validate (report, errs, 16);
+    if (count) {
+        json_t *answer = json_object ();
+        json_t *errors = json_array ();
+        for (size_t i = 0; i < count && i < 16; i++) {
+            json_t *item = json_object ();
+            json_object_set_new (item, "field", json_string (errs [i].field));
+            json_object_set_new (item, "message", json_string (errs [i].message));
+            json_array_append_new (errors, item);
+        }
+        json_object_set_new (answer, "error", json_string (errs [0].message));
+        json_object_set_new (answer, "field", json_string (errs [0].field));
+        json_object_set_new (answer, "field_errors", errors);
+        web_request_json (request, 400, answer);
+        return -1;
+    }
+    Hotline__Command command = HOTLINE__COMMAND__INIT;
+    command.action = "submit";
+    command.report = report;
+    Hotline__Request message = HOTLINE__REQUEST__INIT;
+    message.kind_case = HOTLINE__REQUEST__KIND_COMMAND;
+    message.command = &command;
+    message.request_id = (char *) (request_id && *request_id? request_id: NULL);
+    Hotline__Envelope *reply = web_api_call (api, request, &message, actor, false);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->reply->code != HL_OK) {
+        web_request_refusal (request, reply->reply);
+        rc = -1;
+    }
+    else    //  Intake replies only after its commit: the case is durable
+        snprintf (case_id, size, "%s", reply->reply->case_id);
+    hl_msg_free (&reply);
+    return rc;
+}
 
 //  POST /api/v1/cases: the report's fields, as in hotline show --json
 void
@@ -225,44 +271,12 @@ web_cases_submit (web_api_t *api, web_request_t *request, hl_session_info_t *ses
         ||  web_request_bool (request, who, "anonymous", &reporter.anonymous))
             goto done;
     }
-    //  What the node would refuse anyway, before using the network
-    hl_field_error_t errs [16];
-    size_t count = hl_report_validate (&report, errs, 16);
-    if (count) {
-        json_t *answer = json_object ();
-        json_t *errors = json_array ();
-        for (size_t i = 0; i < count && i < 16; i++) {
-            json_t *item = json_object ();
-            json_object_set_new (item, "field", json_string (errs [i].field));
-            json_object_set_new (item, "message", json_string (errs [i].message));
-            json_array_append_new (errors, item);
-        }
-        json_object_set_new (answer, "error", json_string (errs [0].message));
-        json_object_set_new (answer, "field", json_string (errs [0].field));
-        json_object_set_new (answer, "field_errors", errors);
-        web_request_json (request, 400, answer);
-        goto done;
-    }
-    Hotline__Command command = HOTLINE__COMMAND__INIT;
-    command.action = "submit";
-    command.report = &report;
-    Hotline__Request message = HOTLINE__REQUEST__INIT;
-    message.kind_case = HOTLINE__REQUEST__KIND_COMMAND;
-    message.command = &command;
-    message.request_id = (char *) (request_id && *request_id? request_id: NULL);
-    char actor [128];
+    char actor [128], case_id [64];
     web_api_actor (session, actor, sizeof actor);
-    Hotline__Envelope *reply = web_api_call (api, request, &message, actor, false);
-    if (reply) {
-        if (reply->reply->code != HL_OK)
-            web_request_refusal (request, reply->reply);
-        else {
-            //  Intake replies only after its commit: the case is durable
-            json_t *answer = json_object ();
-            json_object_set_new (answer, "case_id", json_string (reply->reply->case_id));
-            web_request_json (request, 201, answer);
-        }
-        hl_msg_free (&reply);
+    if (web_cases_file (api, request, &report, request_id, actor, case_id, sizeof case_id) == 0) {
+        json_t *answer = json_object ();
+        json_object_set_new (answer, "case_id", json_string (case_id));
+        web_request_json (request, 201, answer);
     }
 done:
     json_decref (body);

@@ -20,6 +20,15 @@
 void web_cases_list (web_api_t *api, web_request_t *request, hl_session_info_t *session);
 //  POST /api/v1/cases: the report's fields, as in hotline show --json
 void web_cases_submit (web_api_t *api, web_request_t *request, hl_session_info_t *session);
+//  File a report (the one submit path: this route's, Open311's ...): check
+//  it as intake would (400 {"error", "field", "field_errors"}), then send
+//  the submit command through intake as actor with request_id (NULL: one
+//  made per call, kept across its tries). 0 and the new case's number in
+//  case_id once intake has acknowledged it durably; -1 when refused or the
+//  node did not answer (the request is answered: 400, the node's refusal,
+//  or 503), nothing stored.
+int web_cases_file (web_api_t *api, web_request_t *request, Hotline__Report *report,
+                    const char *request_id, const char *actor, char *case_id, size_t size);
 //  GET /api/v1/cases/{id}
 void web_cases_get (web_api_t *api, web_request_t *request, hl_session_info_t *session,
                     const char *case_id);

@@ -343,9 +343,9 @@ s_handler (void *cls, struct MHD_Connection *connection, const char *url, const 
     //  The whole request is in: answer it
     if (streq (url, "/metrics") || streq (url, "/healthz") || streq (url, "/readyz"))
         return s_health (self, connection, url, state->started_us);
-    if (strncmp (url, "/api/", 5) && strneq (url, "/api"))
+    if (strncmp (url, "/api/", 5) && strneq (url, "/api") && strncmp (url, "/open311/", 9))
         return s_static (self, connection, url, method, state->started_us);
-    if (strncmp (url, "/api/v1/", 8))
+    if (strncmp (url, "/api/v1/", 8) && strncmp (url, "/open311/", 9))
         return s_queue_error (self, connection, 404, NULL, "Không có (not found)", "other", state->started_us);
     char ip [INET6_ADDRSTRLEN + 1];
     s_peer (connection, ip, sizeof ip);

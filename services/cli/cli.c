@@ -602,6 +602,13 @@ cli_show (cli_t *cli, int argc, char **argv)
         json_t *item;
         json_array_foreach (json_object_get (report, "evidence"), i, item)
             printf ("Chứng cứ     %s\n", json_string_value (item));
+        //  and the files attached later (the procedure's attach: its
+        //  "evidence" argument), with who attached them
+        json_array_foreach (json_object_get (result, "history"), i, item) {
+            const char *ref = json_string_value (json_object_get (json_object_get (item, "args"), "evidence"));
+            if (ref && streq (s_str (item, "action"), "attach"))
+                printf ("Chứng cứ     %s  (%s)\n", ref, s_str (item, "actor"));
+        }
         if (*s_str (result, "assignee"))
             printf ("Phân công    %s\n", s_str (result, "assignee"));
         if (*s_str (result, "duplicate_of"))

@@ -17,6 +17,8 @@
 #include "web_cases.h"
 #include "web_report.h"
 #include "web_admin.h"
+#include "web_multipart.h"
+#include "web_public.h"
 #include "web_xml.h"
 #include "web_open311.h"
 
@@ -45,6 +47,8 @@ main (int argc, char *argv [])
             web_report_test (verbose);
             web_admin_test (verbose);
             web_server_test (verbose);
+            web_multipart_test (verbose);
+            web_public_test (verbose);
             web_xml_test (verbose);
             web_open311_test (verbose);
             return 0;

@@ -18,6 +18,7 @@
 #include "web_cases.h"
 #include "web_report.h"
 #include "web_admin.h"
+#include "web_public.h"
 #include "web_open311.h"
 #include <pthread.h>
 #include <math.h>
@@ -43,6 +44,7 @@ struct _web_api_t {
     double center [2];              //  lat, lon
     int zoom;
     pthread_key_t key;              //  -> s_local_t of the calling thread
+    web_public_t *pub;              //  citizens and evidence files (web_public)
     web_open311_t *open311;         //  /open311/v2/ (no session: api_key)
 };
 
@@ -203,6 +205,11 @@ web_api_new (hl_service_t *service)
         web_api_destroy (&self);
         return NULL;
     }
+    self->pub = web_public_new (service, self);
+    if (!self->pub) {
+        web_api_destroy (&self);
+        return NULL;
+    }
     self->open311 = web_open311_new (self, config);
     if (!self->open311) {
         web_api_destroy (&self);
@@ -221,6 +228,7 @@ web_api_destroy (web_api_t **self_p)
         s_local_free (pthread_getspecific (self->key));
         pthread_setspecific (self->key, NULL);
         pthread_key_delete (self->key);
+        web_public_destroy (&self->pub);
         web_open311_destroy (&self->open311);
         free (self->db_path);
         free (self->intake);
@@ -241,6 +249,12 @@ hl_procedure_t *
 web_api_procedure (web_api_t *self)
 {
     return self->procedure;
+}
+
+web_public_t *
+web_api_public (web_api_t *self)
+{
+    return self->pub;
 }
 
 bool
@@ -372,6 +386,12 @@ s_auth (web_api_t *self, web_request_t *request, hl_session_info_t *session)
     return 0;
 }
 
+int
+web_api_auth (web_api_t *self, web_request_t *request, hl_session_info_t *session)
+{
+    return s_auth (self, request, session);
+}
+
 //  Roles a web user may have: the procedure's people (not its "system"),
 //  viewer and admin
 bool
@@ -381,7 +401,8 @@ web_api_role_valid (web_api_t *self, const char *role)
         return false;
     if (streq (role, "viewer") || streq (role, "admin"))
         return true;
-    return strneq (role, "system") && hl_procedure_role_exists (self->procedure, role);
+    //  "citizen" is the web's reporter acting from a tracking link, never an account
+    return strneq (role, "system") && strneq (role, "citizen") && hl_procedure_role_exists (self->procedure, role);
 }
 
 //  May this role take actions at all (the procedure still decides which)
@@ -389,7 +410,7 @@ bool
 web_api_can_act (web_api_t *self, const char *role)
 {
     return strneq (role, "viewer") && strneq (role, "admin") && strneq (role, "system")
-        && hl_procedure_role_exists (self->procedure, role);
+        && strneq (role, "citizen") && hl_procedure_role_exists (self->procedure, role);
 }
 
 //  Who sees a reporter's identity: at a ward the officer, the division and
@@ -593,6 +614,12 @@ web_api_handle (web_api_t *self, web_request_t *request)
         web_request_error (request, 404, NULL, "Không có (not found)");
         return;
     }
+    //  A citizen's tracking link: no session, the token is the key
+    if (n >= 3 && n <= 4 && streq (seg [0], "public") && streq (seg [1], "track")) {
+        request->route = "public_track";
+        web_public_track (self->pub, request, seg [2], n == 4? seg [3]: NULL);
+        return;
+    }
     //  The login is the one request without a session
     if (n == 1 && streq (seg [0], "session") && streq (method, "POST")) {
         request->route = "session";
@@ -606,6 +633,7 @@ web_api_handle (web_api_t *self, web_request_t *request)
         n == 1 && streq (seg [0], "cases")? "cases":
         n == 2 && streq (seg [0], "cases")? "case":
         n == 4 && streq (seg [0], "cases") && streq (seg [2], "actions")? "case_action":
+        n == 4 && streq (seg [0], "cases") && streq (seg [2], "evidence")? "case_evidence":
         n == 1 && streq (seg [0], "report")? "report":
         n == 2 && streq (seg [0], "report") && streq (seg [1], "text")? "report_text":
         n == 1 && streq (seg [0], "users")? "users":
@@ -640,6 +668,9 @@ web_api_handle (web_api_t *self, web_request_t *request)
     else
     if (streq (route, "case_action"))
         post? web_cases_action (self, request, &session, seg [1], seg [3]): s_method_not_allowed (request);
+    else
+    if (streq (route, "case_evidence"))
+        get? web_public_evidence_get (self->pub, request, &session, seg [1], seg [3]): s_method_not_allowed (request);
     else
     if (streq (route, "report"))
         get? web_report_get (self, request, &session): s_method_not_allowed (request);

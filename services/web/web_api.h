@@ -65,6 +65,12 @@ const char *web_api_tile_origin (web_api_t *self);
 
 //  --- For the handlers
 hl_procedure_t *web_api_procedure (web_api_t *self);
+//  The citizens' routes and evidence files (web_public.h)
+typedef struct _web_public_t web_public_t;
+web_public_t *web_api_public (web_api_t *self);
+//  The logged-in user, for a handler the router does not call (a streamed
+//  upload): 0, or -1 (answered 401, or 403 without the CSRF token)
+int web_api_auth (web_api_t *self, web_request_t *request, hl_session_info_t *session);
 //  Is this node the city aggregator
 bool web_api_city (web_api_t *self);
 //  The node's ward code ("" at the city)

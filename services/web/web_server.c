@@ -11,6 +11,7 @@
 #include "hotline.h"
 #include "web_api.h"
 #include "web_server.h"
+#include "web_public.h"
 #include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
@@ -23,9 +24,10 @@
 
 static const char *s_routes [] = {
     "session", "me", "procedure", "cases", "case", "case_action", "report", "report_text",
-    "users", "user", "deadletters", "other", "static", "metrics", "health", NULL
+    "users", "user", "deadletters", "other", "static", "metrics", "health",
+    "public_report", "public_track", "case_evidence", NULL
 };
-#define S_ROUTES    15
+#define S_ROUTES    18
 static const int s_codes [] = {
     200, 201, 304, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 431, 500, 503, 0
 };
@@ -52,6 +54,9 @@ typedef struct {
     char *body;
     size_t size, capacity;
     int64_t started_us;
+    //  A multipart upload (web_public): streamed piece by piece, never
+    //  held in memory, its limits checked as it arrives
+    web_upload_t *upload;
 } s_request_t;
 
 static size_t
@@ -314,14 +319,28 @@ s_handler (void *cls, struct MHD_Connection *connection, const char *url, const 
                                   "Quá nhiều dòng tiêu đề (too many header lines)", "other", state->started_us);
         const char *length = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
                                                           MHD_HTTP_HEADER_CONTENT_LENGTH);
+        web_public_t *pub = web_api_public (self->api);
+        size_t limit = web_public_is_upload (method, url)? web_public_upload_max (pub): self->max_body;
         if (length) {
             char *end;
             errno = 0;
             unsigned long long value = strtoull (length, &end, 10);
-            if (*end || errno || value > self->max_body)
+            if (*end || errno || value > limit)
                 return s_queue_error (self, connection, 413, "body",
                                       "Nội dung quá lớn (body too large)", "other", state->started_us);
         }
+        if (web_public_is_upload (method, url))
+            state->upload = web_upload_new (pub, MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
+                                                                             MHD_HTTP_HEADER_CONTENT_TYPE));
+        return MHD_YES;
+    }
+    if (*upload_data_size && state->upload) {
+        //  Counted as it passes; a chunked body past the limit is dropped
+        if (state->size + *upload_data_size > web_public_upload_max (web_api_public (self->api)))
+            return MHD_NO;
+        state->size += *upload_data_size;
+        web_upload_feed (state->upload, upload_data, *upload_data_size);
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -362,7 +381,13 @@ s_handler (void *cls, struct MHD_Connection *connection, const char *url, const 
     request.tls = self->tls;
     request.status = 500;
     request.route = "other";
-    web_api_handle (self->api, &request);
+    if (state->upload) {
+        request.body = NULL;
+        request.body_size = 0;
+        web_public_upload_handle (web_api_public (self->api), &request, state->upload);
+    }
+    else
+        web_api_handle (self->api, &request);
     if (!request.answer)
         web_request_error (&request, 500, NULL, "no answer");
     s_count (self, request.route, request.status, state->started_us);
@@ -376,6 +401,7 @@ s_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
     (void) cls; (void) connection; (void) code;
     s_request_t *state = (s_request_t *) *con_cls;
     if (state) {
+        web_upload_destroy (&state->upload);
         free (state->body);
         free (state);
         *con_cls = NULL;

@@ -1,0 +1,183 @@
+"""Citizens report without an account, with evidence files, and follow
+their case from a secret tracking link (issue 13, services/web/API.md
+"Citizens" and "Evidence"): real archive + intake + hotline-web, spoken to
+with http.client; the browser test drives headless Chromium on a phone's
+viewport."""
+import hashlib
+import http.client
+import json
+import os
+import struct
+import uuid
+
+import pytest
+
+from conftest import SLOW, wait_for
+from test_web_api import Web
+
+JPEG = (b"\xff\xd8"
+        b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+        b"\xff\xe1\x00\x1aExif\x00\x00GPS 20.86N 106.68E"
+        b"\xff\xdb\x00\x04\x01\x02"
+        b"\xff\xda\x00\x04\x00\x00" + bytes(range(1, 200)) + b"\xff\xd9")
+
+
+def multipart(fields=(), files=(), boundary="hotline-test-boundary"):
+    """fields: [(name, value)], files: [(name, filename, bytes)] -> (body, content type)"""
+    out = b""
+    for name, value in fields:
+        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
+                .encode() + str(value).encode() + b"\r\n")
+    for name, filename, data in files:
+        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
+                f"filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                .encode() + data + b"\r\n")
+    out += f"--{boundary}--\r\n".encode()
+    return out, f"multipart/form-data; boundary={boundary}"
+
+
+REPORT = [("type", "solid_waste"), ("description", "Đổ trộm rác thải xây dựng ven kênh"),
+          ("location", "Ngõ 12, tổ 5"), ("latitude", "20.861"), ("longitude", "106.681"),
+          ("phone", "0912 345 678")]
+
+
+def post(node, path, body, ctype, web=None):
+    web = web or Web(node)
+    return web.request("POST", path, raw=body, headers={"Content-Type": ctype})
+
+
+def evidence_files(node):
+    root = os.path.join(node.data, "evidence")
+    found = []
+    for folder, _, names in os.walk(root):
+        found += [os.path.join(folder, n) for n in names]
+    return found
+
+
+def cases(node):
+    return node.query("archive", "SELECT count(*) FROM cases")[0][0]
+
+
+@pytest.fixture
+def public_ward(node_factory):
+    return node_factory(services=("archive", "intake", "web"),
+                        extra="web\n    public_max_per_phone = 3\n").start()
+
+
+def test_public_report_with_photo_tracked_to_the_end(public_ward):
+    node = public_ward
+    body, ctype = multipart(REPORT, [("evidence", "anh.jpg", JPEG)])
+    resp = post(node, "/api/v1/public/reports", body, ctype)
+    assert resp.status == 201, resp.body
+    case, url = resp.json["case_id"], resp.json["tracking_url"]
+    assert url.startswith("/track.html#") and "0912" not in url
+    token = url.split("#", 1)[1]
+    # The file is durable under its SHA-256, named by the case
+    sha = hashlib.sha256(JPEG).hexdigest()
+    path = os.path.join(node.data, "evidence", sha[:2], sha[2:])
+    with open(path, "rb") as f:
+        assert f.read() == JPEG
+    node.wait_archived(case)
+    shown = node.show(case)
+    assert shown["report"]["evidence"] == [f"sha256:{sha}"]
+    assert shown["report"]["channel"] == "web"
+    assert "sha256:" + sha in node.cli("show", case).stdout
+    node.wait_archived(case)
+    # The tracking link: the state, nothing of the reporter
+    web = Web(node)
+    track = web.request("GET", f"/api/v1/public/track/{token}")
+    assert track.status == 200, track.body
+    assert track.json["case_id"] == case and track.json["state_label"]
+    assert "0912" not in track.body.decode() and track.json["result_note"] is None
+    assert web.request("GET", "/api/v1/public/track/" + "0" * 64).status == 404
+    # The officer sees the original photo; a viewer only the stripped one
+    officer = Web(node)
+    officer.login("lan", node.web_user("lan", "officer"))
+    got = officer.request("GET", f"/api/v1/cases/{case}/evidence/{sha}")
+    assert got.status == 200 and got.body == JPEG and got.getheader("Content-Type") == "image/jpeg"
+    viewer = Web(node)
+    viewer.login("xem", node.web_user("xem", "viewer"))
+    got = viewer.request("GET", f"/api/v1/cases/{case}/evidence/{sha}")
+    assert got.status == 200 and b"GPS" not in got.body and b"Exif" not in got.body
+    assert got.body.startswith(b"\xff\xd8") and got.body.endswith(bytes(range(1, 200)) + b"\xff\xd9")
+    # The officer works the case to the end; the reporter sees the result
+    for args in (["inform_leaders", case], ["route", case, "--to", "ward"],
+                 ["assign", case, "--to", "division:lan"],
+                 ["verify", case, "--result", "accurate", "--note", "Đúng"],
+                 ["contain", case, "--note", "Đã dừng"], ["resolve", case, "--note", "Đã dọn sạch"],
+                 ["inform", case, "--channel", "web", "--note", "Đã dọn sạch rác"]):
+        node.cli(*args)
+    def tracked(check):
+        def get():
+            resp = web.request("GET", f"/api/v1/public/track/{token}")
+            return resp.json if resp.status == 200 and check(resp.json) else None
+        return wait_for(get, what="the tracking page to show the change")
+    track = tracked(lambda t: t["state"] == "reporter_informed")
+    assert track["result_note"] == "Đã dọn sạch rác"
+    assert track["can"].get("rate") and track["can"].get("reopen")
+    rated = web.request("POST", f"/api/v1/public/track/{token}/rate", {"satisfied": False})
+    assert rated.status == 200, rated.body
+    tracked(lambda t: t["rating"] == "unsatisfied")
+    reopened = web.request("POST", f"/api/v1/public/track/{token}/reopen", {"note": "Rác lại bị đổ"})
+    assert reopened.status == 200, reopened.body
+    tracked(lambda t: t["state"] == "reopened")
+    wait_for(lambda: node.show(case)["state"] == "reopened", what="reopened archived")
+    history = node.show(case)["history"]
+    assert [h["actor"] for h in history if h["action"] in ("rate", "reopen")] == ["citizen:web"] * 2
+    # The reporter adds a photo; an officer attaches a recording
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    body, ctype = multipart([], [("evidence", "them.png", png)])
+    added = post(node, f"/api/v1/public/track/{token}/evidence", body, ctype)
+    assert added.status == 200 and f"sha256:{hashlib.sha256(png).hexdigest()}" in added.json["evidence"]
+    ogg = b"OggS" + b"\1" * 100
+    body, ctype = multipart([("note", "Ghi âm cuộc gọi")], [("evidence", "goi.ogg", ogg)])
+    attached = officer.request("POST", f"/api/v1/cases/{case}/evidence", raw=body,
+                               headers={"Content-Type": ctype})
+    assert attached.status == 200, attached.body
+    track = tracked(lambda t: f"sha256:{hashlib.sha256(png).hexdigest()}" in t["evidence"])
+    node.wait_archived(case)
+    wait_for(lambda: "sha256:" + hashlib.sha256(ogg).hexdigest() in node.cli("show", case).stdout,
+             what="the recording listed")
+    assert f"sha256:{hashlib.sha256(ogg).hexdigest()}" not in track["evidence"]
+    assert "sha256:" + hashlib.sha256(ogg).hexdigest() in node.cli("show", case).stdout
+    # A closed case: the reporter may no longer reopen it (the procedure says so)
+    node.cli("verify", case, "--result", "inaccurate", "--note", "Không thấy")
+    node.cli("inform", case, "--channel", "web", "--note", "Không thấy rác")
+    node.cli("close", case)
+    tracked(lambda t: t["state"] == "closed")
+    refused = web.request("POST", f"/api/v1/public/track/{token}/reopen", {"note": "Vẫn còn"})
+    assert refused.status in (403, 409), refused.body
+    assert node.show(case)["state"] == "closed"
+
+
+@pytest.mark.parametrize("name,body", [
+    ("elf named anh.jpg", lambda: multipart(REPORT, [("evidence", "anh.jpg", b"\x7fELF\x02\x01\x01" + b"\0" * 200)])),
+    ("11 MB", lambda: multipart(REPORT, [("evidence", "anh.jpg", JPEG + b"\0" * (11 * 1024 * 1024))])),
+    ("zero bytes", lambda: multipart(REPORT, [("evidence", "anh.jpg", b"")])),
+    ("1,000 parts", lambda: multipart(REPORT + [(f"x{i}", "1") for i in range(1000)])),
+    ("truncated", lambda: (lambda b: (b[0][:-40], b[1]))(multipart(REPORT, [("evidence", "anh.jpg", JPEG)]))),
+    ("filename with ../", lambda: multipart(REPORT, [("evidence", "../../anh.jpg", JPEG)])),
+    ("honeypot", lambda: multipart(REPORT + [("website", "http://spam")], [("evidence", "anh.jpg", JPEG)])),
+    ("six files", lambda: multipart(REPORT, [("evidence", f"{i}.jpg", JPEG + bytes([i])) for i in range(6)])),
+])
+def test_bad_uploads_refused_nothing_stored(web_ward, name, body):
+    node = web_ward
+    data, ctype = body()
+    resp = post(node, "/api/v1/public/reports", data, ctype)
+    assert 400 <= resp.status < 500, (name, resp.status, resp.body)
+    assert resp.json and resp.json["error"], resp.body       # a message, in Vietnamese
+    assert evidence_files(node) == [], name
+    assert cases(node) == 0
+
+
+def test_rate_limit_per_phone(public_ward):
+    node = public_ward
+    body, ctype = multipart(REPORT)
+    for i in range(3):
+        assert post(node, "/api/v1/public/reports", body, ctype).status == 201
+    refused = post(node, "/api/v1/public/reports", body, ctype)
+    assert refused.status == 429 and refused.getheader("Retry-After"), refused.body
+    wait_for(lambda: cases(node) == 3, what="three cases")
+    other = [(k, v) for k, v in REPORT if k != "phone"] + [("phone", "0988 000 111")]
+    body, ctype = multipart(other)
+    assert post(node, "/api/v1/public/reports", body, ctype).status == 201

@@ -151,15 +151,11 @@ s_fire (watcher_t *self, const firing_t *firing)
     command.case_id = case_id;
     command.n_args = 3;
     command.args = args;
-    Hotline__Request request = HOTLINE__REQUEST__INIT;
-    request.request_id = request_id;
-    request.actor = self->actor;
-    request.kind_case = HOTLINE__REQUEST__KIND_COMMAND;
-    request.command = &command;
-    Hotline__Envelope *reply = hl_client_call (self->client, &request);
-    if (!reply || reply->reply->code == HL_UNAVAILABLE) {
-        hl_log (HL_WARN, case_id, "intake unavailable: %s of deadline %s will be retried", kind, name);
-        hl_msg_free (&reply);
+    //  Blocks the loop (see hl_client.h): the request id names the deadline,
+    //  its start and the kind, so a retry after a crash fires it once
+    Hotline__Envelope *reply = hl_client_command (self->client, request_id, self->actor, &command);
+    if (!reply) {
+        hl_log (HL_WARN, case_id, "%s of deadline %s will be retried", kind, name);
         return -1;
     }
     int code = reply->reply->code;

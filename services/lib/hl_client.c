@@ -123,6 +123,65 @@ hl_client_call (hl_client_t *self, Hotline__Request *request)
     return reply;
 }
 
+Hotline__Envelope *
+hl_client_command (hl_client_t *self, const char *request_id, const char *actor,
+                   Hotline__Command *command)
+{
+    assert (self);
+    assert (request_id && *request_id);     //  a random id would break idempotency
+    assert (actor && command);
+    Hotline__Request request = HOTLINE__REQUEST__INIT;
+    request.request_id = (char *) request_id;
+    request.actor = (char *) actor;
+    request.kind_case = HOTLINE__REQUEST__KIND_COMMAND;
+    request.command = command;
+    Hotline__Envelope *reply = hl_client_call (self, &request);
+    //  hl_client_call returns only a Reply with our request id, or NULL
+    if (!reply || reply->reply->code == HL_UNAVAILABLE) {
+        const char *case_id = command->case_id && *command->case_id? command->case_id: NULL;
+        hl_log (HL_WARN, case_id, "intake unavailable: %s will be retried (request %s)",
+                command->action? command->action: "", request_id);
+        hl_msg_free (&reply);
+        return NULL;
+    }
+    return reply;
+}
+
+//  Selftest responder: answers every command, the first with
+//  HL_UNAVAILABLE, then HL_OK with the request id as the case id
+static void
+s_test_responder (zsock_t *pipe, void *args)
+{
+    zsock_t *server = (zsock_t *) args;
+    zsock_signal (pipe, 0);
+    zpoller_t *poller = zpoller_new (pipe, server, NULL);
+    int answered = 0;
+    while (true) {
+        void *which = zpoller_wait (poller, -1);
+        if (which != server)
+            break;              //  $TERM, or interrupted
+        zmsg_t *msg = zmsg_recv (server);
+        zframe_t *id = zmsg_pop (msg);
+        zframe_t *body = zmsg_pop (msg);
+        Hotline__Envelope *env = hl_msg_decode (zframe_data (body), zframe_size (body), NULL);
+        assert (env && env->request->kind_case == HOTLINE__REQUEST__KIND_COMMAND);
+        Hotline__Reply reply = HOTLINE__REPLY__INIT;
+        reply.request_id = env->request->request_id;
+        reply.code = answered++? HL_OK: HL_UNAVAILABLE;
+        reply.case_id = env->request->request_id;
+        Hotline__Envelope out = HOTLINE__ENVELOPE__INIT;
+        out.body_case = HOTLINE__ENVELOPE__BODY_REPLY;
+        out.reply = &reply;
+        zframe_t *frame = hl_msg_encode (&out);
+        zframe_send (&id, server, ZFRAME_MORE);
+        zframe_send (&frame, server, 0);
+        hl_msg_free (&env);
+        zframe_destroy (&body);
+        zmsg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+}
+
 void
 hl_client_test (bool verbose)
 {
@@ -159,6 +218,22 @@ hl_client_test (bool verbose)
         seen++;
     }
     assert (seen == 3);
+    hl_client_destroy (&client);
+
+    //  hl_client_command: HL_UNAVAILABLE is "unavailable" like silence
+    //  (NULL); the next try of the same request id gets its answer
+    zactor_t *responder = zactor_new (s_test_responder, server);
+    assert (responder);
+    client = hl_client_new (endpoint, 2000, 2);
+    Hotline__Command command = HOTLINE__COMMAND__INIT;
+    command.action = "route";
+    command.case_id = "31001-2026-000001";
+    assert (hl_client_command (client, "routing:e1", "system:routing", &command) == NULL);
+    reply = hl_client_command (client, "routing:e1", "system:routing", &command);
+    assert (reply && reply->reply->code == HL_OK);
+    assert (streq (reply->reply->case_id, "routing:e1"));
+    hl_msg_free (&reply);
+    zactor_destroy (&responder);
     hl_client_destroy (&client);
     zsock_destroy (&server);
     if (verbose)

@@ -659,17 +659,11 @@ s_advance (notification_t *self, const Hotline__Event *event)
         command.action = advance->follow;
         command.variant = advance->variant;
         command.case_id = event->case_id;
-        Hotline__Request request = HOTLINE__REQUEST__INIT;
-        request.request_id = request_id;
-        request.actor = (char *) self->actor;
-        request.kind_case = HOTLINE__REQUEST__KIND_COMMAND;
-        request.command = &command;
-        Hotline__Envelope *reply = hl_client_call (self->intake, &request);
-        if (!reply || reply->body_case != HOTLINE__ENVELOPE__BODY_REPLY) {
-            hl_log (HL_WARN, event->case_id, "intake did not answer %s: will retry", advance->follow);
-            hl_msg_free (&reply);
-            return -1;
-        }
+        //  Blocks inside the consumer's transaction: safe, see hl_client.h
+        Hotline__Envelope *reply = hl_client_command (self->intake, request_id, self->actor,
+                                                      &command);
+        if (!reply)
+            return -1;          //  intake unavailable (logged): the batch is retried
         code = reply->reply->code;
         const char *error = reply->reply->error && *reply->reply->error? reply->reply->error: "";
         if (code == HL_OK)
@@ -677,12 +671,6 @@ s_advance (notification_t *self, const Hotline__Event *event)
         else
         if (code == HL_CONFLICT)
             hl_log (HL_DEBUG, event->case_id, "%s: case moved on already", advance->follow);
-        else
-        if (code == HL_UNAVAILABLE) {
-            hl_log (HL_WARN, event->case_id, "intake unavailable for %s: will retry", advance->follow);
-            hl_msg_free (&reply);
-            return -1;
-        }
         else
             //  400/403/404 will not change by retrying: a configuration or
             //  procedure problem. Say so loudly and do not wedge the log.

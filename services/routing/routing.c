@@ -174,17 +174,10 @@ s_route (routing_t *self, const Hotline__Event *event)
     command.case_id = event->case_id;
     command.n_args = 1;
     command.args = args;
-    Hotline__Request request = HOTLINE__REQUEST__INIT;
-    request.request_id = request_id;
-    request.actor = self->actor;
-    request.kind_case = HOTLINE__REQUEST__KIND_COMMAND;
-    request.command = &command;
-    Hotline__Envelope *reply = hl_client_call (self->client, &request);
-    if (!reply || reply->reply->code == HL_UNAVAILABLE) {
-        hl_log (HL_WARN, event->case_id, "intake unavailable: route %s will be retried", variant);
-        hl_msg_free (&reply);
-        return -1;
-    }
+    //  Blocks inside the consumer's transaction: safe, see hl_client.h
+    Hotline__Envelope *reply = hl_client_command (self->client, request_id, self->actor, &command);
+    if (!reply)
+        return -1;              //  intake unavailable (logged): the batch is retried
     int code = reply->reply->code;
     if (code == HL_OK) {
         hl_log (HL_INFO, event->case_id, "routed: %s (%s)", variant, reason);
@@ -238,15 +231,9 @@ s_receive_forwarded (routing_t *self, const Hotline__Event *event)
     command.n_args = *entries [2].value? 3: 2;
     command.args = args;
     command.note = event->note;
-    Hotline__Request request = HOTLINE__REQUEST__INIT;
-    request.request_id = request_id;
-    request.actor = self->actor;
-    request.kind_case = HOTLINE__REQUEST__KIND_COMMAND;
-    request.command = &command;
-    Hotline__Envelope *reply = hl_client_call (self->client, &request);
-    if (!reply || reply->reply->code == HL_UNAVAILABLE) {
-        hl_log (HL_WARN, event->case_id, "city intake unavailable: forwarded case will be retried");
-        hl_msg_free (&reply);
+    Hotline__Envelope *reply = hl_client_command (self->client, request_id, self->actor, &command);
+    if (!reply) {
+        hl_log (HL_WARN, event->case_id, "forwarded case will be retried");
         return -1;
     }
     if (reply->reply->code == HL_OK)

@@ -534,6 +534,13 @@ s_metrics (void *arg)
     hl_metrics_set (metrics, "hotline_open_cases", (double) open);
 }
 
+//  The federation's sink: a batch from the city or a ward
+static int
+s_sink_apply (void *arg, const char *key, const hl_hop_item_t *items, size_t count, bool returned)
+{
+    return archive_apply_from ((archive_t *) arg, key, items, count, returned);
+}
+
 archive_t *
 archive_new (hl_service_t *service)
 {
@@ -568,7 +575,11 @@ archive_new (hl_service_t *service)
     self->from_intake = hl_hop_receiver_new (loop, hl_service_endpoint (service, "intake_feed"),
                                              false, "intake", archive_apply, archive_cursor, self, &opts);
     self->city = streq (hl_service_role (service), "city");
-    self->federation = federation_new (self, loop);
+    federation_sink_t sink = {
+        service, self->store, self, archive_cursor, s_sink_apply, archive_group_begin,
+        archive_group_commit
+    };
+    self->federation = federation_new (&sink, loop);
     if (self->city)
         self->monitor = hl_clone_pub_new (loop, hl_service_bind_endpoint (service, "monitor"),
                                           hl_service_bind_endpoint (service, "snapshot"), s_fetch, self);

@@ -493,25 +493,14 @@ s_ward_name (archive_t *self, const char *ward)
 //  "Còn tồn" (outstanding), the rule of the report: a case received in the
 //  period is outstanding unless, at the end of the period, it is in a state
 //  that counts as done or as forwarded. Both sets come from the procedure:
-//  done = its final states and the states that the actions of
-//  report/done_actions lead to; forwarded = the states the forwarding action
-//  (report/forward_action, report/forward_variant) leads to. A forwarded case
+//  done = its final states and the states that the actions of its done
+//  meaning lead to; forwarded = the states its forward meaning (the action
+//  and variant) leads to. A forwarded case
 //  is in the "forwarded" column (Chuyển Sở), not the ward's outstanding.
 typedef struct {
     zlistx_t *done;             //  state names
     zlistx_t *forwarded;
 } s_open_rule_t;
-
-static bool
-s_word_in (const char *words, const char *word)
-{
-    size_t len = strlen (word);
-    for (const char *p = words; (p = strstr (p, word)); p += len)
-        if ((p == words || isspace ((unsigned char) p [-1]) || p [-1] == ',')
-        &&  (!p [len] || isspace ((unsigned char) p [len]) || p [len] == ','))
-            return true;
-    return false;
-}
 
 static void
 s_add_state (zlistx_t *list, const char *state)
@@ -521,8 +510,7 @@ s_add_state (zlistx_t *list, const char *state)
 }
 
 static void
-s_open_rule_build (s_open_rule_t *rule, hl_procedure_t *procedure, const char *done_actions,
-                   const char *forward, const char *forward_to)
+s_open_rule_build (s_open_rule_t *rule, hl_procedure_t *procedure)
 {
     rule->done = zlistx_new ();
     rule->forwarded = zlistx_new ();
@@ -539,10 +527,10 @@ s_open_rule_build (s_open_rule_t *rule, hl_procedure_t *procedure, const char *d
         const char *name = json_string_value (json_object_get (item, "name"));
         const char *variant = json_string_value (json_object_get (item, "variant"));
         const char *to = json_string_value (json_object_get (item, "to"));
-        if (name && streq (name, forward) && variant && streq (variant, forward_to))
+        if (hl_procedure_means (procedure, "forward", name, variant))
             s_add_state (rule->forwarded, to);
         else
-        if (name && s_word_in (done_actions, name))
+        if (hl_procedure_means (procedure, "done", name, variant))
             s_add_state (rule->done, to);
     }
     json_array_foreach (json_object_get (spec, "states"), i, item)
@@ -634,22 +622,22 @@ s_open_counts (archive_t *self, s_open_rule_t *rule, const char *group, const Ho
 
 //  The periodic report: figures by pollution type for cases received in
 //  [since, until). Which actions count as "verified", "resolved" ... comes
-//  from configuration (report/*), defaulting to the procedure's names.
+//  from the procedure's meanings (verified, accurate, resolved ...).
 static json_t *
 s_query_report (archive_t *self, const Hotline__Query *query)
 {
     hl_config_t *config = hl_service_config (archive_service (self));
     hl_procedure_t *procedure = hl_service_procedure (archive_service (self));
-    const char *verified = hl_config_get (config, "report/verified_action", "verify");
-    const char *accurate = hl_config_get (config, "report/accurate_variant", "accurate");
-    const char *resolved = hl_config_get (config, "report/resolved_action", "resolve");
-    const char *informed = hl_config_get (config, "report/informed_action", "inform");
-    const char *forward = hl_config_get (config, "report/forward_action", "route");
-    const char *forward_to = hl_config_get (config, "report/forward_variant", "department");
-    const char *on_time = hl_config_get (config, "report/on_time_deadline", "verify");
-    //  Còn tồn: see s_open_rule_t
-    const char *done_actions = hl_config_get (config, "report/done_actions",
-                                              "resolve inform close reject duplicate");
+    //  What counts, from the procedure's meanings (each declared by every
+    //  procedure: checked on load)
+    const char *accurate = "", *forward_to = "";
+    const char *verified = hl_procedure_meaning (procedure, "verified", NULL);
+    const char *accurate_action = hl_procedure_meaning (procedure, "accurate", &accurate);
+    const char *resolved = hl_procedure_meaning (procedure, "resolved", NULL);
+    const char *informed = hl_procedure_meaning (procedure, "informed", NULL);
+    const char *forward = hl_procedure_meaning (procedure, "forward", &forward_to);
+    const char *on_time = hl_procedure_meaning (procedure, "on_time", NULL);
+    assert (verified && accurate_action && resolved && informed && forward && on_time);
     //  A ward reports by pollution type; the city, one row per ward
     bool by_ward = streq (hl_service_role (archive_service (self)), "city")
                 && !(query->ward && *query->ward);
@@ -658,7 +646,7 @@ s_query_report (archive_t *self, const Hotline__Query *query)
     snprintf (sql, sizeof sql,
         "SELECT %s, count(*),"
         " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?3)),"
-        " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?3 AND a.variant = ?4)),"
+        " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?12 AND a.variant = ?4)),"
         " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?5)),"
         " sum(EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.case_id AND a.action = ?6)),"
         " 0,"           //  open: s_open_counts
@@ -699,6 +687,7 @@ s_query_report (archive_t *self, const Hotline__Query *query)
         if (by_ward) {
             json_object_set_new (row, "ward", json_string (key));
             json_object_set_new (row, "label", json_string (s_ward_name (self, key)));
+    sqlite3_bind_text (stmt, 12, accurate_action, -1, SQLITE_STATIC);
         }
         else {
             json_object_set_new (row, "type", json_string (key));
@@ -715,7 +704,7 @@ s_query_report (archive_t *self, const Hotline__Query *query)
     sqlite3_finalize (stmt);
     //  Còn tồn, by the rule, as at the end of the period
     s_open_rule_t rule;
-    s_open_rule_build (&rule, procedure, done_actions, forward, forward_to);
+    s_open_rule_build (&rule, procedure);
     int64_t until = query->until_ms? query->until_ms: INT64_MAX;
     json_t *open = s_open_counts (self, &rule, group, query, until);
     if (!open) {

@@ -1,18 +1,16 @@
 /*  federation — the ward<->city links of an archive. See federation.h.  */
 #include "hotline.h"
-#include "archive.h"
 #include "federation.h"
 
 struct _federation_t {
-    archive_t *archive;
+    federation_sink_t sink;         //  the archive's callbacks
     hl_service_t *service;
     hl_store_t *store;
     bool active;
     bool city;
     bool plaintext;
     const char *ward;               //  ward role: our ward code
-    const char *forward_action;     //  the event that hands a case to the Department
-    const char *forward_variant;
+    hl_procedure_t *procedure;      //  its forward meaning: the one unredacted event
     zcert_t *cert;                  //  our keypair
     hl_keyring_t *keyring;          //  city: allow/ (`ward` metadata) and its ZAP handler
     hl_hop_sender_t *to_city;       //  ward
@@ -100,8 +98,9 @@ s_fetch_ward (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_
         }
         Hotline__Event *submit = NULL;
         Hotline__Report *own_report = event->report;
-        bool forward = streq (event->action, self->forward_action)
-                    && streq (event->variant? event->variant: "", self->forward_variant);
+        //  The procedure's forward meaning, the same that the city's
+        //  routing opens a Department case from (hl_procedure_means)
+        bool forward = hl_procedure_means (self->procedure, "forward", event->action, event->variant);
         if (forward && sqlite3_column_type (stmt, 2) == SQLITE_BLOB) {
             //  The Department answers the reporter: it gets the full report
             submit = hotline__event__unpack (NULL, (size_t) sqlite3_column_bytes (stmt, 2),
@@ -131,7 +130,7 @@ s_cursor_return (void *arg, const char *stream, uint64_t *cursor)
 {
     (void) stream;
     federation_t *self = (federation_t *) arg;
-    return archive_cursor (self->archive, "city", cursor);
+    return self->sink.cursor (self->sink.arg, "city", cursor);
 }
 
 static int
@@ -139,7 +138,7 @@ s_apply_return (void *arg, const char *stream, const hl_hop_item_t *items, size_
 {
     (void) stream;
     federation_t *self = (federation_t *) arg;
-    return archive_apply_from (self->archive, "city", items, count, true);
+    return self->sink.apply (self->sink.arg, "city", items, count, true);
 }
 
 // ---------------------------------------------------------------- city side
@@ -150,7 +149,7 @@ s_cursor_ward (void *arg, const char *stream, uint64_t *cursor)
     federation_t *self = (federation_t *) arg;
     char key [64];
     snprintf (key, sizeof key, "ward:%s", stream);
-    return archive_cursor (self->archive, key, cursor);
+    return self->sink.cursor (self->sink.arg, key, cursor);
 }
 
 static int
@@ -177,19 +176,21 @@ s_apply_ward (void *arg, const char *stream, const hl_hop_item_t *items, size_t 
             return -1;
         }
     }
-    return archive_apply_from (self->archive, key, items, count, false);
+    return self->sink.apply (self->sink.arg, key, items, count, false);
 }
 
 static int
 s_group_begin (void *arg)
 {
-    return archive_group_begin (((federation_t *) arg)->archive);
+    federation_t *self = (federation_t *) arg;
+    return self->sink.group_begin (self->sink.arg);
 }
 
 static int
 s_group_commit (void *arg)
 {
-    return archive_group_commit (((federation_t *) arg)->archive);
+    federation_t *self = (federation_t *) arg;
+    return self->sink.group_commit (self->sink.arg);
 }
 
 static int
@@ -293,18 +294,19 @@ s_metrics (void *arg)
 }
 
 federation_t *
-federation_new (archive_t *archive, zloop_t *loop)
+federation_new (const federation_sink_t *sink, zloop_t *loop)
 {
+    assert (sink && sink->service && sink->store && sink->cursor && sink->apply
+         && sink->group_begin && sink->group_commit);
     federation_t *self = (federation_t *) zmalloc (sizeof (federation_t));
-    self->archive = archive;
-    self->service = archive_service (archive);
-    self->store = archive_store (archive);
+    self->sink = *sink;
+    self->service = sink->service;
+    self->store = sink->store;
     hl_config_t *config = hl_service_config (self->service);
     self->city = streq (hl_service_role (self->service), "city");
     self->ward = hl_service_ward (self->service);
     self->plaintext = hl_config_int (config, "federation/plaintext", 0) == 1;
-    self->forward_action = hl_config_get (config, "federation/forward_action", "route");
-    self->forward_variant = hl_config_get (config, "federation/forward_variant", "department");
+    self->procedure = hl_service_procedure (self->service);
     hl_hop_opts_t opts;
     hl_hop_opts_init (&opts);
 

@@ -22,10 +22,34 @@
 
 typedef struct _federation_t federation_t;
 
+//  What the federation needs of the store it links: the archive fills this
+//  in and passes it to federation_new. The federation calls only these (and
+//  reads the log, cases and return_outbox tables of store), never the
+//  archive, so the dependency runs one way, archive -> federation, and the
+//  federation can run over any store that has those tables.
+typedef struct {
+    hl_service_t *service;      //  role, ward, config, procedure, metrics
+    hl_store_t *store;          //  holds log, cases, return_outbox
+    void *arg;                  //  passed to every callback
+    //  The durable cursor of a stream, by key ("city" at a ward; "ward:CODE"
+    //  at the city). 0, or -1 if it cannot be read.
+    int (*cursor) (void *arg, const char *key, uint64_t *cursor);
+    //  Append a batch from another node, in one transaction with the
+    //  cursor of key (also the origin the log records). returned: the
+    //  city's events about this ward's Department cases. 0, or -1 and
+    //  nothing applied.
+    int (*apply) (void *arg, const char *key, const hl_hop_item_t *items, size_t count,
+                  bool returned);
+    //  One transaction around the apply calls of several wards' batches
+    //  (hl_hop group commit, city). 0 or -1.
+    int (*group_begin) (void *arg);
+    int (*group_commit) (void *arg);
+} federation_sink_t;
+
 //  Returns NULL on a configuration error (logged). When the node has no
 //  federation configured (a ward without endpoints/city), returns an
-//  inactive federation.
-federation_t *federation_new (archive_t *archive, zloop_t *loop);
+//  inactive federation. The sink is copied.
+federation_t *federation_new (const federation_sink_t *sink, zloop_t *loop);
 void federation_destroy (federation_t **self_p);
 //  New events in the archive's log (ward: send them on)
 void federation_notify (federation_t *self);

@@ -147,7 +147,10 @@ s_fire (watcher_t *self, const firing_t *firing)
         args [i] = &entries [i];
     }
     Hotline__Command command = HOTLINE__COMMAND__INIT;
-    command.action = warn? "deadline_warn": "deadline_breach";
+    //  The procedure's deadline_warn / deadline_breach meanings
+    command.action = (char *) hl_procedure_meaning (self->procedure,
+                                                    warn? "deadline_warn": "deadline_breach", NULL);
+    assert (command.action);            //  every procedure declares both (checked on load)
     command.case_id = case_id;
     command.n_args = 3;
     command.args = args;

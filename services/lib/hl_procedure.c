@@ -68,6 +68,14 @@ hl_procedure_destroy (hl_procedure_t **self_p)
         free (self->notifies [i].template_name);
     }
     free (self->notifies);
+    for (size_t i = 0; i < self->nmeanings; i++) {
+        for (size_t k = 0; k < self->meanings [i].ntexts; k++)
+            free (self->meanings [i].texts [k]);
+        free (self->meanings [i].texts);
+        free (self->meanings [i].items);
+        free (self->meanings [i].arg);
+    }
+    free (self->meanings);
     zhashx_destroy (&self->state_ix);
     zhashx_destroy (&self->role_ix);
     zhashx_destroy (&self->regime_ix);
@@ -356,6 +364,65 @@ hl_procedure_notify_rules (hl_procedure_t *self, const char *action, const char 
     return count;
 }
 
+//  Meanings (see the header and pass 3b)
+static hl_procedure_meaning_t *
+s_meaning_find (hl_procedure_t *self, const char *name)
+{
+    for (size_t i = 0; name && i < self->nmeanings; i++)
+        if (streq (self->meanings [i].name, name))
+            return &self->meanings [i];
+    return NULL;
+}
+
+const char *
+hl_procedure_meaning (hl_procedure_t *self, const char *meaning, const char **variant)
+{
+    assert (self);
+    hl_procedure_meaning_t *found = s_meaning_find (self, meaning);
+    if (variant)
+        *variant = found? found->items [0].variant: "";
+    return found? found->items [0].action: NULL;
+}
+
+bool
+hl_procedure_means (hl_procedure_t *self, const char *meaning, const char *action,
+                    const char *variant)
+{
+    assert (self);
+    hl_procedure_meaning_t *found = s_meaning_find (self, meaning);
+    if (!found || !action)
+        return false;
+    for (size_t i = 0; i < found->nitems; i++) {
+        hl_meaning_item_t *item = &found->items [i];
+        if (streq (item->action, action)
+        &&  (*item->variant == 0? !found->exact
+                               || !variant || *variant == 0
+                               : variant && streq (item->variant, variant)))
+            return true;
+    }
+    return false;
+}
+
+size_t
+hl_procedure_meaning_items (hl_procedure_t *self, const char *meaning,
+                            const hl_meaning_item_t **out, size_t max)
+{
+    assert (self);
+    hl_procedure_meaning_t *found = s_meaning_find (self, meaning);
+    size_t count = 0;
+    for (size_t i = 0; found && i < found->nitems && count < max; i++)
+        out [count++] = &found->items [i];
+    return count;
+}
+
+const char *
+hl_procedure_meaning_arg (hl_procedure_t *self, const char *meaning)
+{
+    assert (self);
+    hl_procedure_meaning_t *found = s_meaning_find (self, meaning);
+    return found? found->arg: NULL;
+}
+
 
 //  --------------------------------------------------------------------------
 //  Selftest: the default procedure, queried. Loading and its errors are
@@ -409,6 +476,35 @@ hl_procedure_test (bool verbose)
     assert (!hl_procedure_state_exists (procedure, "nowhere"));
     assert (!hl_procedure_state_exists (procedure, NULL));
     assert (hl_procedure_state_final (procedure, "closed"));
+    //  Meanings: what the services act on, as procedure.conf declares them
+    const char *variant = NULL;
+    assert (streq (hl_procedure_meaning (procedure, "forward", &variant), "route"));
+    assert (streq (variant, "department"));
+    assert (hl_procedure_means (procedure, "forward", "route", "department"));
+    assert (!hl_procedure_means (procedure, "forward", "route", "ward"));
+    assert (!hl_procedure_means (procedure, "forward", "route", NULL));
+    assert (!hl_procedure_means (procedure, "forward", NULL, NULL));
+    assert (hl_procedure_means (procedure, "verified", "verify", "inaccurate"));
+    assert (hl_procedure_means (procedure, "accurate", "verify", "accurate"));
+    assert (!hl_procedure_means (procedure, "accurate", "verify", "inaccurate"));
+    assert (hl_procedure_means (procedure, "done", "close", NULL));
+    assert (hl_procedure_means (procedure, "done", "duplicate", ""));
+    assert (!hl_procedure_means (procedure, "done", "route", "ward"));
+    assert (streq (hl_procedure_meaning (procedure, "create", NULL), "submit"));
+    assert (streq (hl_procedure_meaning (procedure, "route", &variant), "route") && !*variant);
+    assert (streq (hl_procedure_meaning (procedure, "deadline_warn", NULL), "deadline_warn"));
+    assert (streq (hl_procedure_meaning (procedure, "on_time", NULL), "verify"));
+    assert (streq (hl_procedure_meaning_arg (procedure, "assign"), "to"));
+    assert (hl_procedure_meaning_arg (procedure, "route") == NULL);
+    assert (hl_procedure_meaning (procedure, "nonsense", &variant) == NULL && !*variant);
+    const hl_meaning_item_t *items [8];
+    assert (hl_procedure_meaning_items (procedure, "done", items, 8) == 5);
+    assert (streq (items [0]->action, "resolve") && streq (items [4]->action, "duplicate"));
+    assert (hl_procedure_meaning_items (procedure, "done", items, 2) == 2);
+    assert (hl_procedure_meaning_items (procedure, "advance", items, 8) == 1);
+    assert (streq (items [0]->action, "submit") && streq (items [0]->follow, "inform_leaders"));
+    assert (streq (items [0]->follow_variant, ""));
+    assert (hl_procedure_meaning_items (procedure, "nonsense", items, 8) == 0);
     assert (hl_procedure_state_final (procedure, "duplicate"));
     assert (!hl_procedure_state_final (procedure, "received"));
     assert (!hl_procedure_state_final (procedure, "nowhere"));

@@ -44,6 +44,14 @@ typedef struct {
     const char *template_name;
 } hl_notify_rule_t;
 
+//  One item of a meaning (see hl_procedure_meaning below)
+typedef struct {
+    const char *action;         //  an action name (on_time: a deadline name)
+    const char *variant;        //  "" if the meaning names none
+    const char *follow;         //  advance: the follow-up action, else NULL
+    const char *follow_variant; //  advance: its variant ("" if none)
+} hl_meaning_item_t;
+
 //  Load and check. On error returns NULL and writes "path:line: message"
 //  into err.
 hl_procedure_t *hl_procedure_load (const char *path, char *err, size_t errsize);
@@ -95,6 +103,40 @@ int64_t hl_procedure_deadline_duration (hl_procedure_t *self, const char *deadli
 size_t hl_procedure_notify_rules (hl_procedure_t *self, const char *action,
                                   const char *variant, const hl_notify_rule_t **out,
                                   size_t max);
+
+//  Meanings: which of the procedure's actions the services act on or count,
+//  declared once by the file's `meaning` lines (procedure.conf documents
+//  them) and checked on load, so no service names an action itself:
+//    forward ACTION:VARIANT  the event that hands a case to the Department:
+//                            the only one a ward sends the city with the
+//                            full report; the city opens a case from it
+//    create ACTION           the creating action the city opens it with
+//    route ACTION            what routing submits, in the variant its rules
+//                            choose
+//    deadline_warn ACTION, deadline_breach ACTION   what the watcher records
+//    assign ACTION ARG       the action that assigns, the argument naming whom
+//    advance ACTION=FOLLOW[:VARIANT],...   (optional) once the notifications
+//                            of ACTION are queued, record FOLLOW
+//    verified ACTION, accurate ACTION:VARIANT, resolved ACTION,
+//    informed ACTION         the report's columns
+//    on_time DEADLINE        the deadline of the report's on-time figures
+//    done ACTION,...         the report's "Còn tồn": the states these lead
+//                            to (and the final states) count as done
+//  The (first) action of a meaning, and its variant ("" if it names none)
+//  in *variant if not NULL; NULL if the procedure does not declare it.
+const char *hl_procedure_meaning (hl_procedure_t *self, const char *meaning,
+                                  const char **variant);
+//  Has an event of action/variant this meaning? An item naming a variant
+//  matches only it; forward and accurate items without one match only
+//  events without one; the others match every variant.
+bool hl_procedure_means (hl_procedure_t *self, const char *meaning, const char *action,
+                         const char *variant);
+//  The items of a meaning (several for done and advance), in file order;
+//  returns the count (0 if not declared).
+size_t hl_procedure_meaning_items (hl_procedure_t *self, const char *meaning,
+                                   const hl_meaning_item_t **out, size_t max);
+//  assign's argument ("to"); NULL if not declared
+const char *hl_procedure_meaning_arg (hl_procedure_t *self, const char *meaning);
 
 //  Selftests: the queries (hl_procedure.c) and the loader with every error
 //  it names (hl_procedure_loader.c)

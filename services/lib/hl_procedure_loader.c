@@ -527,10 +527,16 @@ s_declare (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
                            "TEMPLATE), found %zu", ntok - 1);
         return 0;
     }
+    if (streq (keyword, "meaning")) {
+        if (ntok != 3 && ntok != 4)
+            return s_fail (ctx, no, "'meaning' takes 2 or 3 fields (NAME VALUE [ARGUMENT]), "
+                           "found %zu", ntok - 1);
+        return 0;
+    }
     if (line->tok [0].quoted)
         return s_fail (ctx, no, "a line must start with an unquoted keyword");
     return s_fail (ctx, no, "unknown keyword '%.*s' (expected procedure, regime, role, state, "
-                   "action, deadline or notify)", S_CLIP (line->tok [0].text));
+                   "action, deadline, notify or meaning)", S_CLIP (line->tok [0].text));
 }
 
 
@@ -951,6 +957,229 @@ s_notify (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
 
 
 //  --------------------------------------------------------------------------
+//  Pass 3b: meanings
+
+//  What the services need to know of the procedure's actions (see the
+//  header): each meaning's shape and whether a procedure must declare it.
+//  The shapes:
+//    S_MEAN_EXACT    one ACTION[:VARIANT] that exists as written (an action
+//                    with variants must be named with one: the forward
+//                    meaning decides which event leaves the ward with the
+//                    full report, so "route" must not mean every route)
+//    S_MEAN_ACTION   one action name, every variant
+//    S_MEAN_CREATE   one action name that creates a case
+//    S_MEAN_ARG      ACTION ARG: an action and an argument it requires
+//    S_MEAN_LIST     action names, comma separated
+//    S_MEAN_DEADLINE one deadline name
+//    S_MEAN_ADVANCE  ACTION=FOLLOW[:VARIANT],... (FOLLOW as S_MEAN_EXACT)
+#define S_MEAN_EXACT    0
+#define S_MEAN_ACTION   1
+#define S_MEAN_CREATE   2
+#define S_MEAN_ARG      3
+#define S_MEAN_LIST     4
+#define S_MEAN_DEADLINE 5
+#define S_MEAN_ADVANCE  6
+
+static const struct {
+    const char *name;
+    int shape;
+    bool required;
+} s_meaning_defs [] = {
+    { "forward",         S_MEAN_EXACT,    true },
+    { "create",          S_MEAN_CREATE,   true },
+    { "route",           S_MEAN_ACTION,   true },
+    { "deadline_warn",   S_MEAN_ACTION,   true },
+    { "deadline_breach", S_MEAN_ACTION,   true },
+    { "assign",          S_MEAN_ARG,      true },
+    { "advance",         S_MEAN_ADVANCE,  false },
+    { "verified",        S_MEAN_ACTION,   true },
+    { "accurate",        S_MEAN_EXACT,    true },
+    { "resolved",        S_MEAN_ACTION,   true },
+    { "informed",        S_MEAN_ACTION,   true },
+    { "on_time",         S_MEAN_DEADLINE, true },
+    { "done",            S_MEAN_LIST,     true },
+    { NULL, 0, false }
+};
+
+//  Split "action[:variant]" in place; variant "" if none. 0 or -1 (reported).
+static int
+s_meaning_ref (hl_procedure_t *self, s_ctx_t *ctx, size_t no, const char *meaning, char *text,
+               bool exact, const char **variant_p)
+{
+    char *colon = strchr (text, ':');
+    const char *variant = "";
+    if (colon) {
+        *colon = 0;
+        variant = colon + 1;
+        if (!exact)
+            return s_fail (ctx, no, "meaning %s names actions without a variant ('%s:%.*s')",
+                           meaning, text, S_CLIP (variant));
+        if (s_check_ident (ctx, no, "variant", variant))
+            return -1;
+    }
+    if (s_check_ident (ctx, no, "action", text))
+        return -1;
+    if (hl_procedure_ix_lookup (self->action_names, text) < 0)
+        return s_fail (ctx, no, "meaning %s refers to unknown action '%s'", meaning, text);
+    if (exact) {
+        char *key = zsys_sprintf ("%s\x1f%s", text, variant);
+        assert (key);
+        bool known = zhashx_lookup (self->action_ix, key) != NULL;
+        zstr_free (&key);
+        if (!known && *variant)
+            return s_fail (ctx, no, "meaning %s refers to unknown action '%s %s'", meaning, text,
+                           variant);
+        if (!known)
+            return s_fail (ctx, no, "meaning %s: action '%s' has variants; name one (%s:VARIANT)",
+                           meaning, text, text);
+    }
+    *variant_p = variant;
+    return 0;
+}
+
+static int
+s_meaning (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
+{
+    s_token_t *tok = line->tok;
+    size_t no = line->no;
+    const char *name = tok [1].text;
+    int def = 0;
+    while (s_meaning_defs [def].name && strneq (s_meaning_defs [def].name, name))
+        def++;
+    if (!s_meaning_defs [def].name)
+        return s_fail (ctx, no, "unknown meaning '%.*s' (expected forward, create, route, "
+                       "deadline_warn, deadline_breach, assign, advance, verified, accurate, "
+                       "resolved, informed, on_time or done)", S_CLIP (name));
+    int shape = s_meaning_defs [def].shape;
+    if ((shape == S_MEAN_ARG) != (line->ntok == 4))
+        return s_fail (ctx, no, "'meaning %s' takes %s, found %zu field(s)", name,
+                       shape == S_MEAN_ARG? "ACTION ARGUMENT": "one field", line->ntok - 2);
+    char *key = zsys_sprintf ("meaning\x1f%s", name);
+    assert (key);
+    void *other = zhashx_lookup (ctx->seen, key);
+    if (other) {
+        zstr_free (&key);
+        return s_fail (ctx, no, "meaning %s declared twice (first on line %zu)", name,
+                       (size_t) (uintptr_t) other);
+    }
+    zhashx_insert (ctx->seen, key, (void *) (uintptr_t) no);
+    zstr_free (&key);
+
+    S_GROW (self->meanings, self->nmeanings, self->cmeanings);
+    hl_procedure_meaning_t *meaning = &self->meanings [self->nmeanings++];
+    memset (meaning, 0, sizeof *meaning);
+    meaning->name = s_meaning_defs [def].name;
+    meaning->exact = shape == S_MEAN_EXACT;
+    meaning->line = no;
+    char **items = NULL;
+    ssize_t count = s_split (tok [2].text, &items);
+    if (count <= 0) {
+        free (items);
+        return s_fail (ctx, no, "meaning %s: empty item in '%.*s'", name, S_CLIP (tok [2].text));
+    }
+    if (count > 1 && shape != S_MEAN_LIST && shape != S_MEAN_ADVANCE) {
+        free (items);
+        return s_fail (ctx, no, "meaning %s takes one item, found %zd", name, count);
+    }
+    meaning->items = (hl_meaning_item_t *) s_realloc (NULL, (size_t) count, sizeof (hl_meaning_item_t));
+    meaning->texts = (char **) s_realloc (NULL, (size_t) count * 2, sizeof (char *));
+    memset (meaning->texts, 0, (size_t) count * 2 * sizeof (char *));
+    meaning->ntexts = (size_t) count * 2;
+    int rc = 0;
+    for (ssize_t i = 0; i < count && rc == 0; i++) {
+        hl_meaning_item_t *item = &meaning->items [i];
+        memset (item, 0, sizeof *item);
+        item->variant = "";
+        char *text = items [i];
+        if (shape == S_MEAN_DEADLINE) {
+            if (hl_procedure_ix_lookup (self->deadline_ix, text) < 0)
+                rc = s_fail (ctx, no, "meaning %s refers to unknown deadline '%.*s'", name,
+                             S_CLIP (text));
+            else
+                item->action = meaning->texts [2 * i] = s_strdup (text);
+            meaning->nitems++;
+            continue;
+        }
+        char *follow = NULL;
+        if (shape == S_MEAN_ADVANCE) {
+            follow = strchr (text, '=');
+            if (!follow || follow == text || !follow [1]) {
+                rc = s_fail (ctx, no, "meaning %s: '%.*s' is not ACTION=FOLLOW[:VARIANT]", name,
+                             S_CLIP (text));
+                break;
+            }
+            *follow++ = 0;
+        }
+        const char *variant = "";
+        rc = s_meaning_ref (self, ctx, no, name, text, shape == S_MEAN_EXACT, &variant);
+        if (rc)
+            break;
+        item->action = meaning->texts [2 * i] = s_strdup (text);
+        item->variant = variant;            //  points into texts below, or ""
+        if (*variant) {
+            meaning->texts [2 * i + 1] = s_strdup (variant);
+            item->variant = meaning->texts [2 * i + 1];
+        }
+        meaning->nitems++;
+        if (follow) {
+            const char *follow_variant = "";
+            rc = s_meaning_ref (self, ctx, no, name, follow, true, &follow_variant);
+            if (rc)
+                break;
+            //  The follow-up's strings live in the procedure's other tables
+            char *fkey = zsys_sprintf ("%s\x1f%s", follow, follow_variant);
+            assert (fkey);
+            hl_procedure_action_t *action = &self->actions [hl_procedure_ix_lookup (self->action_ix, fkey)];
+            zstr_free (&fkey);
+            item->follow = action->name;
+            item->follow_variant = action->variant;
+        }
+        if (shape == S_MEAN_CREATE) {
+            bool creates = false;
+            for (size_t a = 0; a < self->nactions; a++)
+                creates = creates || (streq (self->actions [a].name, text) && self->actions [a].none_line);
+            if (!creates)
+                rc = s_fail (ctx, no, "meaning %s: action '%s' does not create a case (FROM '-')",
+                             name, text);
+        }
+        if (shape == S_MEAN_ARG) {
+            const char *arg = tok [3].text;
+            if (s_check_ident (ctx, no, "argument", arg)) {
+                rc = -1;
+                break;
+            }
+            for (size_t a = 0; a < self->nactions && rc == 0; a++) {
+                hl_procedure_action_t *action = &self->actions [a];
+                bool has = false;
+                for (size_t r = 0; action->requires && action->requires [r]; r++)
+                    has = has || streq (action->requires [r], arg);
+                if (streq (action->name, text) && !has)
+                    rc = s_fail (ctx, no, "meaning %s: action '%s' does not require '%s'", name,
+                                 action->display, arg);
+            }
+            meaning->arg = s_strdup (arg);
+        }
+    }
+    free (items);
+    return rc;
+}
+
+//  Pass 5: every required meaning is declared
+static int
+s_check_meanings (hl_procedure_t *self, s_ctx_t *ctx)
+{
+    for (size_t def = 0; s_meaning_defs [def].name; def++) {
+        bool found = false;
+        for (size_t i = 0; i < self->nmeanings && !found; i++)
+            found = streq (self->meanings [i].name, s_meaning_defs [def].name);
+        if (!found && s_meaning_defs [def].required)
+            return s_fail (ctx, ctx->last_line, "no 'meaning %s' line (every procedure declares"
+                           " it: see the FORMAT in procedure.conf)", s_meaning_defs [def].name);
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
 //  Pass 4: the whole file
 
 static int
@@ -1100,8 +1329,13 @@ hl_procedure_load (const char *path, char *err, size_t errsize)
     for (size_t i = 0; i < nlines && rc == 0; i++)
         if (streq (lines [i].tok [0].text, "notify"))
             rc = s_notify (self, &ctx, &lines [i]);
+    for (size_t i = 0; i < nlines && rc == 0; i++)
+        if (streq (lines [i].tok [0].text, "meaning"))
+            rc = s_meaning (self, &ctx, &lines [i]);
     if (rc == 0)
         rc = s_check_graph (self, &ctx);
+    if (rc == 0)
+        rc = s_check_meanings (self, &ctx);
 
     //  Notification rules point at their own strings
     for (size_t i = 0; i < self->nnotifies; i++) {
@@ -1140,6 +1374,23 @@ static const char *s_base =
     "action finish - new,open done officer note\n"          //  11
     "deadline take entered new normal=1h urgent=10m warn=50%\n"   //  12
     "notify submit officer intake\n";                       //  13
+
+//  The meanings every procedure declares, for s_base's actions: the line
+//  errors above come first (line 14); loading s_base alone fails only for
+//  want of these, on its last line
+static const char *s_base_meanings =
+    "meaning forward take\n"
+    "meaning create submit\n"
+    "meaning route take\n"
+    "meaning deadline_warn take\n"
+    "meaning deadline_breach take\n"
+    "meaning assign finish note\n"
+    "meaning verified take\n"
+    "meaning accurate finish\n"
+    "meaning resolved finish\n"
+    "meaning informed finish\n"
+    "meaning on_time take\n"
+    "meaning done finish,take\n";
 
 static void
 s_test_write (const char *path, const char *text)
@@ -1211,7 +1462,9 @@ hl_procedure_loader_test (bool verbose)
 
     //  The base procedure itself loads, and a rule without variant in
     //  notify matches every variant
-    hl_procedure_t *small = s_test_load (path, s_base, err, sizeof err);
+    char *base = zsys_sprintf ("%s%s", s_base, s_base_meanings);
+    assert (base);
+    hl_procedure_t *small = s_test_load (path, base, err, sizeof err);
     if (!small)
         printf ("\n%s\n", err);
     assert (small);
@@ -1225,6 +1478,7 @@ hl_procedure_loader_test (bool verbose)
     assert (hl_procedure_check (small, "new", "finish", NULL, "officer", &to) == HL_OK);
     assert (streq (to, "done"));
     hl_procedure_destroy (&small);
+    zstr_free (&base);
     assert (small == NULL);
     hl_procedure_destroy (&small);          //  destroying NULL is safe
 
@@ -1243,7 +1497,7 @@ hl_procedure_loader_test (bool verbose)
     s_expect_line_error (path, long_line, "line too long", verbose);
     //  A line of exactly the limit, a comment, is fine
     long_line [S_MAX_LINE] = 0;
-    char *text = zsys_sprintf ("%s%s\n", s_base, long_line);
+    char *text = zsys_sprintf ("%s%s\n%s", s_base, long_line, s_base_meanings);
     small = s_test_load (path, text, err, sizeof err);
     assert (small);
     hl_procedure_destroy (&small);
@@ -1321,6 +1575,41 @@ hl_procedure_loader_test (bool verbose)
     s_expect_line_error (path, "notify take: officer x", "empty variant", verbose);
     s_expect_line_error (path, "notify submit officer other", "duplicate notify rule", verbose);
     s_expect_line_error (path, "notify submit officer ../../etc/passwd", "bad template", verbose);
+    //  Meanings: each names what exists, in the shape it takes
+    s_expect_line_error (path, "meaning fly take", "unknown meaning 'fly'", verbose);
+    s_expect_line_error (path, "meaning route", "'meaning' takes 2 or 3", verbose);
+    s_expect_line_error (path, "meaning route take extra", "takes one field", verbose);
+    s_expect_line_error (path, "meaning assign finish", "ACTION ARGUMENT", verbose);
+    s_expect_line_error (path, "meaning forward nowhere", "meaning forward refers to unknown action 'nowhere'", verbose);
+    s_expect_line_error (path, "meaning forward take:fast", "unknown action 'take fast'", verbose);
+    s_expect_line_error (path, "meaning route take:fast", "without a variant", verbose);
+    s_expect_line_error (path, "meaning route take,finish", "takes one item", verbose);
+    s_expect_line_error (path, "meaning done take,,finish", "empty item", verbose);
+    s_expect_line_error (path, "meaning done take,nowhere", "unknown action 'nowhere'", verbose);
+    s_expect_line_error (path, "meaning create take", "does not create a case", verbose);
+    s_expect_line_error (path, "meaning assign finish to", "does not require 'to'", verbose);
+    s_expect_line_error (path, "meaning on_time finish", "unknown deadline 'finish'", verbose);
+    s_expect_line_error (path, "meaning advance submit", "not ACTION=FOLLOW", verbose);
+    s_expect_line_error (path, "meaning advance submit=fly", "unknown action 'fly'", verbose);
+    {
+        //  An action with variants only: forward must name one
+        char *bad = zsys_sprintf ("%saction zoom fast new open officer\nmeaning forward zoom\n", s_base);
+        assert (bad);
+        s_expect_error (path, bad, 15, "has variants; name one", verbose);
+        zstr_free (&bad);
+        bad = zsys_sprintf ("%smeaning route take\nmeaning route finish\n", s_base);
+        assert (bad);
+        s_expect_error (path, bad, 15, "meaning route declared twice (first on line 14)", verbose);
+        zstr_free (&bad);
+        //  A required meaning missing names the last line; advance is optional
+        s_expect_error (path, s_base, 13, "no 'meaning forward' line", verbose);
+        char *text = zsys_sprintf ("%s%s", s_base, s_base_meanings);
+        assert (text);
+        char *cut = strstr (text, "meaning on_time take\n");
+        memmove (cut, cut + strlen ("meaning on_time take\n"), strlen (cut + strlen ("meaning on_time take\n")) + 1);
+        s_expect_error (path, text, 24, "no 'meaning on_time' line", verbose);
+        zstr_free (&text);
+    }
     //  The whole graph
     s_expect_line_error (path, "state orphan open -", "'orphan' cannot be reached", verbose);
     {
@@ -1344,7 +1633,12 @@ hl_procedure_loader_test (bool verbose)
     s_expect_error (path, "procedure t 1\naction x - nowhere a r\nbogus\n", 3, "unknown keyword", verbose);
     //  Declarations in any order, CRLF and a byte order mark are fine
     small = s_test_load (path, "\xEF\xBB\xBFnotify new:fast r t\r\naction go - a b r\r\n"
-                         "action new fast - a r\r\nstate b final -\r\nstate a initial -\r\n"
+                         "meaning forward new:fast\r\nmeaning create new\r\nmeaning route go\r\n"
+                         "meaning deadline_warn go\r\nmeaning deadline_breach go\r\n"
+                         "meaning assign new x\r\nmeaning verified go\r\nmeaning accurate go\r\n"
+                         "meaning resolved go\r\nmeaning informed go\r\nmeaning on_time d\r\n"
+                         "meaning done go\r\ndeadline d entered a normal=1h\r\n"
+                         "action new fast - a r x\r\nstate b final -\r\nstate a initial -\r\n"
                          "role r -\r\nregime normal\r\nprocedure t 1\r\n", err, sizeof err);
     if (!small)
         printf ("\n%s\n", err);

@@ -83,6 +83,17 @@ typedef struct {
     size_t line;
 } hl_procedure_notify_t;
 
+typedef struct {
+    const char *name;           //  the loader's table's own string
+    bool exact;                 //  an item without a variant means the action's '-' variant
+    hl_meaning_item_t *items;
+    size_t nitems;
+    char **texts;               //  the items' strings, 2 per item (NULL where none)
+    size_t ntexts;
+    char *arg;                  //  assign: the argument naming the assignee
+    size_t line;
+} hl_procedure_meaning_t;
+
 struct _hl_procedure_t {
     char *name;
     char *version;
@@ -98,6 +109,8 @@ struct _hl_procedure_t {
     size_t ndeadlines, cdeadlines;
     hl_procedure_notify_t *notifies;
     size_t nnotifies, cnotifies;
+    hl_procedure_meaning_t *meanings;
+    size_t nmeanings, cmeanings;
     zhashx_t *state_ix;         //  name -> index + 1
     zhashx_t *role_ix;
     zhashx_t *regime_ix;

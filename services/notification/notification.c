@@ -1197,40 +1197,19 @@ s_check_rules (notification_t *self)
     return rc;
 }
 
-static int
-s_parse_advance (notification_t *self, const char *text)
+//  The follow-ups: the procedure's advance meaning (checked on load)
+static void
+s_load_advance (notification_t *self)
 {
-    char *copy = strdup (text);
-    char *save = NULL;
-    int rc = 0;
-    for (char *item = strtok_r (copy, ", ", &save); item && rc == 0; item = strtok_r (NULL, ", ", &save)) {
-        char *equals = strchr (item, '=');
-        if (!equals || equals == item || !equals [1] || self->nadvance == S_MAX_ADVANCE) {
-            hl_error ("notify/advance: '%s' is not ACTION=FOLLOW[:VARIANT]", item);
-            rc = -1;
-            break;
-        }
-        *equals = 0;
-        char *follow = equals + 1;
-        char *colon = strchr (follow, ':');
-        if (colon)
-            *colon = 0;
-        const char *variant = colon? colon + 1: "";
-        //  The follow-up must exist (HL_NOT_FOUND: no such action at all)
-        if (hl_procedure_check (self->procedure, hl_procedure_initial (self->procedure), follow,
-                                variant, self->role, NULL) == HL_NOT_FOUND) {
-            hl_error ("notify/advance: the procedure has no action '%s%s%s'", follow,
-                      *variant? " ": "", variant);
-            rc = -1;
-            break;
-        }
+    const hl_meaning_item_t *items [S_MAX_ADVANCE];
+    size_t count = hl_procedure_meaning_items (self->procedure, "advance", items, S_MAX_ADVANCE);
+    for (size_t i = 0; i < count; i++) {
         s_advance_t *advance = &self->advance [self->nadvance++];
-        advance->action = strdup (item);
-        advance->follow = strdup (follow);
-        advance->variant = strdup (variant);
+        advance->action = strdup (items [i]->action);
+        advance->follow = strdup (items [i]->follow);
+        advance->variant = strdup (items [i]->follow_variant);
+        assert (advance->action && advance->follow && advance->variant);
     }
-    free (copy);
-    return rc;
 }
 
 //  notify/from is "address" or "Display Name <address>"; notify/from_name,
@@ -1312,8 +1291,9 @@ notification_new (hl_service_t *service)
     const char *colon = strchr (self->actor, ':');
     self->role = colon? zsys_sprintf ("%.*s", (int) (colon - self->actor), self->actor)
                       : strdup (self->actor);
-    self->assign_action = hl_config_get (config, "notify/assign_action", "assign");
-    self->assign_arg = hl_config_get (config, "notify/assign_arg", "to");
+    self->assign_action = hl_procedure_meaning (self->procedure, "assign", NULL);
+    self->assign_arg = hl_procedure_meaning_arg (self->procedure, "assign");
+    assert (self->assign_action && self->assign_arg);   //  declared by every procedure
     self->ward_name = hl_config_get (config, "node/ward_name", hl_service_ward (service));
     self->foreign = hl_config_int (config, "notify/foreign", 0) != 0;
     self->retry_ms = hl_config_int (config, "notify/retry_ms", 1000);
@@ -1331,8 +1311,8 @@ notification_new (hl_service_t *service)
         notification_destroy (&self);
         return NULL;
     }
-    if (s_parse_advance (self, hl_config_get (config, "notify/advance", "submit=inform_leaders"))
-    ||  s_check_rules (self)) {
+    s_load_advance (self);
+    if (s_check_rules (self)) {
         notification_destroy (&self);
         return NULL;
     }

@@ -31,9 +31,8 @@ struct _routing_t {
     hl_consumer_t *consumer;
     bool city;
     char actor [64];
-    const char *forward_action;     //  city: the ward event that forwards a case
-    const char *forward_variant;
-    const char *create_action;      //  city: the action that opens a Department case
+    const char *route_action;       //  the procedure's route meaning
+    const char *create_action;      //  city: its create meaning, to open a Department case
 };
 
 static int
@@ -55,14 +54,16 @@ s_rules_path (hl_config_t *config)
     return hl_config_file (config, "routing/rules", "routing.conf");
 }
 
-//  May the system take "route" (any variant) from state?
+//  May the system take the route action (any variant) from state?
 static bool
 s_routable (routing_t *self, const char *state)
 {
     const char *allowed [128];
     size_t count = hl_procedure_allowed (self->procedure, state, "system", allowed, 128);
+    size_t len = strlen (self->route_action);
     for (size_t i = 0; i < count; i++)
-        if (strncmp (allowed [i], "route", 5) == 0 && (allowed [i][5] == 0 || allowed [i][5] == ' '))
+        if (strncmp (allowed [i], self->route_action, len) == 0
+        &&  (allowed [i][len] == 0 || allowed [i][len] == ' '))
             return true;
     return false;
 }
@@ -169,7 +170,7 @@ s_route (routing_t *self, const Hotline__Event *event)
     entry.key = "reason";
     entry.value = reason;
     Hotline__Command command = HOTLINE__COMMAND__INIT;
-    command.action = "route";
+    command.action = (char *) self->route_action;
     command.variant = (char *) variant;
     command.case_id = event->case_id;
     command.n_args = 1;
@@ -205,8 +206,9 @@ s_route (routing_t *self, const Hotline__Event *event)
 static int
 s_receive_forwarded (routing_t *self, const Hotline__Event *event)
 {
-    if (strneq (event->action, self->forward_action)
-    ||  strneq (event->variant? event->variant: "", self->forward_variant))
+    //  The procedure's forward meaning: the same event the ward's
+    //  federation sent unredacted (federation.c)
+    if (!hl_procedure_means (self->procedure, "forward", event->action, event->variant))
         return 0;
     if (!event->report) {
         hl_log (HL_ERROR, event->case_id, "forwarded by ward %s without its report: cannot open"
@@ -260,7 +262,7 @@ s_handle (void *arg, const Hotline__Event *event)
     const char *to = event->to_state? event->to_state: "";
     if (event->report && s_remember (self, event))
         return -1;
-    if (streq (action, "route") && s_mark_done (self, event->case_id, event->at_ms))
+    if (streq (action, self->route_action) && s_mark_done (self, event->case_id, event->at_ms))
         return -1;
     if (*to && hl_procedure_state_final (self->procedure, to))
         return s_mark_done (self, event->case_id, event->at_ms);
@@ -278,9 +280,10 @@ routing_new (hl_service_t *service)
     self->city = streq (hl_service_role (service), "city");
     snprintf (self->actor, sizeof self->actor, "system:%s", hl_service_name (service));
     hl_config_t *config = hl_service_config (service);
-    self->forward_action = hl_config_get (config, "federation/forward_action", "route");
-    self->forward_variant = hl_config_get (config, "federation/forward_variant", "department");
-    self->create_action = hl_config_get (config, "federation/create_action", "submit");
+    //  Both declared by every procedure (checked on load)
+    self->route_action = hl_procedure_meaning (self->procedure, "route", NULL);
+    self->create_action = hl_procedure_meaning (self->procedure, "create", NULL);
+    assert (self->route_action && self->create_action);
 
     char *path = s_rules_path (config);
     char err [512];

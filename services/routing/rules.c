@@ -232,7 +232,8 @@ s_identifier (const char *text)
     return true;
 }
 
-//  Check that variant exists for action "route" in the procedure
+//  Check that variant exists for the procedure's route action (its route
+//  meaning)
 static const char *
 s_check_variant (hl_procedure_t *procedure, const char *variant)
 {
@@ -240,15 +241,20 @@ s_check_variant (hl_procedure_t *procedure, const char *variant)
         return "a variant is a name (letters, digits, _)";
     if (!procedure)
         return NULL;
+    const char *route = hl_procedure_meaning (procedure, "route", NULL);
     const char *states [256];
     size_t count = hl_procedure_states (procedure, states, 256);
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; route && i < count; i++) {
         const char *to = NULL;
-        int rc = hl_procedure_check (procedure, states [i], "route", variant, "system", &to);
+        int rc = hl_procedure_check (procedure, states [i], route, variant, "system", &to);
         if (rc != HL_NOT_FOUND)
             return NULL;
     }
-    return "the procedure has no action 'route' with this variant";
+    //  A message, not a report: loading is single-threaded, at start
+    static char message [128];
+    snprintf (message, sizeof message, "the procedure has no action '%s' with this variant",
+              route? route: "route");
+    return message;
 }
 
 //  Parse "key=v1,v2" into condition. NULL or an error message.

@@ -6,13 +6,15 @@
   e-mail and by the SMS webhook, and the ward sees it all.
 - A changed procedure file takes effect on restart, without a rebuild; an
   invalid one is refused with a message naming the line.
+- The forward meaning, declared once in the procedure, is what the ward's
+  federation and the city's routing both act on.
 """
 import os
 import shutil
 import subprocess
 
 from conftest import BUILD, PROCEDURE, wait_for
-from federation_util import make_keys, city_extra, ward_extra
+from federation_util import make_keys, city_extra, ward_extra, wait_converged
 from test_notification import Recorder, Webhook, smtp, webhook   # noqa: F401 (fixtures)
 
 REPORTER = {"name": "Trần Thị Mai", "email": "mai.tran@example.org", "phone": "0987654321"}
@@ -149,3 +151,56 @@ def test_invalid_procedure_is_refused_naming_the_line(node_factory, tmp_path):
                                 capture_output=True, text=True, timeout=30)
         assert result.returncode == 2, (service, result.stderr)
         assert f"{path}:41:" in result.stderr and "nowhere" in result.stderr, result.stderr
+
+
+def test_forward_meaning_decides_what_leaves_the_ward(node_factory, tmp_path):
+    """procedure.conf's `meaning forward` is the one place that says which
+    event leaves the ward with the reporter's personal data. With the route
+    action renamed (to "send"), the ward's federation still sends the
+    forwarding event whole and every other event redacted, and the city's
+    routing still opens a Department case from that same event: both read
+    the one meaning."""
+    def rename(text):
+        lines = []
+        for line in text.splitlines():
+            fields = line.split()
+            if fields[:2] in (["action", "route"], ["notify", "route:department"]):
+                line = line.replace("route", "send", 1)
+            elif fields[:2] == ["meaning", "forward"]:
+                line = line.replace("route:department", "send:department")
+            elif fields[:3] == ["meaning", "route", "route"]:
+                line = "meaning route send"
+            lines.append(line)
+        return "\n".join(lines) + "\n"
+    path = _copy_procedure(tmp_path, rename)
+    keys = make_keys(tmp_path, ["31001"])
+    services = ("archive", "intake", "routing")
+    city = node_factory(name="city", role="city", ward_code="0", ward_name="Sở",
+                        node_extra="    city_code = 31\n", extra=city_extra(keys),
+                        procedure=path, services=services).start()
+    ward = node_factory(extra=ward_extra(city, keys, "31001"), procedure=path,
+                        services=services).start()
+    secret = {"name": "Phạm Văn Kín Đáo", "phone": "0911222333"}
+    forwarded = ward.submit(scope="beyond_city", **secret)
+    local = ward.submit(scope="within_ward", **secret)
+    for case in (forwarded, local):
+        ward.cli("inform_leaders", case)
+    ward.wait_archived(forwarded, "forwarded")
+    ward.wait_archived(local, "routed_ward")
+    assert "send" in [h["action"] for h in ward.show(forwarded)["history"]]
+
+    # The city opened the Department's case from the forwarding event
+    wait_for(lambda: city.query("archive", "SELECT count(*) FROM cases WHERE origin_case = ?",
+                                forwarded)[0][0] == 1,
+             timeout=60, what="a Department case for the forwarded case")
+    wait_converged(city, {"31001": ward})
+
+    def carrying(case):
+        """The actions of the case's events at the city that carry the reporter."""
+        rows = city.query("archive", "SELECT action, event FROM log WHERE origin = ? AND case_id = ?",
+                          "ward:31001", case)
+        assert rows
+        return {action for action, event in rows
+                if secret["phone"].encode() in event or secret["name"].encode() in event}
+    assert carrying(forwarded) == {"send"}
+    assert carrying(local) == set()

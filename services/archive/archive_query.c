@@ -675,6 +675,7 @@ s_query_report (archive_t *self, const Hotline__Query *query)
     sqlite3_bind_text (stmt, 9, on_time, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (stmt, 10, hl_clock_now ());
     sqlite3_bind_text (stmt, 11, query->ward? query->ward: "", -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 12, accurate_action, -1, SQLITE_STATIC);
     const char *figures [] = { "received", "verified", "accurate", "resolved", "informed",
                                "open", "forwarded", "verified_on_time", "verified_late", NULL };
     json_t *rows = json_array ();
@@ -687,7 +688,6 @@ s_query_report (archive_t *self, const Hotline__Query *query)
         if (by_ward) {
             json_object_set_new (row, "ward", json_string (key));
             json_object_set_new (row, "label", json_string (s_ward_name (self, key)));
-    sqlite3_bind_text (stmt, 12, accurate_action, -1, SQLITE_STATIC);
         }
         else {
             json_object_set_new (row, "type", json_string (key));

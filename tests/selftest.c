@@ -20,6 +20,7 @@ static s_test_t s_tests [] = {
     { "client",    hl_client_test },
     { "procedure", hl_procedure_test },
     { "procedure_loader", hl_procedure_loader_test },
+    { "procedure_meaning", hl_procedure_meaning_test },
     { "hop",       hl_hop_test },
     { "hop_sender",   hl_hop_sender_test },
     { "hop_receiver", hl_hop_receiver_test },

@@ -138,10 +138,12 @@ size_t hl_procedure_meaning_items (hl_procedure_t *self, const char *meaning,
 //  assign's argument ("to"); NULL if not declared
 const char *hl_procedure_meaning_arg (hl_procedure_t *self, const char *meaning);
 
-//  Selftests: the queries (hl_procedure.c) and the loader with every error
-//  it names (hl_procedure_loader.c)
+//  Selftests: the queries (hl_procedure.c), the loader with every error
+//  it names (hl_procedure_loader.c) and its meaning lines with theirs
+//  (hl_procedure_meaning.c)
 void hl_procedure_test (bool verbose);
 void hl_procedure_loader_test (bool verbose);
+void hl_procedure_meaning_test (bool verbose);
 //  The whole procedure as JSON (states, roles, regimes, one entry per action
 //  rule with its from, to, actors and requires), for clients that build
 //  their forms from it. Caller json_decref's it.

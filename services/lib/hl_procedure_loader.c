@@ -7,9 +7,11 @@
  *    1. every line: size, UTF-8, control characters, tokens, keyword and
  *       column count; then the declarations (procedure, regime, role, state);
  *    2. action and deadline lines, resolved against the declarations;
- *    3. notify lines, resolved against the actions;
+ *    3. notify lines, resolved against the actions, then the meaning lines
+ *       (3b, in hl_procedure_meaning.c);
  *    4. whole-file checks: one initial state, a creating action, every state
- *       reachable from the initial state, every open state has a way out.
+ *       reachable from the initial state, every open state has a way out;
+ *    5. every required meaning is declared (hl_procedure_meaning.c).
  *  The first error found is reported as "path:line: message"; errors that
  *  concern the whole file name the last line.
  *
@@ -34,44 +36,21 @@
  *
  *  How to read this file: small helpers, reading and tokenizing (pass 1),
  *  the declarations, action, deadline and notify lines (passes 1-3), the
- *  graph checks (pass 4), hl_procedure_load, then the selftest: every
+ *  graph checks (pass 4), hl_procedure_load (the meaning lines are in
+ *  hl_procedure_meaning.c), then the selftest: every
  *  error, each with the file and the right line.
  */
 #include "hl_procedure_model.h"
 
 #define S_MAX_LINE      4096
-#define S_MAX_NAME      64
 #define S_MAX_DURATION  (366LL * 24 * 3600 * 1000)   //  a year and a day, ms
-
-typedef struct {
-    char *text;
-    bool quoted;
-} s_token_t;
-
-typedef struct {
-    size_t no;                  //  line number, from 1
-    s_token_t *tok;
-    size_t ntok;
-    char *buf;                  //  storage for the token texts
-} s_line_t;
-
-//  Load context: path, error buffer, first error wins
-typedef struct {
-    const char *path;
-    char *err;
-    size_t errsize;
-    bool failed;
-    size_t last_line;           //  for whole-file errors
-    size_t procedure_line;
-    zhashx_t *seen;             //  load-time keys for duplicate checks
-} s_ctx_t;
 
 
 //  --------------------------------------------------------------------------
 //  Small helpers
 
-static void *
-s_realloc (void *ptr, size_t count, size_t size)
+void *
+hl_proc_realloc (void *ptr, size_t count, size_t size)
 {
     if (size && count > SIZE_MAX / size) {
         fprintf (stderr, "hl_procedure: allocation too large\n");
@@ -86,28 +65,19 @@ s_realloc (void *ptr, size_t count, size_t size)
     return result;
 }
 
-static char *
-s_strdup (const char *text)
+char *
+hl_proc_strdup (const char *text)
 {
     size_t len = strlen (text);
-    char *copy = (char *) s_realloc (NULL, len + 1, 1);
+    char *copy = (char *) hl_proc_realloc (NULL, len + 1, 1);
     memcpy (copy, text, len + 1);
     return copy;
 }
 
-//  Make room for one more element in a dynamic array
-#define S_GROW(array, count, capacity) \
-    do { \
-        if ((count) >= (capacity)) { \
-            (capacity) = (capacity)? (capacity) * 2: 8; \
-            (array) = s_realloc ((array), (capacity), sizeof *(array)); \
-        } \
-    } while (0)
-
 //  Length to print of user text in an error message: at most 40 bytes, cut
 //  on a UTF-8 character boundary
-static int
-s_clip (const char *text)
+int
+hl_proc_clip (const char *text)
 {
     size_t len = strlen (text);
     if (len <= 40)
@@ -117,14 +87,9 @@ s_clip (const char *text)
         len--;
     return (int) len;
 }
-#define S_CLIP(text) s_clip (text), (text)
 
-static int
-s_fail (s_ctx_t *ctx, size_t line, const char *format, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static int
-s_fail (s_ctx_t *ctx, size_t line, const char *format, ...)
+int
+hl_proc_fail (hl_proc_ctx_t *ctx, size_t line, const char *format, ...)
 {
     if (ctx->failed)
         return -1;
@@ -158,7 +123,7 @@ s_is_ident (const char *text)
         if (!isascii ((unsigned char) *s)
         || !(isalnum ((unsigned char) *s) || *s == '_'))
             return false;
-    return len <= S_MAX_NAME;
+    return len <= HL_PROC_MAX_NAME;
 }
 
 //  Word: starts with a letter or digit, then letters, digits, . _ - + :
@@ -172,19 +137,19 @@ s_is_word (const char *text)
         if (!isascii ((unsigned char) *s)
         || !(isalnum ((unsigned char) *s) || strchr ("._-+:", *s)))
             return false;
-    return len <= S_MAX_NAME;
+    return len <= HL_PROC_MAX_NAME;
 }
 
 //  Split a comma list in place. Returns the number of items, or -1 if an
 //  item is empty. items is allocated (caller frees).
-static ssize_t
-s_split (char *text, char ***items_p)
+ssize_t
+hl_proc_split (char *text, char ***items_p)
 {
     size_t count = 1;
     for (char *s = text; *s; s++)
         if (*s == ',')
             count++;
-    char **items = (char **) s_realloc (NULL, count, sizeof (char *));
+    char **items = (char **) hl_proc_realloc (NULL, count, sizeof (char *));
     size_t index = 0;
     char *start = text;
     for (char *s = text; ; s++) {
@@ -214,9 +179,9 @@ s_split (char *text, char ***items_p)
 //  Tokenize one line (already checked: UTF-8, no control characters).
 //  Returns 0, or -1 with *message set.
 static int
-s_tokenize (const char *text, size_t len, s_line_t *line, const char **message)
+s_tokenize (const char *text, size_t len, hl_proc_line_t *line, const char **message)
 {
-    line->buf = (char *) s_realloc (NULL, len + 2, 1);
+    line->buf = (char *) hl_proc_realloc (NULL, len + 2, 1);
     size_t pos = 0;
     size_t ctok = 0;
     size_t i = 0;
@@ -228,8 +193,8 @@ s_tokenize (const char *text, size_t len, s_line_t *line, const char **message)
         }
         if (c == '#')
             break;
-        S_GROW (line->tok, line->ntok, ctok);
-        s_token_t *token = &line->tok [line->ntok++];
+        HL_PROC_GROW (line->tok, line->ntok, ctok);
+        hl_proc_token_t *token = &line->tok [line->ntok++];
         token->text = line->buf + pos;
         token->quoted = c == '"';
         if (c == '"') {
@@ -276,7 +241,7 @@ s_tokenize (const char *text, size_t len, s_line_t *line, const char **message)
 }
 
 static void
-s_lines_destroy (s_line_t *lines, size_t count)
+s_lines_destroy (hl_proc_line_t *lines, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
         free (lines [i].tok);
@@ -288,7 +253,7 @@ s_lines_destroy (s_line_t *lines, size_t count)
 //  Read the whole file and tokenize it; only lines with tokens are kept.
 //  Returns 0 or -1 (error reported).
 static int
-s_read (s_ctx_t *ctx, s_line_t **lines_p, size_t *nlines_p)
+s_read (hl_proc_ctx_t *ctx, hl_proc_line_t **lines_p, size_t *nlines_p)
 {
     FILE *file = fopen (ctx->path, "rb");
     if (!file) {
@@ -300,7 +265,7 @@ s_read (s_ctx_t *ctx, s_line_t **lines_p, size_t *nlines_p)
     //  Read at most HL_PROC_MAX_FILE + 1 bytes, growing the buffer as needed
     size_t size = 0;
     size_t capacity = 16 * 1024;
-    char *data = (char *) s_realloc (NULL, capacity, 1);
+    char *data = (char *) hl_proc_realloc (NULL, capacity, 1);
     while (true) {
         size_t want = capacity - size;
         size_t got = fread (data + size, 1, want, file);
@@ -308,7 +273,7 @@ s_read (s_ctx_t *ctx, s_line_t **lines_p, size_t *nlines_p)
         if (got < want || size > HL_PROC_MAX_FILE)
             break;
         capacity = capacity * 2 > HL_PROC_MAX_FILE + 1? HL_PROC_MAX_FILE + 1: capacity * 2;
-        data = (char *) s_realloc (data, capacity, 1);
+        data = (char *) hl_proc_realloc (data, capacity, 1);
     }
     bool error = ferror (file);
     int saved_errno = errno;
@@ -328,7 +293,7 @@ s_read (s_ctx_t *ctx, s_line_t **lines_p, size_t *nlines_p)
         ctx->failed = true;
         return -1;
     }
-    s_line_t *lines = NULL;
+    hl_proc_line_t *lines = NULL;
     size_t nlines = 0, clines = 0;
     size_t number = 0;
     size_t start = 0;
@@ -341,7 +306,7 @@ s_read (s_ctx_t *ctx, s_line_t **lines_p, size_t *nlines_p)
         number++;
         ctx->last_line = number;
         if (len > S_MAX_LINE) {
-            rc = s_fail (ctx, number, "line too long (%zu bytes, at most %d)", len, S_MAX_LINE);
+            rc = hl_proc_fail (ctx, number, "line too long (%zu bytes, at most %d)", len, S_MAX_LINE);
             break;
         }
         if (len > 0 && text [len - 1] == '\r')
@@ -355,7 +320,7 @@ s_read (s_ctx_t *ctx, s_line_t **lines_p, size_t *nlines_p)
         //  refuses is left to the check below, which names it a control
         //  character
         if (!memchr (text, 0, len) && !hl_utf8_valid (text, len)) {
-            rc = s_fail (ctx, number, "invalid UTF-8");
+            rc = hl_proc_fail (ctx, number, "invalid UTF-8");
             break;
         }
         size_t i;
@@ -365,16 +330,16 @@ s_read (s_ctx_t *ctx, s_line_t **lines_p, size_t *nlines_p)
                 break;
         }
         if (i < len) {
-            rc = s_fail (ctx, number, "control character (byte 0x%02X) in line",
+            rc = hl_proc_fail (ctx, number, "control character (byte 0x%02X) in line",
                          (unsigned char) text [i]);
             break;
         }
-        s_line_t line = { number, NULL, 0, NULL };
+        hl_proc_line_t line = { number, NULL, 0, NULL };
         const char *message = NULL;
         if (s_tokenize (text, len, &line, &message)) {
             free (line.tok);
             free (line.buf);
-            rc = s_fail (ctx, number, "%s", message);
+            rc = hl_proc_fail (ctx, number, "%s", message);
             break;
         }
         if (line.ntok == 0) {
@@ -382,7 +347,7 @@ s_read (s_ctx_t *ctx, s_line_t **lines_p, size_t *nlines_p)
             free (line.buf);
             continue;
         }
-        S_GROW (lines, nlines, clines);
+        HL_PROC_GROW (lines, nlines, clines);
         lines [nlines++] = line;
     }
     free (data);
@@ -396,56 +361,56 @@ s_read (s_ctx_t *ctx, s_line_t **lines_p, size_t *nlines_p)
 //  Pass 1: keywords, column counts, declarations
 
 static const char *
-s_label (s_token_t *token)
+s_label (hl_proc_token_t *token)
 {
     return (!token->quoted && streq (token->text, "-"))? "": token->text;
 }
 
-static int
-s_check_ident (s_ctx_t *ctx, size_t line, const char *what, const char *text)
+int
+hl_proc_check_ident (hl_proc_ctx_t *ctx, size_t line, const char *what, const char *text)
 {
     if (s_is_ident (text))
         return 0;
-    return s_fail (ctx, line, "bad %s name '%.*s' (a letter, then letters, digits or '_', "
-                   "at most %d bytes)", what, S_CLIP (text), S_MAX_NAME);
+    return hl_proc_fail (ctx, line, "bad %s name '%.*s' (a letter, then letters, digits or '_', "
+                   "at most %d bytes)", what, HL_PROC_CLIP (text), HL_PROC_MAX_NAME);
 }
 
 static int
-s_declare (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
+s_declare (hl_procedure_t *self, hl_proc_ctx_t *ctx, hl_proc_line_t *line)
 {
     const char *keyword = line->tok [0].quoted? "": line->tok [0].text;
     size_t ntok = line->ntok;
     size_t no = line->no;
-    s_token_t *tok = line->tok;
+    hl_proc_token_t *tok = line->tok;
 
     if (streq (keyword, "procedure")) {
         if (ntok != 3)
-            return s_fail (ctx, no, "'procedure' takes 2 fields (NAME VERSION), found %zu", ntok - 1);
+            return hl_proc_fail (ctx, no, "'procedure' takes 2 fields (NAME VERSION), found %zu", ntok - 1);
         if (ctx->procedure_line)
-            return s_fail (ctx, no, "second 'procedure' line (first on line %zu)", ctx->procedure_line);
+            return hl_proc_fail (ctx, no, "second 'procedure' line (first on line %zu)", ctx->procedure_line);
         if (!s_is_word (tok [1].text))
-            return s_fail (ctx, no, "bad procedure name '%.*s'", S_CLIP (tok [1].text));
+            return hl_proc_fail (ctx, no, "bad procedure name '%.*s'", HL_PROC_CLIP (tok [1].text));
         if (!s_is_word (tok [2].text))
-            return s_fail (ctx, no, "bad procedure version '%.*s'", S_CLIP (tok [2].text));
+            return hl_proc_fail (ctx, no, "bad procedure version '%.*s'", HL_PROC_CLIP (tok [2].text));
         ctx->procedure_line = no;
-        self->name = s_strdup (tok [1].text);
-        self->version = s_strdup (tok [2].text);
+        self->name = hl_proc_strdup (tok [1].text);
+        self->version = hl_proc_strdup (tok [2].text);
         return 0;
     }
     if (streq (keyword, "regime")) {
         if (ntok != 2)
-            return s_fail (ctx, no, "'regime' takes 1 field (NAME), found %zu", ntok - 1);
-        if (s_check_ident (ctx, no, "regime", tok [1].text))
+            return hl_proc_fail (ctx, no, "'regime' takes 1 field (NAME), found %zu", ntok - 1);
+        if (hl_proc_check_ident (ctx, no, "regime", tok [1].text))
             return -1;
         if (streq (tok [1].text, "warn"))
-            return s_fail (ctx, no, "'warn' is reserved and cannot name a regime");
+            return hl_proc_fail (ctx, no, "'warn' is reserved and cannot name a regime");
         ssize_t other = hl_procedure_ix_lookup (self->regime_ix, tok [1].text);
         if (other >= 0)
-            return s_fail (ctx, no, "duplicate regime '%s' (first on line %zu)",
+            return hl_proc_fail (ctx, no, "duplicate regime '%s' (first on line %zu)",
                            tok [1].text, self->regimes [other].line);
-        S_GROW (self->regimes, self->nregimes, self->cregimes);
+        HL_PROC_GROW (self->regimes, self->nregimes, self->cregimes);
         hl_procedure_regime_t *regime = &self->regimes [self->nregimes];
-        regime->name = s_strdup (tok [1].text);
+        regime->name = hl_proc_strdup (tok [1].text);
         regime->line = no;
         zhashx_insert (self->regime_ix, regime->name, s_ix_value (self->nregimes));
         self->nregimes++;
@@ -453,17 +418,17 @@ s_declare (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
     }
     if (streq (keyword, "role")) {
         if (ntok != 3)
-            return s_fail (ctx, no, "'role' takes 2 fields (NAME \"label\"), found %zu", ntok - 1);
-        if (s_check_ident (ctx, no, "role", tok [1].text))
+            return hl_proc_fail (ctx, no, "'role' takes 2 fields (NAME \"label\"), found %zu", ntok - 1);
+        if (hl_proc_check_ident (ctx, no, "role", tok [1].text))
             return -1;
         ssize_t other = hl_procedure_ix_lookup (self->role_ix, tok [1].text);
         if (other >= 0)
-            return s_fail (ctx, no, "duplicate role '%s' (first on line %zu)",
+            return hl_proc_fail (ctx, no, "duplicate role '%s' (first on line %zu)",
                            tok [1].text, self->roles [other].line);
-        S_GROW (self->roles, self->nroles, self->croles);
+        HL_PROC_GROW (self->roles, self->nroles, self->croles);
         hl_procedure_role_t *role = &self->roles [self->nroles];
-        role->name = s_strdup (tok [1].text);
-        role->label = s_strdup (s_label (&tok [2]));
+        role->name = hl_proc_strdup (tok [1].text);
+        role->label = hl_proc_strdup (s_label (&tok [2]));
         role->line = no;
         zhashx_insert (self->role_ix, role->name, s_ix_value (self->nroles));
         self->nroles++;
@@ -471,13 +436,13 @@ s_declare (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
     }
     if (streq (keyword, "state")) {
         if (ntok != 4)
-            return s_fail (ctx, no, "'state' takes 3 fields (NAME initial|open|final \"label\"), "
+            return hl_proc_fail (ctx, no, "'state' takes 3 fields (NAME initial|open|final \"label\"), "
                            "found %zu", ntok - 1);
-        if (s_check_ident (ctx, no, "state", tok [1].text))
+        if (hl_proc_check_ident (ctx, no, "state", tok [1].text))
             return -1;
         ssize_t other = hl_procedure_ix_lookup (self->state_ix, tok [1].text);
         if (other >= 0)
-            return s_fail (ctx, no, "duplicate state '%s' (first on line %zu)",
+            return hl_proc_fail (ctx, no, "duplicate state '%s' (first on line %zu)",
                            tok [1].text, self->states [other].line);
         int kind;
         if (streq (tok [2].text, "initial"))
@@ -489,16 +454,16 @@ s_declare (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
         if (streq (tok [2].text, "final"))
             kind = HL_PROC_KIND_FINAL;
         else
-            return s_fail (ctx, no, "state kind must be initial, open or final, not '%.*s'",
-                           S_CLIP (tok [2].text));
+            return hl_proc_fail (ctx, no, "state kind must be initial, open or final, not '%.*s'",
+                           HL_PROC_CLIP (tok [2].text));
         if (kind == HL_PROC_KIND_INITIAL && self->has_initial)
-            return s_fail (ctx, no, "second initial state '%s' ('%s' on line %zu is initial)",
+            return hl_proc_fail (ctx, no, "second initial state '%s' ('%s' on line %zu is initial)",
                            tok [1].text, self->states [self->initial].name,
                            self->states [self->initial].line);
-        S_GROW (self->states, self->nstates, self->cstates);
+        HL_PROC_GROW (self->states, self->nstates, self->cstates);
         hl_procedure_state_t *state = &self->states [self->nstates];
-        state->name = s_strdup (tok [1].text);
-        state->label = s_strdup (s_label (&tok [3]));
+        state->name = hl_proc_strdup (tok [1].text);
+        state->label = hl_proc_strdup (s_label (&tok [3]));
         state->kind = kind;
         state->line = no;
         zhashx_insert (self->state_ix, state->name, s_ix_value (self->nstates));
@@ -511,32 +476,32 @@ s_declare (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
     }
     if (streq (keyword, "action")) {
         if (ntok != 6 && ntok != 7)
-            return s_fail (ctx, no, "'action' takes 5 or 6 fields (NAME VARIANT FROM TO ACTORS "
+            return hl_proc_fail (ctx, no, "'action' takes 5 or 6 fields (NAME VARIANT FROM TO ACTORS "
                            "[REQUIRES]), found %zu", ntok - 1);
         return 0;
     }
     if (streq (keyword, "deadline")) {
         if (ntok < 5)
-            return s_fail (ctx, no, "'deadline' takes at least 4 fields (NAME ANCHOR WHILE "
+            return hl_proc_fail (ctx, no, "'deadline' takes at least 4 fields (NAME ANCHOR WHILE "
                            "REGIME=DURATION...), found %zu", ntok - 1);
         return 0;
     }
     if (streq (keyword, "notify")) {
         if (ntok != 4)
-            return s_fail (ctx, no, "'notify' takes 3 fields (ACTION[:VARIANT] RECIPIENT "
+            return hl_proc_fail (ctx, no, "'notify' takes 3 fields (ACTION[:VARIANT] RECIPIENT "
                            "TEMPLATE), found %zu", ntok - 1);
         return 0;
     }
     if (streq (keyword, "meaning")) {
         if (ntok != 3 && ntok != 4)
-            return s_fail (ctx, no, "'meaning' takes 2 or 3 fields (NAME VALUE [ARGUMENT]), "
+            return hl_proc_fail (ctx, no, "'meaning' takes 2 or 3 fields (NAME VALUE [ARGUMENT]), "
                            "found %zu", ntok - 1);
         return 0;
     }
     if (line->tok [0].quoted)
-        return s_fail (ctx, no, "a line must start with an unquoted keyword");
-    return s_fail (ctx, no, "unknown keyword '%.*s' (expected procedure, regime, role, state, "
-                   "action, deadline, notify or meaning)", S_CLIP (line->tok [0].text));
+        return hl_proc_fail (ctx, no, "a line must start with an unquoted keyword");
+    return hl_proc_fail (ctx, no, "unknown keyword '%.*s' (expected procedure, regime, role, state, "
+                   "action, deadline, notify or meaning)", HL_PROC_CLIP (line->tok [0].text));
 }
 
 
@@ -546,26 +511,26 @@ s_declare (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
 //  Resolve a comma list of states into indexes (allocated, caller frees).
 //  Returns count or -1 (error reported).
 static ssize_t
-s_state_list (hl_procedure_t *self, s_ctx_t *ctx, size_t no, char *text, size_t **out_p,
+s_state_list (hl_procedure_t *self, hl_proc_ctx_t *ctx, size_t no, char *text, size_t **out_p,
               bool allow_final)
 {
     char **items;
-    ssize_t count = s_split (text, &items);
+    ssize_t count = hl_proc_split (text, &items);
     if (count < 0)
-        return s_fail (ctx, no, "empty item in state list (no spaces around ',')");
-    size_t *out = (size_t *) s_realloc (NULL, (size_t) count, sizeof (size_t));
+        return hl_proc_fail (ctx, no, "empty item in state list (no spaces around ',')");
+    size_t *out = (size_t *) hl_proc_realloc (NULL, (size_t) count, sizeof (size_t));
     for (ssize_t i = 0; i < count; i++) {
         ssize_t index = hl_procedure_ix_lookup (self->state_ix, items [i]);
         if (index < 0) {
-            s_fail (ctx, no, "unknown state '%.*s'", S_CLIP (items [i]));
+            hl_proc_fail (ctx, no, "unknown state '%.*s'", HL_PROC_CLIP (items [i]));
             goto error;
         }
         if (hl_procedure_ix_in (out, (size_t) i, (size_t) index)) {
-            s_fail (ctx, no, "state '%s' listed twice", items [i]);
+            hl_proc_fail (ctx, no, "state '%s' listed twice", items [i]);
             goto error;
         }
         if (!allow_final && self->states [index].kind == HL_PROC_KIND_FINAL) {
-            s_fail (ctx, no, "final state '%s' cannot be in a deadline's WHILE", items [i]);
+            hl_proc_fail (ctx, no, "final state '%s' cannot be in a deadline's WHILE", items [i]);
             goto error;
         }
         out [i] = (size_t) index;
@@ -586,12 +551,12 @@ s_action_get (hl_procedure_t *self, const char *name, const char *variant, size_
     assert (key);
     ssize_t index = hl_procedure_ix_lookup (self->action_ix, key);
     if (index < 0) {
-        S_GROW (self->actions, self->nactions, self->cactions);
+        HL_PROC_GROW (self->actions, self->nactions, self->cactions);
         hl_procedure_action_t *action = &self->actions [self->nactions];
         memset (action, 0, sizeof *action);
-        action->name = s_strdup (name);
-        action->variant = s_strdup (variant);
-        action->display = *variant? zsys_sprintf ("%s %s", name, variant): s_strdup (name);
+        action->name = hl_proc_strdup (name);
+        action->variant = hl_proc_strdup (variant);
+        action->display = *variant? zsys_sprintf ("%s %s", name, variant): hl_proc_strdup (name);
         assert (action->display);
         action->line = no;
         index = (ssize_t) self->nactions++;
@@ -604,15 +569,15 @@ s_action_get (hl_procedure_t *self, const char *name, const char *variant, size_
 }
 
 static int
-s_action (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
+s_action (hl_procedure_t *self, hl_proc_ctx_t *ctx, hl_proc_line_t *line)
 {
-    s_token_t *tok = line->tok;
+    hl_proc_token_t *tok = line->tok;
     size_t no = line->no;
     const char *name = tok [1].text;
-    if (s_check_ident (ctx, no, "action", name))
+    if (hl_proc_check_ident (ctx, no, "action", name))
         return -1;
     const char *variant = s_label (&tok [2]);
-    if (*variant && s_check_ident (ctx, no, "variant", variant))
+    if (*variant && hl_proc_check_ident (ctx, no, "variant", variant))
         return -1;
 
     hl_procedure_rule_t rule = { HL_PROC_FROM_LIST, NULL, 0, HL_PROC_TO_STAY, NULL, 0, no };
@@ -634,7 +599,7 @@ s_action (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
     //  TO
     if (!tok [4].quoted && streq (tok [4].text, "=")) {
         if (rule.from_kind == HL_PROC_FROM_NONE) {
-            s_fail (ctx, no, "an action that creates a case (FROM '-') cannot stay ('=')");
+            hl_proc_fail (ctx, no, "an action that creates a case (FROM '-') cannot stay ('=')");
             goto error;
         }
         rule.to = HL_PROC_TO_STAY;
@@ -642,35 +607,35 @@ s_action (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
     else {
         ssize_t index = hl_procedure_ix_lookup (self->state_ix, tok [4].text);
         if (index < 0) {
-            s_fail (ctx, no, "unknown state '%.*s'", S_CLIP (tok [4].text));
+            hl_proc_fail (ctx, no, "unknown state '%.*s'", HL_PROC_CLIP (tok [4].text));
             goto error;
         }
         rule.to = (size_t) index;
         if (rule.from_kind == HL_PROC_FROM_NONE && self->has_initial && rule.to != self->initial) {
-            s_fail (ctx, no, "an action that creates a case must lead to the initial state "
+            hl_proc_fail (ctx, no, "an action that creates a case must lead to the initial state "
                     "'%s', not '%s'", self->states [self->initial].name, tok [4].text);
             goto error;
         }
     }
     //  ACTORS
     if (!tok [5].quoted && streq (tok [5].text, "-")) {
-        s_fail (ctx, no, "an action needs at least one actor role");
+        hl_proc_fail (ctx, no, "an action needs at least one actor role");
         goto error;
     }
-    ssize_t nactors = s_split (tok [5].text, &items);
+    ssize_t nactors = hl_proc_split (tok [5].text, &items);
     if (nactors < 0) {
-        s_fail (ctx, no, "empty item in role list (no spaces around ',')");
+        hl_proc_fail (ctx, no, "empty item in role list (no spaces around ',')");
         goto error;
     }
-    rule.actors = (size_t *) s_realloc (NULL, (size_t) nactors, sizeof (size_t));
+    rule.actors = (size_t *) hl_proc_realloc (NULL, (size_t) nactors, sizeof (size_t));
     for (ssize_t i = 0; i < nactors; i++) {
         ssize_t index = hl_procedure_ix_lookup (self->role_ix, items [i]);
         if (index < 0) {
-            s_fail (ctx, no, "unknown role '%.*s'", S_CLIP (items [i]));
+            hl_proc_fail (ctx, no, "unknown role '%.*s'", HL_PROC_CLIP (items [i]));
             goto error;
         }
         if (hl_procedure_ix_in (rule.actors, (size_t) i, (size_t) index)) {
-            s_fail (ctx, no, "role '%s' listed twice", items [i]);
+            hl_proc_fail (ctx, no, "role '%s' listed twice", items [i]);
             goto error;
         }
         rule.actors [i] = (size_t) index;
@@ -680,18 +645,18 @@ s_action (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
     items = NULL;
     //  REQUIRES
     if (line->ntok == 7 && !(!tok [6].quoted && streq (tok [6].text, "-"))) {
-        nrequires = s_split (tok [6].text, &requires);
+        nrequires = hl_proc_split (tok [6].text, &requires);
         if (nrequires < 0) {
             requires = NULL;
-            s_fail (ctx, no, "empty item in REQUIRES list (no spaces around ',')");
+            hl_proc_fail (ctx, no, "empty item in REQUIRES list (no spaces around ',')");
             goto error;
         }
         for (ssize_t i = 0; i < nrequires; i++) {
-            if (s_check_ident (ctx, no, "argument", requires [i]))
+            if (hl_proc_check_ident (ctx, no, "argument", requires [i]))
                 goto error;
             for (ssize_t k = 0; k < i; k++)
                 if (streq (requires [k], requires [i])) {
-                    s_fail (ctx, no, "argument '%s' required twice", requires [i]);
+                    hl_proc_fail (ctx, no, "argument '%s' required twice", requires [i]);
                     goto error;
                 }
         }
@@ -708,21 +673,21 @@ s_action (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
                     same = true;
         }
         if (!same) {
-            s_fail (ctx, no, "action '%s' requires different arguments on line %zu",
+            hl_proc_fail (ctx, no, "action '%s' requires different arguments on line %zu",
                     action->display, action->line);
             goto error;
         }
     }
     else {
-        action->requires = (char **) s_realloc (NULL, (size_t) nrequires + 1, sizeof (char *));
+        action->requires = (char **) hl_proc_realloc (NULL, (size_t) nrequires + 1, sizeof (char *));
         for (ssize_t i = 0; i < nrequires; i++)
-            action->requires [i] = s_strdup (requires [i]);
+            action->requires [i] = hl_proc_strdup (requires [i]);
         action->requires [nrequires] = NULL;
         action->nrequires = (size_t) nrequires;
     }
     if (rule.from_kind == HL_PROC_FROM_NONE) {
         if (action->none_line) {
-            s_fail (ctx, no, "action '%s' already creates a case on line %zu",
+            hl_proc_fail (ctx, no, "action '%s' already creates a case on line %zu",
                     action->display, action->none_line);
             goto error;
         }
@@ -731,7 +696,7 @@ s_action (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
     else
     if (rule.from_kind == HL_PROC_FROM_ANY) {
         if (action->any_line || action->nonfinal_line) {
-            s_fail (ctx, no, "action '%s' from '*' overlaps its line %zu",
+            hl_proc_fail (ctx, no, "action '%s' from '*' overlaps its line %zu",
                     action->display, action->any_line? action->any_line: action->nonfinal_line);
             goto error;
         }
@@ -741,7 +706,7 @@ s_action (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
         for (size_t i = 0; i < rule.nfrom; i++) {
             hl_procedure_state_t *state = &self->states [rule.from [i]];
             if (state->kind != HL_PROC_KIND_FINAL && action->any_line) {
-                s_fail (ctx, no, "action '%s' from '%s' overlaps its '*' on line %zu",
+                hl_proc_fail (ctx, no, "action '%s' from '%s' overlaps its '*' on line %zu",
                         action->display, state->name, action->any_line);
                 goto error;
             }
@@ -750,7 +715,7 @@ s_action (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
             void *other = zhashx_lookup (ctx->seen, key);
             if (other) {
                 zstr_free (&key);
-                s_fail (ctx, no, "action '%s' from '%s' is already defined on line %zu",
+                hl_proc_fail (ctx, no, "action '%s' from '%s' is already defined on line %zu",
                         action->display, state->name, (size_t) (uintptr_t) other);
                 goto error;
             }
@@ -761,7 +726,7 @@ s_action (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
         }
     }
     free (requires);
-    S_GROW (action->rules, action->nrules, action->crules);
+    HL_PROC_GROW (action->rules, action->nrules, action->crules);
     action->rules [action->nrules++] = rule;
     return 0;
 
@@ -795,16 +760,16 @@ s_parse_pct (const char *text, int64_t *pct)
 }
 
 static int
-s_deadline (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
+s_deadline (hl_procedure_t *self, hl_proc_ctx_t *ctx, hl_proc_line_t *line)
 {
-    s_token_t *tok = line->tok;
+    hl_proc_token_t *tok = line->tok;
     size_t no = line->no;
     const char *name = tok [1].text;
-    if (s_check_ident (ctx, no, "deadline", name))
+    if (hl_proc_check_ident (ctx, no, "deadline", name))
         return -1;
     ssize_t other = hl_procedure_ix_lookup (self->deadline_ix, name);
     if (other >= 0)
-        return s_fail (ctx, no, "duplicate deadline '%s' (first on line %zu)",
+        return hl_proc_fail (ctx, no, "duplicate deadline '%s' (first on line %zu)",
                        name, self->deadlines [other].line);
     bool from_received;
     if (streq (tok [2].text, "received"))
@@ -813,14 +778,14 @@ s_deadline (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
     if (streq (tok [2].text, "entered"))
         from_received = false;
     else
-        return s_fail (ctx, no, "deadline anchor must be 'received' or 'entered', not '%.*s'",
-                       S_CLIP (tok [2].text));
+        return hl_proc_fail (ctx, no, "deadline anchor must be 'received' or 'entered', not '%.*s'",
+                       HL_PROC_CLIP (tok [2].text));
 
     size_t *states = NULL;
     ssize_t nstates = s_state_list (self, ctx, no, tok [3].text, &states, false);
     if (nstates < 0)
         return -1;
-    int64_t *duration = (int64_t *) s_realloc (NULL, self->nregimes, sizeof (int64_t));
+    int64_t *duration = (int64_t *) hl_proc_realloc (NULL, self->nregimes, sizeof (int64_t));
     for (size_t i = 0; i < self->nregimes; i++)
         duration [i] = -1;
     int64_t warn_pct = 0;
@@ -829,57 +794,57 @@ s_deadline (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
         char *text = tok [t].text;
         char *equals = strchr (text, '=');
         if (!equals) {
-            s_fail (ctx, no, "expected REGIME=DURATION or warn=PCT%%, not '%.*s'", S_CLIP (text));
+            hl_proc_fail (ctx, no, "expected REGIME=DURATION or warn=PCT%%, not '%.*s'", HL_PROC_CLIP (text));
             goto error;
         }
         *equals = 0;
         const char *value = equals + 1;
         if (streq (text, "warn")) {
             if (has_warn) {
-                s_fail (ctx, no, "warn given twice");
+                hl_proc_fail (ctx, no, "warn given twice");
                 goto error;
             }
             has_warn = true;
             if (s_parse_pct (value, &warn_pct)) {
-                s_fail (ctx, no, "bad warn percentage '%.*s' (use e.g. warn=75%%)", S_CLIP (value));
+                hl_proc_fail (ctx, no, "bad warn percentage '%.*s' (use e.g. warn=75%%)", HL_PROC_CLIP (value));
                 goto error;
             }
             if (warn_pct < 1 || warn_pct > 99) {
-                s_fail (ctx, no, "warn percentage %" PRId64 "%% out of range (1..99)", warn_pct);
+                hl_proc_fail (ctx, no, "warn percentage %" PRId64 "%% out of range (1..99)", warn_pct);
                 goto error;
             }
             continue;
         }
         ssize_t regime = hl_procedure_ix_lookup (self->regime_ix, text);
         if (regime < 0) {
-            s_fail (ctx, no, "unknown regime '%.*s'", S_CLIP (text));
+            hl_proc_fail (ctx, no, "unknown regime '%.*s'", HL_PROC_CLIP (text));
             goto error;
         }
         if (duration [regime] >= 0) {
-            s_fail (ctx, no, "duration for regime '%s' given twice", text);
+            hl_proc_fail (ctx, no, "duration for regime '%s' given twice", text);
             goto error;
         }
         int64_t ms;
         if (hl_clock_parse_duration (value, &ms)) {
-            s_fail (ctx, no, "bad duration '%.*s' (use e.g. 90s, 15m, 24h, 2d)", S_CLIP (value));
+            hl_proc_fail (ctx, no, "bad duration '%.*s' (use e.g. 90s, 15m, 24h, 2d)", HL_PROC_CLIP (value));
             goto error;
         }
         if (ms > S_MAX_DURATION) {
-            s_fail (ctx, no, "duration '%.*s' too long (at most 366d)", S_CLIP (value));
+            hl_proc_fail (ctx, no, "duration '%.*s' too long (at most 366d)", HL_PROC_CLIP (value));
             goto error;
         }
         duration [regime] = ms;
     }
     for (size_t i = 0; i < self->nregimes; i++)
         if (duration [i] < 0) {
-            s_fail (ctx, no, "deadline '%s' has no duration for regime '%s'",
+            hl_proc_fail (ctx, no, "deadline '%s' has no duration for regime '%s'",
                     name, self->regimes [i].name);
             goto error;
         }
     qsort (states, (size_t) nstates, sizeof (size_t), hl_procedure_ix_cmp);
-    S_GROW (self->deadlines, self->ndeadlines, self->cdeadlines);
+    HL_PROC_GROW (self->deadlines, self->ndeadlines, self->cdeadlines);
     hl_procedure_deadline_t *deadline = &self->deadlines [self->ndeadlines];
-    deadline->name = s_strdup (name);
+    deadline->name = hl_proc_strdup (name);
     deadline->states = states;
     deadline->nstates = (size_t) nstates;
     deadline->duration = duration;
@@ -901,9 +866,9 @@ error:
 //  Pass 3: notification rules
 
 static int
-s_notify (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
+s_notify (hl_procedure_t *self, hl_proc_ctx_t *ctx, hl_proc_line_t *line)
 {
-    s_token_t *tok = line->tok;
+    hl_proc_token_t *tok = line->tok;
     size_t no = line->no;
     char *name = tok [1].text;
     const char *variant = "";
@@ -912,299 +877,76 @@ s_notify (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
         *colon = 0;
         variant = colon + 1;
         if (*variant == 0)
-            return s_fail (ctx, no, "empty variant after ':'");
+            return hl_proc_fail (ctx, no, "empty variant after ':'");
     }
-    if (s_check_ident (ctx, no, "action", name))
+    if (hl_proc_check_ident (ctx, no, "action", name))
         return -1;
     if (hl_procedure_ix_lookup (self->action_names, name) < 0)
-        return s_fail (ctx, no, "notify refers to unknown action '%s'", name);
+        return hl_proc_fail (ctx, no, "notify refers to unknown action '%s'", name);
     if (*variant) {
-        if (s_check_ident (ctx, no, "variant", variant))
+        if (hl_proc_check_ident (ctx, no, "variant", variant))
             return -1;
         char *key = zsys_sprintf ("%s\x1f%s", name, variant);
         assert (key);
         bool known = zhashx_lookup (self->action_ix, key) != NULL;
         zstr_free (&key);
         if (!known)
-            return s_fail (ctx, no, "notify refers to unknown action '%s %s'", name, variant);
+            return hl_proc_fail (ctx, no, "notify refers to unknown action '%s %s'", name, variant);
     }
     const char *recipient = tok [2].text;
-    if (s_check_ident (ctx, no, "recipient", recipient))
+    if (hl_proc_check_ident (ctx, no, "recipient", recipient))
         return -1;
     const char *template_name = tok [3].text;
     if (!s_is_word (template_name))
-        return s_fail (ctx, no, "bad template name '%.*s'", S_CLIP (template_name));
+        return hl_proc_fail (ctx, no, "bad template name '%.*s'", HL_PROC_CLIP (template_name));
     char *key = zsys_sprintf ("notify\x1f%s\x1f%s\x1f%s", name, variant, recipient);
     assert (key);
     void *other = zhashx_lookup (ctx->seen, key);
     if (other) {
         zstr_free (&key);
-        return s_fail (ctx, no, "duplicate notify rule for '%s' (first on line %zu)",
+        return hl_proc_fail (ctx, no, "duplicate notify rule for '%s' (first on line %zu)",
                        recipient, (size_t) (uintptr_t) other);
     }
     zhashx_insert (ctx->seen, key, (void *) (uintptr_t) no);
     zstr_free (&key);
 
-    S_GROW (self->notifies, self->nnotifies, self->cnotifies);
+    HL_PROC_GROW (self->notifies, self->nnotifies, self->cnotifies);
     hl_procedure_notify_t *notify = &self->notifies [self->nnotifies++];
-    notify->action = s_strdup (name);
-    notify->variant = s_strdup (variant);
-    notify->recipient = s_strdup (recipient);
-    notify->template_name = s_strdup (template_name);
+    notify->action = hl_proc_strdup (name);
+    notify->variant = hl_proc_strdup (variant);
+    notify->recipient = hl_proc_strdup (recipient);
+    notify->template_name = hl_proc_strdup (template_name);
     notify->line = no;
     return 0;
 }
 
 
 //  --------------------------------------------------------------------------
-//  Pass 3b: meanings
-
-//  What the services need to know of the procedure's actions (see the
-//  header): each meaning's shape and whether a procedure must declare it.
-//  The shapes:
-//    S_MEAN_EXACT    one ACTION[:VARIANT] that exists as written (an action
-//                    with variants must be named with one: the forward
-//                    meaning decides which event leaves the ward with the
-//                    full report, so "route" must not mean every route)
-//    S_MEAN_ACTION   one action name, every variant
-//    S_MEAN_CREATE   one action name that creates a case
-//    S_MEAN_ARG      ACTION ARG: an action and an argument it requires
-//    S_MEAN_LIST     action names, comma separated
-//    S_MEAN_DEADLINE one deadline name
-//    S_MEAN_ADVANCE  ACTION=FOLLOW[:VARIANT],... (FOLLOW as S_MEAN_EXACT)
-#define S_MEAN_EXACT    0
-#define S_MEAN_ACTION   1
-#define S_MEAN_CREATE   2
-#define S_MEAN_ARG      3
-#define S_MEAN_LIST     4
-#define S_MEAN_DEADLINE 5
-#define S_MEAN_ADVANCE  6
-
-static const struct {
-    const char *name;
-    int shape;
-    bool required;
-} s_meaning_defs [] = {
-    { "forward",         S_MEAN_EXACT,    true },
-    { "create",          S_MEAN_CREATE,   true },
-    { "route",           S_MEAN_ACTION,   true },
-    { "deadline_warn",   S_MEAN_ACTION,   true },
-    { "deadline_breach", S_MEAN_ACTION,   true },
-    { "assign",          S_MEAN_ARG,      true },
-    { "advance",         S_MEAN_ADVANCE,  false },
-    { "verified",        S_MEAN_ACTION,   true },
-    { "accurate",        S_MEAN_EXACT,    true },
-    { "resolved",        S_MEAN_ACTION,   true },
-    { "informed",        S_MEAN_ACTION,   true },
-    { "on_time",         S_MEAN_DEADLINE, true },
-    { "done",            S_MEAN_LIST,     true },
-    { NULL, 0, false }
-};
-
-//  Split "action[:variant]" in place; variant "" if none. 0 or -1 (reported).
-static int
-s_meaning_ref (hl_procedure_t *self, s_ctx_t *ctx, size_t no, const char *meaning, char *text,
-               bool exact, const char **variant_p)
-{
-    char *colon = strchr (text, ':');
-    const char *variant = "";
-    if (colon) {
-        *colon = 0;
-        variant = colon + 1;
-        if (!exact)
-            return s_fail (ctx, no, "meaning %s names actions without a variant ('%s:%.*s')",
-                           meaning, text, S_CLIP (variant));
-        if (s_check_ident (ctx, no, "variant", variant))
-            return -1;
-    }
-    if (s_check_ident (ctx, no, "action", text))
-        return -1;
-    if (hl_procedure_ix_lookup (self->action_names, text) < 0)
-        return s_fail (ctx, no, "meaning %s refers to unknown action '%s'", meaning, text);
-    if (exact) {
-        char *key = zsys_sprintf ("%s\x1f%s", text, variant);
-        assert (key);
-        bool known = zhashx_lookup (self->action_ix, key) != NULL;
-        zstr_free (&key);
-        if (!known && *variant)
-            return s_fail (ctx, no, "meaning %s refers to unknown action '%s %s'", meaning, text,
-                           variant);
-        if (!known)
-            return s_fail (ctx, no, "meaning %s: action '%s' has variants; name one (%s:VARIANT)",
-                           meaning, text, text);
-    }
-    *variant_p = variant;
-    return 0;
-}
-
-static int
-s_meaning (hl_procedure_t *self, s_ctx_t *ctx, s_line_t *line)
-{
-    s_token_t *tok = line->tok;
-    size_t no = line->no;
-    const char *name = tok [1].text;
-    int def = 0;
-    while (s_meaning_defs [def].name && strneq (s_meaning_defs [def].name, name))
-        def++;
-    if (!s_meaning_defs [def].name)
-        return s_fail (ctx, no, "unknown meaning '%.*s' (expected forward, create, route, "
-                       "deadline_warn, deadline_breach, assign, advance, verified, accurate, "
-                       "resolved, informed, on_time or done)", S_CLIP (name));
-    int shape = s_meaning_defs [def].shape;
-    if ((shape == S_MEAN_ARG) != (line->ntok == 4))
-        return s_fail (ctx, no, "'meaning %s' takes %s, found %zu field(s)", name,
-                       shape == S_MEAN_ARG? "ACTION ARGUMENT": "one field", line->ntok - 2);
-    char *key = zsys_sprintf ("meaning\x1f%s", name);
-    assert (key);
-    void *other = zhashx_lookup (ctx->seen, key);
-    if (other) {
-        zstr_free (&key);
-        return s_fail (ctx, no, "meaning %s declared twice (first on line %zu)", name,
-                       (size_t) (uintptr_t) other);
-    }
-    zhashx_insert (ctx->seen, key, (void *) (uintptr_t) no);
-    zstr_free (&key);
-
-    S_GROW (self->meanings, self->nmeanings, self->cmeanings);
-    hl_procedure_meaning_t *meaning = &self->meanings [self->nmeanings++];
-    memset (meaning, 0, sizeof *meaning);
-    meaning->name = s_meaning_defs [def].name;
-    meaning->exact = shape == S_MEAN_EXACT;
-    meaning->line = no;
-    char **items = NULL;
-    ssize_t count = s_split (tok [2].text, &items);
-    if (count <= 0) {
-        free (items);
-        return s_fail (ctx, no, "meaning %s: empty item in '%.*s'", name, S_CLIP (tok [2].text));
-    }
-    if (count > 1 && shape != S_MEAN_LIST && shape != S_MEAN_ADVANCE) {
-        free (items);
-        return s_fail (ctx, no, "meaning %s takes one item, found %zd", name, count);
-    }
-    meaning->items = (hl_meaning_item_t *) s_realloc (NULL, (size_t) count, sizeof (hl_meaning_item_t));
-    meaning->texts = (char **) s_realloc (NULL, (size_t) count * 2, sizeof (char *));
-    memset (meaning->texts, 0, (size_t) count * 2 * sizeof (char *));
-    meaning->ntexts = (size_t) count * 2;
-    int rc = 0;
-    for (ssize_t i = 0; i < count && rc == 0; i++) {
-        hl_meaning_item_t *item = &meaning->items [i];
-        memset (item, 0, sizeof *item);
-        item->variant = "";
-        char *text = items [i];
-        if (shape == S_MEAN_DEADLINE) {
-            if (hl_procedure_ix_lookup (self->deadline_ix, text) < 0)
-                rc = s_fail (ctx, no, "meaning %s refers to unknown deadline '%.*s'", name,
-                             S_CLIP (text));
-            else
-                item->action = meaning->texts [2 * i] = s_strdup (text);
-            meaning->nitems++;
-            continue;
-        }
-        char *follow = NULL;
-        if (shape == S_MEAN_ADVANCE) {
-            follow = strchr (text, '=');
-            if (!follow || follow == text || !follow [1]) {
-                rc = s_fail (ctx, no, "meaning %s: '%.*s' is not ACTION=FOLLOW[:VARIANT]", name,
-                             S_CLIP (text));
-                break;
-            }
-            *follow++ = 0;
-        }
-        const char *variant = "";
-        rc = s_meaning_ref (self, ctx, no, name, text, shape == S_MEAN_EXACT, &variant);
-        if (rc)
-            break;
-        item->action = meaning->texts [2 * i] = s_strdup (text);
-        item->variant = variant;            //  points into texts below, or ""
-        if (*variant) {
-            meaning->texts [2 * i + 1] = s_strdup (variant);
-            item->variant = meaning->texts [2 * i + 1];
-        }
-        meaning->nitems++;
-        if (follow) {
-            const char *follow_variant = "";
-            rc = s_meaning_ref (self, ctx, no, name, follow, true, &follow_variant);
-            if (rc)
-                break;
-            //  The follow-up's strings live in the procedure's other tables
-            char *fkey = zsys_sprintf ("%s\x1f%s", follow, follow_variant);
-            assert (fkey);
-            hl_procedure_action_t *action = &self->actions [hl_procedure_ix_lookup (self->action_ix, fkey)];
-            zstr_free (&fkey);
-            item->follow = action->name;
-            item->follow_variant = action->variant;
-        }
-        if (shape == S_MEAN_CREATE) {
-            bool creates = false;
-            for (size_t a = 0; a < self->nactions; a++)
-                creates = creates || (streq (self->actions [a].name, text) && self->actions [a].none_line);
-            if (!creates)
-                rc = s_fail (ctx, no, "meaning %s: action '%s' does not create a case (FROM '-')",
-                             name, text);
-        }
-        if (shape == S_MEAN_ARG) {
-            const char *arg = tok [3].text;
-            if (s_check_ident (ctx, no, "argument", arg)) {
-                rc = -1;
-                break;
-            }
-            for (size_t a = 0; a < self->nactions && rc == 0; a++) {
-                hl_procedure_action_t *action = &self->actions [a];
-                bool has = false;
-                for (size_t r = 0; action->requires && action->requires [r]; r++)
-                    has = has || streq (action->requires [r], arg);
-                if (streq (action->name, text) && !has)
-                    rc = s_fail (ctx, no, "meaning %s: action '%s' does not require '%s'", name,
-                                 action->display, arg);
-            }
-            meaning->arg = s_strdup (arg);
-        }
-    }
-    free (items);
-    return rc;
-}
-
-//  Pass 5: every required meaning is declared
-static int
-s_check_meanings (hl_procedure_t *self, s_ctx_t *ctx)
-{
-    for (size_t def = 0; s_meaning_defs [def].name; def++) {
-        bool found = false;
-        for (size_t i = 0; i < self->nmeanings && !found; i++)
-            found = streq (self->meanings [i].name, s_meaning_defs [def].name);
-        if (!found && s_meaning_defs [def].required)
-            return s_fail (ctx, ctx->last_line, "no 'meaning %s' line (every procedure declares"
-                           " it: see the FORMAT in procedure.conf)", s_meaning_defs [def].name);
-    }
-    return 0;
-}
-
-//  --------------------------------------------------------------------------
 //  Pass 4: the whole file
 
 static int
-s_check_graph (hl_procedure_t *self, s_ctx_t *ctx)
+s_check_graph (hl_procedure_t *self, hl_proc_ctx_t *ctx)
 {
     size_t end = ctx->last_line? ctx->last_line: 1;
     if (!ctx->procedure_line)
-        return s_fail (ctx, end, "no 'procedure NAME VERSION' line");
+        return hl_proc_fail (ctx, end, "no 'procedure NAME VERSION' line");
     if (self->nregimes == 0)
-        return s_fail (ctx, end, "no regime declared");
+        return hl_proc_fail (ctx, end, "no regime declared");
     if (!self->has_initial)
-        return s_fail (ctx, end, "no state is marked initial");
+        return hl_proc_fail (ctx, end, "no state is marked initial");
     bool creating = false;
     for (size_t i = 0; i < self->nactions; i++)
         if (self->actions [i].none_line)
             creating = true;
     if (!creating)
-        return s_fail (ctx, end, "no action creates a case (an action with FROM '-')");
+        return hl_proc_fail (ctx, end, "no action creates a case (an action with FROM '-')");
 
     //  Reachability from the initial state, breadth first. Edges: rules
     //  listing a state; '*' rules from the first reached non-final state.
-    size_t **edges = (size_t **) s_realloc (NULL, self->nstates, sizeof (size_t *));
-    size_t *nedges = (size_t *) s_realloc (NULL, self->nstates, sizeof (size_t));
-    size_t *cedges = (size_t *) s_realloc (NULL, self->nstates, sizeof (size_t));
-    bool *exits = (bool *) s_realloc (NULL, self->nstates, sizeof (bool));
+    size_t **edges = (size_t **) hl_proc_realloc (NULL, self->nstates, sizeof (size_t *));
+    size_t *nedges = (size_t *) hl_proc_realloc (NULL, self->nstates, sizeof (size_t));
+    size_t *cedges = (size_t *) hl_proc_realloc (NULL, self->nstates, sizeof (size_t));
+    bool *exits = (bool *) hl_proc_realloc (NULL, self->nstates, sizeof (bool));
     for (size_t i = 0; i < self->nstates; i++) {
         edges [i] = NULL;
         nedges [i] = cedges [i] = 0;
@@ -1218,7 +960,7 @@ s_check_graph (hl_procedure_t *self, s_ctx_t *ctx)
             hl_procedure_rule_t *rule = &action->rules [r];
             if (rule->from_kind == HL_PROC_FROM_ANY) {
                 if (rule->to != HL_PROC_TO_STAY) {
-                    S_GROW (any_to, nany, cany);
+                    HL_PROC_GROW (any_to, nany, cany);
                     any_to [nany++] = rule->to;
                 }
             }
@@ -1228,13 +970,13 @@ s_check_graph (hl_procedure_t *self, s_ctx_t *ctx)
                     size_t from = rule->from [f];
                     if (rule->to != from)
                         exits [from] = true;
-                    S_GROW (edges [from], nedges [from], cedges [from]);
+                    HL_PROC_GROW (edges [from], nedges [from], cedges [from]);
                     edges [from][nedges [from]++] = rule->to;
                 }
         }
     }
-    bool *reached = (bool *) s_realloc (NULL, self->nstates, sizeof (bool));
-    size_t *queue = (size_t *) s_realloc (NULL, self->nstates, sizeof (size_t));
+    bool *reached = (bool *) hl_proc_realloc (NULL, self->nstates, sizeof (bool));
+    size_t *queue = (size_t *) hl_proc_realloc (NULL, self->nstates, sizeof (size_t));
     for (size_t i = 0; i < self->nstates; i++)
         reached [i] = false;
     size_t head = 0, tail = 0;
@@ -1266,12 +1008,12 @@ s_check_graph (hl_procedure_t *self, s_ctx_t *ctx)
     for (size_t i = 0; i < self->nstates && rc == 0; i++) {
         hl_procedure_state_t *state = &self->states [i];
         if (!reached [i])
-            rc = s_fail (ctx, state->line, "state '%s' cannot be reached from the initial "
+            rc = hl_proc_fail (ctx, state->line, "state '%s' cannot be reached from the initial "
                          "state '%s'", state->name, self->states [self->initial].name);
         else
         if (state->kind != HL_PROC_KIND_FINAL && !exits [i]
         &&  !(nany > 0 && (any_two || any_to [0] != i)))
-            rc = s_fail (ctx, state->line, "state '%s' is not final but no action leaves it",
+            rc = hl_proc_fail (ctx, state->line, "state '%s' is not final but no action leaves it",
                          state->name);
     }
     for (size_t i = 0; i < self->nstates; i++)
@@ -1296,14 +1038,14 @@ hl_procedure_load (const char *path, char *err, size_t errsize)
     assert (path);
     if (err && errsize)
         *err = 0;
-    s_ctx_t ctx = { path, err, errsize, false, 0, 0, NULL };
-    s_line_t *lines = NULL;
+    hl_proc_ctx_t ctx = { path, err, errsize, false, 0, 0, NULL };
+    hl_proc_line_t *lines = NULL;
     size_t nlines = 0;
     if (s_read (&ctx, &lines, &nlines)) {
         s_lines_destroy (lines, nlines);
         return NULL;
     }
-    hl_procedure_t *self = (hl_procedure_t *) s_realloc (NULL, 1, sizeof (hl_procedure_t));
+    hl_procedure_t *self = (hl_procedure_t *) hl_proc_realloc (NULL, 1, sizeof (hl_procedure_t));
     memset (self, 0, sizeof *self);
     self->state_ix = zhashx_new ();
     self->role_ix = zhashx_new ();
@@ -1331,11 +1073,11 @@ hl_procedure_load (const char *path, char *err, size_t errsize)
             rc = s_notify (self, &ctx, &lines [i]);
     for (size_t i = 0; i < nlines && rc == 0; i++)
         if (streq (lines [i].tok [0].text, "meaning"))
-            rc = s_meaning (self, &ctx, &lines [i]);
+            rc = hl_proc_load_meaning (self, &ctx, &lines [i]);
     if (rc == 0)
         rc = s_check_graph (self, &ctx);
     if (rc == 0)
-        rc = s_check_meanings (self, &ctx);
+        rc = hl_proc_check_meanings (self, &ctx);
 
     //  Notification rules point at their own strings
     for (size_t i = 0; i < self->nnotifies; i++) {
@@ -1360,7 +1102,7 @@ hl_procedure_load (const char *path, char *err, size_t errsize)
 
 //  A small valid procedure; the error cases below add one line (line 14)
 //  or change it.
-static const char *s_base =
+const char *hl_proc_test_base =
     "procedure test 1\n"                                    //  1
     "regime normal\n"                                       //  2
     "regime urgent\n"                                       //  3
@@ -1375,10 +1117,10 @@ static const char *s_base =
     "deadline take entered new normal=1h urgent=10m warn=50%\n"   //  12
     "notify submit officer intake\n";                       //  13
 
-//  The meanings every procedure declares, for s_base's actions: the line
-//  errors above come first (line 14); loading s_base alone fails only for
-//  want of these, on its last line
-static const char *s_base_meanings =
+//  The meanings every procedure declares, for the base's actions: the line
+//  errors above come first (line 14); loading the base alone fails only
+//  for want of these, on its last line
+const char *hl_proc_test_meanings =
     "meaning forward take\n"
     "meaning create submit\n"
     "meaning route take\n"
@@ -1409,8 +1151,8 @@ s_test_load (const char *path, const char *text, char *err, size_t errsize)
 }
 
 //  text must fail to load with an error at line, containing fragment
-static void
-s_expect_error (const char *path, const char *text, size_t line, const char *fragment,
+void
+hl_proc_expect_error (const char *path, const char *text, size_t line, const char *fragment,
                 bool verbose)
 {
     char err [512];
@@ -1426,12 +1168,12 @@ s_expect_error (const char *path, const char *text, size_t line, const char *fra
 }
 
 //  base + one line: error on line 14
-static void
-s_expect_line_error (const char *path, const char *extra, const char *fragment, bool verbose)
+void
+hl_proc_expect_line_error (const char *path, const char *extra, const char *fragment, bool verbose)
 {
-    char *text = zsys_sprintf ("%s%s\n", s_base, extra);
+    char *text = zsys_sprintf ("%s%s\n", hl_proc_test_base, extra);
     assert (text);
-    s_expect_error (path, text, 14, fragment, verbose);
+    hl_proc_expect_error (path, text, 14, fragment, verbose);
     zstr_free (&text);
 }
 
@@ -1462,7 +1204,7 @@ hl_procedure_loader_test (bool verbose)
 
     //  The base procedure itself loads, and a rule without variant in
     //  notify matches every variant
-    char *base = zsys_sprintf ("%s%s", s_base, s_base_meanings);
+    char *base = zsys_sprintf ("%s%s", hl_proc_test_base, hl_proc_test_meanings);
     assert (base);
     hl_procedure_t *small = s_test_load (path, base, err, sizeof err);
     if (!small)
@@ -1483,21 +1225,21 @@ hl_procedure_loader_test (bool verbose)
     hl_procedure_destroy (&small);          //  destroying NULL is safe
 
     //  Lexical
-    s_expect_line_error (path, "# bad UTF-8: \xC3\x28", "invalid UTF-8", verbose);
-    s_expect_line_error (path, "# overlong: \xC0\xAF", "invalid UTF-8", verbose);
-    s_expect_line_error (path, "# surrogate: \xED\xA0\x80", "invalid UTF-8", verbose);
-    s_expect_line_error (path, "role x \"bell \x07\"", "control character", verbose);
-    s_expect_line_error (path, "role x \"unterminated", "unterminated", verbose);
-    s_expect_line_error (path, "role x \"bad \\n escape\"", "escape", verbose);
-    s_expect_line_error (path, "role x ab\"c\"", "inside a word", verbose);
+    hl_proc_expect_line_error (path, "# bad UTF-8: \xC3\x28", "invalid UTF-8", verbose);
+    hl_proc_expect_line_error (path, "# overlong: \xC0\xAF", "invalid UTF-8", verbose);
+    hl_proc_expect_line_error (path, "# surrogate: \xED\xA0\x80", "invalid UTF-8", verbose);
+    hl_proc_expect_line_error (path, "role x \"bell \x07\"", "control character", verbose);
+    hl_proc_expect_line_error (path, "role x \"unterminated", "unterminated", verbose);
+    hl_proc_expect_line_error (path, "role x \"bad \\n escape\"", "escape", verbose);
+    hl_proc_expect_line_error (path, "role x ab\"c\"", "inside a word", verbose);
     char *long_line = (char *) zmalloc (S_MAX_LINE + 16);
     assert (long_line);
     memset (long_line, 'x', S_MAX_LINE + 8);
     long_line [0] = '#';
-    s_expect_line_error (path, long_line, "line too long", verbose);
+    hl_proc_expect_line_error (path, long_line, "line too long", verbose);
     //  A line of exactly the limit, a comment, is fine
     long_line [S_MAX_LINE] = 0;
-    char *text = zsys_sprintf ("%s%s\n%s", s_base, long_line, s_base_meanings);
+    char *text = zsys_sprintf ("%s%s\n%s", hl_proc_test_base, long_line, hl_proc_test_meanings);
     small = s_test_load (path, text, err, sizeof err);
     assert (small);
     hl_procedure_destroy (&small);
@@ -1507,7 +1249,7 @@ hl_procedure_loader_test (bool verbose)
     {
         FILE *file = fopen (path, "wb");
         assert (file);
-        fputs (s_base, file);
+        fputs (hl_proc_test_base, file);
         fputs ("# nul", file);
         fputc (0, file);
         fputs ("\n", file);
@@ -1519,118 +1261,83 @@ hl_procedure_loader_test (bool verbose)
         assert (strstr (err, "control character"));
     }
     //  Keywords and column counts
-    s_expect_line_error (path, "stat x open -", "unknown keyword 'stat'", verbose);
-    s_expect_line_error (path, "\"role\" x -", "unquoted keyword", verbose);
-    s_expect_line_error (path, "role leader", "'role' takes 2 fields", verbose);
-    s_expect_line_error (path, "state x open", "'state' takes 3 fields", verbose);
-    s_expect_line_error (path, "action x - new", "'action' takes 5 or 6 fields", verbose);
-    s_expect_line_error (path, "action x - new open officer note extra", "'action' takes", verbose);
-    s_expect_line_error (path, "deadline x entered new", "'deadline' takes at least", verbose);
-    s_expect_line_error (path, "notify submit officer", "'notify' takes 3", verbose);
-    s_expect_line_error (path, "regime", "'regime' takes 1", verbose);
-    s_expect_line_error (path, "procedure again 2", "second 'procedure' line (first on line 1)", verbose);
+    hl_proc_expect_line_error (path, "stat x open -", "unknown keyword 'stat'", verbose);
+    hl_proc_expect_line_error (path, "\"role\" x -", "unquoted keyword", verbose);
+    hl_proc_expect_line_error (path, "role leader", "'role' takes 2 fields", verbose);
+    hl_proc_expect_line_error (path, "state x open", "'state' takes 3 fields", verbose);
+    hl_proc_expect_line_error (path, "action x - new", "'action' takes 5 or 6 fields", verbose);
+    hl_proc_expect_line_error (path, "action x - new open officer note extra", "'action' takes", verbose);
+    hl_proc_expect_line_error (path, "deadline x entered new", "'deadline' takes at least", verbose);
+    hl_proc_expect_line_error (path, "notify submit officer", "'notify' takes 3", verbose);
+    hl_proc_expect_line_error (path, "regime", "'regime' takes 1", verbose);
+    hl_proc_expect_line_error (path, "procedure again 2", "second 'procedure' line (first on line 1)", verbose);
     //  Declarations
-    s_expect_line_error (path, "state open open -", "duplicate state 'open' (first on line 7)", verbose);
-    s_expect_line_error (path, "role officer -", "duplicate role 'officer' (first on line 4)", verbose);
-    s_expect_line_error (path, "regime urgent", "duplicate regime 'urgent' (first on line 3)", verbose);
-    s_expect_line_error (path, "regime warn", "reserved", verbose);
-    s_expect_line_error (path, "state x closing -", "state kind", verbose);
-    s_expect_line_error (path, "state other initial -", "second initial state", verbose);
-    s_expect_line_error (path, "state 9lives open -", "bad state name", verbose);
-    s_expect_line_error (path, "role a,b -", "bad role name", verbose);
+    hl_proc_expect_line_error (path, "state open open -", "duplicate state 'open' (first on line 7)", verbose);
+    hl_proc_expect_line_error (path, "role officer -", "duplicate role 'officer' (first on line 4)", verbose);
+    hl_proc_expect_line_error (path, "regime urgent", "duplicate regime 'urgent' (first on line 3)", verbose);
+    hl_proc_expect_line_error (path, "regime warn", "reserved", verbose);
+    hl_proc_expect_line_error (path, "state x closing -", "state kind", verbose);
+    hl_proc_expect_line_error (path, "state other initial -", "second initial state", verbose);
+    hl_proc_expect_line_error (path, "state 9lives open -", "bad state name", verbose);
+    hl_proc_expect_line_error (path, "role a,b -", "bad role name", verbose);
     //  Actions
-    s_expect_line_error (path, "action x - open nowhere officer", "unknown state 'nowhere'", verbose);
-    s_expect_line_error (path, "action x - nowhere,open done officer", "unknown state 'nowhere'", verbose);
-    s_expect_line_error (path, "action x - open done boss", "unknown role 'boss'", verbose);
-    s_expect_line_error (path, "action x - open done officer,,system", "empty item", verbose);
-    s_expect_line_error (path, "action x - open done -", "at least one actor", verbose);
-    s_expect_line_error (path, "action x - open,open done officer", "listed twice", verbose);
-    s_expect_line_error (path, "action x - open done officer note,note", "required twice", verbose);
-    s_expect_line_error (path, "action x - - = officer", "cannot stay", verbose);
-    s_expect_line_error (path, "action x - - open officer", "initial state 'new'", verbose);
-    s_expect_line_error (path, "action finish - open done system note", "already defined on line 11", verbose);
-    s_expect_line_error (path, "action finish - * done system note", "overlaps", verbose);
-    s_expect_line_error (path, "action finish - done open officer reason", "different arguments", verbose);
-    s_expect_line_error (path, "action submit - - new officer", "already creates a case", verbose);
+    hl_proc_expect_line_error (path, "action x - open nowhere officer", "unknown state 'nowhere'", verbose);
+    hl_proc_expect_line_error (path, "action x - nowhere,open done officer", "unknown state 'nowhere'", verbose);
+    hl_proc_expect_line_error (path, "action x - open done boss", "unknown role 'boss'", verbose);
+    hl_proc_expect_line_error (path, "action x - open done officer,,system", "empty item", verbose);
+    hl_proc_expect_line_error (path, "action x - open done -", "at least one actor", verbose);
+    hl_proc_expect_line_error (path, "action x - open,open done officer", "listed twice", verbose);
+    hl_proc_expect_line_error (path, "action x - open done officer note,note", "required twice", verbose);
+    hl_proc_expect_line_error (path, "action x - - = officer", "cannot stay", verbose);
+    hl_proc_expect_line_error (path, "action x - - open officer", "initial state 'new'", verbose);
+    hl_proc_expect_line_error (path, "action finish - open done system note", "already defined on line 11", verbose);
+    hl_proc_expect_line_error (path, "action finish - * done system note", "overlaps", verbose);
+    hl_proc_expect_line_error (path, "action finish - done open officer reason", "different arguments", verbose);
+    hl_proc_expect_line_error (path, "action submit - - new officer", "already creates a case", verbose);
     //  Deadlines
-    s_expect_line_error (path, "deadline y entered nowhere normal=1h urgent=1h", "unknown state 'nowhere'", verbose);
-    s_expect_line_error (path, "deadline y entered done normal=1h urgent=1h", "final state", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=1h urgent=1h slow=2h", "unknown regime 'slow'", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=1h", "no duration for regime 'urgent'", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=1h normal=2h urgent=1h", "given twice", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=1x urgent=1h", "bad duration '1x'", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=-1h urgent=1h", "bad duration", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=24 urgent=1h", "bad duration", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=400d urgent=1h", "too long", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=1h urgent=1h warn=100%", "out of range", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=1h urgent=1h warn=0%", "out of range", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=1h urgent=1h warn=lots", "bad warn", verbose);
-    s_expect_line_error (path, "deadline y entered open normal=1h urgent=1h warn=5% warn=6%", "twice", verbose);
-    s_expect_line_error (path, "deadline y sometime open normal=1h urgent=1h", "anchor", verbose);
-    s_expect_line_error (path, "deadline y entered open 1h", "expected REGIME=DURATION", verbose);
-    s_expect_line_error (path, "deadline take entered open normal=1h urgent=1h", "duplicate deadline 'take' (first on line 12)", verbose);
+    hl_proc_expect_line_error (path, "deadline y entered nowhere normal=1h urgent=1h", "unknown state 'nowhere'", verbose);
+    hl_proc_expect_line_error (path, "deadline y entered done normal=1h urgent=1h", "final state", verbose);
+    hl_proc_expect_line_error (path, "deadline y entered open normal=1h urgent=1h slow=2h", "unknown regime 'slow'", verbose);
+    hl_proc_expect_line_error (path, "deadline y entered open normal=1h", "no duration for regime 'urgent'", verbose);
+    hl_proc_expect_line_error (path, "deadline y entered open normal=1h normal=2h urgent=1h", "given twice", verbose);
+    hl_proc_expect_line_error (path, "deadline y entered open normal=1x urgent=1h", "bad duration '1x'", verbose);
+    hl_proc_expect_line_error (path, "deadline y entered open normal=-1h urgent=1h", "bad duration", verbose);
+    hl_proc_expect_line_error (path, "deadline y entered open normal=24 urgent=1h", "bad duration", verbose);
+    hl_proc_expect_line_error (path, "deadline y entered open normal=400d urgent=1h", "too long", verbose);
+    hl_proc_expect_line_error (path, "deadline y entered open normal=1h urgent=1h warn=100%", "out of range", verbose);
+    hl_proc_expect_line_error (path, "deadline y entered open normal=1h urgent=1h warn=0%", "out of range", verbose);
+    hl_proc_expect_line_error (path, "deadline y entered open normal=1h urgent=1h warn=lots", "bad warn", verbose);
+    hl_proc_expect_line_error (path, "deadline y entered open normal=1h urgent=1h warn=5% warn=6%", "twice", verbose);
+    hl_proc_expect_line_error (path, "deadline y sometime open normal=1h urgent=1h", "anchor", verbose);
+    hl_proc_expect_line_error (path, "deadline y entered open 1h", "expected REGIME=DURATION", verbose);
+    hl_proc_expect_line_error (path, "deadline take entered open normal=1h urgent=1h", "duplicate deadline 'take' (first on line 12)", verbose);
     //  Notify
-    s_expect_line_error (path, "notify fly officer x", "unknown action 'fly'", verbose);
-    s_expect_line_error (path, "notify take:fast officer x", "unknown action 'take fast'", verbose);
-    s_expect_line_error (path, "notify take: officer x", "empty variant", verbose);
-    s_expect_line_error (path, "notify submit officer other", "duplicate notify rule", verbose);
-    s_expect_line_error (path, "notify submit officer ../../etc/passwd", "bad template", verbose);
-    //  Meanings: each names what exists, in the shape it takes
-    s_expect_line_error (path, "meaning fly take", "unknown meaning 'fly'", verbose);
-    s_expect_line_error (path, "meaning route", "'meaning' takes 2 or 3", verbose);
-    s_expect_line_error (path, "meaning route take extra", "takes one field", verbose);
-    s_expect_line_error (path, "meaning assign finish", "ACTION ARGUMENT", verbose);
-    s_expect_line_error (path, "meaning forward nowhere", "meaning forward refers to unknown action 'nowhere'", verbose);
-    s_expect_line_error (path, "meaning forward take:fast", "unknown action 'take fast'", verbose);
-    s_expect_line_error (path, "meaning route take:fast", "without a variant", verbose);
-    s_expect_line_error (path, "meaning route take,finish", "takes one item", verbose);
-    s_expect_line_error (path, "meaning done take,,finish", "empty item", verbose);
-    s_expect_line_error (path, "meaning done take,nowhere", "unknown action 'nowhere'", verbose);
-    s_expect_line_error (path, "meaning create take", "does not create a case", verbose);
-    s_expect_line_error (path, "meaning assign finish to", "does not require 'to'", verbose);
-    s_expect_line_error (path, "meaning on_time finish", "unknown deadline 'finish'", verbose);
-    s_expect_line_error (path, "meaning advance submit", "not ACTION=FOLLOW", verbose);
-    s_expect_line_error (path, "meaning advance submit=fly", "unknown action 'fly'", verbose);
-    {
-        //  An action with variants only: forward must name one
-        char *bad = zsys_sprintf ("%saction zoom fast new open officer\nmeaning forward zoom\n", s_base);
-        assert (bad);
-        s_expect_error (path, bad, 15, "has variants; name one", verbose);
-        zstr_free (&bad);
-        bad = zsys_sprintf ("%smeaning route take\nmeaning route finish\n", s_base);
-        assert (bad);
-        s_expect_error (path, bad, 15, "meaning route declared twice (first on line 14)", verbose);
-        zstr_free (&bad);
-        //  A required meaning missing names the last line; advance is optional
-        s_expect_error (path, s_base, 13, "no 'meaning forward' line", verbose);
-        char *text = zsys_sprintf ("%s%s", s_base, s_base_meanings);
-        assert (text);
-        char *cut = strstr (text, "meaning on_time take\n");
-        memmove (cut, cut + strlen ("meaning on_time take\n"), strlen (cut + strlen ("meaning on_time take\n")) + 1);
-        s_expect_error (path, text, 24, "no 'meaning on_time' line", verbose);
-        zstr_free (&text);
-    }
+    hl_proc_expect_line_error (path, "notify fly officer x", "unknown action 'fly'", verbose);
+    hl_proc_expect_line_error (path, "notify take:fast officer x", "unknown action 'take fast'", verbose);
+    hl_proc_expect_line_error (path, "notify take: officer x", "empty variant", verbose);
+    hl_proc_expect_line_error (path, "notify submit officer other", "duplicate notify rule", verbose);
+    hl_proc_expect_line_error (path, "notify submit officer ../../etc/passwd", "bad template", verbose);
     //  The whole graph
-    s_expect_line_error (path, "state orphan open -", "'orphan' cannot be reached", verbose);
+    hl_proc_expect_line_error (path, "state orphan open -", "'orphan' cannot be reached", verbose);
     {
-        char *stuck = zsys_sprintf ("%sstate stuck open -\naction park - open stuck officer\n", s_base);
+        char *stuck = zsys_sprintf ("%sstate stuck open -\naction park - open stuck officer\n", hl_proc_test_base);
         assert (stuck);
-        s_expect_error (path, stuck, 14, "no action leaves it", verbose);
+        hl_proc_expect_error (path, stuck, 14, "no action leaves it", verbose);
         zstr_free (&stuck);
     }
     //  Whole-file errors name the last line
-    s_expect_error (path, "procedure t 1\nregime normal\nrole r -\nstate a initial -\n"
+    hl_proc_expect_error (path, "procedure t 1\nregime normal\nrole r -\nstate a initial -\n"
                     "state b final -\naction go - a b r\n# end\n", 7,
                     "no action creates a case", verbose);
-    s_expect_error (path, "procedure t 1\nregime normal\nrole r -\nstate a open -\n"
+    hl_proc_expect_error (path, "procedure t 1\nregime normal\nrole r -\nstate a open -\n"
                     "action go - - a r\n", 5, "no state is marked initial", verbose);
-    s_expect_error (path, "regime normal\nrole r -\nstate a initial -\nstate b final -\n"
+    hl_proc_expect_error (path, "regime normal\nrole r -\nstate a initial -\nstate b final -\n"
                     "action new - - a r\naction go - a b r\n", 6, "no 'procedure", verbose);
-    s_expect_error (path, "procedure t 1\nrole r -\nstate a initial -\nstate b final -\n"
+    hl_proc_expect_error (path, "procedure t 1\nrole r -\nstate a initial -\nstate b final -\n"
                     "action new - - a r\naction go - a b r\n", 6, "no regime", verbose);
-    s_expect_error (path, "", 1, "no 'procedure", verbose);
+    hl_proc_expect_error (path, "", 1, "no 'procedure", verbose);
     //  First error wins: pass 1 errors come before reference errors
-    s_expect_error (path, "procedure t 1\naction x - nowhere a r\nbogus\n", 3, "unknown keyword", verbose);
+    hl_proc_expect_error (path, "procedure t 1\naction x - nowhere a r\nbogus\n", 3, "unknown keyword", verbose);
     //  Declarations in any order, CRLF and a byte order mark are fine
     small = s_test_load (path, "\xEF\xBB\xBFnotify new:fast r t\r\naction go - a b r\r\n"
                          "meaning forward new:fast\r\nmeaning create new\r\nmeaning route go\r\n"

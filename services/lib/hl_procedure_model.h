@@ -1,7 +1,8 @@
 /*  hl_procedure_model — the procedure's data, as the loader builds it and
- *  the queries read it (internal: included by hl_procedure.c and
- *  hl_procedure_loader.c, not by hotline.h). One class, hl_procedure, in
- *  two files: the loader (parser and checker) and the queries.
+ *  the queries read it (internal: included by hl_procedure.c,
+ *  hl_procedure_loader.c and hl_procedure_meaning.c, not by hotline.h). One
+ *  class, hl_procedure, in three files: the loader (parser and checker), its
+ *  meaning lines, and the queries.
  *
  *  Indexes: states, roles, regimes, actions and deadlines are arrays in
  *  file order; the zhashx indexes map a name to its index + 1 (so that a
@@ -120,6 +121,77 @@ struct _hl_procedure_t {
     size_t initial;             //  state index
     bool has_initial;
 };
+
+//  --------------------------------------------------------------------------
+//  The loader's internals, shared by its two files: hl_procedure_loader.c
+//  (reading, tokenizing, the declarations, actions, deadlines, notify lines,
+//  the graph) and hl_procedure_meaning.c (the meaning lines)
+
+#define HL_PROC_MAX_NAME      64  //  bytes in an identifier
+
+typedef struct {
+    char *text;
+    bool quoted;
+} hl_proc_token_t;
+
+typedef struct {
+    size_t no;                  //  line number, from 1
+    hl_proc_token_t *tok;
+    size_t ntok;
+    char *buf;                  //  storage for the token texts
+} hl_proc_line_t;
+
+//  Load context: path, error buffer, first error wins
+typedef struct {
+    const char *path;
+    char *err;
+    size_t errsize;
+    bool failed;
+    size_t last_line;           //  for whole-file errors
+    size_t procedure_line;
+    zhashx_t *seen;             //  load-time keys for duplicate checks
+} hl_proc_ctx_t;
+
+//  Allocation that aborts on failure (as zmalloc), and a copy of text
+void *hl_proc_realloc (void *ptr, size_t count, size_t size);
+char *hl_proc_strdup (const char *text);
+//  Make room for one more element in a dynamic array
+#define HL_PROC_GROW(array, count, capacity) \
+    do { \
+        if ((count) >= (capacity)) { \
+            (capacity) = (capacity)? (capacity) * 2: 8; \
+            (array) = hl_proc_realloc ((array), (capacity), sizeof *(array)); \
+        } \
+    } while (0)
+//  Length to print of user text in an error message (at most 40 bytes, cut
+//  on a UTF-8 boundary); HL_PROC_CLIP gives "%.*s" its two arguments
+int hl_proc_clip (const char *text);
+#define HL_PROC_CLIP(text) hl_proc_clip (text), (text)
+//  Record the first error as "path:line: message"; always returns -1
+int hl_proc_fail (hl_proc_ctx_t *ctx, size_t line, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+//  0 if text is an identifier, else -1 with the error recorded
+int hl_proc_check_ident (hl_proc_ctx_t *ctx, size_t line, const char *what, const char *text);
+//  Split a comma list in place: the number of items, or -1 if an item is
+//  empty; *items_p is allocated (caller frees)
+ssize_t hl_proc_split (char *text, char ***items_p);
+
+//  hl_procedure_meaning.c: one 'meaning' line (pass 3b, after the actions,
+//  deadlines and notify lines are known), and the check that every required
+//  meaning was declared (pass 5). 0, or -1 with the error recorded.
+int hl_proc_load_meaning (hl_procedure_t *self, hl_proc_ctx_t *ctx, hl_proc_line_t *line);
+int hl_proc_check_meanings (hl_procedure_t *self, hl_proc_ctx_t *ctx);
+
+//  The loader's selftest fixtures, shared with the meanings' selftest: a
+//  small valid procedure of 13 lines without its meanings, the meaning
+//  lines it needs, and expected errors ("path:line: ...fragment...";
+//  _line_error: base + one line, the error on line 14)
+extern const char *hl_proc_test_base;
+extern const char *hl_proc_test_meanings;
+void hl_proc_expect_error (const char *path, const char *text, size_t line,
+                           const char *fragment, bool verbose);
+void hl_proc_expect_line_error (const char *path, const char *extra, const char *fragment,
+                                bool verbose);
 
 //  Index of name in hash, or -1 (name may be NULL)
 ssize_t hl_procedure_ix_lookup (zhashx_t *hash, const char *name);

@@ -1,0 +1,253 @@
+// public.js — report-public.html: a citizen reports pollution, no login.
+//
+// The fields are the officers' report, flat, sent as multipart/form-data to
+// POST /api/v1/public/reports (services/web/API.md, "Citizens"), with the
+// files in parts named "evidence". The page checks what it can before
+// sending (a type, a description, a place, a way to reply or "anonymous",
+// the number and size of files) but the server decides: every refusal it
+// sends is shown in plain words next to the field it names.
+//
+// One request_id is made per report and kept across retries, so a double
+// tap or a retry after a lost answer files one case. The case number and
+// the tracking link are shown only after the server's 201, which it sends
+// once intake has the report on disk.
+//
+// The map: the public page has no session, so it cannot read the map's
+// config from /api/v1/me; it opens on map.js's default centre over the
+// coordinate grid (see mapConfig below).
+
+import { h, fill, $ } from './dom.js';
+import { code, codes, lang, setLang } from './i18n.js';
+import { ApiError, showErrors, clearErrors } from './api.js';
+import { pointPicker } from './map.js';
+import { pt, plain, applyPublic } from './public-i18n.js';
+import { filePicker, postForm, commonRefusal } from './public-files.js';
+
+const form = $('#report');
+const button = $('#submit');
+let requestId = newId();
+let inFlight = false;
+let picker = null;
+let pin = null;                      // {lat, lon}
+let files = null;                    // the evidence (public-files.js)
+
+function newId () {
+  return (crypto.randomUUID && crypto.randomUUID())
+    || Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// ------------------------------------------------------------ the fields
+
+function fillTypes () {
+  const select = $('#type');
+  const keep = select.value;
+  fill(select, h('option', { value: '' }, pt('p_type_choose')),
+    codes('type').map((c) => h('option', { value: c }, code('type', c))));
+  select.value = keep;
+}
+
+function setPin (lat, lon, pan) {
+  pin = Number.isFinite(lat) && Number.isFinite(lon) ? { lat: +lat.toFixed(6), lon: +lon.toFixed(6) } : null;
+  if (picker) { if (pin) picker.set(pin.lat, pin.lon, pan); else picker.clear(); }
+  drawPin();
+}
+
+function drawPin () {
+  const el = $('#pin-text');
+  el.textContent = pin ? pt('p_picked', { lat: pin.lat.toFixed(5), lon: pin.lon.toFixed(5) }) : pt('p_not_picked');
+  el.classList.toggle('picked', !!pin);
+  el.dataset.lat = pin ? pin.lat : '';
+  el.dataset.lon = pin ? pin.lon : '';
+  $('#clear-pin').hidden = !pin;
+}
+
+function geolocate () {
+  const status = $('#geo-status');
+  const btn = $('#geolocate');
+  status.textContent = pt('p_geolocating');
+  btn.disabled = true;
+  navigator.geolocation.getCurrentPosition((pos) => {
+    btn.disabled = false;
+    status.textContent = '';
+    setPin(pos.coords.latitude, pos.coords.longitude, true);
+  }, () => {
+    btn.disabled = false;
+    status.textContent = pt('p_geo_denied');
+  }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+}
+
+function anonymousChanged () {
+  const anon = $('#anonymous').checked;
+  for (const id of ['r-name', 'r-phone', 'r-email']) {
+    const el = $(`#${id}`);
+    el.disabled = anon;
+    if (anon) el.value = '';
+  }
+}
+
+// ------------------------------------------------------------ checks
+
+const v = (name) => form.elements[name].value.trim();
+
+// What the page can tell before sending (the server checks everything again)
+function localCheck () {
+  const errs = [];
+  if (!v('type')) errs.push({ field: 'type', message: pt('p_err_type') });
+  if (!v('description')) errs.push({ field: 'description', message: pt('p_err_description') });
+  if (!v('location') && !pin) errs.push({ field: 'location', message: pt('p_err_where') });
+  if (!$('#anonymous').checked && !v('phone') && !v('email')) errs.push({ field: 'phone', message: pt('p_err_contact') });
+  return errs;
+}
+
+// A refusal from the server, in plain words for the field it names
+function friendly (status, body, retryAfter) {
+  const common = commonRefusal(status, body, retryAfter);
+  if (common) return common;
+  const msg = body.error || '';
+  const field = body.field;
+  const mk = (f, m) => new ApiError(status, { error: m, field: f });
+  const words = {
+    type: () => pt('p_err_type'),
+    description: () => (v('description') ? pt('p_err_description_bad') : pt('p_err_description')),
+    location: () => (v('location') || pin ? pt('p_err_location_bad') : pt('p_err_where')),
+    phone: () => (/reply|liên lạc/i.test(msg) ? pt('p_err_contact') : pt('p_err_phone')),
+    email: () => pt('p_err_email'),
+    name: () => pt('p_err_name'),
+    latitude: () => pt('p_err_coords'),
+    longitude: () => pt('p_err_coords'),
+    anonymous: () => pt('p_err_anonymous'),
+  };
+  if (field && words[field]) return mk(field, words[field]());
+  if (/refused/.test(msg)) return mk(null, pt('p_err_refused'));
+  return mk(null, plain(msg) || pt('p_err_refused'));
+}
+
+// ------------------------------------------------------------ sending
+
+function formData () {
+  const fd = new FormData();
+  fd.append('request_id', requestId);
+  fd.append('type', v('type'));
+  fd.append('description', form.elements.description.value.trim());
+  // The case needs a place in words; a pin alone is named as one, in the
+  // case's language (the officers read Vietnamese)
+  const place = v('location') || `Vị trí đánh dấu trên bản đồ (${pin.lat.toFixed(6)}, ${pin.lon.toFixed(6)})`;
+  fd.append('location', place);
+  if (pin) { fd.append('latitude', String(pin.lat)); fd.append('longitude', String(pin.lon)); }
+  if ($('#anonymous').checked) fd.append('anonymous', 'true');
+  else for (const k of ['name', 'phone', 'email']) if (v(k)) fd.append(k, v(k));
+  fd.append('website', form.elements.website.value);     // the honeypot, as found
+  files.append(fd);
+  return fd;
+}
+
+async function submit () {
+  if (inFlight) return;
+  clearErrors(form);
+  const errs = localCheck();
+  if (errs.length) { showErrors(form, new ApiError(400, { error: pt('p_err_check'), field_errors: errs })); return; }
+  inFlight = true;
+  button.disabled = true;
+  button.textContent = pt('p_sending');
+  try {
+    const { status, body, retryAfter } = await postForm('/api/v1/public/reports', formData());
+    if (status !== 201) throw friendly(status, body, retryAfter);
+    done(body.case_id, body.tracking_url);
+  } catch (e) {
+    showErrors(form, e instanceof ApiError ? e : new ApiError(0, { error: String(e) }));
+  } finally {
+    inFlight = false;
+    button.disabled = false;
+    button.textContent = pt('p_submit');
+  }
+}
+
+function done (caseId, url) {
+  $('#case-number').textContent = caseId;
+  const link = url ? new URL(url, location.href).href : '';
+  $('#link-box').hidden = !link;
+  $('#no-link').hidden = !!link;
+  $('#track-link').value = link;
+  $('#open-track').href = link || '#';
+  $('#copy-status').textContent = '';
+  form.hidden = true;
+  const box = $('#done');
+  box.hidden = false;
+  window.scrollTo(0, 0);
+  box.focus();
+}
+
+async function copyLink () {
+  const input = $('#track-link');
+  const status = $('#copy-status');
+  try {
+    await navigator.clipboard.writeText(input.value);
+    status.textContent = pt('p_copied');
+    return;
+  } catch (e) { /* no clipboard API here (plain HTTP, or not allowed): select and copy */ }
+  input.focus();
+  input.select();
+  let ok = false;
+  try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+  status.textContent = ok ? pt('p_copied') : pt('p_copy_failed');
+}
+
+function reset () {
+  form.reset();
+  fillTypes();
+  clearErrors(form);
+  anonymousChanged();
+  files.clear();
+  setPin(NaN, NaN);
+  requestId = newId();
+  $('#done').hidden = true;
+  form.hidden = false;
+  if (picker) picker.invalidate();
+  window.scrollTo(0, 0);
+  $('#type').focus();
+}
+
+// ------------------------------------------------------------ start
+
+// Where the map opens and over which tiles. /api/v1/me carries web/tile_url
+// and web/map_center, but only with a login; nothing public does yet, so
+// the citizens' map is the coordinate grid at map.js's default centre.
+function mapConfig () {
+  return { tiles: null, attribution: '', center: null, zoom: null };
+}
+
+function redraw () {
+  applyPublic(document);
+  fillTypes();
+  drawPin();
+  files.draw();
+  if (!inFlight) button.textContent = pt('p_submit');
+}
+
+async function main () {
+  files = filePicker({ inputs: [$('#camera'), $('#files')], list: $('#file-list'), hint: $('#files-hint'), form });
+  redraw();
+  $('#lang-toggle').addEventListener('click', () => setLang(lang() === 'vi' ? 'en' : 'vi'));
+  document.addEventListener('hl:lang', redraw);
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); submit(); });
+  $('#anonymous').addEventListener('change', anonymousChanged);
+  $('#clear-pin').addEventListener('click', () => setPin(NaN, NaN));
+  $('#copy-link').addEventListener('click', copyLink);
+  $('#new-report').addEventListener('click', reset);
+  // Geolocation needs a secure context (HTTPS, or this machine): elsewhere
+  // the button could only fail, so it is not offered
+  if (navigator.geolocation && window.isSecureContext) $('#geolocate').addEventListener('click', geolocate);
+  else $('#geolocate').hidden = true;
+  const cfg = mapConfig();
+  if (!cfg.tiles) $('#map-hint').dataset.pt = 'p_map_offline';
+  applyPublic(document);
+  try {
+    picker = await pointPicker($('#map'), { ...cfg, onPick: (lat, lon) => setPin(lat, lon, false) });
+  } catch (e) {
+    $('#map').hidden = true;
+    $('#map-hint').hidden = true;
+  }
+  document.body.dataset.loaded = '1';
+}
+
+main();

@@ -189,6 +189,21 @@ hl_config_test (bool verbose)
                    "deploy/config/routing.conf": "/etc/hotline/routing.conf"));
     free (resolved);
     hl_config_destroy (&config);
+
+    //  The table of keys: one entry per path, each documented; families
+    //  match the names below them, and nothing else
+    for (const hl_config_key_t *key = hl_config_keys; key->path; key++) {
+        assert (key->dflt && key->doc && *key->doc);
+        assert (hl_config_key (key->path) == key);
+    }
+    assert (streq (hl_config_key ("notify/workers")->dflt, "1"));
+    assert (streq (hl_config_key ("endpoints/intake")->path, "endpoints/*"));
+    assert (streq (hl_config_key ("endpoints/city")->path, "endpoints/city"));
+    assert (streq (hl_config_key ("contacts/staff/lan")->path, "contacts/*"));
+    assert (hl_config_key ("endpoints/") == NULL);
+    assert (hl_config_key ("endpoints") == NULL);
+    assert (hl_config_key ("notify/nope") == NULL);
+    assert (hl_config_key (NULL) == NULL);
     if (verbose)
         printf ("(%s) ", path);
     printf ("OK\n");

@@ -3,7 +3,8 @@
  *  Values are addressed by path, e.g. "node/ward_code" or "endpoints/intake".
  *  Twelve-factor: the environment variable HOTLINE_<PATH> (upper case, '/'
  *  replaced by '_', e.g. HOTLINE_ENDPOINTS_INTAKE) overrides the file.
- *  See deploy/config/ward.cfg for every key, documented.
+ *  See deploy/config/ward-31001.cfg for every key, documented, and the
+ *  table hl_config_keys below.
  */
 #ifndef HL_CONFIG_H_INCLUDED
 #define HL_CONFIG_H_INCLUDED
@@ -32,6 +33,20 @@ char *hl_config_resolve (hl_config_t *self, const char *file);
 //  (deploy/config/procedure.conf exists: `make run`, the tests), else in
 //  /etc/hotline/ (installed). Caller frees.
 char *hl_config_file (hl_config_t *self, const char *key, const char *name);
+
+//  The table of every key read (hl_config_keys.c), ending with a NULL path:
+//  "section/key" or "section/*" (a family: endpoints/NAME, contacts/NAME),
+//  its default as text ("" none or derived) and one line of documentation.
+//  deploy/config/ward-31001.cfg documents each; tests/integration/
+//  test_config_keys.py fails when code reads a key missing from either.
+typedef struct {
+    const char *path;
+    const char *dflt;
+    const char *doc;
+} hl_config_key_t;
+extern const hl_config_key_t hl_config_keys [];
+//  The table's entry for path (a family's for a name in it), or NULL
+const hl_config_key_t *hl_config_key (const char *path);
 
 void hl_config_test (bool verbose);
 #endif

@@ -26,6 +26,16 @@ PROCEDURE = os.path.join(ROOT, "deploy", "config", "procedure.conf")
 VALGRIND = os.environ.get("HOTLINE_VALGRIND") == "1"
 #   Under valgrind (or a sanitizer build) everything is slower: waits stretch
 SLOW = 6 if VALGRIND else (2 if "asan" in BUILD else 1)
+#   ... but never past WAIT_CAP seconds for a wait that asked for less: a
+#   hung test must fail in bounded time (20 s x 6 is already 2 minutes; a
+#   60 s wait stretched 6 times would hold a stuck pass for 6). A wait that
+#   asks for more than the cap itself gets what it asked for, unstretched.
+WAIT_CAP = 120.0
+
+
+def stretch(seconds):
+    """seconds, stretched by SLOW, capped at WAIT_CAP (or seconds if more)."""
+    return max(seconds, min(seconds * SLOW, WAIT_CAP))
 
 
 def pytest_configure(config):
@@ -68,7 +78,7 @@ def node_time(fmt, ms=None):
 
 
 def wait_for(predicate, timeout=20.0, interval=0.05, what="condition"):
-    timeout *= SLOW
+    timeout = stretch(timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -149,7 +159,7 @@ class Node:
         cmd = [os.path.join(BUILD, "hotline"), "-c", self.config, "user", "add", name,
                "--role", role, "--password-stdin"]
         result = subprocess.run(cmd, env=self.env, capture_output=True, text=True,
-                                input=password + "\n", timeout=60 * SLOW)
+                                input=password + "\n", timeout=stretch(60))
         if result.returncode != 0:
             raise AssertionError(f"hotline user add {name} -> {result.returncode}: {result.stderr}")
         return password
@@ -252,8 +262,10 @@ class Node:
         if actor:
             cmd += ["--as", actor]
         cmd += list(args)
+        #   Bounded: the CLI's own retry budget, or the capped minute
         result = subprocess.run(cmd, env=self.env, capture_output=True, text=True,
-                                timeout=60 * SLOW, input=input)
+                                timeout=max(stretch(60), tries * timeout * SLOW / 1000 + 5),
+                                input=input)
         if check and result.returncode != 0:
             raise AssertionError(f"hotline {' '.join(args)} -> {result.returncode}\n"
                                  f"stdout: {result.stdout}\nstderr: {result.stderr}")

@@ -1,4 +1,4 @@
-"""Issue 5: bad input on the wire. Every socket a node exposes gets malformed
+"""Bad input on the wire. Every socket a node exposes gets malformed
 frames, wrong frame counts, wrong schema versions, oversize messages,
 invalid UTF-8, unknown enum values and floods. Each service answers with an
 error or drops the input, logs it, and keeps serving everyone else: after

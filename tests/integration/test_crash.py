@@ -1,4 +1,4 @@
-"""Issue 2: nothing acknowledged is lost, and retries create no duplicates,
+"""Nothing acknowledged is lost, and retries create no duplicates,
 while intake and archive are killed with SIGKILL at random moments."""
 import os
 import random

@@ -1,4 +1,4 @@
-"""Issue 7: the deployment files hold together. docker-compose.yml,
+"""The deployment files hold together. docker-compose.yml,
 deploy/k8s/ and deploy/systemd/ are parsed and every reference between
 them is checked: names, selectors, volumes, config files, keys, ports."""
 import configparser
@@ -16,7 +16,7 @@ SERVICES = ("intake", "archive", "routing", "deadline-watcher", "notification")
 HTTP_OFFSET = {"intake": 11, "archive": 12, "routing": 13, "deadline-watcher": 14, "notification": 15}
 STATEFUL = {"intake", "archive", "notification"}       # own state, one replica
 SCALABLE = {"routing", "deadline-watcher"}             # log followers with a local store
-#   The web console (issue 11): one per node, its own store (web.db), the
+#   The web console: one per node, its own store (web.db), the
 #   console on base+10, its health and metrics on base+16
 WEB_PORT, WEB_HTTP = 10, 16
 UNITS = SERVICES + ("web",)

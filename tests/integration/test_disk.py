@@ -1,4 +1,4 @@
-"""Issue 5: a full disk, a data directory gone read-only, a database locked
+"""A full disk, a data directory gone read-only, a database locked
 by another process. Intake refuses new cases with a clear error and the
 client sees exit 3; nothing is acknowledged without being persisted (an
 acknowledged case survives kill -9, a refused one left nothing behind);

@@ -1,4 +1,4 @@
-"""Issue 11, section 4: the node's ZeroMQ front door is not a way around the
+"""The node's ZeroMQ front door is not a way around the
 login.
 
 The local front door (endpoints/intake, loopback or the node's internal

@@ -1,4 +1,4 @@
-"""Issue 2: the ward node's write path and record, through real processes."""
+"""The ward node's write path and record, through real processes."""
 import datetime
 import json
 import os

@@ -1,4 +1,4 @@
-"""Issue 7: graceful shutdown. SIGTERM to each service of a running ward node
+"""Graceful shutdown. SIGTERM to each service of a running ward node
 under load: the service exits 0 within 5 s, having finished (or cleanly left
 for redelivery) what it had in flight, and no acknowledged case is lost."""
 import os

@@ -1,4 +1,4 @@
-"""Issue 11: the case list the web console and `hotline list` page through.
+"""The case list the web console and `hotline list` page through.
 
 Pagination (offset/limit, --page/--per-page), free-text search (case number,
 location, description, polluter; never the reporter), order=due (cases with
@@ -101,7 +101,7 @@ def test_an_archive_from_before_the_list_columns_is_upgraded(node_factory):
     case = node.submit(description="Nước thải cũ")
     node.wait_archived(case)
     node.kill("archive")
-    # take the store back to the schema before issue 11
+    # take the store back to the schema before the due order and the search index
     path = f"{node.data}/archive.db"
     conn = sqlite3.connect(path)
     conn.executescript("DROP INDEX cases_due; DROP TABLE cases_fts;"

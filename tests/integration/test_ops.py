@@ -1,4 +1,4 @@
-"""Issue 7: health, readiness, status and metrics of every service over HTTP;
+"""Health, readiness, status and metrics of every service over HTTP;
 `hotline status`; bind addresses apart from connect addresses."""
 import json
 import os

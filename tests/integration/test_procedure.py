@@ -1,4 +1,4 @@
-"""Issue 3: the procedure end to end, and the procedure as data.
+"""The procedure end to end, and the procedure as data.
 
 - A Department case through the real services of a ward and the city: the
   ward's leaders and the Department's hotline unit get their mail, the

@@ -1,4 +1,4 @@
-"""Issue 2 and 3: the ward's periodic report gives the right numbers."""
+"""The ward's periodic report gives the right numbers."""
 import csv
 import io
 import json

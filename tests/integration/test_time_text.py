@@ -1,4 +1,4 @@
-"""Issue 14: Vietnam time and Vietnamese text.
+"""Vietnam time and Vietnamese text.
 
 A node keeps its own time zone (node/timezone, default Asia/Ho_Chi_Minh):
 case-number years, report days, deadlines shown and dates typed are in it,

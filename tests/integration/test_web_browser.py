@@ -2,7 +2,7 @@
 chromium + chromium-driver) driven by Selenium, against a real ward node
 with its web service (hotline-web) serving services/web/static.
 
-Covers (issue 11, section 8): log in; take a phone report through the form
+Covers: log in; take a phone report through the form
 and see its number; assign, verify, contain, resolve and inform from the
 case page and see the deadlines change; log out; a viewer sees no phone
 number; a description holding <script> or <img onerror> shows as text and

@@ -1,5 +1,5 @@
 """Citizens report without an account, with evidence files, and follow
-their case from a secret tracking link (issue 13, services/web/API.md
+their case from a secret tracking link (services/web/API.md
 "Citizens" and "Evidence"): real archive + intake + hotline-web, spoken to
 with http.client; the browser test drives headless Chromium on a phone's
 viewport."""

@@ -2,7 +2,7 @@
 headless Chromium (Debian's chromium + chromium-driver) through Selenium,
 against a real ward node (all five services) with its web service.
 
-Covers (issue 13, section 5): from the login page's link, a citizen uses
+Covers: from the login page's link, a citizen uses
 their location, then picks a pin on the map, attaches a photo (a JPEG the
 test makes), submits and sees the case number and the tracking link; the
 case at the node has the photo and the pin. They open the tracking link and

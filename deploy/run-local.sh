@@ -12,7 +12,11 @@ cd "$(dirname "$0")/.."
 NODES=${HOTLINE_NODES_LIST:-"city ward-31001 ward-31002"}
 SERVICES="archive intake routing deadline-watcher notification web"
 BUILD=${BUILD:-build}
-mkdir -p var/log var/mail
+#   var/mail is a Maildir: aiosmtpd's Mailbox handler (mailbox.Maildir)
+#   creates tmp/new/cur only when the folder does not exist yet, so a plain
+#   var/mail (as this script once made) failed every message with
+#   FileNotFoundError .../tmp/...; mkdir -p also repairs such a folder
+mkdir -p var/log var/mail/tmp var/mail/new var/mail/cur
 pids=()
 
 stop() {
@@ -45,8 +49,13 @@ fi
     done
 } > var/nodes.cfg
 
+#   The catcher listens where the first node's notify/smtp_url sends
+#   (127.0.0.1:2525 in deploy/config), so the two cannot disagree
+set -- $NODES
+smtp=$(awk '/^ *smtp_url *=/ {print $3; exit}' "deploy/config/$1.cfg")
+smtp=${smtp#smtp://}
 if /usr/bin/python3 -c "import aiosmtpd" 2>/dev/null; then
-    /usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:2525 -c aiosmtpd.handlers.Mailbox var/mail \
+    /usr/bin/python3 -m aiosmtpd -n -l "${smtp:-127.0.0.1:2525}" -c aiosmtpd.handlers.Mailbox var/mail \
         >> var/log/smtp.log 2>&1 &
     pids+=($!)
 fi

@@ -195,7 +195,7 @@ static void
 s_usage (void)
 {
     fprintf (stderr, "usage: hotline-bench sqlite|drive|rtt|pushpull|keys|wards|deadlines|"
-                     "fake-intake|idle|list|list-raw [--option value]...\n(see tests/bench/bench.h)\n");
+                     "fake-intake|idle|list|list-raw|web-list|web-submit [--option value]...\n(see tests/bench/bench.h)\n");
 }
 
 int
@@ -219,6 +219,8 @@ main (int argc, char *argv [])
     if (streq (cmd, "idle"))        return bench_idle (argc, argv);
     if (streq (cmd, "list"))        return bench_list (argc, argv);
     if (streq (cmd, "list-raw"))    return bench_list_raw (argc, argv);
+    if (streq (cmd, "web-list"))    return bench_web_list (argc, argv);
+    if (streq (cmd, "web-submit"))  return bench_web_submit (argc, argv);
     s_usage ();
     return 2;
 }

@@ -15,6 +15,8 @@
  *                                libraries, one socket, one store (row 7)
  *      hotline-bench list        case list queries to a real archive (row 8)
  *      hotline-bench list-raw    the same pages straight from SQLite (row 8)
+ *      hotline-bench web-list    the web API's case list, keep-alive HTTP (row 12)
+ *      hotline-bench web-submit  submits through the web API, K in flight (row 12)
  *
  *  Every subcommand prints one JSON object on its last stdout line.
  *  tests/bench/run builds this with the project's flags and runs the rows.
@@ -36,6 +38,8 @@ int bench_fake_intake (int argc, char **argv);
 int bench_idle (int argc, char **argv);
 int bench_list (int argc, char **argv);
 int bench_list_raw (int argc, char **argv);
+int bench_web_list (int argc, char **argv);
+int bench_web_submit (int argc, char **argv);
 
 //  "--name value" options
 const char *bench_opt (int argc, char **argv, const char *name, const char *dflt);

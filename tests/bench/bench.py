@@ -27,6 +27,8 @@ import subprocess
 import sys
 import time
 
+import bench_web           # row 12: the web API (issue 11 §9)
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, os.environ.get("BENCH_BUILD", "build-bench"))
 BENCH = os.path.join(BUILD, "hotline-bench")
@@ -37,6 +39,8 @@ RESULTS_MD = os.path.join(ROOT, "tests", "bench", "RESULTS.md")
 PROCEDURE = os.path.join(ROOT, "deploy", "config", "procedure.conf")
 QUICK = os.environ.get("BENCH_QUICK", "") == "1"
 ROWS = [r.strip() for r in os.environ.get("BENCH_ROWS", "1,2,3,4,5,6,7,8").split(",") if r.strip()]
+if "BENCH_ROWS" not in os.environ:
+    ROWS.append("12")
 SERVICES = ("archive", "intake", "routing", "deadline-watcher", "notification")
 
 # Sizes: full run (~5-8 minutes on 2 cores) and quick smoke run (~1 minute)
@@ -902,6 +906,7 @@ def table():
             rows.append(("8", metric, f"{ours['p50_ms']:.2f} / {ours['p99_ms']:.2f} ms",
                          f"{raw['p50_ms']:.2f} / {raw['p99_ms']:.2f} ms (the same page, SQLite in-process)",
                          times(ours['p99_ms'], raw['p99_ms']) + " at p99", target))
+    rows += bench_web.table_rows(sys.modules[__name__])
     global CONDITIONS
     cond = []
     for key, get in (("1", lambda: R[1]["best"]["cpu"]), ("2", lambda: R[2]["result"]["cpu"]),
@@ -929,6 +934,7 @@ def main():
     errors = {}
     plan = [("1", row1), ("2", row2), ("1", row1_raw), ("2", row2_raw), ("3", row3), ("4", row4),
             ("5", row5), ("6", row6), ("7", row7), ("8", row8)]
+    plan.append(("12", bench_web.row12))
     for key, fn in plan:
         if key not in ROWS or (fn is row1_raw and 1 not in R):
             continue

@@ -457,7 +457,7 @@ hl_keyring_test (bool verbose)
     assert (rewritten);
     zcert_set_meta (rewritten, "actor", "leader:an");
     snprintf (path, sizeof path, "%s/client-binh.cert", sub);
-    struct timespec before;
+    struct timespec before = { 0, 0 };
     s_stat_mtime (path, &before);
     rc = zcert_save_public (rewritten, path);
     zcert_destroy (&rewritten);

@@ -9,8 +9,10 @@ is a literal (the web reads through the same calls), and every
 hl_service_endpoint / hl_service_bind_endpoint NAME (endpoints/NAME,
 bind/NAME). Keys built at run time (contacts/RECIPIENT, endpoints/http_*)
 are covered by the table's families (a path ending in "/*"), whose section
-must be documented. Selftest sections (from `*_test (bool verbose)` on) are
-not service code and are skipped.
+must be documented. Selftest sections (from `*_test (bool verbose)` on)
+are not service code and are skipped. The other way, every key in the
+table is still named by some source, so the table keeps no key that is
+gone.
 
 Reads the sources only: no process runs, so it is the same under every
 build (plain, sanitizers, valgrind).
@@ -141,3 +143,15 @@ def test_the_table_says_the_default_the_code_uses():
             wrong.append(f"{path}: table {entries[name][0]!r}, code {sorted(literals)} "
                          f"({sites[0][0]})")
     assert not wrong, "defaults differ: " + "; ".join(wrong)
+
+
+def test_every_key_in_the_table_is_read():
+    """A key no code names any more (a meaning moved to procedure.conf, a
+    feature gone) leaves the table too, so the table stays the truth"""
+    sources = ""
+    for source in glob.glob(os.path.join(ROOT, "services", "**", "*.c"), recursive=True):
+        if os.path.abspath(source) != TABLE:
+            sources += open(source, encoding="utf-8").read()
+    stale = sorted(path for path in table()
+                   if not path.endswith("/*") and f'"{path}"' not in sources)
+    assert not stale, "in services/lib/hl_config_keys.c but read nowhere: " + ", ".join(stale)

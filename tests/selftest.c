@@ -11,6 +11,7 @@ typedef struct {
 } s_test_t;
 
 static s_test_t s_tests [] = {
+    { "alloc",     hl_alloc_test },
     { "log",       hl_log_test },
     { "clock",     hl_clock_test },
     { "store",     hl_store_test },

@@ -50,8 +50,7 @@ s_redact (const uint8_t *data, size_t size, uint8_t **out, size_t *out_size)
     }
     hl_event_redact (event);
     *out_size = hotline__event__get_packed_size (event);
-    *out = (uint8_t *) malloc (*out_size? *out_size: 1);
-    assert (*out);
+    *out = (uint8_t *) zmalloc (*out_size? *out_size: 1);
     hotline__event__pack (event, *out);
     hotline__event__free_unpacked (event, NULL);
     return 0;
@@ -400,8 +399,8 @@ hl_clone_pub_new (zloop_t *loop, const char *pub_endpoint, const char *snapshot_
         hl_clone_pub_destroy (&self);
         return NULL;
     }
-    self->pub_endpoint = strdup (zsock_endpoint (self->pub));
-    self->snapshot_endpoint = strdup (zsock_endpoint (self->snapshot));
+    self->pub_endpoint = hl_strdup (zsock_endpoint (self->pub));
+    self->snapshot_endpoint = hl_strdup (zsock_endpoint (self->snapshot));
     if (zloop_reader (loop, self->snapshot, s_pub_recv, self)) {
         hl_error ("clone: cannot register the snapshot reader");
         hl_clone_pub_destroy (&self);
@@ -552,8 +551,7 @@ s_sub_accept (hl_clone_sub_t *self, uint64_t seq, const uint8_t *data, size_t si
     assert (event);
     event->seq = seq;
     event->size = size;
-    event->data = (uint8_t *) malloc (size);
-    assert (event->data);
+    event->data = (uint8_t *) zmalloc (size);
     memcpy (event->data, data, size);
     zlistx_add_end (self->ready, event);
 }
@@ -718,8 +716,8 @@ hl_clone_sub_new (const char *pub_endpoint, const char *snapshot_endpoint, uint6
     assert (snapshot_endpoint);
     hl_clone_sub_t *self = (hl_clone_sub_t *) zmalloc (sizeof (hl_clone_sub_t));
     assert (self);
-    self->pub_endpoint = strdup (pub_endpoint);
-    self->snapshot_endpoint = strdup (snapshot_endpoint);
+    self->pub_endpoint = hl_strdup (pub_endpoint);
+    self->snapshot_endpoint = hl_strdup (snapshot_endpoint);
     self->ready = zlistx_new ();
     assert (self->pub_endpoint && self->snapshot_endpoint && self->ready);
     zlistx_set_destructor (self->ready, s_event_destroy);
@@ -878,8 +876,7 @@ t_source_fill (t_source_t *src, uint64_t upto)
         event.origin = "ward-31001";
         event.report = &report;
         src->size [seq] = hotline__event__get_packed_size (&event);
-        src->data [seq] = (uint8_t *) malloc (src->size [seq]);
-        assert (src->data [seq]);
+        src->data [seq] = (uint8_t *) zmalloc (src->size [seq]);
         hotline__event__pack (&event, src->data [seq]);
         src->n = seq;
     }
@@ -901,8 +898,7 @@ t_fetch (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_item_
     for (uint64_t seq = after + 1; seq <= src->n && (size_t) count < max; seq++) {
         items [count].seq = seq;
         items [count].size = src->size [seq];
-        items [count].data = (uint8_t *) malloc (src->size [seq]);
-        assert (items [count].data);
+        items [count].data = (uint8_t *) zmalloc (src->size [seq]);
         memcpy (items [count].data, src->data [seq], src->size [seq]);
         count++;
     }

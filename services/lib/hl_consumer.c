@@ -19,8 +19,21 @@ s_cursor (void *arg, const char *stream, uint64_t *cursor)
     if (!stmt)
         return -1;
     sqlite3_bind_text (stmt, 1, stream, -1, SQLITE_STATIC);
-    *cursor = sqlite3_step (stmt) == SQLITE_ROW? (uint64_t) sqlite3_column_int64 (stmt, 0): 0;
+    //  No row is cursor 0 (nothing applied yet: replay from the start). A
+    //  failed read (locked, I/O error) is -1, never 0: 0 would replay the
+    //  whole log into handlers that act on each event again
+    int rc = sqlite3_step (stmt);
+    if (rc == SQLITE_ROW)
+        *cursor = (uint64_t) sqlite3_column_int64 (stmt, 0);
+    else
+    if (rc == SQLITE_DONE)
+        *cursor = 0;
+    else
+        hl_error ("consumer: cannot read the cursor of stream %s: %s", stream,
+                  sqlite3_errstr (rc));
     sqlite3_reset (stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return -1;
     self->cursor = *cursor;
     return 0;
 }
@@ -146,7 +159,7 @@ s_test_fetch (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_
         event.action = "submit";
         items [count].seq = seq;
         items [count].size = hotline__event__get_packed_size (&event);
-        items [count].data = (uint8_t *) malloc (items [count].size);
+        items [count].data = (uint8_t *) zmalloc (items [count].size);
         hotline__event__pack (&event, items [count].data);
         count++;
     }
@@ -208,6 +221,22 @@ hl_consumer_test (bool verbose)
     hl_hop_sender_destroy (&sender);
     zloop_destroy (&state.loop);
     hl_store_destroy (&store);
+
+    //  The cursor callback: no row is 0; a read that fails at step (here a
+    //  view whose seq overflows at run time) is -1 and leaves the cursor
+    //  alone, never 0, which would replay the whole log
+    snprintf (path, sizeof path, "%s/bad.db", dir);
+    store = hl_store_new (path, "CREATE VIEW hop_cursor AS SELECT 'log' AS stream,"
+                                " abs (-9223372036854775807 - 1) AS seq");
+    assert (store);
+    hl_consumer_t probe = { .store = store, .cursor = 7 };
+    uint64_t cursor = 42;
+    assert (s_cursor (&probe, "other", &cursor) == 0 && cursor == 0);
+    cursor = 42;
+    assert (s_cursor (&probe, "log", &cursor) == -1);
+    assert (probe.cursor == 0);         //  the successful read above set it
+    hl_store_destroy (&store);
+
     char cmd [96];
     snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
     if (system (cmd)) {}

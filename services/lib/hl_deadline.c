@@ -233,7 +233,11 @@ hl_deadline_pending (hl_store_t *store, const char *case_id, const char *name,
     sqlite3_bind_text (stmt, 2, name, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) started_seq);
     bool pending = false;
-    if (sqlite3_step (stmt) == SQLITE_ROW) {
+    int rc = sqlite3_step (stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        hl_error ("deadline store: cannot read deadline %s of %s: %s", name, case_id,
+                  hl_store_error (store));
+    if (rc == SQLITE_ROW) {
         bool running = sqlite3_column_int (stmt, 0);
         bool not_warned = sqlite3_column_int (stmt, 1);
         bool not_breached = sqlite3_column_int (stmt, 2);
@@ -260,7 +264,8 @@ hl_deadline_json (hl_store_t *store, const char *case_id, int64_t now)
     if (!stmt)
         return array;
     sqlite3_bind_text (stmt, 1, case_id, -1, SQLITE_STATIC);
-    while (sqlite3_step (stmt) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
         json_t *item = json_object ();
         const char *name = (const char *) sqlite3_column_text (stmt, 0);
         int64_t due_ms = sqlite3_column_int64 (stmt, 3);
@@ -280,6 +285,14 @@ hl_deadline_json (hl_store_t *store, const char *case_id, int64_t now)
         json_array_append_new (array, item);
     }
     sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE) {
+        //  Not a shorter list: a case shown without its deadlines would
+        //  read as "none running"
+        hl_error ("deadline store: cannot read the deadlines of %s: %s", case_id,
+                  hl_store_error (store));
+        json_decref (array);
+        return NULL;
+    }
     return array;
 }
 

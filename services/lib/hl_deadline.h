@@ -31,11 +31,13 @@ int hl_deadline_apply (hl_store_t *store, hl_procedure_t *procedure, const Hotli
 //  "warn") or breached (kind "breach")? Used by intake to refuse stale or
 //  repeated deadline events. A warning is pending only if the deadline has
 //  one (warn_ms > 0) and it is not breached yet (never warn after a breach).
+//  A failed read is logged and answers false.
 bool hl_deadline_pending (hl_store_t *store, const char *case_id, const char *name,
                           uint64_t started_seq, const char *kind);
 //  The deadlines of one case as a JSON array (name, started_seq, started_ms,
 //  due_ms, warn_ms, met_ms (null while running), warned, breached (booleans),
-//  status: running|met|overdue|met_late), in start order
+//  status: running|met|overdue|met_late), in start order. NULL if the read
+//  failed (logged): never a partial list.
 json_t *hl_deadline_json (hl_store_t *store, const char *case_id, int64_t now);
 
 void hl_deadline_test (bool verbose);

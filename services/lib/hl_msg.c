@@ -400,7 +400,7 @@ hl_msg_test (bool verbose)
     frame = hl_msg_encode (&env);
     env.schema = 2;
     size_t size = hotline__envelope__get_packed_size (&env);
-    uint8_t *buffer = (uint8_t *) malloc (size);
+    uint8_t *buffer = (uint8_t *) zmalloc (size);
     hotline__envelope__pack (&env, buffer);
     assert (hl_msg_decode (buffer, size, &reason) == NULL);
     assert (streq (reason, "unsupported schema version"));
@@ -425,7 +425,7 @@ hl_msg_test (bool verbose)
     report.description = "ok";
     frame = hl_msg_encode (&env);
     size = zframe_size (frame);
-    buffer = (uint8_t *) malloc (size + 4);
+    buffer = (uint8_t *) zmalloc (size + 4);
     memcpy (buffer, zframe_data (frame), size);
     memcpy (buffer + size, "\x82\x00\x01z", 4);
     decoded = hl_msg_decode (buffer, size, &reason);

@@ -461,7 +461,7 @@ hl_report_test (bool verbose)
 
     //  Limits in characters, with a byte ceiling; line breaks as typed
     assert (hl_text_chars ("Nước") == 4);
-    char *long_text = (char *) malloc (HL_MAX_BYTES (HL_MAX_TEXT) + 8);
+    char *long_text = (char *) zmalloc (HL_MAX_BYTES (HL_MAX_TEXT) + 8);
     const char *units [] = { "ệ", "\xF0\x9F\x8C\x8A", "e\xCC\x82\xCC\xA3", "a" };     //  Vietnamese, emoji, combining
     for (int u = 0; u < 4; u++) {
         //  HL_MAX_TEXT code points (the combining form is 3 per character)

@@ -39,6 +39,7 @@
 #define HL_REQUEST_REUSED   422
 #define HL_UNAVAILABLE      503
 
+#include "hl_alloc.h"
 #include "hl_log.h"
 #include "hl_clock.h"
 #include "hl_store.h"

@@ -117,8 +117,7 @@ routing_fold (const char *text)
         text = "";
     size_t len = strlen (text);
     //  Lower-casing never lengthens a code point in the ranges above
-    char *out = (char *) malloc (len + 1);
-    assert (out);
+    char *out = (char *) zmalloc (len + 1);
     const unsigned char *p = (const unsigned char *) text;
     size_t done = 0, at = 0;
     while (at < len) {
@@ -287,7 +286,7 @@ s_parse_condition (char *token, s_condition_t *condition)
         char *comma = strchr (start, ',');
         if (comma)
             *comma = 0;
-        condition->values [i] = strdup (start);
+        condition->values [i] = hl_strdup (start);
         condition->count = i + 1;
         if (condition->key == S_KEYWORD)
             condition->folded [i] = routing_fold (start);
@@ -345,8 +344,8 @@ routing_rules_load (const char *path, hl_procedure_t *procedure, char *err, size
         return NULL;
     }
     routing_rules_t *self = (routing_rules_t *) zmalloc (sizeof (routing_rules_t));
-    char *line = (char *) malloc (S_MAX_LINE + 2);
-    char *buf = (char *) malloc (S_MAX_LINE + 2);
+    char *line = (char *) zmalloc (S_MAX_LINE + 2);
+    char *buf = (char *) zmalloc (S_MAX_LINE + 2);
     char *tokens [S_MAX_TOKENS];
     int lineno = 0;
     const char *error = NULL;
@@ -371,7 +370,7 @@ routing_rules_load (const char *path, hl_procedure_t *procedure, char *err, size
                 error = "a second default";
             else
             if (!(error = s_check_variant (procedure, tokens [1])))
-                self->default_variant = strdup (tokens [1]);
+                self->default_variant = hl_strdup (tokens [1]);
         }
         else
         if (streq (tokens [0], "rule")) {
@@ -381,11 +380,13 @@ routing_rules_load (const char *path, hl_procedure_t *procedure, char *err, size
             }
             if ((error = s_check_variant (procedure, tokens [1])))
                 break;
-            self->rules = (s_rule_t *) realloc (self->rules, (self->count + 1) * sizeof (s_rule_t));
+            //  hl_realloc aborts rather than return NULL: a plain realloc's
+            //  NULL assigned over self->rules lost every rule parsed so far
+            self->rules = (s_rule_t *) hl_realloc (self->rules, (self->count + 1) * sizeof (s_rule_t));
             s_rule_t *rule = &self->rules [self->count++];
             memset (rule, 0, sizeof *rule);
             rule->number = (int) self->count;
-            rule->variant = strdup (tokens [1]);
+            rule->variant = hl_strdup (tokens [1]);
             rule->conditions = (s_condition_t *) zmalloc ((size_t) (count - 2) * sizeof (s_condition_t));
             for (int i = 2; i < count && !error; i++) {
                 rule->count++;

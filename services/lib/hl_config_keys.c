@@ -95,10 +95,6 @@ const hl_config_key_t hl_config_keys [] = {
     { "notify/intake_timeout_ms", "3000",         "per try, towards intake (follow-up actions)" },
     { "notify/tick_ms",       "200",              "how often due messages are handed to the senders" },
 
-    //  report: Open311's "closed" status (the archive's report reads the
-    //  procedure's meanings instead)
-    { "report/informed_action",  "inform",        "Open311: a case is closed once this action is recorded" },
-
     //  web (services/web/API.md, "Configuration")
     { "web/threads",          "4",                "worker threads" },
     { "web/connection_limit", "256",              "open connections in all" },

@@ -39,7 +39,7 @@ typedef struct {
 struct _web_open311_t {
     web_api_t *api;
     bool city;
-    char *ward_code, *ward_name, *department_name, *informed_action;
+    char *ward_code, *ward_name, *department_name;
     int rate_per_min;
     pthread_mutex_t lock;           //  guards buckets and done
     zhashx_t *buckets;              //  key name -> s_bucket_t
@@ -57,8 +57,7 @@ web_open311_new (web_api_t *api, hl_config_t *config)
     char *department = zsys_sprintf ("Sở Nông nghiệp và Môi trường %s", hl_config_get (config, "node/city", ""));
     self->department_name = strdup (hl_config_get (config, "open311/department_name", department));
     zstr_free (&department);
-    self->informed_action = strdup (hl_config_get (config, "report/informed_action", "inform"));
-    assert (self->ward_code && self->ward_name && self->department_name && self->informed_action);
+    assert (self->ward_code && self->ward_name && self->department_name);
     self->rate_per_min = (int) hl_config_int (config, "open311/rate_per_min", 60);
     pthread_mutex_init (&self->lock, NULL);
     self->buckets = zhashx_new ();
@@ -82,7 +81,6 @@ web_open311_destroy (web_open311_t **self_p)
         free (self->ward_code);
         free (self->ward_name);
         free (self->department_name);
-        free (self->informed_action);
         free (self);
         *self_p = NULL;
     }
@@ -504,8 +502,11 @@ s_request_object (web_open311_t *self, json_t *done, json_t *c)
     json_t *event;
     json_array_foreach (json_object_get (c, "history"), i, event) {
         const char *action = json_string_value (json_object_get (event, "action"));
+        const char *variant = json_string_value (json_object_get (event, "variant"));
         const char *note = json_string_value (json_object_get (event, "note"));
-        if (action && streq (action, self->informed_action) && note && *note)
+        //  The procedure's "informed" meaning, as the report counts it
+        if (action && note && *note
+        &&  hl_procedure_means (web_api_procedure (self->api), "informed", action, variant? variant: ""))
             notes = note;
     }
     //  Who handles it: the Department for its own cases and those forwarded

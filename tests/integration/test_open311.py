@@ -260,6 +260,9 @@ def test_status_along_a_case_life(o311):
     status_after("resolve", case, "--note", "Cơ sở đã khắc phục", closed=True)
     status_after("inform", case, "--channel", "phone", "--note", "Đã xử lý xong: cơ sở đã khắc phục",
                  closed=True)
+    # The case was already closed after resolve: wait for the inform itself
+    # to reach the archive (intake acks before the archive applies it)
+    wait_for(lambda: get_request(o311, case)["status_notes"] is not None, what="inform archived")
     for fmt in ("json", "xml"):
         r = get_request(o311, case, fmt)
         assert r["status_notes"] == "Đã xử lý xong: cơ sở đã khắc phục"

@@ -537,6 +537,16 @@ s_session_logout (web_api_t *self, web_request_t *request, hl_session_info_t *se
     web_request_json (request, 200, json_object ());
 }
 
+//  The map the pages draw: /me's "map", and the citizens' (web_public's
+//  GET /api/v1/public/config), one builder so the two cannot drift apart
+json_t *
+web_api_map (web_api_t *self)
+{
+    return json_pack ("{s:s, s:s, s:[f, f], s:i}",
+        "tiles", self->tile_url, "attribution", self->tile_attribution,
+        "center", self->center [0], self->center [1], "zoom", self->zoom);
+}
+
 //  GET /api/v1/me
 static void
 s_me (web_api_t *self, web_request_t *request, hl_session_info_t *session)
@@ -559,9 +569,7 @@ s_me (web_api_t *self, web_request_t *request, hl_session_info_t *session)
                          json_boolean (web_api_can_see_reporter (self, session->role, NULL)));
     json_object_set_new (answer, "can_act", json_boolean (web_api_can_act (self, session->role)));
     json_object_set_new (answer, "is_admin", json_boolean (streq (session->role, "admin")));
-    json_object_set_new (answer, "map", json_pack ("{s:s, s:s, s:[f, f], s:i}",
-        "tiles", self->tile_url, "attribution", self->tile_attribution,
-        "center", self->center [0], self->center [1], "zoom", self->zoom));
+    json_object_set_new (answer, "map", web_api_map (self));
     json_object_set_new (answer, "now_ms", json_integer (hl_clock_now ()));
     web_request_json (request, 200, answer);
 }
@@ -618,6 +626,11 @@ web_api_handle (web_api_t *self, web_request_t *request)
     if (n >= 3 && n <= 4 && streq (seg [0], "public") && streq (seg [1], "track")) {
         request->route = "public_track";
         web_public_track (self->pub, request, seg [2], n == 4? seg [3]: NULL);
+        return;
+    }
+    //  The citizens' pages' config: no session, nothing in it is secret
+    if (n == 2 && streq (seg [0], "public") && streq (seg [1], "config")) {
+        web_public_config (self->pub, request);
         return;
     }
     //  The login is the one request without a session

@@ -65,6 +65,9 @@ const char *web_api_tile_origin (web_api_t *self);
 
 //  --- For the handlers
 hl_procedure_t *web_api_procedure (web_api_t *self);
+//  The map the pages draw: {"tiles", "attribution", "center": [lat, lon],
+//  "zoom"} (caller decrefs)
+json_t *web_api_map (web_api_t *self);
 //  The citizens' routes and evidence files (web_public.h)
 typedef struct _web_public_t web_public_t;
 web_public_t *web_api_public (web_api_t *self);

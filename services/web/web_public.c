@@ -8,7 +8,8 @@
  *       everything after it is only drained
  *    3. committing the files and sending a command as an actor
  *    4. POST /api/v1/public/reports
- *    5. the tracking page's routes (GET, rate, reopen, add a photo)
+ *    5. the pages' config; the tracking page's routes (GET, rate, reopen,
+ *       add a photo)
  *    6. an officer's attach, and serving a file (stripped beyond the ward)
  *    7. the upload router (web_public_upload_handle), the selftest
  */
@@ -601,6 +602,22 @@ s_report (web_public_t *self, web_request_t *request, web_upload_t *upload)
 }
 
 // ------------------------------------------------------------- 5. tracking
+
+void
+web_public_config (web_public_t *self, web_request_t *request)
+{
+    if (strneq (request->method, "GET") && strneq (request->method, "HEAD")) {
+        web_request_error (request, 405, NULL, "Phương thức không hỗ trợ (method not allowed)");
+        return;
+    }
+    //  The same limits the upload enforces, so the page's early checks
+    //  follow a node configured otherwise; the server still decides
+    json_t *answer = json_object ();
+    json_object_set_new (answer, "map", web_api_map (self->api));
+    json_object_set_new (answer, "evidence_max_files", json_integer ((json_int_t) self->max_files));
+    json_object_set_new (answer, "evidence_max_bytes", json_integer ((json_int_t) self->max_bytes));
+    web_request_json (request, 200, answer);
+}
 
 //  The token's case: 0 and case_id, or -1 (answered 404 or 503)
 static int

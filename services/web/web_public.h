@@ -1,6 +1,7 @@
 /*  web_public — citizens without an account, and evidence files (issue 13;
  *  API.md "Citizens" and "Evidence"):
  *
+ *      GET  /api/v1/public/config                  the map and the file limits, for the pages
  *      POST /api/v1/public/reports                 a report with files (multipart)
  *      GET  /api/v1/public/track/{token}           the case, as its reporter sees it
  *      POST /api/v1/public/track/{token}/rate      {"satisfied": bool[, "note"]}
@@ -58,6 +59,8 @@ void web_upload_destroy (web_upload_t **self_p);
 void web_public_upload_handle (web_public_t *self, web_request_t *request, web_upload_t *upload);
 
 //  --- The JSON routes (called by web_api's router)
+//  GET /api/v1/public/config: no session
+void web_public_config (web_public_t *self, web_request_t *request);
 //  /api/v1/public/track/{token}[/rate|/reopen]: no session
 void web_public_track (web_public_t *self, web_request_t *request, const char *token,
                        const char *what);

@@ -170,6 +170,26 @@ def test_bad_uploads_refused_nothing_stored(web_ward, name, body):
     assert cases(node) == 0
 
 
+def test_public_config_is_the_officers_map_and_the_file_limits(node_factory):
+    node = node_factory(services=("web",), extra=(
+        "web\n"
+        '    tile_url = "https://{s}.tile.example.vn/{z}/{x}/{y}.png"\n'
+        '    tile_attribution = "&copy; Bản đồ Việt Nam"\n'
+        '    map_center = "20.8449,106.6881"\n'
+        "    map_zoom = 16\n"
+        "    evidence_max_files = 3\n"
+        "    evidence_max_bytes = 2000000\n")).start()
+    citizen = Web(node)                 # no login
+    got = citizen.request("GET", "/api/v1/public/config")
+    assert got.status == 200, got.body
+    officer = Web(node)
+    officer.login("lan", node.web_user("lan", "officer"))
+    assert got.json == {"map": officer.request("GET", "/api/v1/me").json["map"],
+                        "evidence_max_files": 3, "evidence_max_bytes": 2000000}
+    assert got.json["map"]["center"] == [20.8449, 106.6881] and got.json["map"]["zoom"] == 16
+    assert citizen.request("POST", "/api/v1/public/config", {}).status == 405
+
+
 def test_rate_limit_per_phone(public_ward):
     node = public_ward
     body, ctype = multipart(REPORT)

@@ -11,20 +11,40 @@
 // then another, then add a recording. Each file shows with a thumbnail
 // (a blob: URL, allowed by the CSP's img-src) and a button to drop it.
 //
-// The checks mirror the server's defaults (web/evidence_max_files 5,
-// web/evidence_max_bytes 10 MB, no empty file) only to save a wasted
-// upload: a node configured otherwise still decides, and its refusal is
+// The checks use the node's own limits (web/evidence_max_files,
+// web/evidence_max_bytes, from GET /api/v1/public/config: publicConfig()
+// below; the server's defaults, 5 and 10 MB, until it answers) only to
+// save a wasted upload: the server still decides, and its refusal is
 // shown next to the files. The type is not checked here: the server reads
 // the content's magic bytes, never the name or the browser's guess.
 
 import { h, fill } from './dom.js';
-import { ApiError, showErrors, clearErrors } from './api.js';
+import { api, ApiError, showErrors, clearErrors } from './api.js';
 import { t } from './i18n.js';
 import { pt, plain } from './public-i18n.js';
 
 export const LIMITS = { maxFiles: 5, maxBytes: 10 * 1024 * 1024 };
 const MAX_NAME = 80;                 // characters of a filename sent (the server allows 255 bytes)
-const MB = Math.round(LIMITS.maxBytes / 1024 / 1024);
+const mb = () => Math.max(1, Math.round(LIMITS.maxBytes / 1024 / 1024));
+
+let configAsked = null;
+
+// GET /api/v1/public/config, once per page: {map: {tiles, attribution,
+// center, zoom}, evidence_max_files, evidence_max_bytes}; LIMITS follows
+// it. A node that does not answer leaves the defaults (and a null map:
+// map.js's default centre over the coordinate grid), so the form still works
+export function publicConfig () {
+  if (!configAsked) {
+    configAsked = api.get('/api/v1/public/config', null, { noRedirect: true, timeout: 10000 })
+      .then((cfg) => {
+        if (Number.isInteger(cfg.evidence_max_files) && cfg.evidence_max_files > 0) LIMITS.maxFiles = cfg.evidence_max_files;
+        if (Number.isInteger(cfg.evidence_max_bytes) && cfg.evidence_max_bytes > 0) LIMITS.maxBytes = cfg.evidence_max_bytes;
+        return cfg;
+      })
+      .catch(() => ({ map: null }));
+  }
+  return configAsked;
+}
 
 function fmtSize (bytes) {
   if (bytes < 1024 * 1024) return `${Math.max(1, Math.round(bytes / 1024))} KB`;
@@ -47,7 +67,7 @@ export function filePicker ({ inputs, list, hint, form }) {
   let items = [];                    // [{file, url}]
 
   function draw () {
-    hint.textContent = pt('p_files_hint', { count: LIMITS.maxFiles, mb: MB });
+    hint.textContent = pt('p_files_hint', { count: LIMITS.maxFiles, mb: mb() });
     fill(list, items.map((f, i) => h('li.file-item',
       f.url ? h('img.thumb', { src: f.url, alt: '' })
             : h('span.thumb.kind', { 'aria-hidden': 'true' }, (f.file.type.split('/')[0] || '?').slice(0, 5)),
@@ -63,7 +83,7 @@ export function filePicker ({ inputs, list, hint, form }) {
     for (const file of chosen) {
       if (items.length >= LIMITS.maxFiles) { problems.push(pt('p_too_many', { count: LIMITS.maxFiles })); break; }
       if (file.size === 0) { problems.push(pt('p_empty_file', { name: file.name })); continue; }
-      if (file.size > LIMITS.maxBytes) { problems.push(pt('p_too_big', { name: file.name, mb: MB })); continue; }
+      if (file.size > LIMITS.maxBytes) { problems.push(pt('p_too_big', { name: file.name, mb: mb() })); continue; }
       items.push({ file, url: /^image\//.test(file.type) ? URL.createObjectURL(file) : null });
     }
     draw();

@@ -12,16 +12,16 @@
 // the tracking link are shown only after the server's 201, which it sends
 // once intake has the report on disk.
 //
-// The map: the public page has no session, so it cannot read the map's
-// config from /api/v1/me; it opens on map.js's default centre over the
-// coordinate grid (see mapConfig below).
+// The map and the file limits come from GET /api/v1/public/config (no
+// session: the same map the officers' /api/v1/me carries), see mapConfig
+// below.
 
 import { h, fill, $ } from './dom.js';
 import { code, codes, lang, setLang } from './i18n.js';
 import { ApiError, showErrors, clearErrors } from './api.js';
 import { pointPicker } from './map.js';
 import { pt, plain, applyPublic } from './public-i18n.js';
-import { filePicker, postForm, commonRefusal } from './public-files.js';
+import { filePicker, postForm, commonRefusal, publicConfig } from './public-files.js';
 
 const form = $('#report');
 const button = $('#submit');
@@ -209,11 +209,14 @@ function reset () {
 
 // ------------------------------------------------------------ start
 
-// Where the map opens and over which tiles. /api/v1/me carries web/tile_url
-// and web/map_center, but only with a login; nothing public does yet, so
-// the citizens' map is the coordinate grid at map.js's default centre.
-function mapConfig () {
-  return { tiles: null, attribution: '', center: null, zoom: null };
+// Where the map opens and over which tiles: the node's web/tile_url,
+// tile_attribution, map_center and map_zoom, from the public config. A node
+// that does not answer leaves the coordinate grid at map.js's default centre
+async function mapConfig () {
+  const map = (await publicConfig()).map || {};
+  return { tiles: map.tiles || null, attribution: map.attribution || '',
+           center: Array.isArray(map.center) && map.center.length === 2 ? map.center : null,
+           zoom: Number.isInteger(map.zoom) ? map.zoom : null };
 }
 
 function redraw () {
@@ -238,7 +241,8 @@ async function main () {
   // the button could only fail, so it is not offered
   if (navigator.geolocation && window.isSecureContext) $('#geolocate').addEventListener('click', geolocate);
   else $('#geolocate').hidden = true;
-  const cfg = mapConfig();
+  const cfg = await mapConfig();
+  files.draw();                      // the node's file limits, now known
   if (!cfg.tiles) $('#map-hint').dataset.pt = 'p_map_offline';
   applyPublic(document);
   try {

@@ -18,7 +18,7 @@ import { code, lang, setLang, stateLabel, fmtTime } from './i18n.js';
 import { api, ApiError, showErrors, clearErrors, serverNow } from './api.js';
 import { countdown, startTicking } from './countdown.js';
 import { pt, plain, stateHelp, applyPublic } from './public-i18n.js';
-import { filePicker, postForm, commonRefusal } from './public-files.js';
+import { filePicker, postForm, commonRefusal, publicConfig } from './public-files.js';
 
 const POLL_MS = 30000;
 let token = '';
@@ -255,6 +255,8 @@ function main () {
   window.addEventListener('hashchange', () => { readToken(); load(); });
   setInterval(() => { if (!busy && token && document.visibilityState === 'visible') load(); }, POLL_MS);
   startTicking();
+  // The node's file limits for the picker's early checks (the server decides)
+  publicConfig().then(() => files.draw());
   readToken();
   load().finally(() => { document.body.dataset.loaded = '1'; });
 }

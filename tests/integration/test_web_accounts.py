@@ -178,6 +178,7 @@ def _on_terminal(node, args, typed):
         os.execve(HOTLINE, [HOTLINE, "-c", node.config] + args, node.env)
     shown = b""
     answers = list(typed)
+    seen = 0
     deadline = time.monotonic() + 60
     while True:
         if time.monotonic() > deadline:         # never hang the suite
@@ -192,8 +193,14 @@ def _on_terminal(node, args, typed):
         if not chunk:
             break
         shown += chunk
-        # answer a prompt once it is on the screen
-        while answers and shown.count(b": ") > len(typed) - len(answers):
+        # answer each prompt once it is on the screen (not on any other
+        # line, such as a log line, that holds a colon)
+        while answers:
+            prompt = b"New password for " if len(answers) == len(typed) else b"Again: "
+            at = shown.find(prompt, seen)
+            if at < 0:
+                break
+            seen = at + len(prompt)
             os.write(fd, answers.pop(0).encode() + b"\n")
     _, status = os.waitpid(pid, 0)
     os.close(fd)

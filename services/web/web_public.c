@@ -699,8 +699,11 @@ s_track_get (web_public_t *self, web_request_t *request, const char *case_id)
             rating = json_string_value (json_object_get (item, "variant"));
         if (action && streq (action, "reopen"))
             rating = NULL;              //  a new round: a new rating
+        //  The state's name beside its (Vietnamese) label, so the page can
+        //  show the step in the reader's language, as it does the state
         if (to && *to && (!from || strneq (from, to)))
-            json_array_append_new (history, json_pack ("{s:O, s:s}", "at_ms", json_object_get (item, "at_ms"),
+            json_array_append_new (history, json_pack ("{s:O, s:s, s:s}", "at_ms", json_object_get (item, "at_ms"),
+                                   "state", to,
                                    "state_label", hl_procedure_state_label (self->procedure, to)));
     }
     json_object_set_new (answer, "history", history);

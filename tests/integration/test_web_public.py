@@ -120,7 +120,11 @@ def test_public_report_with_photo_tracked_to_the_end(public_ward):
     tracked(lambda t: t["rating"] == "unsatisfied")
     reopened = web.request("POST", f"/api/v1/public/track/{token}/reopen", {"note": "Rác lại bị đổ"})
     assert reopened.status == 200, reopened.body
-    tracked(lambda t: t["state"] == "reopened")
+    track = tracked(lambda t: t["state"] == "reopened")
+    # each step names its state beside the label, so the page can word it in English
+    steps = [s["state"] for s in track["history"]]
+    assert steps[-1] == "reopened" and "reporter_informed" in steps, steps
+    assert all(s["state_label"] for s in track["history"])
     wait_for(lambda: node.show(case)["state"] == "reopened", what="reopened archived")
     history = node.show(case)["history"]
     assert [h["actor"] for h in history if h["action"] in ("rate", "reopen")] == ["citizen:web"] * 2

@@ -96,7 +96,8 @@ function draw () {
   $('#files-count').dataset.count = n;
 
   fill($('#history'), (data.history || []).map((s) => h('li',
-    h('span.when', fmtTime(s.at_ms)), h('span', s.state_label))));
+    h('span.when', fmtTime(s.at_ms)), h('span', { dataset: { state: s.state || '' } },
+                                         stateLabel(s.state, s.state_label)))));
 
   drawActions();
   $('#updated').textContent = pt('track_updated', { when: fmtTime(serverNow()) });

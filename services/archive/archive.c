@@ -10,7 +10,8 @@
 #include "archive.h"
 #include "federation.h"
 
-static const char *s_schema =
+//  Step 1 of archive.db: the schema of the last unversioned release
+static const char s_schema [] =
     "CREATE TABLE IF NOT EXISTS log ("
     "  seq INTEGER PRIMARY KEY, origin TEXT NOT NULL, origin_seq INTEGER NOT NULL,"
     "  case_id TEXT NOT NULL, ward TEXT NOT NULL, at_ms INTEGER NOT NULL,"
@@ -36,6 +37,14 @@ static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS directory ("
     "  ward TEXT PRIMARY KEY, ward_name TEXT NOT NULL, node TEXT NOT NULL,"
     "  focal_points TEXT NOT NULL, updated_ms INTEGER NOT NULL);";
+
+//  archive.db's schema versions (hl_store_migrate): append, never edit.
+//  The case list's next_due_ms columns and its search index are still set
+//  up by archive_query_setup (archive_query.c), idempotently
+static const hl_store_migration_t s_migrations [] = {
+    { 1, s_schema, NULL },
+    { 0, NULL, NULL }
+};
 
 struct _archive_t {
     hl_service_t *service;
@@ -548,9 +557,10 @@ archive_new (hl_service_t *service)
     self->service = service;
     self->procedure = hl_service_procedure (service);
     char *path = hl_service_path (service, "archive.db");
-    self->store = hl_store_new (path, s_schema);
+    self->store = hl_store_new (path, NULL);
     free (path);
-    if (!self->store || hl_deadline_setup (self->store) || archive_query_setup (self)) {
+    if (!self->store || hl_store_migrate (self->store, "archive.db", s_migrations, NULL)
+    ||  hl_deadline_setup (self->store) || archive_query_setup (self)) {
         archive_destroy (&self);
         return NULL;
     }

@@ -165,8 +165,11 @@ s_fire (watcher_t *self, const firing_t *firing)
     char when [32];
     if (code == HL_OK) {
         self->sent++;
-        hl_metrics_add (hl_service_metrics (self->service),
-                        warn? "hotline_deadline_warnings_total": "hotline_deadline_breaches_total", 1);
+        //  Firings, not replays: a replayed answer is one another replica
+        //  (or this one, before a restart) fired and counted
+        if (!reply->reply->replayed)
+            hl_metrics_add (hl_service_metrics (self->service),
+                            warn? "hotline_deadline_warnings_total": "hotline_deadline_breaches_total", 1);
         hl_log (HL_INFO, case_id, "deadline %s %s (due %s)", name, warn? "warning sent": "breached",
                 hl_clock_format (due_ms, when, sizeof when));
     }
@@ -259,6 +262,10 @@ watcher_new (hl_service_t *service)
     }
     self->timer_id = zloop_timer (loop, (size_t) tick_ms, 0, s_tick, self);
     hl_metrics_on_refresh (hl_service_metrics (service), s_metrics, self);
+    //  Exported from the start, at 0: an alert on rate() needs the series
+    //  before the first firing
+    hl_metrics_add (hl_service_metrics (service), "hotline_deadline_warnings_total", 0);
+    hl_metrics_add (hl_service_metrics (service), "hotline_deadline_breaches_total", 0);
     return self;
 }
 

@@ -15,7 +15,8 @@
 #define MAX_ARGS        16
 #define HL_COMMAND_HASH 16      //  BLAKE2b-128 of actor and packed command
 
-static const char *s_schema =
+//  Step 1 of intake.db: the schema of the last unversioned release
+static const char s_schema [] =
     "CREATE TABLE IF NOT EXISTS log ("
     "  seq INTEGER PRIMARY KEY, case_id TEXT NOT NULL, at_ms INTEGER NOT NULL, event BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS cases ("
@@ -27,6 +28,26 @@ static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS counters ("
     "  prefix TEXT NOT NULL, year INTEGER NOT NULL, last INTEGER NOT NULL,"
     "  PRIMARY KEY (prefix, year));";
+
+//  Step 2: stores made before request hashes were kept gain the column;
+//  their rows keep NULL, and a retry of them is answered as before. A
+//  function, not an ALTER: the last unversioned release made it already
+static int
+s_add_command_hash (hl_store_t *store, void *arg)
+{
+    (void) arg;
+    if (hl_store_int (store, "SELECT count(*) FROM pragma_table_info ('requests')"
+                             " WHERE name = 'command_hash'", -1) != 0)
+        return 0;
+    return hl_store_exec (store, "ALTER TABLE requests ADD COLUMN command_hash BLOB");
+}
+
+//  intake.db's schema versions (hl_store_migrate): append, never edit
+static const hl_store_migration_t s_migrations [] = {
+    { 1, s_schema, NULL },
+    { 2, NULL, s_add_command_hash },
+    { 0, NULL, NULL }
+};
 
 struct _intake_t {
     hl_service_t *service;
@@ -79,6 +100,22 @@ s_error_frame (const char *request_id, int code, const char *error)
     reply.code = code;
     reply.error = (char *) error;
     return s_encode_reply (&reply);
+}
+
+//  The reply of the same request earlier in the batch, marked replayed
+//  (the second of two routing replicas' identical requests did nothing)
+static zframe_t *
+s_replayed_frame (zframe_t *first)
+{
+    Hotline__Envelope *env = hl_msg_decode (zframe_data (first), zframe_size (first), NULL);
+    if (!env || env->body_case != HOTLINE__ENVELOPE__BODY_REPLY) {
+        hl_msg_free (&env);
+        return zframe_dup (first);
+    }
+    env->reply->replayed = true;
+    zframe_t *frame = s_encode_reply (env->reply);
+    hl_msg_free (&env);
+    return frame;
 }
 
 static void
@@ -523,7 +560,7 @@ s_run_batch (intake_t *self, s_item_t *items, size_t count)
         if (earlier) {
             s_item_t *first = &items [(size_t) earlier - 1];
             if (memcmp (first->hash, items [i].hash, HL_COMMAND_HASH) == 0)
-                items [i].reply = zframe_dup (first->reply);
+                items [i].reply = s_replayed_frame (first->reply);
             else
                 items [i].reply = s_error_frame (request_id, HL_REQUEST_REUSED, reused);
             continue;
@@ -538,6 +575,7 @@ s_run_batch (intake_t *self, s_item_t *items, size_t count)
             continue;
         }
         if (remembered) {
+            remembered->replayed = true;        //  not stored: set on the way out
             items [i].reply = s_encode_reply (remembered);
             hotline__reply__free_unpacked (remembered, NULL);
         }
@@ -962,14 +1000,10 @@ intake_new (hl_service_t *service)
     if (!*self->prefix)
         self->prefix = hl_config_get (config, "node/city_code", "0");
     char *path = hl_service_path (service, "intake.db");
-    self->store = hl_store_new (path, s_schema);
+    self->store = hl_store_new (path, NULL);
     free (path);
-    //  A store made before request hashes were kept gains the column; its
-    //  rows keep NULL, and a retry of them is answered as before
-    if (!self->store || hl_deadline_setup (self->store)
-    ||  (hl_store_int (self->store, "SELECT count(*) FROM pragma_table_info ('requests')"
-                                    " WHERE name = 'command_hash'", -1) == 0
-         && hl_store_exec (self->store, "ALTER TABLE requests ADD COLUMN command_hash BLOB"))
+    if (!self->store || hl_store_migrate (self->store, "intake.db", s_migrations, NULL)
+    ||  hl_deadline_setup (self->store)
     ||  sodium_init () < 0) {
         intake_destroy (&self);
         return NULL;

@@ -18,8 +18,8 @@
 #include <sodium.h>
 #include <liboath/oath.h>
 
-//  Bump on an incompatible change of the tables below; a web.db written by
-//  a newer version is refused rather than misread
+//  The last step of s_migrations: a web.db written by a newer version is
+//  refused rather than misread
 #define S_SCHEMA_VERSION    1
 #define S_PASSWORD_MIN      10
 #define S_PASSWORD_MAX      256
@@ -35,7 +35,8 @@
 #define S_AUDIT_KEEP_MS     (366LL * 24 * 3600 * 1000)
 #define S_LOGIN_FAILED      "wrong user, password or code"
 
-static const char *s_schema =
+//  Step 1 of web.db's accounts: the schema of the first release with them
+static const char s_schema [] =
     "CREATE TABLE IF NOT EXISTS users ("
     "  name TEXT PRIMARY KEY,"
     "  role TEXT NOT NULL,"
@@ -77,6 +78,13 @@ static const char *s_schema =
     "  difficulties TEXT NOT NULL,"
     "  proposals TEXT NOT NULL,"
     "  updated_ms INTEGER NOT NULL);";
+
+//  web.db's schema versions (hl_store_migrate): append, never edit.
+//  hl_public's tables in the same file are created idempotently by it
+static const hl_store_migration_t s_migrations [] = {
+    { 1, s_schema, NULL },
+    { 0, NULL, NULL }
+};
 
 static const char *s_text_keys [] = { "letter", "practice", "difficulties", "proposals", NULL };
 
@@ -256,25 +264,9 @@ hl_accounts_new (const char *path)
         return NULL;
     }
     //  The schema is created, and its version stamped, in one transaction
-    //  (two processes, the web and the CLI, may open a new file at once)
-    if (hl_store_begin (self->store)) {
-        hl_accounts_destroy (&self);
-        return NULL;
-    }
-    int64_t version = hl_store_int (self->store, "PRAGMA user_version", -1);
-    if (version > S_SCHEMA_VERSION) {
-        hl_error ("%s was written by a newer Hotline (schema %" PRId64 ", this one knows %d)",
-                  path, version, S_SCHEMA_VERSION);
-        hl_store_rollback (self->store);
-        hl_accounts_destroy (&self);
-        return NULL;
-    }
-    char stamp [64];
-    snprintf (stamp, sizeof stamp, "PRAGMA user_version = %d", S_SCHEMA_VERSION);
-    if (hl_store_exec (self->store, s_schema)
-    ||  hl_store_exec (self->store, stamp)
-    ||  hl_store_commit (self->store)) {
-        hl_store_rollback (self->store);
+    //  (two processes, the web and the CLI, may open a new file at once);
+    //  a file from a newer release is refused
+    if (hl_store_migrate (self->store, "web.db", s_migrations, NULL)) {
         hl_accounts_destroy (&self);
         return NULL;
     }

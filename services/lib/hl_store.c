@@ -201,6 +201,97 @@ hl_store_error (hl_store_t *self)
     return sqlite3_errmsg (self->db);
 }
 
+const char *
+hl_store_path (hl_store_t *self)
+{
+    return self->path;
+}
+
+int
+hl_store_version (hl_store_t *self)
+{
+    //  Not through the statement cache: PRAGMA results are not re-read by
+    //  a cached statement in every SQLite version
+    sqlite3_stmt *stmt = NULL;
+    int version = -1;
+    if (sqlite3_prepare_v2 (self->db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK
+    &&  sqlite3_step (stmt) == SQLITE_ROW)
+        version = sqlite3_column_int (stmt, 0);
+    sqlite3_finalize (stmt);
+    return version;
+}
+
+int
+hl_store_migrate (hl_store_t *self, const char *name, const hl_store_migration_t *steps, void *arg)
+{
+    assert (self && name && steps);
+    int last = 0;
+    for (const hl_store_migration_t *step = steps; step->version; step++) {
+        assert (step->version > last);          //  a programmer's error: the list's order
+        assert (step->sql || step->fn);
+        last = step->version;
+    }
+    //  BEGIN IMMEDIATE first: two processes opening one new file (the web
+    //  and the CLI share web.db) must not both apply the steps
+    if (hl_store_begin (self))
+        return -1;
+    int version = hl_store_version (self);
+    if (version < 0) {
+        hl_error ("%s: cannot read its schema version: %s", self->path, sqlite3_errmsg (self->db));
+        hl_store_rollback (self);
+        return -1;
+    }
+    if (version > last) {
+        hl_error ("%s (%s) has schema version %d, newer than this release knows (%d): it was"
+                  " written by a newer Hotline. Run that release, or restore the backup taken"
+                  " before the upgrade (deploy/README.md, \"Upgrades and backups\")",
+                  name, self->path, version, last);
+        hl_store_rollback (self);
+        return -1;
+    }
+    if (version == last)
+        return hl_store_commit (self);
+    //  A new file is not news (and the CLI, which opens web.db, must not
+    //  print it between its prompts); an unversioned store with tables is
+    bool fresh = version == 0
+              && hl_store_int (self, "SELECT count(*) FROM sqlite_master", -1) == 0;
+    for (const hl_store_migration_t *step = steps; step->version; step++) {
+        if (step->version <= version)
+            continue;
+        int rc = step->sql? hl_store_exec (self, step->sql): step->fn (self, arg);
+        if (rc) {
+            hl_error ("%s: schema step %d failed (%s): nothing was changed",
+                      name, step->version, sqlite3_errmsg (self->db));
+            hl_store_rollback (self);
+            return -1;
+        }
+    }
+    char stamp [64];
+    snprintf (stamp, sizeof stamp, "PRAGMA user_version = %d", last);
+    if (hl_store_exec (self, stamp) || hl_store_commit (self)) {
+        hl_store_rollback (self);
+        return -1;
+    }
+    if (version)
+        hl_info ("%s: schema upgraded from version %d to %d", name, version, last);
+    else
+    if (fresh)
+        hl_debug ("%s: new store, schema version %d", name, last);
+    else
+        hl_info ("%s: schema set to version %d (an unversioned store)", name, last);
+    return 0;
+}
+
+//  The selftest's step 3: a column that the store may already have
+static int
+s_test_add_note (hl_store_t *store, void *arg)
+{
+    (*(int *) arg)++;
+    if (hl_store_int (store, "SELECT count(*) FROM pragma_table_info ('kv') WHERE name = 'note'", -1) > 0)
+        return 0;
+    return hl_store_exec (store, "ALTER TABLE kv ADD COLUMN note TEXT NOT NULL DEFAULT ''");
+}
+
 void
 hl_store_test (bool verbose)
 {
@@ -251,6 +342,42 @@ hl_store_test (bool verbose)
     assert (hl_store_int (store, "SELECT count(*) FROM kv", -1) == 100);
     hl_store_destroy (&store);
     assert (hl_store_new ("/nonexistent/dir/x.db", NULL) == NULL);
+
+    //  Migrations. An unversioned store made by an older release (kv, with
+    //  its 100 rows) gains steps 2 and 3; step 1 is its DDL, idempotent
+    store = hl_store_new (path, NULL);
+    assert (hl_store_version (store) == 0);
+    int calls = 0;
+    hl_store_migration_t steps [] = {
+        { 1, "CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v INTEGER NOT NULL)", NULL },
+        { 2, "CREATE TABLE extra (x INTEGER)", NULL },
+        { 3, NULL, s_test_add_note },
+        { 0, NULL, NULL }
+    };
+    assert (hl_store_migrate (store, "test.db", steps, &calls) == 0);
+    assert (calls == 1);
+    assert (hl_store_version (store) == 3);
+    assert (hl_store_int (store, "SELECT count(*) FROM kv WHERE note = ''", -1) == 100);
+    //  Again: nothing to do, no step runs (step 2 would fail if it did)
+    assert (hl_store_migrate (store, "test.db", steps, &calls) == 0);
+    assert (calls == 1);
+    //  A failing step changes nothing, the version included
+    hl_store_migration_t bad [] = {
+        { 1, NULL, s_test_add_note }, { 2, NULL, s_test_add_note }, { 3, NULL, s_test_add_note },
+        { 4, "CREATE TABLE more (y INTEGER)", NULL },
+        { 5, "CREATE TABLE extra (x INTEGER)", NULL },      //  exists: fails
+        { 0, NULL, NULL }
+    };
+    assert (hl_store_migrate (store, "test.db", bad, &calls) == -1);
+    assert (hl_store_version (store) == 3);
+    assert (hl_store_int (store, "SELECT count(*) FROM sqlite_master WHERE name = 'more'", -1) == 0);
+    //  A store newer than the steps: refused, untouched
+    assert (hl_store_exec (store, "PRAGMA user_version = 9") == 0);
+    assert (hl_store_migrate (store, "test.db", steps, &calls) == -1);
+    assert (hl_store_version (store) == 9);
+    assert (calls == 1);
+    assert (streq (hl_store_path (store), path));
+    hl_store_destroy (&store);
     char cmd [128];
     snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
     if (system (cmd)) {}

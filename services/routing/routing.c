@@ -9,7 +9,8 @@
 #include "routing.h"
 #include "rules.h"
 
-static const char *s_schema =
+//  Step 1 of routing.db: the schema of the last unversioned release
+static const char s_schema [] =
     //  What routing needs of each report, until the case is routed
     "CREATE TABLE IF NOT EXISTS routing_cases ("
     "  case_id TEXT PRIMARY KEY,"
@@ -21,6 +22,12 @@ static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS routing_decisions ("
     "  event_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, at_ms INTEGER NOT NULL,"
     "  variant TEXT NOT NULL, reason TEXT NOT NULL, code INTEGER NOT NULL);";
+
+//  routing.db's schema versions (hl_store_migrate): append, never edit
+static const hl_store_migration_t s_migrations [] = {
+    { 1, s_schema, NULL },
+    { 0, NULL, NULL }
+};
 
 struct _routing_t {
     hl_service_t *service;
@@ -182,7 +189,10 @@ s_route (routing_t *self, const Hotline__Event *event)
     int code = reply->reply->code;
     if (code == HL_OK) {
         hl_log (HL_INFO, event->case_id, "routed: %s (%s)", variant, reason);
-        hl_metrics_add (hl_service_metrics (self->service), "hotline_routing_decisions_total", 1);
+        //  Decisions, not replays: a replayed answer is a decision another
+        //  replica (or this one, before a restart) took and counted
+        if (!reply->reply->replayed)
+            hl_metrics_add (hl_service_metrics (self->service), "hotline_routing_decisions_total", 1);
     }
     else
     if (code == HL_CONFLICT || code == HL_FORBIDDEN)
@@ -299,9 +309,9 @@ routing_new (hl_service_t *service)
     free (path);
 
     char *db = hl_service_path (service, "routing.db");
-    self->store = hl_store_new (db, s_schema);
+    self->store = hl_store_new (db, NULL);
     free (db);
-    if (!self->store) {
+    if (!self->store || hl_store_migrate (self->store, "routing.db", s_migrations, NULL)) {
         routing_destroy (&self);
         return NULL;
     }
@@ -317,6 +327,8 @@ routing_new (hl_service_t *service)
     }
     if (self->city)
         hl_consumer_set_local_only (self->consumer, false);
+    //  Exported from the start, at 0 (an alert on rate() needs the series)
+    hl_metrics_add (hl_service_metrics (service), "hotline_routing_decisions_total", 0);
     return self;
 }
 

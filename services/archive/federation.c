@@ -19,6 +19,7 @@ struct _federation_t {
     hl_hop_sender_t *to_wards;      //  city
     bool acked_started;             //  ward metrics: the city's acknowledgements
     uint64_t acked_seen;
+    int64_t wards_refreshed;        //  city metrics: when the per-ward gauges were set
 };
 
 // ---------------------------------------------------------------- keys
@@ -293,6 +294,44 @@ s_metrics (void *arg)
                     at_ms? (hl_clock_now () - at_ms) / 1000.0: 0);
 }
 
+//  City: per ward, where the city is in its log and when its last event
+//  happened, so an alert can name the ward that went silent or fell
+//  behind. One indexed lookup per ward, every 5 s (a city has thousands)
+static void
+s_city_metrics (void *arg)
+{
+    federation_t *self = (federation_t *) arg;
+    int64_t now = zclock_mono ();
+    if (self->wards_refreshed && now - self->wards_refreshed < 5000)
+        return;
+    self->wards_refreshed = now;
+    hl_metrics_t *metrics = hl_service_metrics (self->service);
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT substr (h.stream, 6), h.seq, (SELECT at_ms FROM log"
+        "  WHERE origin = h.stream AND origin_seq <= h.seq ORDER BY origin_seq DESC LIMIT 1)"
+        " FROM hop_cursor h WHERE h.stream LIKE 'ward:%'");
+    if (!stmt)
+        return;
+    int64_t clock = hl_clock_now ();
+    while (sqlite3_step (stmt) == SQLITE_ROW) {
+        const char *ward = (const char *) sqlite3_column_text (stmt, 0);
+        bool digits = ward && *ward && strlen (ward) <= 10;
+        for (const char *c = ward; digits && *c; c++)
+            digits = *c >= '0' && *c <= '9';
+        if (!digits)
+            continue;           //  label values are ward codes only
+        int64_t at_ms = sqlite3_column_int64 (stmt, 2);
+        char name [96];
+        snprintf (name, sizeof name, "hotline_ward_cursor{ward=\"%s\"}", ward);
+        hl_metrics_set (metrics, name, (double) sqlite3_column_int64 (stmt, 1));
+        snprintf (name, sizeof name, "hotline_ward_last_event_timestamp_seconds{ward=\"%s\"}", ward);
+        hl_metrics_set (metrics, name, at_ms / 1000.0);
+        snprintf (name, sizeof name, "hotline_ward_last_event_age_seconds{ward=\"%s\"}", ward);
+        hl_metrics_set (metrics, name, at_ms && clock > at_ms? (clock - at_ms) / 1000.0: 0);
+    }
+    sqlite3_reset (stmt);
+}
+
 federation_t *
 federation_new (const federation_sink_t *sink, zloop_t *loop)
 {
@@ -392,6 +431,7 @@ federation_new (const federation_sink_t *sink, zloop_t *loop)
         //  socket, rather than one per ward
         hl_hop_receiver_set_group (self->from_wards, s_group_begin, s_group_commit);
         hl_hop_sender_set_authorize (self->to_wards, s_authorize);
+        hl_metrics_on_refresh (hl_service_metrics (self->service), s_city_metrics, self);
     }
     self->active = true;
     return self;

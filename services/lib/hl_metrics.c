@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 #include <microhttpd.h>
 #include <curl/curl.h>
+#include <dirent.h>
+#include <sys/resource.h>
 
 typedef enum { S_COUNTER, S_GAUGE, S_HISTOGRAM } s_type_t;
 
@@ -69,6 +71,19 @@ static const s_known_t s_known [] = {
       "Notification delivery attempts that failed since start." },
     { "hotline_notifications_pending", S_GAUGE, true, "Notifications waiting to be delivered." },
     { "hotline_notifications_dead", S_GAUGE, true, "Dead letters: notifications given up on." },
+    { "hotline_notifications_oldest_pending_age_seconds", S_GAUGE, true,
+      "Age of the oldest notification waiting to be delivered (0: none)." },
+    { "hotline_notifications_resent_total", S_COUNTER, false,
+      "Dead letters moved back to pending by hotline deadletter resend since start." },
+    { "hotline_smtp_reachable", S_GAUGE, true,
+      "1 when the SMTP server took a connection at the last check (every 30 s); 0 when not, or e-mail is off." },
+    //  city archive, one series per ward (label ward)
+    { "hotline_ward_last_event_timestamp_seconds", S_GAUGE, false,
+      "City: when the last event from this ward was applied (Unix time; 0: none yet)." },
+    { "hotline_ward_last_event_age_seconds", S_GAUGE, false,
+      "City: seconds since the last event from this ward was applied." },
+    { "hotline_ward_cursor", S_GAUGE, false,
+      "City: the last log seq of this ward the city applied (its durable cursor)." },
     { NULL, S_COUNTER, false, NULL }
 };
 
@@ -193,8 +208,10 @@ s_lookup (hl_metrics_t *self, const char *name, s_type_t type)
         metric->name = strdup (name);
         metric->type = type;
         metric->help = "";
+        //  A labelled series (name{ward="31001"}) is its base name's
+        size_t base = strcspn (name, "{");
         for (const s_known_t *known = s_known; known->name; known++)
-            if (streq (known->name, name)) {
+            if (strlen (known->name) == base && strncmp (known->name, name, base) == 0) {
                 metric->type = known->type;
                 metric->help = known->help;
                 metric->queue = known->queue;
@@ -311,7 +328,9 @@ hl_metrics_refresh (hl_metrics_t *self)
     char reason [160] = "";
     bool ready = self->ready_fn? self->ready_fn (self->ready_arg, reason, sizeof reason): true;
     pthread_mutex_lock (&self->mutex);
-    snprintf (self->ready_reason, sizeof self->ready_reason, "%s", ready? "": reason);
+    //  Ready with a reason: what the service wants an operator to see
+    //  (notification: its dead letters), shown by /readyz and /status
+    snprintf (self->ready_reason, sizeof self->ready_reason, "%s", reason);
     snprintf (self->last_error, sizeof self->last_error, "%s", hl_log_last_error ());
     pthread_mutex_unlock (&self->mutex);
     atomic_store (&self->ready, ready);
@@ -360,10 +379,65 @@ s_ready (hl_metrics_t *self)
 
 // ---------------------------------------------------------------- rendering
 
+//  The process, from /proc/self (any thread may read it); -1 when unknown
+typedef struct {
+    int64_t rss_bytes;
+    int64_t open_fds;
+    int64_t max_fds;
+    double cpu_seconds;
+} s_process_t;
+
+static void
+s_process (s_process_t *process)
+{
+    process->rss_bytes = process->open_fds = process->max_fds = -1;
+    process->cpu_seconds = -1;
+    FILE *file = fopen ("/proc/self/statm", "re");
+    long long pages_total, pages_resident;
+    if (file && fscanf (file, "%lld %lld", &pages_total, &pages_resident) == 2)
+        process->rss_bytes = pages_resident * (int64_t) sysconf (_SC_PAGESIZE);
+    if (file)
+        fclose (file);
+    DIR *dir = opendir ("/proc/self/fd");
+    if (dir) {
+        int64_t count = 0;
+        struct dirent *entry;
+        while ((entry = readdir (dir)))
+            if (entry->d_name [0] != '.')
+                count++;
+        process->open_fds = count - 1;      //  not the one reading the directory
+        closedir (dir);
+    }
+    struct rlimit limit;
+    if (getrlimit (RLIMIT_NOFILE, &limit) == 0)
+        process->max_fds = limit.rlim_cur == RLIM_INFINITY? -1: (int64_t) limit.rlim_cur;
+    //  utime and stime are fields 14 and 15, counted after the command's
+    //  closing parenthesis (the command may hold spaces and parentheses)
+    file = fopen ("/proc/self/stat", "re");
+    char line [1024];
+    if (file && fgets (line, sizeof line, file)) {
+        char *p = strrchr (line, ')');
+        unsigned long long utime, stime;
+        if (p && sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                         &utime, &stime) == 2)
+            process->cpu_seconds = (double) (utime + stime) / (double) sysconf (_SC_CLK_TCK);
+    }
+    if (file)
+        fclose (file);
+}
+
+//  By base name, then labels: a metric's series must be adjacent, under
+//  one HELP and TYPE ("x{" sorts after "x_y" by plain strcmp)
 static int
 s_by_name (const void *a, const void *b)
 {
-    return strcmp ((*(s_metric_t * const *) a)->name, (*(s_metric_t * const *) b)->name);
+    const char *x = (*(s_metric_t * const *) a)->name;
+    const char *y = (*(s_metric_t * const *) b)->name;
+    size_t xl = strcspn (x, "{"), yl = strcspn (y, "{");
+    int rc = strncmp (x, y, xl < yl? xl: yl);
+    if (rc == 0 && xl != yl)
+        return xl < yl? -1: 1;
+    return rc? rc: strcmp (x, y);
 }
 
 //  A snapshot of the metric pointers, sorted by name (caller frees)
@@ -455,6 +529,26 @@ hl_metrics_render (hl_metrics_t *self)
     zchunk_extend (out, "hotline_heartbeat_age_seconds", 29);
     s_labels (self, out, NULL);
     s_printf (out, " %.3f\n", s_heartbeat_age (self) / 1000.0);
+    s_process_t process;
+    s_process (&process);
+    s_header (out, "hotline_process_resident_memory_bytes", "gauge",
+              "Resident set size of the process (/proc/self/statm).");
+    zchunk_extend (out, "hotline_process_resident_memory_bytes", 37);
+    s_labels (self, out, NULL);
+    s_printf (out, " %" PRId64 "\n", process.rss_bytes);
+    s_header (out, "hotline_process_open_fds", "gauge", "Open file descriptors (/proc/self/fd).");
+    zchunk_extend (out, "hotline_process_open_fds", 24);
+    s_labels (self, out, NULL);
+    s_printf (out, " %" PRId64 "\n", process.open_fds);
+    s_header (out, "hotline_process_max_fds", "gauge", "The open file descriptor limit (RLIMIT_NOFILE).");
+    zchunk_extend (out, "hotline_process_max_fds", 23);
+    s_labels (self, out, NULL);
+    s_printf (out, " %" PRId64 "\n", process.max_fds);
+    s_header (out, "hotline_process_cpu_seconds_total", "counter",
+              "User and system CPU time of the process (/proc/self/stat).");
+    zchunk_extend (out, "hotline_process_cpu_seconds_total", 33);
+    s_labels (self, out, NULL);
+    s_printf (out, " %.2f\n", process.cpu_seconds);
     s_header (out, "hotline_ready", "gauge", "1 when the service is ready (readyz answers 200).");
     zchunk_extend (out, "hotline_ready", 13);
     s_labels (self, out, NULL);
@@ -466,16 +560,26 @@ hl_metrics_render (hl_metrics_t *self)
         s_metric_t *metric = list [i];
         const char *type = metric->type == S_COUNTER? "counter":
                            metric->type == S_GAUGE? "gauge": "histogram";
-        s_header (out, metric->name, type, metric->help);
+        //  name{labels}: the base name, and the labels beside ours
+        size_t base = strcspn (metric->name, "{");
+        char extra [256] = "";
+        if (metric->name [base])
+            snprintf (extra, sizeof extra, "%.*s", (int) (strlen (metric->name) - base - 2),
+                      metric->name + base + 1);
+        char name [160];
+        snprintf (name, sizeof name, "%.*s", (int) base, metric->name);
+        if (i == 0 || strlen (list [i - 1]->name) < base || strncmp (list [i - 1]->name, name, base)
+        ||  (list [i - 1]->name [base] != '{' && list [i - 1]->name [base] != 0))
+            s_header (out, name, type, metric->help);
         if (metric->type == S_COUNTER) {
-            zchunk_extend (out, metric->name, strlen (metric->name));
-            s_labels (self, out, NULL);
+            zchunk_extend (out, name, strlen (name));
+            s_labels (self, out, *extra? extra: NULL);
             s_printf (out, " %" PRIu64 "\n", atomic_load (&metric->count));
         }
         else
         if (metric->type == S_GAUGE) {
-            zchunk_extend (out, metric->name, strlen (metric->name));
-            s_labels (self, out, NULL);
+            zchunk_extend (out, name, strlen (name));
+            s_labels (self, out, *extra? extra: NULL);
             s_printf (out, " %.17g\n", atomic_load (&metric->value));
         }
         else {
@@ -528,6 +632,11 @@ hl_metrics_status (hl_metrics_t *self)
     json_object_set_new (status, "pid", json_integer (getpid ()));
     json_object_set_new (status, "uptime_s", json_integer ((zclock_mono () - self->started_mono) / 1000));
     json_object_set_new (status, "heartbeat_age_ms", json_integer (s_heartbeat_age (self)));
+    s_process_t process;
+    s_process (&process);
+    json_object_set_new (status, "process", json_pack ("{s:I, s:I, s:I, s:f}",
+        "rss_bytes", (json_int_t) process.rss_bytes, "open_fds", (json_int_t) process.open_fds,
+        "max_fds", (json_int_t) process.max_fds, "cpu_seconds", process.cpu_seconds));
     json_object_set_new (status, "healthy", json_boolean (s_healthy (self)));
     json_object_set_new (status, "ready", json_boolean (s_ready (self)));
     json_t *queues = json_object ();
@@ -605,7 +714,7 @@ s_handler (void *cls, struct MHD_Connection *connection, const char *url, const 
         pthread_mutex_unlock (&self->mutex);
         int state = atomic_load (&self->state);
         return s_reply (connection, ok? MHD_HTTP_OK: MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
-                        ok? strdup ("ready\n"):
+                        ok? (*reason? zsys_sprintf ("ready: %s\n", reason): strdup ("ready\n")):
                         state != 1? zsys_sprintf ("not ready: %s\n", s_state_names [state]):
                         !s_healthy (self)? strdup ("not ready: loop stale\n"):
                         zsys_sprintf ("not ready: %s\n", *reason? reason: "not ready"));
@@ -749,8 +858,7 @@ static bool
 s_test_ready (void *arg, char *reason, size_t size)
 {
     bool *ready = (bool *) arg;
-    if (!*ready)
-        snprintf (reason, size, "store not open");
+    snprintf (reason, size, "%s", *ready? "2 dead letters": "store not open");
     return *ready;
 }
 
@@ -785,8 +893,29 @@ hl_metrics_test (bool verbose)
     hl_metrics_add (metrics, "hotline_custom_total", 1);
     assert (hl_metrics_value (metrics, "hotline_custom_total") == 1);
     assert (hl_metrics_value (metrics, "nope") == 0);
+    //  Labelled series of one metric, with a name that sorts between them
+    //  by plain strcmp: one HELP and TYPE, both series under it
+    hl_metrics_set (metrics, "hotline_ward_cursor{ward=\"31002\"}", 9);
+    hl_metrics_set (metrics, "hotline_ward_cursor_x", 1);
+    hl_metrics_set (metrics, "hotline_ward_cursor{ward=\"31001\"}", 8);
+    assert (hl_metrics_value (metrics, "hotline_ward_cursor{ward=\"31001\"}") == 8);
 
     char *text = hl_metrics_render (metrics);
+    {
+        const char *type = "# TYPE hotline_ward_cursor gauge\n";
+        char *first = strstr (text, type);
+        assert (first && !strstr (first + 1, type));
+        char *one = strstr (text, "hotline_ward_cursor{service=\"intake\",node=\"ward-\\\"42\\\"\",ward=\"31001\"} 8\n");
+        char *two = strstr (text, "hotline_ward_cursor{service=\"intake\",node=\"ward-\\\"42\\\"\",ward=\"31002\"} 9\n");
+        assert (one && two && first < one && one < two);
+        assert (strstr (text, "# TYPE hotline_ward_cursor_x gauge\n") > two);
+        //  The process, from /proc/self: at least stdin..stderr and a page
+        char *rss = strstr (text, "hotline_process_resident_memory_bytes{");
+        assert (rss && atoll (strchr (rss, '}') + 2) > 4096);
+        char *fds = strstr (text, "hotline_process_open_fds{");
+        assert (fds && atoll (strchr (fds, '}') + 2) >= 3);
+        assert (strstr (text, "# TYPE hotline_process_cpu_seconds_total counter\n"));
+    }
     if (verbose)
         printf ("\n%s", text);
     assert (strstr (text, "# TYPE hotline_cases_received_total counter\n"));
@@ -828,7 +957,9 @@ hl_metrics_test (bool verbose)
     free (body);
     ready = true;
     hl_metrics_refresh (metrics);
+    //  Ready, and what the hook wants seen
     assert (s_test_get (port, "/readyz", &body) == 200);
+    assert (streq (body, "ready: 2 dead letters\n"));
     free (body);
     assert (s_test_get (port, "/metrics", &body) == 200);
     assert (strstr (body, "hotline_cases_received_total{"));

@@ -14,7 +14,14 @@
  *                     counter and gauge, last_error
  *
  *  Metrics are created on first use, by name; well-known names carry their
- *  HELP text and type (see s_known in hl_metrics.c). Updates come from the
+ *  HELP text and type (see s_known in hl_metrics.c). A name may carry its
+ *  own labels, `hotline_x{ward="31001"}` (counters and gauges; the caller
+ *  writes valid label syntax): each is one series of hotline_x, rendered
+ *  beside the service and node labels under one HELP and TYPE.
+ *  Every registry also exports its process (from /proc/self, read when
+ *  rendered): hotline_process_resident_memory_bytes, _open_fds, _max_fds,
+ *  _cpu_seconds_total, with hotline_uptime_seconds; /status has them under
+ *  "process". Updates come from the
  *  service's loop thread and are read by the HTTP thread: values are C11
  *  atomics, the registry itself is under a mutex. Gauges that need the
  *  service's own state (a SQL count, a hop's acknowledged seq) are set by
@@ -59,7 +66,8 @@ json_t *hl_metrics_status (hl_metrics_t *self);
 //  Loop thread: a hook that sets gauges from the service's state
 typedef void (hl_metrics_refresh_fn) (void *arg);
 void hl_metrics_on_refresh (hl_metrics_t *self, hl_metrics_refresh_fn *fn, void *arg);
-//  Loop thread: is the service ready? false with a reason (reason has size bytes)
+//  Loop thread: is the service ready? false with a reason (reason has size
+//  bytes); a reason given with true is shown too ("ready: REASON")
 typedef bool (hl_metrics_ready_fn) (void *arg, char *reason, size_t size);
 void hl_metrics_set_ready_fn (hl_metrics_t *self, hl_metrics_ready_fn *fn, void *arg);
 //  Loop thread: heartbeat now, run the refresh hooks and the readiness

@@ -960,6 +960,44 @@ int
 cli_deadletter (cli_t *cli, int argc, char **argv)
 {
     s_opts_t opts;
+    //  hotline deadletter resend --case C | --all: the dead letters back to
+    //  pending with fresh attempts. Only dead messages move, so running it
+    //  twice (or a retry of the request) sends nothing twice
+    if (argc > 0 && streq (argv [0], "resend")) {
+        if (s_opts_parse (&opts, "deadletter resend", argc - 1, argv + 1, "all! case json! notification", false)) {
+            s_opts_destroy (&opts);
+            return CLI_BAD_INPUT;
+        }
+        const char *kase = s_opt (&opts, "case");
+        if (!kase == !s_flag (&opts, "all") || (kase && !*kase)) {
+            fprintf (stderr, "hotline deadletter resend: give --case CASE or --all (not both)\n");
+            s_opts_destroy (&opts);
+            return CLI_BAD_INPUT;
+        }
+        char endpoint [256];
+        if (s_opt (&opts, "notification"))
+            snprintf (endpoint, sizeof endpoint, "%s", s_opt (&opts, "notification"));
+        else
+            s_sibling_endpoint (cli, "notification", endpoint, sizeof endpoint);
+        cli_t sibling = *cli;
+        sibling.endpoint = endpoint;
+        Hotline__Query query = HOTLINE__QUERY__INIT;
+        query.kind = kase? "resend": "resend_all";
+        query.case_id = (char *) kase;
+        int rc;
+        json_t *result = s_query (&sibling, &query, &rc);
+        if (result && s_flag (&opts, "json"))
+            s_print_json (result);
+        else
+        if (result) {
+            json_int_t resent = json_integer_value (json_object_get (result, "resent"));
+            printf ("%lld dead letter(s) back in the outbox%s\n", (long long) resent,
+                    resent? ", sent again now": " (none was dead: nothing changed)");
+        }
+        json_decref (result);
+        s_opts_destroy (&opts);
+        return rc;
+    }
     if (s_opts_parse (&opts, "deadletter", argc, argv, "all! case status limit json! notification", false)) {
         s_opts_destroy (&opts);
         return CLI_BAD_INPUT;

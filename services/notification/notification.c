@@ -24,7 +24,8 @@
 #define S_MAX_BODY          (64 * 1024)
 #define S_LOG_BATCH         256
 
-static const char *s_schema =
+//  Step 1 of notify.db: the schema of the last unversioned release
+static const char s_schema [] =
     "CREATE TABLE IF NOT EXISTS cases ("
     "  case_id TEXT PRIMARY KEY,"
     "  state TEXT NOT NULL DEFAULT '',"
@@ -55,6 +56,19 @@ static const char *s_schema =
     "  created_ms INTEGER NOT NULL,"
     "  sent_ms INTEGER);"
     "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, channel, next_attempt_ms);";
+
+//  notify.db's schema versions (hl_store_migrate): append, never edit.
+//  2: a dead letter re-sent (hotline deadletter resend) is counted and
+//  dated on its row, so the outbox says what was sent again and when
+static const hl_store_migration_t s_migrations [] = {
+    { 1, s_schema, NULL },
+    { 2, "ALTER TABLE outbox ADD COLUMN resends INTEGER NOT NULL DEFAULT 0;"
+         "ALTER TABLE outbox ADD COLUMN resent_ms INTEGER;", NULL },
+    { 0, NULL, NULL }
+};
+
+//  How often the service checks that the SMTP server takes connections
+#define S_SMTP_CHECK_MS     30000
 
 //  Placeholders a reporter's message may contain: nothing about anyone else
 static const char *s_reporter_allowed [] = {
@@ -111,6 +125,9 @@ struct _notification_t {
     int tick_timer;
     int kick_timer;
     zhashx_t *warned;           //  warnings already logged once
+    int smtp_reachable;         //  -1 e-mail off, 0 no, 1 yes, 2 not checked yet
+    int64_t smtp_checked_ms;    //  monotonic time of the last check
+    int64_t smtp_check_ms;      //  notify/smtp_check_ms
     //  Rows delivered (or written to notify.log) whose 'sent' mark could
     //  not be committed (disk full, database locked): never handed out
     //  again by this process; the mark is retried on every dispatch
@@ -1018,7 +1035,7 @@ s_query_rows (notification_t *self, const char *status, const char *case_id, uin
         limit = 1000;
     sqlite3_stmt *stmt = hl_store_prepare (self->store,
         "SELECT id, idempotency_key, event_id, case_id, recipient, template, channel, address,"
-        " subject, attempts, status, last_error, next_attempt_ms, created_ms, sent_ms"
+        " subject, attempts, status, last_error, next_attempt_ms, created_ms, sent_ms, resends"
         " FROM outbox WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR case_id = ?2)"
         " ORDER BY id DESC LIMIT ?3");
     if (!stmt)
@@ -1054,10 +1071,41 @@ s_query_rows (notification_t *self, const char *status, const char *case_id, uin
             continue;
         json_object_set_new (row, "sent_ms", sqlite3_column_type (stmt, 14) == SQLITE_NULL?
                              json_null (): json_integer (sqlite3_column_int64 (stmt, 14)));
+        json_object_set_new (row, "resends", json_integer (sqlite3_column_int64 (stmt, 15)));
         json_array_append_new (rows, row);
     }
     sqlite3_reset (stmt);
     return rows;
+}
+
+//  hotline deadletter resend: the dead letters of case_id ("" = all) go
+//  back to pending with fresh attempts, due now, and their rows count the
+//  resend. Only dead rows move, so a second resend (or a retry of the
+//  request) while they are pending changes nothing. Number moved, or -1.
+static int64_t
+s_resend (notification_t *self, const char *case_id)
+{
+    int64_t now = hl_clock_now ();
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_ms = ?1,"
+        " resends = resends + 1, resent_ms = ?1"
+        " WHERE status = 'dead' AND (?2 = '' OR case_id = ?2)");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, now);
+    sqlite3_bind_text (stmt, 2, case_id, -1, SQLITE_STATIC);
+    if (s_step_done (self, stmt))
+        return -1;
+    int64_t moved = sqlite3_changes (hl_store_db (self->store));
+    if (moved) {
+        hl_metrics_add (hl_service_metrics (self->service), "hotline_notifications_resent_total",
+                        (uint64_t) moved);
+        hl_log (HL_WARN, *case_id? case_id: NULL, "re-sending %" PRId64 " dead letter(s)%s%s",
+                moved, *case_id? "": " of every case",
+                self->smtp_reachable == 0? " (the SMTP server did not answer the last check)": "");
+        s_kick (self);
+    }
+    return moved;
 }
 
 //  Answer one request: fills reply (json owned by caller through *json_p)
@@ -1072,11 +1120,32 @@ s_query_answer (notification_t *self, const Hotline__Request *request, Hotline__
     }
     if (request->kind_case != HOTLINE__REQUEST__KIND_QUERY) {
         reply->code = HL_BAD_INPUT;
-        reply->error = "the notification service answers queries only (deadletter, outbox)";
+        reply->error = "the notification service answers queries only (deadletter, outbox, resend)";
         return;
     }
     const Hotline__Query *query = request->query;
     const char *status = NULL;
+    if (streq (query->kind, "resend") || streq (query->kind, "resend_all")) {
+        bool all = streq (query->kind, "resend_all");
+        if (all == (query->case_id && *query->case_id)) {
+            reply->code = HL_BAD_INPUT;
+            reply->error = all? "resend_all takes no case (resend takes one)":
+                                "resend needs a case (resend_all re-sends every dead letter)";
+            return;
+        }
+        int64_t moved = s_resend (self, all? "": query->case_id);
+        if (moved < 0) {
+            reply->code = HL_UNAVAILABLE;
+            reply->error = "store error";
+            return;
+        }
+        json_t *answer = json_pack ("{s:I}", "resent", (json_int_t) moved);
+        *json_p = json_dumps (answer, JSON_COMPACT);
+        json_decref (answer);
+        reply->code = HL_OK;
+        reply->json = *json_p;
+        return;
+    }
     if (streq (query->kind, "deadletter"))
         status = "dead";
     else
@@ -1090,7 +1159,7 @@ s_query_answer (notification_t *self, const Hotline__Request *request, Hotline__
     }
     else {
         reply->code = HL_BAD_INPUT;
-        reply->error = "unknown query kind (deadletter, outbox)";
+        reply->error = "unknown query kind (deadletter, outbox, resend, resend_all)";
         return;
     }
     json_t *rows = s_query_rows (self, status, query->case_id, query->limit);
@@ -1247,6 +1316,36 @@ s_templates_path (hl_config_t *config)
     return hl_config_file (config, "notify/templates", "templates.conf");
 }
 
+//  Can mail leave? At start-up, then every notify/smtp_check_ms (30 s),
+//  and at once when the answer changes, loudly: with no SMTP server every
+//  e-mail ends a dead letter after its attempts, and nothing else says so.
+//  The probe blocks the loop for at most 1 s (a connect, no SMTP said).
+static void
+s_smtp_check (notification_t *self, bool force)
+{
+    hl_metrics_t *metrics = hl_service_metrics (self->service);
+    if (!self->email_enabled) {
+        self->smtp_reachable = -1;
+        hl_metrics_set (metrics, "hotline_smtp_reachable", 0);
+        return;
+    }
+    int64_t now = zclock_mono ();
+    if (!force && now - self->smtp_checked_ms < self->smtp_check_ms)
+        return;
+    self->smtp_checked_ms = now;
+    char error [300];
+    int reachable = notify_sender_probe (self->sender_config.smtp_url, 1000, error, sizeof error) == 0;
+    if (reachable && self->smtp_reachable != 1)
+        hl_info ("the SMTP server takes connections (%s): e-mail can leave", self->sender_config.smtp_url);
+    else
+    if (!reachable && self->smtp_reachable != 0)
+        hl_warn ("MAIL WILL NOT LEAVE: no SMTP server answers at %s (%s). E-mail waits and then"
+                 " ends as dead letters (hotline deadletter); once a server answers, re-send them"
+                 " with hotline deadletter resend --all", self->sender_config.smtp_url, error);
+    self->smtp_reachable = reachable;
+    hl_metrics_set (metrics, "hotline_smtp_reachable", reachable);
+}
+
 //  Gauges: the outbox (loop thread, every second)
 static void
 s_metrics (void *arg)
@@ -1257,6 +1356,29 @@ s_metrics (void *arg)
                     hl_store_int (self->store, "SELECT count(*) FROM outbox WHERE status = 'pending'", 0));
     hl_metrics_set (metrics, "hotline_notifications_dead",
                     hl_store_int (self->store, "SELECT count(*) FROM outbox WHERE status = 'dead'", 0));
+    int64_t oldest = hl_store_int (self->store,
+        "SELECT min(created_ms) FROM outbox WHERE status = 'pending'", 0);
+    int64_t age_ms = oldest? hl_clock_now () - oldest: 0;
+    hl_metrics_set (metrics, "hotline_notifications_oldest_pending_age_seconds",
+                    age_ms > 0? age_ms / 1000.0: 0);
+    s_smtp_check (self, false);
+}
+
+//  /readyz: always ready (a not-ready notification service would be taken
+//  out of its Service, and `hotline deadletter resend` could not reach
+//  it), but the answer says what an operator must see: dead letters, the
+//  oldest pending message, and whether mail can leave at all
+static bool
+s_ready (void *arg, char *reason, size_t size)
+{
+    notification_t *self = (notification_t *) arg;
+    hl_metrics_t *metrics = hl_service_metrics (self->service);
+    snprintf (reason, size, "%.0f dead letter(s), oldest pending %.0f s%s",
+              hl_metrics_value (metrics, "hotline_notifications_dead"),
+              hl_metrics_value (metrics, "hotline_notifications_oldest_pending_age_seconds"),
+              self->smtp_reachable == 0? ", e-mail: SMTP server unreachable":
+              self->smtp_reachable < 0? ", e-mail off (notify/smtp_url)": "");
+    return true;
 }
 
 notification_t *
@@ -1333,7 +1455,8 @@ notification_new (hl_service_t *service)
     self->email_enabled = sc->smtp_url != NULL;
     self->sms_enabled = sc->webhook_url != NULL;
     if (!self->email_enabled)
-        hl_warn ("notify/smtp_url is not set: e-mail is off");
+        hl_warn ("MAIL WILL NOT LEAVE: notify/smtp_url is not set, e-mail is off");
+    self->smtp_check_ms = hl_config_int (config, "notify/smtp_check_ms", S_SMTP_CHECK_MS);
     if (!self->sms_enabled)
         hl_warn ("notify/webhook_url is not set: SMS is off");
     int64_t per_channel = hl_config_int (config, "notify/workers", 1);
@@ -1364,8 +1487,10 @@ notification_new (hl_service_t *service)
 
     //  Store, log file, intake client, query socket, consumer
     path = hl_service_path (service, "notify.db");
-    self->store = hl_store_new (path, s_schema);
+    self->store = hl_store_new (path, NULL);
     free (path);
+    if (self->store && hl_store_migrate (self->store, "notify.db", s_migrations, NULL))
+        hl_store_destroy (&self->store);
     self->log_path = hl_service_path (service, "notify.log");
     self->log_fd = open (self->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (!self->store || self->log_fd < 0) {
@@ -1394,6 +1519,10 @@ notification_new (hl_service_t *service)
     self->tick_timer = zloop_timer (self->loop, (size_t) hl_config_int (config, "notify/tick_ms", 200),
                                     0, s_tick, self);
     hl_metrics_on_refresh (hl_service_metrics (service), s_metrics, self);
+    hl_service_set_ready (service, s_ready, self);
+    hl_metrics_add (hl_service_metrics (service), "hotline_notifications_resent_total", 0);
+    self->smtp_reachable = 2;
+    s_smtp_check (self, true);
     hl_info ("following %s, queries on %s, e-mail %s, SMS %s, %" PRId64 " pending, %" PRId64 " dead",
              feed, query_endpoint, self->email_enabled? "on": "off", self->sms_enabled? "on": "off",
              hl_store_int (self->store, "SELECT count(*) FROM outbox WHERE status = 'pending'", 0),

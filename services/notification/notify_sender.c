@@ -8,6 +8,9 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <netdb.h>
+#include <fcntl.h>
+#include <poll.h>
 
 struct _notify_sender_t {
     zactor_t *actor;
@@ -626,6 +629,89 @@ s_free_port (void)
     return ntohs (addr.sin_port);
 }
 
+//  One address: a non-blocking connect, then poll for its result
+static int
+s_probe_address (const struct addrinfo *ai, int timeout_ms, char *error, size_t size)
+{
+    int fd = socket (ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    if (fd < 0) {
+        snprintf (error, size, "socket: %s", strerror (errno));
+        return -1;
+    }
+    int rc = connect (fd, ai->ai_addr, ai->ai_addrlen);
+    if (rc < 0 && errno == EINPROGRESS) {
+        struct pollfd pfd = { fd, POLLOUT, 0 };
+        rc = poll (&pfd, 1, timeout_ms);
+        if (rc == 0) {
+            snprintf (error, size, "no answer in %d ms", timeout_ms);
+            rc = -1;
+        }
+        else
+        if (rc > 0) {
+            int soerr = 0;
+            socklen_t len = sizeof soerr;
+            getsockopt (fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+            rc = soerr? -1: 0;
+            if (soerr)
+                snprintf (error, size, "%s", strerror (soerr));
+        }
+        else
+            snprintf (error, size, "poll: %s", strerror (errno));
+    }
+    else
+    if (rc < 0)
+        snprintf (error, size, "%s", strerror (errno));
+    close (fd);
+    return rc == 0? 0: -1;
+}
+
+int
+notify_sender_probe (const char *smtp_url, int timeout_ms, char *error, size_t size)
+{
+    *error = 0;
+    if (!smtp_url || !*smtp_url) {
+        snprintf (error, size, "notify/smtp_url is not set");
+        return -1;
+    }
+    CURLU *url = curl_url ();
+    char *host = NULL, *port = NULL;
+    if (!url
+    ||  curl_url_set (url, CURLUPART_URL, smtp_url, 0) != CURLUE_OK
+    ||  curl_url_get (url, CURLUPART_HOST, &host, 0) != CURLUE_OK
+    ||  curl_url_get (url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+        snprintf (error, size, "notify/smtp_url is not a URL with a host");
+        curl_free (host);
+        curl_url_cleanup (url);
+        return -1;
+    }
+    //  An IPv6 literal comes back in brackets
+    char name [256];
+    size_t length = strlen (host);
+    if (host [0] == '[' && length > 2 && host [length - 1] == ']')
+        snprintf (name, sizeof name, "%.*s", (int) (length - 2), host + 1);
+    else
+        snprintf (name, sizeof name, "%s", host);
+    struct addrinfo hints = { 0 };
+    hints.ai_socktype = SOCK_STREAM;
+    struct addrinfo *list = NULL;
+    int gai = getaddrinfo (name, port, &hints, &list);
+    int rc = -1;
+    if (gai)
+        snprintf (error, size, "%s: %s", name, gai_strerror (gai));
+    for (struct addrinfo *ai = list; ai && rc; ai = ai->ai_next) {
+        char reason [200];
+        rc = s_probe_address (ai, timeout_ms, reason, sizeof reason);
+        if (rc)
+            snprintf (error, size, "%s port %s: %s", name, port, reason);
+    }
+    if (list)
+        freeaddrinfo (list);
+    curl_free (host);
+    curl_free (port);
+    curl_url_cleanup (url);
+    return rc;
+}
+
 void
 notify_sender_test (bool verbose)
 {
@@ -690,6 +776,24 @@ notify_sender_test (bool verbose)
     snprintf (url, sizeof url, "smtp://127.0.0.1:%d", s_free_port ());
     assert (notify_sender_send (&config, &message, error, sizeof error) == -1);
     assert (strstr (error, "smtp:"));
+    //  The probe: nothing listening, a bad URL, then a listener (its
+    //  backlog completes the connection; nothing is said)
+    assert (notify_sender_probe (url, 1000, error, sizeof error) == -1);
+    assert (strstr (error, "127.0.0.1 port") && strstr (error, "refused"));
+    assert (notify_sender_probe ("not a url", 1000, error, sizeof error) == -1);
+    assert (notify_sender_probe (NULL, 1000, error, sizeof error) == -1);
+    {
+        int listener = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in addr = { 0 };
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        assert (bind (listener, (struct sockaddr *) &addr, len) == 0 && listen (listener, 4) == 0);
+        assert (getsockname (listener, (struct sockaddr *) &addr, &len) == 0);
+        snprintf (url, sizeof url, "smtp://127.0.0.1:%d", ntohs (addr.sin_port));
+        assert (notify_sender_probe (url, 1000, error, sizeof error) == 0);
+        close (listener);
+    }
 
     //  Webhook: JSON with the key; non-2xx fails
     s_fake_t http;

@@ -63,5 +63,12 @@ char *notify_sender_mime (const notify_sender_config_t *config, const notify_mes
 //  text; ASCII text without controls passes as is. Caller frees.
 char *notify_sender_rfc2047 (const char *text);
 
+//  Can mail leave? A TCP connection to the SMTP URL's host and port (its
+//  scheme's port by default), within timeout_ms, closed at once: nothing
+//  is said, so it costs the server one accept. 0 = reachable; -1 with the
+//  reason in error (a bad URL, a name that does not resolve, refused, no
+//  answer). Blocks the caller for at most timeout_ms per address.
+int notify_sender_probe (const char *smtp_url, int timeout_ms, char *error, size_t size);
+
 void notify_sender_test (bool verbose);
 #endif

@@ -54,5 +54,16 @@ int cli_probe (cli_t *cli, int argc, char **argv);
 //  else $HOTLINE_CONFIG; not through the front door
 int cli_user (const char *node, const char *config, int argc, char **argv);
 int cli_apikey (const char *node, const char *config, int argc, char **argv);
+//  The node's configuration: config (-c), else the nodes file's `config`
+//  line for node (--node), else $HOTLINE_CONFIG; the node's zone becomes
+//  the process's. NULL with a message naming command.
+hl_config_t *cli_node_config (const char *command, const char *node, const char *config);
+//  The node's data directory, as hl_service finds it. Caller frees.
+char *cli_data_dir (hl_config_t *config);
+//  cli_backup.c: hotline backup --to DIR (every store of the node, online,
+//  with the SQLite backup API, its evidence files and a manifest);
+//  hotline restore --from DIR [--force] (into the stopped node's data_dir)
+int cli_backup (const char *node, const char *config, int argc, char **argv);
+int cli_restore (const char *node, const char *config, int argc, char **argv);
 
 #endif

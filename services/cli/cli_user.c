@@ -43,10 +43,9 @@ s_bad (const char *command, const char *fmt, ...)
 
 // ------------------------------------------------------------- the node
 
-//  The node's configuration: -c CONFIG, else the nodes file's config line
-//  for --node, else $HOTLINE_CONFIG. NULL with a message.
-static hl_config_t *
-s_node_config (const char *command, const char *node, const char *config_path)
+//  The node's configuration (see cli.h; also hotline backup/restore)
+hl_config_t *
+cli_node_config (const char *command, const char *node, const char *config_path)
 {
     char path [1024] = "";
     if (config_path)
@@ -91,9 +90,9 @@ s_node_config (const char *command, const char *node, const char *config_path)
     return config;
 }
 
-//  The node's data directory, as hl_service finds it. Caller frees.
-static char *
-s_data_dir (hl_config_t *config)
+//  The node's data directory, as hl_service finds it (see cli.h)
+char *
+cli_data_dir (hl_config_t *config)
 {
     const char *data_dir = hl_config_get (config, "node/data_dir", NULL);
     if (data_dir)
@@ -121,7 +120,7 @@ s_node_name (hl_config_t *config)
 static hl_accounts_t *
 s_open (const char *command, hl_config_t *config)
 {
-    char *dir = s_data_dir (config);
+    char *dir = cli_data_dir (config);
     if (zsys_dir_create ("%s", dir) && !zsys_file_exists (dir)) {
         fprintf (stderr, "hotline %s: cannot create the node's data directory %s: %s\n",
                  command, dir, strerror (errno));
@@ -366,7 +365,7 @@ cli_user (const char *node, const char *config_path, int argc, char **argv)
     if (streq (verb, "add") && !args.role)
         return s_bad (command, "--role ROLE is required");
 
-    hl_config_t *config = s_node_config (command, node, args.config);
+    hl_config_t *config = cli_node_config (command, node, args.config);
     if (!config)
         return CLI_BAD_INPUT;
     hl_accounts_t *accounts = NULL;
@@ -513,7 +512,7 @@ cli_apikey (const char *node, const char *config_path, int argc, char **argv)
         return s_bad ("apikey", "unknown command '%s': add, list or revoke", verb);
     if (rc)
         return rc;
-    hl_config_t *config = s_node_config (command, node, args.config);
+    hl_config_t *config = cli_node_config (command, node, args.config);
     if (!config)
         return CLI_BAD_INPUT;
     hl_accounts_t *accounts = s_open (command, config);

@@ -83,6 +83,10 @@ s_usage (FILE *out)
 "  ping                         is the node up?\n"
 "  deadletter [--all] [--case CASE] [--status S] [--json] [--notification E]\n"
 "                               messages that could not be delivered (--all: the outbox)\n"
+"  deadletter resend --case CASE | --all\n"
+"                               dead letters back to pending, sent again (once)\n"
+"  backup --to DIR              every store of the node, online (-c CONFIG or --node NAME)\n"
+"  restore --from DIR [--force] into the stopped node's data directory\n"
 "  nodes                        the nodes `make run` started\n"
 "  status [--http-base PORT] [--json]\n"
 "                               every service of the node: up/down, version, uptime,\n"
@@ -149,6 +153,13 @@ main (int argc, char *argv [])
         return arg >= argc? CLI_BAD_INPUT: 0;
     }
     //  Accounts are the node's web.db, not a request to its front door
+    if (streq (argv [arg], "backup") || streq (argv [arg], "restore")) {
+        int rc = streq (argv [arg], "backup")
+               ? cli_backup (node, config, argc - arg - 1, argv + arg + 1)
+               : cli_restore (node, config, argc - arg - 1, argv + arg + 1);
+        zsys_shutdown ();
+        return rc;
+    }
     if (streq (argv [arg], "user") || streq (argv [arg], "apikey")) {
         int rc = streq (argv [arg], "user")
                ? cli_user (node, config, argc - arg - 1, argv + arg + 1)

@@ -1,0 +1,105 @@
+"""Issue 15 item 5: `hotline backup` under load, `hotline restore` into a
+wiped ward, which then catches up with the city; and the city's per-ward
+metrics. Real processes; the backup runs while cases arrive."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+import urllib.request
+
+from conftest import BUILD, wait_for
+from federation_util import make_city, ward_extra, ward_events, city_events, ward_settled
+
+WARD_SERVICES = ("archive", "intake", "routing", "notification")
+
+
+def hotline(node, *args):
+    return subprocess.run([os.path.join(BUILD, "hotline"), "-c", node.config, *args],
+                          env=node.env, capture_output=True, text=True, timeout=120)
+
+
+def test_backup_under_load_restore_and_catch_up(node_factory, tmp_path):
+    city = make_city(node_factory, plaintext=True, services=("archive", "intake")).start()
+    ward = node_factory(extra=ward_extra(city, plaintext=True), services=WARD_SERVICES)
+    os.makedirs(ward.data, exist_ok=True)
+    ward.start()
+    before = [ward.submit(request_id=f"before-{i}") for i in range(5)]
+    evidence = os.path.join(ward.data, "evidence", "ab")
+    os.makedirs(evidence)
+    with open(os.path.join(evidence, "ab" + "0" * 62), "wb") as f:
+        f.write(b"a photo")
+
+    # Cases keep arriving while the backup runs
+    during, stop = [], threading.Event()
+
+    def load():
+        i = 0
+        while not stop.is_set():
+            during.append(ward.submit(request_id=f"during-{i}"))
+            i += 1
+    writer = threading.Thread(target=load)
+    writer.start()
+    try:
+        wait_for(lambda: len(during) >= 3, what="load running")
+        backup = os.path.join(str(tmp_path), "backup")
+        result = hotline(ward, "backup", "--to", backup)
+    finally:
+        stop.set()
+        writer.join()
+    assert result.returncode == 0, result.stderr
+    manifest = json.load(open(os.path.join(backup, "MANIFEST.json")))
+    files = {f["file"]: f for f in manifest["files"]}
+    assert {"intake.db", "archive.db", "routing.db", "notify.db"} <= set(files)
+    assert files["intake.db"]["schema_version"] == 2 and files["archive.db"]["schema_version"] == 1
+    assert files["evidence/ab/ab" + "0" * 62]["size"] == 7
+    assert len(files["intake.db"]["sha256"]) == 64
+    # A backup is never overwritten
+    assert hotline(ward, "backup", "--to", backup).returncode == 2
+
+    # Refused while the node runs, and when a file does not match
+    refused = hotline(ward, "restore", "--from", backup)
+    assert refused.returncode == 2 and "answers" in refused.stderr
+    ward.stop()
+    tampered = os.path.join(str(tmp_path), "tampered")
+    shutil.copytree(backup, tampered)
+    with open(os.path.join(tampered, "routing.db"), "ab") as f:
+        f.write(b"x")
+    refused = hotline(ward, "restore", "--from", tampered)
+    assert refused.returncode == 2 and "does not match the manifest" in refused.stderr
+    # Stores there already: only with --force
+    assert hotline(ward, "restore", "--from", backup).returncode == 2
+
+    shutil.rmtree(ward.data)                    # the disk is lost
+    restored = hotline(ward, "restore", "--from", backup)
+    assert restored.returncode == 0, restored.stderr
+    ward.start()
+    # Every case acknowledged before the backup began is there; the ward's
+    # archive catches up with its intake, and the city holds every event
+    # of the restored ward
+    wait_for(lambda: ward_settled(ward), what="the ward's archive caught up")
+    for case in before:
+        assert ward.show(case)["case_id"] == case
+    backed = {row[0] for row in ward.query("intake", "SELECT case_id FROM cases")}
+    assert set(before) <= backed and backed <= set(before + during)
+    # Up to the backup's head. Beyond it, what the node acknowledged after
+    # the copy is lost at the ward, and the ward writes new events under
+    # those seqs: the city, which has the old ones, ignores them (see
+    # deploy/README.md, "Upgrades and backups": not solved yet)
+    import sqlite3
+    head = sqlite3.connect(os.path.join(backup, "intake.db")).execute("SELECT max(seq) FROM log").fetchone()[0]
+    wait_for(lambda: {e for e in ward_events(ward) if e[0] <= head} <= city_events(city, "31001"),
+             what="the city holds the ward's log up to the backup")
+    assert open(os.path.join(ward.data, "evidence", "ab", "ab" + "0" * 62), "rb").read() == b"a photo"
+
+    # The city's per-ward gauges name the ward, with its cursor
+    def city_metric(name):
+        with urllib.request.urlopen(f"http://127.0.0.1:{city.base + 12}/metrics", timeout=5) as answer:
+            text = answer.read().decode()
+        match = re.search(rf'^{name}{{[^}}]*ward="31001"}} (\S+)$', text, re.M)
+        return float(match.group(1)) if match else None
+    seq = ward.query("archive", "SELECT max(seq) FROM log")[0][0]
+    wait_for(lambda: (city_metric("hotline_ward_cursor") or 0) >= seq, what="ward cursor gauge")
+    assert city_metric("hotline_ward_last_event_timestamp_seconds") > 1e9
+    assert city_metric("hotline_ward_last_event_age_seconds") >= 0

@@ -1111,33 +1111,36 @@ web_open311_handle (web_open311_t *self, web_request_t *request)
     }
     bool get = streq (request->method, "GET") || streq (request->method, "HEAD");
     bool post = streq (request->method, "POST");
-    const char *route = !slash && streq (first, "discovery")? "discovery":
-                        !slash && streq (first, "services")? "services":
-                        slash && streq (first, "services")? "service":
-                        !slash && streq (first, "requests")? "requests":
-                        slash && streq (first, "requests")? "request":
-                        slash && streq (first, "tokens")? "token": NULL;
-    if (!route) {
+    //  Which method: an enum, so the dispatch below compares no strings
+    //  (gcc -O2 misreads strcmp on a pointer to one of these literals)
+    enum { R_NONE, R_DISCOVERY, R_SERVICES, R_SERVICE, R_REQUESTS, R_REQUEST, R_TOKEN } route =
+        !slash && streq (first, "discovery")? R_DISCOVERY:
+        !slash && streq (first, "services")? R_SERVICES:
+        slash && streq (first, "services")? R_SERVICE:
+        !slash && streq (first, "requests")? R_REQUESTS:
+        slash && streq (first, "requests")? R_REQUEST:
+        slash && streq (first, "tokens")? R_TOKEN: R_NONE;
+    if (route == R_NONE) {
         s_error (request, format, 404, "Không có (not found): %.100s", request->path);
         return;
     }
-    if (!(get || (post && streq (route, "requests")))) {
+    if (!(get || (post && route == R_REQUESTS))) {
         s_error (request, format, 405, "Phương thức không hỗ trợ (method not allowed): %s", request->method);
         return;
     }
-    if (streq (route, "discovery"))
+    if (route == R_DISCOVERY)
         s_discovery (self, request, format);
     else
-    if (streq (route, "services"))
+    if (route == R_SERVICES)
         s_services_list (self, request, format);
     else
-    if (streq (route, "service"))
+    if (route == R_SERVICE)
         s_service_definition (self, request, format, second);
     else
-    if (streq (route, "requests"))
+    if (route == R_REQUESTS)
         post? s_post (self, request, format): s_requests (self, request, format);
     else
-        s_request_one (self, request, format, second, streq (route, "token"));
+        s_request_one (self, request, format, second, route == R_TOKEN);
 }
 
 void

@@ -470,6 +470,20 @@ s_query_readable (zloop_t *loop, zsock_t *sock, void *arg)
     Hotline__Reply reply = HOTLINE__REPLY__INIT;
     char error [256] = "";
     char *json = NULL;
+    if (env && env->body_case == HOTLINE__ENVELOPE__BODY_REQUEST
+    &&  env->request->kind_case == HOTLINE__REQUEST__KIND_PING) {
+        //  Answered as intake answers it ({"node", "timezone"}): the CLI
+        //  asks for the node's zone before commands that show dates, and
+        //  operators point it straight at the archive (--endpoint
+        //  tcp://archive:base+3) when intake is down
+        reply.request_id = env->request->request_id;
+        json_t *ping = json_pack ("{s:s, s:s}", "node", hl_service_node (self->service),
+                                  "timezone", hl_clock_zone ());
+        json = json_dumps (ping, JSON_COMPACT);
+        json_decref (ping);
+        reply.json = json;
+    }
+    else
     if (!env || env->body_case != HOTLINE__ENVELOPE__BODY_REQUEST
     ||  env->request->kind_case != HOTLINE__REQUEST__KIND_QUERY) {
         reply.code = HL_BAD_INPUT;

@@ -149,3 +149,19 @@ def test_logs_carry_no_personal_data(full_ward):
         for line in log.splitlines():
             assert re.match(r'^ts=\S+ level=(debug|info|warn|error) service=\S+ ', line), line
     assert f"case={case}" in ward.log("intake")
+
+
+def test_cli_straight_at_the_archive(ward):
+    """Operators point the CLI at the archive's query endpoint when intake
+    is down: list and show still answer, with times in the node's zone
+    (the CLI's zone question, a ping, is answered by the archive too)."""
+    case = ward.submit()
+    ward.wait_archived(case)
+    ward.kill("intake")
+    archive = f"tcp://127.0.0.1:{ward.port('archive')}"
+    cmd = [os.path.join(BUILD, "hotline"), "--endpoint", archive, "--tries", "1", "--timeout", "5000"]
+    shown = subprocess.run(cmd + ["show", case, "--json"], env=ward.env, capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["case_id"] == case
+    listed = subprocess.run(cmd + ["list"], env=ward.env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and case in listed.stdout, listed.stderr

@@ -46,6 +46,7 @@ fi
         echo "        role = $role"
         echo "        endpoint = tcp://127.0.0.1:$((port + 1))"
         echo "        web = http://127.0.0.1:$((port + 10))/"
+        echo "        config = $PWD/$cfg"       #   for hotline --node N user|backup|restore
     done
 } > var/nodes.cfg
 

@@ -10,7 +10,10 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
-#define S_HEAD  16              //  bytes kept for the magic check
+//  Bytes kept for the magic check: an ISO file's ftyp box is 8 bytes of
+//  header, its major brand, a minor version and its compatible brands; 64
+//  holds twelve of those (an iPhone's HEIC lists five, an MP4 four)
+#define S_HEAD  64
 
 struct _hl_evidence_t {
     char *dir;
@@ -29,6 +32,57 @@ struct _hl_evidence_file_t {
 
 // ------------------------------------------------------------- magic bytes
 
+//  ISO base media brands (ISO/IEC 14496-12 ftyp; mp4ra.org's list). Only
+//  these say the file is one of the types we accept; everything else
+//  with an ftyp box (a HEIC photo, a QuickTime movie, 3GP) is refused,
+//  where it was once all taken as video/mp4 and shown as a broken video
+static const char *s_video_brands [] = {
+    "isom", "iso2", "mp41", "mp42", "avc1", "dash", "M4V ", NULL
+};
+static const char *s_audio_brands [] = { "M4A ", "M4B ", NULL };
+//  Still images in an ISO box (HEIF, ISO/IEC 23008-12; AVIF): refused even
+//  when they also claim a brand above, a picture is never a video
+static const char *s_image_brands [] = {
+    "heic", "heix", "heim", "heis", "hevc", "hevx", "hevm", "hevs",
+    "mif1", "mif2", "msf1", "miaf", "avif", "avis", "avio", NULL
+};
+
+static bool
+s_brand_in (const unsigned char *brand, const char **list)
+{
+    for (size_t i = 0; list [i]; i++)
+        if (memcmp (brand, list [i], 4) == 0)
+            return true;
+    return false;
+}
+
+//  An ISO file (h has "ftyp" at 4): "video/mp4", "audio/mp4" or NULL. The
+//  major brand decides when it is one we know; else the first compatible
+//  brand we know (the box's size bounds the list)
+static const char *
+s_iso_type (const unsigned char *h, size_t n)
+{
+    const unsigned char *major = h + 8;
+    if (s_brand_in (major, s_image_brands))
+        return NULL;
+    if (s_brand_in (major, s_audio_brands))
+        return "audio/mp4";
+    if (s_brand_in (major, s_video_brands))
+        return "video/mp4";
+    size_t box = (size_t) h [0] << 24 | (size_t) h [1] << 16 | (size_t) h [2] << 8 | h [3];
+    size_t end = box < n? box: n;
+    const char *type = NULL;
+    for (size_t at = 16; at + 4 <= end; at += 4) {
+        if (s_brand_in (h + at, s_image_brands))
+            return NULL;
+        if (!type && s_brand_in (h + at, s_audio_brands))
+            type = "audio/mp4";
+        if (!type && s_brand_in (h + at, s_video_brands))
+            type = "video/mp4";
+    }
+    return type;
+}
+
 const char *
 hl_evidence_sniff (const unsigned char *h, size_t n)
 {
@@ -38,12 +92,8 @@ hl_evidence_sniff (const unsigned char *h, size_t n)
         return "image/png";
     if (n >= 12 && memcmp (h, "RIFF", 4) == 0 && memcmp (h + 8, "WEBP", 4) == 0)
         return "image/webp";
-    if (n >= 12 && memcmp (h + 4, "ftyp", 4) == 0) {
-        //  ISO base media: the major brand says audio (M4A, M4B) or video
-        if (memcmp (h + 8, "M4A ", 4) == 0 || memcmp (h + 8, "M4B ", 4) == 0)
-            return "audio/mp4";
-        return "video/mp4";
-    }
+    if (n >= 12 && memcmp (h + 4, "ftyp", 4) == 0)
+        return s_iso_type (h, n);
     if (n >= 4 && memcmp (h, "OggS", 4) == 0)
         return "audio/ogg";
     if (n >= 3 && memcmp (h, "ID3", 3) == 0)
@@ -57,6 +107,46 @@ hl_evidence_sniff (const unsigned char *h, size_t n)
             return "audio/mpeg";
     }
     return NULL;
+}
+
+const char *
+hl_evidence_kind (const unsigned char *h, size_t n, char *name, size_t size)
+{
+    if (n >= 12 && memcmp (h + 4, "ftyp", 4) == 0) {
+        const unsigned char *major = h + 8;
+        if (memcmp (major, "avi", 3) == 0)
+            snprintf (name, size, "AVIF");
+        else
+        if (s_brand_in (major, s_image_brands))
+            snprintf (name, size, "HEIC/HEIF");
+        else
+        if (memcmp (major, "qt  ", 4) == 0)
+            snprintf (name, size, "MOV QuickTime");
+        else
+        if (memcmp (major, "3gp", 3) == 0 || memcmp (major, "3g2", 3) == 0)
+            snprintf (name, size, "3GP");
+        else {
+            //  Another brand: named as sent, its bytes made printable (it
+            //  goes into a JSON message and a log)
+            char brand [5];
+            for (int i = 0; i < 4; i++)
+                brand [i] = major [i] >= 0x20 && major [i] < 0x7F && major [i] != '\''? (char) major [i]: '?';
+            brand [4] = 0;
+            snprintf (name, size, "ISO '%s'", brand);
+        }
+        return name;
+    }
+    if (n >= 6 && (memcmp (h, "GIF87a", 6) == 0 || memcmp (h, "GIF89a", 6) == 0)) {
+        snprintf (name, size, "GIF");
+        return name;
+    }
+    return NULL;
+}
+
+const char *
+hl_evidence_file_kind (hl_evidence_file_t *self, char *name, size_t size)
+{
+    return hl_evidence_kind (self->head, self->size < S_HEAD? self->size: S_HEAD, name, size);
 }
 
 // ------------------------------------------------------------- the folder
@@ -283,6 +373,26 @@ s_count_files (const char *dir)
     return count;
 }
 
+//  An ftyp box of 24 bytes: major brand, minor version 0, two compatible
+static void
+s_ftyp (unsigned char *box, const char *major, const char *compat1, const char *compat2)
+{
+    memcpy (box, "\0\0\0\x18" "ftyp", 8);
+    memcpy (box + 8, major, 4);
+    memcpy (box + 12, "\0\0\0\0", 4);
+    memcpy (box + 16, compat1, 4);
+    memcpy (box + 20, compat2, 4);
+    memcpy (box + 24, "\0\0\0\x08" "free", 8);      //  the next box
+}
+
+static const char *
+s_sniff_ftyp (const char *major, const char *compat1, const char *compat2)
+{
+    unsigned char box [32];
+    s_ftyp (box, major, compat1, compat2);
+    return hl_evidence_sniff (box, sizeof box);
+}
+
 void
 hl_evidence_test (bool verbose)
 {
@@ -301,6 +411,41 @@ hl_evidence_test (bool verbose)
     assert (!hl_evidence_sniff ((const unsigned char *) "\xFF\xD8", 2));
     assert (!hl_evidence_sniff ((const unsigned char *) "", 0));
     assert (!hl_evidence_sniff ((const unsigned char *) "GIF89a", 6));
+    //  ISO media: the brands decide, and only ours pass
+    const char *video [] = { "isom", "iso2", "mp41", "mp42", "avc1", "dash", "M4V ", NULL };
+    for (size_t i = 0; video [i]; i++)
+        assert (streq (s_sniff_ftyp (video [i], "mp41", "isom"), "video/mp4"));
+    assert (streq (s_sniff_ftyp ("M4A ", "M4A ", "mp42"), "audio/mp4"));
+    assert (streq (s_sniff_ftyp ("M4B ", "isom", "mp42"), "audio/mp4"));
+    const char *photos [] = { "heic", "heix", "mif1", "msf1", "avif", NULL };
+    char kind [32];
+    unsigned char box [32];
+    for (size_t i = 0; photos [i]; i++) {
+        assert (!s_sniff_ftyp (photos [i], "mif1", "heic"));
+        s_ftyp (box, photos [i], "mif1", "heic");
+        assert (hl_evidence_kind (box, sizeof box, kind, sizeof kind)
+                && streq (kind, streq (photos [i], "avif")? "AVIF": "HEIC/HEIF"));
+    }
+    //  A major brand we do not know: the compatible ones decide, a picture
+    //  among them refuses it, none of ours refuses it
+    assert (streq (s_sniff_ftyp ("3gp5", "3gp5", "isom"), "video/mp4"));
+    assert (streq (s_sniff_ftyp ("f4a ", "M4A ", "mp42"), "audio/mp4"));
+    assert (!s_sniff_ftyp ("zzzz", "isom", "mif1"));
+    assert (!s_sniff_ftyp ("3gp5", "3gp5", "3gp4"));
+    s_ftyp (box, "3gp5", "3gp5", "3gp4");
+    assert (streq (hl_evidence_kind (box, sizeof box, kind, sizeof kind), "3GP"));
+    assert (!s_sniff_ftyp ("qt  ", "qt  ", "qt  "));
+    s_ftyp (box, "qt  ", "qt  ", "qt  ");
+    assert (streq (hl_evidence_kind (box, sizeof box, kind, sizeof kind), "MOV QuickTime"));
+    s_ftyp (box, "a\n'b", "abcd", "abcd");
+    assert (!hl_evidence_sniff (box, sizeof box));
+    assert (streq (hl_evidence_kind (box, sizeof box, kind, sizeof kind), "ISO 'a??b'"));
+    //  The box's own size bounds its brands: "isom" past it is not one
+    s_ftyp (box, "zzzz", "isom", "isom");
+    box [3] = 16;
+    assert (!hl_evidence_sniff (box, sizeof box));
+    assert (!hl_evidence_kind ((const unsigned char *) "\x7F" "ELF\2\1\1", 7, kind, sizeof kind));
+    assert (streq (hl_evidence_kind ((const unsigned char *) "GIF89a", 6, kind, sizeof kind), "GIF"));
     assert (hl_evidence_ref_valid ("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
     assert (!hl_evidence_ref_valid ("sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
     assert (!hl_evidence_ref_valid ("sha256:../../etc/passwd"));
@@ -352,6 +497,15 @@ hl_evidence_test (bool verbose)
     assert (hl_evidence_file_write (file, "1", 1) == 1);
     assert (!hl_evidence_file_type (file));
     assert (hl_evidence_file_commit (file, again) == -1);
+    hl_evidence_file_destroy (&file);
+    //  An iPhone's HEIC photo: refused, and named for the message
+    file = hl_evidence_file_new (evidence, 64);
+    unsigned char heic [32];
+    s_ftyp (heic, "heic", "mif1", "heic");
+    assert (hl_evidence_file_write (file, heic, 20) == 0);
+    assert (hl_evidence_file_write (file, heic + 20, 12) == 0);
+    assert (!hl_evidence_file_type (file));
+    assert (streq (hl_evidence_file_kind (file, kind, sizeof kind), "HEIC/HEIF"));
     hl_evidence_file_destroy (&file);
     //  Not an accepted type, and empty: destroyed uncommitted, nothing kept
     file = hl_evidence_file_new (evidence, 64);

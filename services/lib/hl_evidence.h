@@ -18,7 +18,8 @@
  *
  *  Accepted types (by content, never by name): image/jpeg, image/png,
  *  image/webp, video/mp4, audio/mp4 (M4A), audio/aac (ADTS), audio/mpeg
- *  (MP3), audio/ogg.
+ *  (MP3), audio/ogg. An ISO media file by its brands (hl_evidence_sniff):
+ *  a HEIC photo or a QuickTime movie has an ftyp box too, and is refused.
  *
  *  Rules for callers:
  *  - One hl_evidence_t may be used by one thread at a time; several
@@ -55,6 +56,11 @@ size_t hl_evidence_file_size (hl_evidence_file_t *self);
 //  The MIME type its first bytes show, or NULL (empty, or not a type we
 //  accept)
 const char *hl_evidence_file_type (hl_evidence_file_t *self);
+//  For a refusal's message: what a file we do not accept is, when its
+//  first bytes say ("HEIC/HEIF", "AVIF", "MOV QuickTime", "3GP", "ISO
+//  'brnd'", "GIF"), written into name (size bytes, 32 is plenty); NULL
+//  when they do not
+const char *hl_evidence_file_kind (hl_evidence_file_t *self, char *name, size_t size);
 //  Make it durable under its content address; ref gets "sha256:<hex>"
 //  (HL_EVIDENCE_REF_SIZE bytes). 0, or -1 (logged; nothing kept).
 int hl_evidence_file_commit (hl_evidence_file_t *self, char *ref);
@@ -65,8 +71,15 @@ bool hl_evidence_ref_valid (const char *ref);
 //  there is no such file (or ref is not a valid ref); -1 on an error
 int hl_evidence_find (hl_evidence_t *self, const char *ref, char *path, size_t size,
                       const char **type, size_t *bytes);
-//  The accepted type the first bytes of a file show, or NULL
+//  The accepted type the first bytes of a file show, or NULL. An ISO
+//  media file (an ftyp box) is video/mp4 or audio/mp4 only by its brands:
+//  major isom, iso2, mp41, mp42, avc1, dash or "M4V " is video, "M4A " or
+//  "M4B " audio; another major brand by the first of those among its
+//  compatible brands; a HEIF/AVIF still image (heic, mif1, msf1, avif, ...)
+//  never, nor a brand unknown here (QuickTime "qt  ", 3GP)
 const char *hl_evidence_sniff (const unsigned char *head, size_t size);
+//  hl_evidence_file_kind, for the first bytes of a file
+const char *hl_evidence_kind (const unsigned char *head, size_t n, char *name, size_t size);
 
 void hl_evidence_test (bool verbose);
 #endif

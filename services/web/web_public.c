@@ -131,7 +131,7 @@ struct _web_upload_t {
     //  The first refusal: status, field, message (Vietnamese (English))
     int status;
     char field [64];
-    char message [256];
+    char message [512];
     size_t parts;
     s_field_t fields [S_MAX_PARTS];
     size_t n_fields;
@@ -255,10 +255,25 @@ s_part_end (void *arg)
         hl_evidence_file_t *file = self->files [self->n_files - 1];
         if (hl_evidence_file_size (file) == 0)
             return s_refuse (self, 400, "evidence", "Tệp rỗng (an empty file)");
-        if (!hl_evidence_file_type (file))
-            return s_refuse (self, 415, "evidence",
-                "Chỉ nhận ảnh JPEG, PNG, WebP, video MP4 hoặc âm thanh M4A, AAC, MP3, OGG "
-                "(only JPEG, PNG, WebP, MP4, M4A, AAC, MP3 or OGG content)");
+        if (!hl_evidence_file_type (file)) {
+            //  Name what it is when we can tell: an iPhone's photo (HEIC)
+            //  or video (MOV) is the common case, and its owner can change
+            //  the camera's format. No parentheses inside the English, the
+            //  pages show the part in the last pair (public-i18n.js plain)
+            char kind [32], message [sizeof self->message];
+            if (!hl_evidence_file_kind (file, kind, sizeof kind))
+                return s_refuse (self, 415, "evidence",
+                    "Chỉ nhận ảnh JPEG, PNG, WebP, video MP4 hoặc âm thanh M4A, AAC, MP3, OGG "
+                    "(only JPEG, PNG, WebP, MP4, M4A, AAC, MP3 or OGG content)");
+            bool iphone = streq (kind, "HEIC/HEIF") || streq (kind, "MOV QuickTime");
+            snprintf (message, sizeof message,
+                "Không nhận tệp %s. Chỉ nhận ảnh JPEG, PNG, WebP, video MP4 hoặc âm thanh M4A, "
+                "AAC, MP3, OGG%s (%s files are not accepted, only JPEG, PNG, WebP, MP4, M4A, AAC, "
+                "MP3 or OGG content%s)", kind,
+                iphone? "; trên iPhone: Cài đặt > Camera > Định dạng > Tương thích nhất": "", kind,
+                iphone? "; on an iPhone: Settings > Camera > Formats > Most Compatible": "");
+            return s_refuse (self, 415, "evidence", message);
+        }
     }
     else
     if (self->current == S_FIELD) {

@@ -194,6 +194,23 @@ def test_public_config_is_the_officers_map_and_the_file_limits(node_factory):
     assert citizen.request("POST", "/api/v1/public/config", {}).status == 405
 
 
+# An iPhone photo: an ISO box like an MP4's, brand heic (once taken as video/mp4)
+HEIC = b"\0\0\0\x1cftypheic\0\0\0\0mif1MiHEheic" + b"\0\0\x01\x00meta" + b"\0" * 300
+
+
+def test_heic_photo_refused_named_nothing_stored(web_ward):
+    node = web_ward
+    body, ctype = multipart(REPORT, [("evidence", "anh.jpg", JPEG), ("evidence", "IMG_0001.HEIC", HEIC)])
+    resp = post(node, "/api/v1/public/reports", body, ctype)
+    assert resp.status == 415 and resp.json["field"] == "evidence", resp.body
+    assert "HEIC" in resp.json["error"] and resp.json["error"].endswith("Most Compatible)"), resp.json
+    assert evidence_files(node) == [] and cases(node) == 0
+    # an MP4 with the same box, brand isom, is a video
+    mp4 = b"\0\0\0\x18ftypisom\0\0\x02\0isommp42" + b"\0\0\0\x08free"
+    body, ctype = multipart(REPORT, [("evidence", "clip.mp4", mp4)])
+    assert post(node, "/api/v1/public/reports", body, ctype).status == 201
+
+
 def test_rate_limit_per_phone(public_ward):
     node = public_ward
     body, ctype = multipart(REPORT)

@@ -1,9 +1,10 @@
 /*  hl_evidence — content-addressed, durable evidence files (see
  *  hl_evidence.h).
  *
- *  Reading this file: the magic bytes; the folder; writing one file (temp,
- *  hash as it arrives, fsync, rename, fsync the folder); finding a stored
- *  file; the selftest.
+ *  Reading this file: the magic bytes (an ISO media file by its brands,
+ *  then naming what a refused file is); the folder; writing one file
+ *  (temp, hash as it arrives, fsync, rename, fsync the folder); finding a
+ *  stored file; the selftest.
  */
 #include "hotline.h"
 #include "hl_evidence.h"

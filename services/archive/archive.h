@@ -26,6 +26,22 @@ hl_store_t *archive_store (archive_t *self);
 int archive_query_setup (archive_t *self);
 int archive_query_case_created (archive_t *self, const Hotline__Event *event, int64_t rowid);
 int archive_query_case_changed (archive_t *self, const Hotline__Event *event);
+//  The report's rule of what is still open: the states that count as done
+//  and as forwarded (caller destroys both lists)
+void archive_query_closed_states (archive_t *self, zlistx_t **done, zlistx_t **forwarded);
+//  The city dashboard's queries (archive_wards.c): kinds "wards", "charts"
+//  and "map". archive_wards_kind says whether kind is one of them;
+//  archive_wards_query answers like archive_query, as JSON (caller decrefs)
+//  or NULL with code and error set (code HL_OK: a store error).
+//  archive_wards_setup adds the columns and index it reads to the cases
+//  table (the city only; filled from the case_actions and deadlines at
+//  hand when missing) and archive_wards_case_changed keeps them current,
+//  inside the transaction that applies the event. 0 or -1.
+int archive_wards_setup (archive_t *self);
+int archive_wards_case_changed (archive_t *self, const Hotline__Event *event);
+bool archive_wards_kind (const char *kind);
+json_t *archive_wards_query (archive_t *self, const Hotline__Query *query, int *code,
+                             char *error, size_t size);
 //  hl_hop callbacks (arg = the archive): apply a batch of a stream (intake's,
 //  or a ward's at the city) / of the city's return stream at a ward; the
 //  durable cursor of a stream

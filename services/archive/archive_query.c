@@ -84,7 +84,7 @@ archive_query_setup (archive_t *self)
         hl_store_rollback (store);
         return -1;
     }
-    return 0;
+    return archive_wards_setup (self);      //  the city dashboard's columns
 }
 
 int
@@ -98,6 +98,8 @@ archive_query_case_created (archive_t *self, const Hotline__Event *event, int64_
 int
 archive_query_case_changed (archive_t *self, const Hotline__Event *event)
 {
+    if (archive_wards_case_changed (self, event))
+        return -1;
     //  Deadlines start and stop only when the state changes (or a case is new)
     if (!event->to_state || !*event->to_state
     ||  (event->from_state && streq (event->from_state, event->to_state)))
@@ -546,6 +548,18 @@ s_open_rule_destroy (s_open_rule_t *rule)
     zlistx_destroy (&rule->forwarded);
 }
 
+//  The same rule for the city dashboard (archive_wards.c): the states that
+//  count as done and as forwarded, from the procedure's meanings as the
+//  report reads them. The caller destroys both lists.
+void
+archive_query_closed_states (archive_t *self, zlistx_t **done, zlistx_t **forwarded)
+{
+    s_open_rule_t rule;
+    s_open_rule_build (&rule, hl_service_procedure (archive_service (self)));
+    *done = rule.done;
+    *forwarded = rule.forwarded;
+}
+
 //  The footnote that states the rule, in the report's words
 static char *
 s_open_rule_footnote (s_open_rule_t *rule, hl_procedure_t *procedure)
@@ -777,9 +791,12 @@ archive_query (archive_t *self, const Hotline__Query *query, int *code, char *er
     else
     if (streq (kind, "report"))
         result = s_query_report (self, query);
+    else
+    if (archive_wards_kind (kind))
+        result = archive_wards_query (self, query, code, error, size);
     else {
         *code = HL_BAD_INPUT;
-        snprintf (error, size, "unknown query kind '%.32s' (case, list, count, report)", kind);
+        snprintf (error, size, "unknown query kind '%.32s' (case, list, count, report, wards, charts, map)", kind);
         return NULL;
     }
     if (!result) {

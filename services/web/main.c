@@ -17,6 +17,8 @@
 #include "web_cases.h"
 #include "web_report.h"
 #include "web_admin.h"
+#include "web_stream.h"
+#include "web_wards.h"
 #include "web_multipart.h"
 #include "web_public.h"
 #include "web_xml.h"
@@ -47,6 +49,8 @@ main (int argc, char *argv [])
             web_report_test (verbose);
             web_admin_test (verbose);
             web_server_test (verbose);
+            web_stream_test (verbose);
+            web_wards_test (verbose);
             web_multipart_test (verbose);
             web_public_test (verbose);
             web_xml_test (verbose);
@@ -78,8 +82,19 @@ main (int argc, char *argv [])
         hl_service_destroy (&service);
         return rc < 0? 1: 0;
     }
+    //  The city's live stream and dashboard (web_stream.h, web_wards.h)
+    web_stream_t *stream = NULL;
+    if (web_wards_init (service)
+    ||  (web_api_city (api) && !(stream = web_stream_new (service)))) {
+        web_wards_shutdown ();
+        web_api_destroy (&api);
+        hl_service_destroy (&service);
+        return 2;
+    }
     web_server_t *server = web_server_new (service, api);
     if (!server) {
+        web_stream_destroy (&stream);
+        web_wards_shutdown ();
         web_api_destroy (&api);
         hl_service_destroy (&service);
         return 2;
@@ -87,7 +102,10 @@ main (int argc, char *argv [])
     hl_metrics_add (hl_service_metrics (service), "hotline_web_login_failures_total", 0);
     hl_metrics_on_refresh (hl_service_metrics (service), s_refresh, api);
     hl_service_run (service);
+    web_stream_stop (stream);
     web_server_destroy (&server);
+    web_stream_destroy (&stream);
+    web_wards_shutdown ();
     web_api_destroy (&api);
     hl_service_destroy (&service);
     return 0;

@@ -18,6 +18,8 @@
 #include "web_cases.h"
 #include "web_report.h"
 #include "web_admin.h"
+#include "web_stream.h"
+#include "web_wards.h"
 #include "web_public.h"
 #include "web_open311.h"
 #include <pthread.h>
@@ -652,7 +654,12 @@ web_api_handle (web_api_t *self, web_request_t *request)
         n == 1 && streq (seg [0], "users")? "users":
         n == 3 && streq (seg [0], "users")
                && (streq (seg [2], "password") || streq (seg [2], "disable"))? "user":
-        n == 1 && streq (seg [0], "deadletters")? "deadletters": NULL;
+        n == 1 && streq (seg [0], "deadletters")? "deadletters":
+        n == 1 && streq (seg [0], "stream")? "stream":
+        n == 1 && streq (seg [0], "wards")? "wards":
+        n == 2 && streq (seg [0], "wards")? "ward":
+        n == 1 && streq (seg [0], "charts")? "charts":
+        n == 1 && streq (seg [0], "map")? "map": NULL;
     if (!route) {
         web_request_error (request, 404, NULL, "Không có (not found): %.100s", request->path);
         return;
@@ -699,6 +706,21 @@ web_api_handle (web_api_t *self, web_request_t *request)
     else
     if (streq (route, "deadletters"))
         get? web_admin_deadletters (self, request, &session): s_method_not_allowed (request);
+    else
+    if (streq (route, "stream"))
+        streq (method, "GET")? web_stream_handle (web_stream_default (), request): s_method_not_allowed (request);
+    else
+    if (streq (route, "wards"))
+        get? web_wards_list (self, request, &session): s_method_not_allowed (request);
+    else
+    if (streq (route, "ward"))
+        get? web_wards_one (self, request, &session, seg [1]): s_method_not_allowed (request);
+    else
+    if (streq (route, "charts"))
+        get? web_wards_charts (self, request, &session): s_method_not_allowed (request);
+    else
+    if (streq (route, "map"))
+        get? web_wards_map (self, request, &session): s_method_not_allowed (request);
 }
 
 int

@@ -38,6 +38,8 @@ typedef struct {
     char retry_after [24];
     char disposition [160];
     const char *route;              //  label for the metrics: "cases", "case", ...
+    void *response;                 //  struct MHD_Response *: a handler's own response (the
+                                    //  live stream), sent instead of answer with the same headers
 } web_request_t;
 
 //  --- Answers

@@ -25,9 +25,10 @@
 static const char *s_routes [] = {
     "session", "me", "procedure", "cases", "case", "case_action", "report", "report_text",
     "users", "user", "deadletters", "other", "static", "metrics", "health",
-    "public_report", "public_track", "case_evidence", NULL
+    "public_report", "public_track", "case_evidence",
+    "stream", "wards", "ward", "charts", "map", NULL
 };
-#define S_ROUTES    18
+#define S_ROUTES    23
 static const int s_codes [] = {
     200, 201, 304, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 431, 500, 503, 0
 };
@@ -134,19 +135,27 @@ s_security_headers (web_server_t *self, struct MHD_Response *response)
 static enum MHD_Result
 s_queue (web_server_t *self, struct MHD_Connection *connection, web_request_t *request)
 {
-    if (!request->answer) {
-        request->answer = strdup ("");
-        request->answer_size = 0;
-    }
-    struct MHD_Response *response = MHD_create_response_from_buffer (request->answer_size,
-                                                                     request->answer,
-                                                                     MHD_RESPMEM_MUST_FREE);
-    if (!response) {
+    struct MHD_Response *response = (struct MHD_Response *) request->response;
+    if (response) {
+        //  A handler's own (the live stream: web_stream.h)
         free (request->answer);
         request->answer = NULL;
-        return MHD_NO;
+        request->response = NULL;
     }
-    request->answer = NULL;
+    else {
+        if (!request->answer) {
+            request->answer = strdup ("");
+            request->answer_size = 0;
+        }
+        response = MHD_create_response_from_buffer (request->answer_size, request->answer,
+                                                    MHD_RESPMEM_MUST_FREE);
+        if (!response) {
+            free (request->answer);
+            request->answer = NULL;
+            return MHD_NO;
+        }
+        request->answer = NULL;
+    }
     s_security_headers (self, response);
     MHD_add_response_header (response, "Content-Type",
                              request->content_type? request->content_type: "application/json; charset=utf-8");
@@ -388,7 +397,7 @@ s_handler (void *cls, struct MHD_Connection *connection, const char *url, const 
     }
     else
         web_api_handle (self->api, &request);
-    if (!request.answer)
+    if (!request.answer && !request.response)
         web_request_error (&request, 500, NULL, "no answer");
     s_count (self, request.route, request.status, state->started_us);
     return s_queue (self, connection, &request);
@@ -562,7 +571,10 @@ web_server_new (hl_service_t *service, web_api_t *api)
     sigaddset (&block, SIGINT);
     sigaddset (&block, SIGTERM);
     pthread_sigmask (SIG_BLOCK, &block, &saved);
-    unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | (self->tls? MHD_USE_TLS: 0);
+    //  Suspend/resume: the live stream parks a dashboard's connection
+    //  until the next event (web_stream.h), with no polling
+    unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME
+                       | (self->tls? MHD_USE_TLS: 0);
     if (self->tls)
         self->daemon = MHD_start_daemon (flags, 0, NULL, NULL, s_handler, self,
             MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,

@@ -28,6 +28,7 @@ import sys
 import time
 
 import bench_web           # row 12: the web API (issue 11 §9)
+import bench_dashboard     # rows 9-11: the city dashboard (issue 12)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, os.environ.get("BENCH_BUILD", "build-bench"))
@@ -38,7 +39,7 @@ RESULTS_DIR = os.path.join(BUILD, "bench-results")
 RESULTS_MD = os.path.join(ROOT, "tests", "bench", "RESULTS.md")
 PROCEDURE = os.path.join(ROOT, "deploy", "config", "procedure.conf")
 QUICK = os.environ.get("BENCH_QUICK", "") == "1"
-ROWS = [r.strip() for r in os.environ.get("BENCH_ROWS", "1,2,3,4,5,6,7,8").split(",") if r.strip()]
+ROWS = [r.strip() for r in os.environ.get("BENCH_ROWS", "1,2,3,4,5,6,7,8,9,10,11").split(",") if r.strip()]
 if "BENCH_ROWS" not in os.environ:
     ROWS.append("12")
 SERVICES = ("archive", "intake", "routing", "deadline-watcher", "notification")
@@ -735,6 +736,21 @@ def row8():
     R[8] = out
 
 
+def row9():
+    """SSE fan-out: 200 dashboards on the city's web service, one event."""
+    bench_dashboard.row9(sys.modules[__name__])
+
+
+def row10():
+    """GET /api/v1/wards latency with 3,321 wards."""
+    bench_dashboard.row10(sys.modules[__name__])
+
+
+def row11():
+    """City ingest with 200 dashboards connected, against none."""
+    bench_dashboard.row11(sys.modules[__name__])
+
+
 # -------------------------------------------------------------------- table
 
 def machine():
@@ -906,6 +922,7 @@ def table():
             rows.append(("8", metric, f"{ours['p50_ms']:.2f} / {ours['p99_ms']:.2f} ms",
                          f"{raw['p50_ms']:.2f} / {raw['p99_ms']:.2f} ms (the same page, SQLite in-process)",
                          times(ours['p99_ms'], raw['p99_ms']) + " at p99", target))
+    rows += bench_dashboard.table_rows(sys.modules[__name__])
     rows += bench_web.table_rows(sys.modules[__name__])
     global CONDITIONS
     cond = []
@@ -933,7 +950,8 @@ def main():
     started = time.monotonic()
     errors = {}
     plan = [("1", row1), ("2", row2), ("1", row1_raw), ("2", row2_raw), ("3", row3), ("4", row4),
-            ("5", row5), ("6", row6), ("7", row7), ("8", row8)]
+            ("5", row5), ("6", row6), ("7", row7), ("8", row8),
+            ("9", row9), ("10", row10), ("11", row11)]
     plan.append(("12", bench_web.row12))
     for key, fn in plan:
         if key not in ROWS or (fn is row1_raw and 1 not in R):

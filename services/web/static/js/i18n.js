@@ -14,6 +14,7 @@ const DICT = {
   app_short: ['Đường dây nóng', 'Hotline'],
   skip: ['Bỏ qua, đến nội dung', 'Skip to content'],
   nav_intake: ['Tiếp nhận phản ánh', 'Take a report'],
+  nav_dashboard: ['Bảng điều hành', 'Dashboard'],
   nav_cases: ['Hồ sơ', 'Cases'],
   nav_report: ['Báo cáo', 'Report'],
   nav_users: ['Người dùng', 'Users'],

@@ -9,6 +9,7 @@ import { api, session, loginUrl } from './api.js';
 
 const NAV = [
   { key: 'intake', href: '/intake.html', label: 'nav_intake', when: (me) => me.can_act !== false && me.role !== 'viewer' },
+  { key: 'dashboard', href: '/dashboard.html', label: 'nav_dashboard', when: (me) => me.node && me.node.role === 'city' },
   { key: 'cases', href: '/cases.html', label: 'nav_cases' },
   { key: 'report', href: '/report.html', label: 'nav_report' },
   { key: 'users', href: '/users.html', label: 'nav_users', when: (me) => me.is_admin || me.role === 'admin' },

@@ -1,0 +1,484 @@
+"""tests/bench/bench_dashboard.py — the city dashboard's rows of `make bench`
+(issue 12), called by bench.py with bench.py itself as B (its Node, R, P...):
+
+    row 9   SSE fan-out: 200 dashboards connected to the city's web service,
+            one event; delivery p50 / p99 (from the ward's acknowledgement to
+            the event read by each dashboard), against the same event read by
+            one `hotline watch`-style Clone subscriber (the stream under it)
+    row 10  GET /api/v1/wards with 3,321 wards: latency p50 / p99 through
+            the web (cache off: every request asks the archive; cache on),
+            against the same SQL in SQLite in-process
+    row 11  city ingest (row 4's simulated ward links) with 200 dashboards
+            connected and reading, against ingest with none: the ratio
+
+The dashboards are plain sockets in this process, read through epoll: a
+dashboard's work is reading, and the bench measures what the city and its
+web service do, not a browser.
+"""
+import json
+import os
+import random
+import select
+import socket
+import sqlite3
+import subprocess
+import threading
+import time
+
+DASHBOARDS = int(os.environ.get("BENCH_DASHBOARDS", "200"))
+WARDS = 3321
+
+WEB_CONFIG = ("web\n"
+              "    per_ip_limit = 1000\n"
+              "    connection_limit = 1200\n"
+              "    timeout_s = 120\n")
+
+
+# ------------------------------------------------------------------ helpers
+
+def web_port(n):
+    return n.base + 10
+
+
+def add_user(B, n, name="bench", role="department", password="bench-password-0123456789"):
+    r = subprocess.run([B.CLI, "-c", n.config, "user", "add", name, "--role", role, "--password-stdin"],
+                       input=password + "\n", capture_output=True, text=True, env=n.env, timeout=120)
+    if r.returncode != 0:
+        raise RuntimeError(f"hotline user add: {r.stderr}")
+    return password
+
+
+def http(n, method, path, body=None, cookie=None, timeout=30):
+    s = socket.create_connection(("127.0.0.1", web_port(n)), timeout=timeout)
+    data = json.dumps(body).encode() if body is not None else b""
+    head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{web_port(n)}", "Connection: close",
+            f"Content-Length: {len(data)}"]
+    if body is not None:
+        head.append("Content-Type: application/json")
+    if cookie:
+        head.append(f"Cookie: {cookie}")
+    s.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + data)
+    out = b""
+    while True:
+        chunk = s.recv(1 << 16)
+        if not chunk:
+            break
+        out += chunk
+    s.close()
+    head, _, payload = out.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:] if ":" in l)}
+    if headers.get("transfer-encoding") == "chunked":
+        body, rest = b"", payload
+        while rest:
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line, 16)
+            if size == 0:
+                break
+            body, rest = body + rest[:size], rest[size + 2:]
+        payload = body
+    return status, headers, payload
+
+
+def login(n, password, name="bench"):
+    status, headers, payload = http(n, "POST", "/api/v1/session", {"user": name, "password": password})
+    if status != 200:
+        raise RuntimeError(f"login: {status} {payload[:200]}")
+    return headers["set-cookie"].split(";")[0]
+
+
+class Dashboards:
+    """count SSE connections to /api/v1/stream, read by one thread through
+    epoll; each event's arrival time per connection is kept by seq (when
+    track is set) or only counted."""
+
+    def __init__(self, n, cookie, count, last=None):
+        self.socks = []
+        self.seen = {}              # seq -> {fd: first arrival}
+        self.track = set()
+        self.bytes = 0
+        self.closed = 0
+        self.lock = threading.Lock()
+        self.ep = select.epoll()
+        self.buf = {}
+        for _ in range(count):
+            s = socket.create_connection(("127.0.0.1", web_port(n)), timeout=30)
+            req = [f"GET /api/v1/stream HTTP/1.1", f"Host: 127.0.0.1:{web_port(n)}", f"Cookie: {cookie}",
+                   "Accept: text/event-stream"]
+            if last is not None:
+                req.append(f"Last-Event-ID: {last}")
+            s.sendall(("\r\n".join(req) + "\r\n\r\n").encode())
+            s.setblocking(False)
+            self.socks.append(s)
+            self.buf[s.fileno()] = b""
+            self.ep.register(s.fileno(), select.EPOLLIN)
+        self.by_fd = {s.fileno(): s for s in self.socks}
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop:
+            for fd, _ in self.ep.poll(0.2):
+                s = self.by_fd.get(fd)
+                if s is None:
+                    continue
+                try:
+                    data = s.recv(1 << 18)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                now = time.monotonic()
+                if not data:
+                    self.ep.unregister(fd)
+                    del self.by_fd[fd]
+                    self.closed += 1
+                    continue
+                self.bytes += len(data)
+                if not self.track:
+                    continue
+                # the tracked event's id line, even split across two reads
+                text = self.buf[fd] + data
+                self.buf[fd] = text[-64:]
+                for seq in list(self.track):
+                    if b"id: %d\n" % seq in text:
+                        with self.lock:
+                            self.seen.setdefault(seq, {}).setdefault(fd, now)
+
+    def connected(self):
+        return len(self.by_fd)
+
+    def close(self):
+        self.stop = True
+        self.thread.join(timeout=5)
+        for s in self.socks:
+            s.close()
+        self.ep.close()
+
+
+def percentile(values, p):
+    if not values:
+        return None
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def city_node(B, tag, extra="", keys=None):
+    n = B.node(f"{tag}-city", role="city", keys=keys, extra=extra)
+    return n
+
+
+# ------------------------------------------------------------------ row 9
+
+def row9(B):
+    """SSE fan-out: 200 dashboards, one event, delivery p99."""
+    city, ward = B.federated_pair("r9", services=("archive", "intake"), start_city=False)
+    with open(city.config, "a") as f:
+        f.write(WEB_CONFIG)
+    city.start("archive", "intake", "web")
+    B.wait_for(lambda: B.port_open(web_port(city)), what="the city's web")
+    ward.start("archive", "intake")
+    B.wait_linked(city, ward)
+    password = add_user(B, city)
+    cookie = login(city, password)
+    boards = Dashboards(city, cookie, DASHBOARDS)
+    B.wait_for(lambda: boards.bytes > 0 and metric(city, "hotline_web_stream_clients") >= DASHBOARDS,
+               timeout=60, what="the dashboards connected")
+    time.sleep(1)
+    # one Clone subscriber beside them: the stream itself, for the raw limit
+    samples, raw = [], []
+    rounds = 20 if not B.QUICK else 5
+    for i in range(rounds):
+        head = B.query(city.db("archive"), "SELECT max(seq) FROM log", default=0)
+        # a case at the ward: its submit is the city's next event
+        watch = subprocess.Popen([B.CLI, "watch", "--monitor", city.endpoint("monitor"),
+                                  "--snapshot", city.endpoint("snapshot"), "--from", str(head + 1),
+                                  "--count", "1", "--json"], stdout=subprocess.PIPE, text=True, env=city.env)
+        time.sleep(0.5)
+        seq = head + 1
+        boards.track = {seq}
+        t0 = time.monotonic()
+        r = subprocess.run([B.CLI, "--endpoint", ward.endpoint("intake"), "submit", "--phone", "0912345678",
+                            "--type", "noise", "--location", f"bench {i}", "--description", "bench"],
+                           capture_output=True, text=True, env=ward.env)
+        if r.returncode:
+            raise RuntimeError(r.stderr)
+        t_ack = time.monotonic()
+        out = watch.communicate(timeout=30)[0]
+        t_watch = time.monotonic()
+        B.wait_for(lambda: len(boards.seen.get(seq, {})) >= boards.connected(), timeout=30,
+                   what=f"event {seq} at every dashboard")
+        arrivals = list(boards.seen.pop(seq).values())
+        samples += [(a - t_ack) * 1000 for a in arrivals]
+        raw.append((t_watch - t_ack) * 1000)
+        del t0, out
+        time.sleep(0.3)
+    boards.close()
+    res = {"dashboards": DASHBOARDS, "rounds": rounds,
+           "p50_ms": percentile(samples, 50), "p99_ms": percentile(samples, 99), "max_ms": max(samples),
+           "raw_p50_ms": percentile(raw, 50), "raw_p99_ms": percentile(raw, 99),
+           "web_rss_kb": B.rss_kb(city.pid("web"))}
+    B.R[9] = res
+    B.log(f"row 9: {DASHBOARDS} dashboards, ack -> event p50/p99 {res['p50_ms']:.1f}/{res['p99_ms']:.1f} ms;"
+          f" one Clone subscriber (hotline watch, process start included) p50 {res['raw_p50_ms']:.1f} ms")
+
+
+def wait_stream(B, n):
+    """The web's stream has caught up with the city's log (it fills its ring
+    at start, and every event it takes makes the cached figures stale)."""
+    head = B.query(n.db("archive"), "SELECT max(seq) FROM log", default=0)
+    B.wait_for(lambda: metric(n, "hotline_web_stream_last_seq") >= head, timeout=120,
+               what="the web's stream at the head")
+    time.sleep(0.5)
+
+
+def metric(n, name):
+    try:
+        status, _, body = http(n, "GET", "/metrics", timeout=5)
+    except OSError:
+        return 0.0
+    for line in body.decode().splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+# ------------------------------------------------------------------ row 10
+
+def fill_city(B, n, wards=WARDS, per_ward=10, days=30):
+    """Write a city archive as 3,321 wards would have made it: their
+    directory, links, cases of the last `days` days with their actions,
+    deadlines and log rows. The archive is stopped while this runs."""
+    db = sqlite3.connect(n.db("archive"))
+    db.execute("PRAGMA journal_mode = WAL")
+    rng = random.Random(12)
+    now = int(time.time() * 1000)
+    day = 86400 * 1000
+    states = ["routed_ward"] * 3 + ["verifying"] * 2 + ["verified_accurate", "resolved",
+              "reporter_informed", "closed", "closed", "forwarded", "rejected"]
+    types = ["waste_water", "air_emissions", "solid_waste", "noise", "odour", "soil", "other"]
+    seq = db.execute("SELECT coalesce(max(seq), 0) FROM log").fetchone()[0]
+    cases, actions, deadlines, log, directory, cursors = [], [], [], [], [], []
+    focal = json.dumps([{"unit": "UBND", "receiving_phone": "0916588826", "receiving_email": "a@example.vn",
+                         "handling_phone": "0989135250", "handling_email": "b@example.vn", "note": ""}])
+    for w in range(wards):
+        code = str(40001 + w)
+        directory.append((code, f"Phường {code}", f"ward-{code}", focal, now - day))
+        origin_seq = 0
+        for i in range(per_ward):
+            cid = f"{code}-2026-{i + 1:06d}"
+            received = now - rng.randrange(days * day)
+            state = rng.choice(states)
+            due = received + day
+            met = None
+            if state not in ("routed_ward", "forwarded"):
+                met = received + rng.randrange(int(1.2 * day))
+            next_due = due if met is None and state != "forwarded" else None
+            acts = [("submit", ""), ("inform_leaders", ""),
+                    ("route", "department" if state == "forwarded" else "ward")]
+            if met is not None:
+                acts += [("assign", ""), ("verify", "accurate")]
+            if state in ("reporter_informed", "closed"):
+                acts.append(("inform", ""))
+            # the dashboard's columns, as the city's archive keeps them
+            flags = (1 if met is not None else 0) | (2 if state == "forwarded" else 0) \
+                | (4 if ("inform", "") in acts else 0)
+            cases.append((cid, code, state, "normal", rng.choice(types), "within_ward", "phone", 0,
+                          int(rng.random() < 0.1), received, received + 1000, "", "", f"Tổ {i}", 1,
+                          next_due, "verify" if next_due else None, flags, due, met))
+            for k, (a, v) in enumerate(acts):
+                actions.append((cid, a, v, received + k * 1000))
+                origin_seq += 1
+                seq += 1
+                log.append((seq, f"ward:{code}", origin_seq, cid, code, received + k * 1000, a, b""))
+            deadlines.append((cid, "verify", 1, received, due, met))
+        cursors.append((f"ward:{code}", origin_seq))
+    db.executemany("INSERT OR REPLACE INTO directory (ward, ward_name, node, focal_points, updated_ms)"
+                   " VALUES (?, ?, ?, ?, ?)", directory)
+    db.executemany("INSERT OR REPLACE INTO hop_cursor (stream, seq) VALUES (?, ?)", cursors)
+    db.executemany("INSERT INTO cases (case_id, ward, state, regime, type, scope, channel, urgent, anonymous,"
+                   " received_ms, updated_ms, assignee, duplicate_of, location, redacted, next_due_ms,"
+                   " next_deadline, figure_flags, on_time_due_ms, on_time_met_ms)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", cases)
+    db.executemany("INSERT INTO case_actions (case_id, action, variant, first_ms) VALUES (?, ?, ?, ?)", actions)
+    db.executemany("INSERT INTO deadlines (case_id, name, started_seq, started_ms, due_ms, met_ms)"
+                   " VALUES (?, ?, ?, ?, ?, ?)", deadlines)
+    db.executemany("INSERT INTO log (seq, origin, origin_seq, case_id, ward, at_ms, action, event)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", log)
+    db.commit()
+    db.execute("ANALYZE")
+    db.close()
+    return {"wards": wards, "cases": len(cases), "actions": len(actions), "log_rows": len(log)}
+
+
+def raw_wards_sql(path, since, until, now, open_states):
+    """The archive's statements for /api/v1/wards, in SQLite in-process: the
+    period's figures, open and overdue now, and each ward's last event."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    t = time.perf_counter()
+    db.execute("SELECT ward, anonymous, figure_flags, on_time_due_ms, on_time_met_ms FROM cases"
+               " WHERE received_ms >= ?1 AND received_ms < ?2 AND ?3 > 0", (since, until, now)).fetchall()
+    db.execute(f"SELECT ward, count(*) FROM cases WHERE state IN ({open_states}) GROUP BY ward").fetchall()
+    db.execute("SELECT ward, count(*) FROM cases WHERE next_due_ms < ? GROUP BY ward", (now,)).fetchall()
+    wards = [r[0] for r in db.execute("SELECT ward FROM directory")]
+    for w in wards:
+        db.execute("SELECT at_ms FROM log WHERE origin = ? ORDER BY origin_seq DESC LIMIT 1",
+                   (f"ward:{w}",)).fetchone()
+    ms = (time.perf_counter() - t) * 1000
+    db.close()
+    return ms
+
+
+def row10(B):
+    """/api/v1/wards latency with 3,321 wards."""
+    per_ward = 10 if not B.QUICK else 3
+    city = city_node(B, "r10", extra="federation\n    plaintext = 1\n" + WEB_CONFIG + "    dashboard_cache = 0\n")
+    city.start("archive")
+    city.stop("archive")
+    t = time.monotonic()
+    filled = fill_city(B, city, per_ward=per_ward)
+    B.log(f"row 10: {filled['wards']:,} wards, {filled['cases']:,} cases, {filled['log_rows']:,} log rows"
+          f" written in {time.monotonic() - t:.1f} s")
+    city.start("archive", "intake", "web")
+    B.wait_for(lambda: B.port_open(web_port(city)), what="the city's web")
+    cookie = login(city, add_user(B, city))
+    queries = 50 if not B.QUICK else 10
+    out = {"fill": filled}
+    wait_stream(B, city)
+    # the web's floor: a request that asks the node nothing (session check, JSON)
+    times = []
+    for i in range(queries):
+        t = time.perf_counter()
+        http(city, "GET", "/api/v1/me", cookie=cookie)
+        times.append((time.perf_counter() - t) * 1000)
+    out["me"] = {"p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99)}
+    shapes = [("rank", "/api/v1/wards"), ("received", "/api/v1/wards?sort=-received&page=10"),
+              ("year", "/api/v1/wards?from=2000-01-01&per_page=500")]
+    for name, path in shapes:
+        times = []
+        for i in range(queries):
+            t = time.perf_counter()
+            status, _, body = http(city, "GET", path, cookie=cookie)
+            times.append((time.perf_counter() - t) * 1000)
+            if status != 200:
+                raise RuntimeError(f"{path}: {status} {body[:200]}")
+        answer = json.loads(body)
+        out[name] = {"p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99),
+                     "rows": len(answer["wards"]), "ward_count": answer["ward_count"], "bytes": len(body)}
+        B.log(f"row 10: {path}: p50/p99 {out[name]['p50_ms']:.1f}/{out[name]['p99_ms']:.1f} ms"
+              f" ({answer['ward_count']} wards, {len(body):,} bytes)")
+    # The raw limit: the same statements, in process
+    now = int(time.time() * 1000)
+    opens = "'received','leaders_informed','routed_ward','verifying','verified_accurate','verified_inaccurate'," \
+            "'contained','reopened'"
+    raws = [raw_wards_sql(city.db("archive"), now - 31 * 86400 * 1000, now + 86400 * 1000, now, opens)
+            for _ in range(10)]
+    out["raw_p50_ms"] = percentile(raws, 50)
+    # and the cache, as many dashboards after one event meet it
+    city.stop("web")
+    with open(city.config) as f:
+        text = f.read()
+    with open(city.config, "w") as f:
+        f.write(text.replace("dashboard_cache = 0", "dashboard_cache = 32"))
+    city.start("web", wait=False)
+    B.wait_for(lambda: B.port_open(web_port(city)), what="the city's web")
+    cookie = login(city, "bench-password-0123456789")
+    wait_stream(B, city)
+    times = []
+    for i in range(queries):
+        t = time.perf_counter()
+        http(city, "GET", "/api/v1/wards", cookie=cookie)
+        times.append((time.perf_counter() - t) * 1000)
+    out["cached"] = {"p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99)}
+    B.R[10] = out
+    B.log(f"row 10: raw SQL p50 {out['raw_p50_ms']:.1f} ms; cached p50/p99 {out['cached']['p50_ms']:.1f}/"
+          f"{out['cached']['p99_ms']:.1f} ms")
+
+
+# ------------------------------------------------------------------ row 11
+
+def row11(B):
+    """City ingest with 200 dashboards connected, against none."""
+    links, events = B.P["links_small"], B.P["link_events_small"]
+    results = {}
+    for with_boards in (False, True):
+        tag = "r11d" if with_boards else "r11n"
+        keys = os.path.join(B.WORK, f"keys-{tag}")
+        B.bench("keys", "--dir", keys, "--first", 40001, "--count", links)
+        city = B.node(f"{tag}-city", role="city", keys=keys, extra=WEB_CONFIG)
+        city.start("archive", "web", wait=False)
+        B.wait_for(lambda: B.port_open(web_port(city)) and B.port_open(city.base + 3), what="the city")
+        boards = None
+        if with_boards:
+            cookie = login(city, add_user(B, city))
+            boards = Dashboards(city, cookie, DASHBOARDS)
+            B.wait_for(lambda: metric(city, "hotline_web_stream_clients") >= DASHBOARDS, timeout=60,
+                       what="the dashboards connected")
+        time.sleep(1)
+        probe = B.Probe(city.pids("city-"))
+        sim = B.bench("wards", "--city", city.endpoint("federation"), "--keys", keys, "--first", 40001,
+                      "--links", links, "--events", events, "--city-pid", city.pid("archive"),
+                      "--connect-timeout", B.P["connect_cap_s"], "--timeout", B.P["ingest_cap_s"])
+        sim["cpu"] = probe.stop()
+        if boards:
+            head = B.query(city.db("archive"), "SELECT max(seq) FROM log", default=0)
+            try:
+                B.wait_for(lambda: metric(city, "hotline_web_stream_last_seq") >= head, timeout=60,
+                           what="the web's stream at the head")
+            except RuntimeError:
+                pass
+            sim["dashboards_open"] = boards.connected()
+            sim["dashboards_dropped"] = metric(city, "hotline_web_stream_dropped_total")
+            sim["sse_mb"] = boards.bytes / 1e6
+            boards.close()
+        city.stop()
+        results["with" if with_boards else "without"] = sim
+        B.log(f"row 11: {'200 dashboards' if with_boards else 'no dashboard'}: {sim['events_per_s']:.0f} events/s"
+              f" at the city; {B.cpu_summary(sim['cpu'])}"
+              + (f"; {sim['sse_mb']:.0f} MB streamed, {sim['dashboards_dropped']:.0f} dropped"
+                 if with_boards else ""))
+    B.R[11] = results
+
+
+# ------------------------------------------------------------------ table
+
+def table_rows(B):
+    rows = []
+    R = B.R
+    if 9 in R:
+        r = R[9]
+        rows.append(("9", f"SSE fan-out: {r['dashboards']} dashboards connected, one event: ward ack → read by each,"
+                          f" p50 / p99 ({r['rounds']} events)",
+                     f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} ms",
+                     f"{r['raw_p50_ms']:.1f} / {r['raw_p99_ms']:.1f} ms (one Clone subscriber, hotline watch)",
+                     B.times(r['p99_ms'], r['raw_p99_ms']) + " at p99",
+                     f"p99 ≤ 250 ms: {B.ok(r['p99_ms'] <= 250)}"))
+    if 10 in R:
+        r = R[10]
+        f = r["fill"]
+        rows.append(("10", f"GET /api/v1/wards p50 / p99, {f['wards']:,} wards, {f['cases']:,} cases in 30 days,"
+                           " page 1 by rank (cache off: the archive asked each time)",
+                     f"{r['rank']['p50_ms']:.1f} / {r['rank']['p99_ms']:.1f} ms",
+                     f"{r['raw_p50_ms']:.1f} ms (the same statements from Python's sqlite3, in-process)",
+                     B.times(r['rank']['p50_ms'], r['raw_p50_ms']) + " at p50",
+                     f"≤ 200 ms: {B.ok(r['rank']['p99_ms'] <= 200)}"))
+        rows.append(("10", "  the same, sorted by received, page 10", f"{r['received']['p50_ms']:.1f} / "
+                     f"{r['received']['p99_ms']:.1f} ms", "—", "—", ""))
+        rows.append(("10", "  the same, every case since 2000, 500 rows a page",
+                     f"{r['year']['p50_ms']:.1f} / {r['year']['p99_ms']:.1f} ms", "—", "—", ""))
+        rows.append(("10", "  page 1 again, cache on (no new event: as 200 dashboards after one event)",
+                     f"{r['cached']['p50_ms']:.1f} / {r['cached']['p99_ms']:.1f} ms",
+                     f"{r['me']['p50_ms']:.1f} / {r['me']['p99_ms']:.1f} ms (GET /api/v1/me: the web's floor)",
+                     B.times(r['cached']['p50_ms'], r['me']['p50_ms']) + " at p50", ""))
+    if 11 in R and "with" in R[11] and "without" in R[11]:
+        w, n = R[11]["with"], R[11]["without"]
+        rows.append(("11", f"City ingest with {DASHBOARDS} dashboards connected and reading"
+                           f" ({w['links']:,} links × {w['events_per_link']} events)",
+                     f"{w['events_per_s']:,.0f}/s ({w.get('sse_mb', 0):,.0f} MB streamed,"
+                     f" {w.get('dashboards_dropped', 0):.0f} dropped)",
+                     f"{n['events_per_s']:,.0f}/s (no dashboard)",
+                     B.pct(w['events_per_s'], n['events_per_s']),
+                     f"≥ 90%: {B.ok(w['events_per_s'] >= 0.9 * n['events_per_s'])}"))
+    return rows

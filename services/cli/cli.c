@@ -134,6 +134,38 @@ s_resolve_curve (cli_t *cli)
     return 0;
 }
 
+//  The node configuration the CLI runs beside: -c, else $HOTLINE_CONFIG
+//  (set in every container and by make run's nodes). NULL when neither
+static hl_config_t *
+s_node_config (cli_t *cli)
+{
+    const char *path = cli->config? cli->config: getenv ("HOTLINE_CONFIG");
+    if (!path || !*path)
+        return NULL;
+    return hl_config_load (path);           //  prints why on failure
+}
+
+int
+cli_config_endpoint (cli_t *cli, const char *key, char *buf, size_t size)
+{
+    if (!cli->endpoint_from_config)
+        return -1;
+    hl_config_t *config = s_node_config (cli);
+    if (!config)
+        return -1;
+    //  The same defaults as hl_service: node/base_port, the city's 7000
+    const char *role = hl_config_get (config, "node/role", "ward");
+    int base = (int) hl_config_int (config, "node/base_port", streq (role, "city")? 7000: 7100);
+    char path [80], dflt [64];
+    snprintf (path, sizeof path, "endpoints/%s", key);
+    const char *value = hl_config_get (config, path,
+                                       hl_service_default_endpoint (key, base, dflt, sizeof dflt));
+    if (value)
+        snprintf (buf, size, "%s", value);
+    hl_config_destroy (&config);
+    return value? 0: -1;
+}
+
 int
 cli_resolve (cli_t *cli, const char *node)
 {
@@ -155,6 +187,20 @@ cli_resolve (cli_t *cli, const char *node)
     }
     if (!cli->endpoint)
         cli->endpoint = getenv ("HOTLINE_ENDPOINT");
+    if (!cli->endpoint
+    &&  (cli->config || (getenv ("HOTLINE_CONFIG") && !getenv ("HOTLINE_CLI_CONFIG")))) {
+        //  Beside a node (-c, or $HOTLINE_CONFIG: every container sets it):
+        //  the front door its own services use, from its config and
+        //  environment (HOTLINE_ENDPOINTS_INTAKE=tcp://intake-city:7001),
+        //  not a loopback default that is some other node, or nothing
+        cli->endpoint_from_config = true;
+        if (cli_config_endpoint (cli, "intake", cli->endpoint_buf, sizeof cli->endpoint_buf)) {
+            fprintf (stderr, "hotline: cannot read the node's configuration %s\n",
+                     cli->config? cli->config: getenv ("HOTLINE_CONFIG"));
+            return -1;
+        }
+        cli->endpoint = cli->endpoint_buf;
+    }
     if (!cli->endpoint) {
         //  A config file: $HOTLINE_CLI_CONFIG or ~/.config/hotline/cli.cfg.
         //  Its cli/cert and cli/server_cert go with its cli/endpoint (a
@@ -945,6 +991,10 @@ cli_nodes (cli_t *cli)
 static void
 s_sibling_endpoint (cli_t *cli, const char *key, char *buf, size_t size)
 {
+    //  Beside a node: its own endpoints/KEY (notification-city:7006 is
+    //  not on intake-city's host)
+    if (cli_config_endpoint (cli, key, buf, size) == 0)
+        return;
     const char *colon = strrchr (cli->endpoint, ':');
     int port = colon? atoi (colon + 1): 0;
     char probe [64];

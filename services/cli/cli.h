@@ -19,10 +19,19 @@ typedef struct {
     const char *server_key;     //  the node's public key, z85
     const char *server_cert;    //  or its certificate
     char curve_buf [3][512];
+    //  The node's configuration (-c, else $HOTLINE_CONFIG): where the
+    //  endpoints come from when no --endpoint, --node or $HOTLINE_ENDPOINT
+    //  says otherwise (its endpoints/*, with the environment's overrides)
+    const char *config;
+    bool endpoint_from_config;
 } cli_t;
 
 //  Find the endpoint and actor. 0 or -1 (message printed).
 int cli_resolve (cli_t *cli, const char *node);
+//  The node's endpoints/KEY as its services see it (the config file, the
+//  environment's HOTLINE_ENDPOINTS_KEY, else node/base_port's default), when
+//  the front door came from that config. 0 with buf filled, or -1
+int cli_config_endpoint (cli_t *cli, const char *key, char *buf, size_t size);
 //  Send a request; returns the reply envelope or NULL (unavailable, printed)
 Hotline__Envelope *cli_call (cli_t *cli, Hotline__Request *request);
 //  Map a reply to an exit code, printing errors

@@ -155,6 +155,7 @@ int
 cli_status (cli_t *cli, int argc, char **argv)
 {
     int http_base = 0;
+    bool http_base_given = false;       //  --http-base: the ports it says, not the config's
     bool as_json = false;
     const char *only = NULL;
     zhashx_t *urls = zhashx_new ();
@@ -166,6 +167,7 @@ cli_status (cli_t *cli, int argc, char **argv)
         else
         if (streq (argv [i], "--http-base") && has_value) {
             http_base = atoi (argv [++i]);
+            http_base_given = true;
             if (http_base <= 0 || http_base > 65535 - 4) {
                 fprintf (stderr, "hotline status: --http-base needs a port number\n");
                 rc = CLI_BAD_INPUT;
@@ -236,6 +238,13 @@ cli_status (cli_t *cli, int argc, char **argv)
             *p = *p == '-'? '_': (char) toupper ((unsigned char) *p);
         if (!url)
             url = getenv (env);
+        //  Beside a node (-c, $HOTLINE_CONFIG): its endpoints/http_SERVICE,
+        //  the address its own services publish, not one derived from the
+        //  front door's host (intake-city is not archive-city)
+        char http_key [64], from_config [256];
+        snprintf (http_key, sizeof http_key, "http_%s", service);
+        if (!url && !http_base_given && cli_config_endpoint (cli, http_key, from_config, sizeof from_config) == 0)
+            url = from_config;
         if (url)
             s_http_base (url, base, sizeof base);
         else

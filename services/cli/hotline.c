@@ -167,6 +167,7 @@ main (int argc, char *argv [])
         zsys_shutdown ();
         return rc;
     }
+    cli.config = config;
     if (cli_resolve (&cli, node))
         return CLI_BAD_INPUT;
     const char *command = argv [arg];

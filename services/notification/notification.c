@@ -115,6 +115,8 @@ struct _notification_t {
     bool foreign;               //  also notify events of other origins
     char *from_address;         //  parsed from notify/from
     char *from_display;
+    char *smtp_password;        //  from notify/smtp_password_file, if given
+    char *webhook_token;        //  from notify/webhook_token_file, if given
     char *log_path;
     int log_fd;
     int64_t retry_ms;
@@ -1381,6 +1383,36 @@ s_ready (void *arg, char *reason, size_t size)
     return true;
 }
 
+//  A secret given as a file (notify/*_file: a compose or Kubernetes secret
+//  mounted read-only), so that it is not in the environment, where `docker
+//  inspect` and /proc/PID/environ show it. Its first line, without the line
+//  end, into *secret_p. 0, also when the key is not set or the file is empty
+//  (compose mounts /dev/null when no secret is given: no password); -1 with
+//  a message when the file is given but cannot be read
+static int
+s_read_secret (hl_config_t *config, const char *key, char **secret_p)
+{
+    const char *path = hl_config_get (config, key, NULL);
+    if (!path || !*path)
+        return 0;
+    FILE *file = fopen (path, "r");
+    if (!file) {
+        hl_error ("%s: cannot read %s: %s", key, path, strerror (errno));
+        return -1;
+    }
+    char line [1024] = "";
+    bool got = fgets (line, sizeof line, file) != NULL;
+    fclose (file);
+    line [strcspn (line, "\r\n")] = 0;
+    if (!got || !*line) {
+        hl_info ("%s: %s is empty: none", key, path);
+        return 0;
+    }
+    *secret_p = hl_strdup (line);
+    explicit_bzero (line, sizeof line);
+    return 0;
+}
+
 notification_t *
 notification_new (hl_service_t *service)
 {
@@ -1444,6 +1476,12 @@ notification_new (hl_service_t *service)
     sc->smtp_url = hl_config_get (config, "notify/smtp_url", NULL);
     sc->smtp_user = hl_config_get (config, "notify/smtp_user", NULL);
     sc->smtp_password = hl_config_get (config, "notify/smtp_password", NULL);
+    if (s_read_secret (config, "notify/smtp_password_file", &self->smtp_password)) {
+        notification_destroy (&self);
+        return NULL;
+    }
+    if (self->smtp_password)
+        sc->smtp_password = self->smtp_password;
     sc->smtp_tls = hl_config_get (config, "notify/smtp_tls", "none");
     s_parse_from (self, hl_config_get (config, "notify/from", "hotline@localhost"),
                   hl_config_get (config, "notify/from_name", NULL));
@@ -1451,6 +1489,12 @@ notification_new (hl_service_t *service)
     sc->from_name = self->from_display;
     sc->webhook_url = hl_config_get (config, "notify/webhook_url", NULL);
     sc->webhook_token = hl_config_get (config, "notify/webhook_token", NULL);
+    if (s_read_secret (config, "notify/webhook_token_file", &self->webhook_token)) {
+        notification_destroy (&self);
+        return NULL;
+    }
+    if (self->webhook_token)
+        sc->webhook_token = self->webhook_token;
     sc->timeout_ms = (int) hl_config_int (config, "notify/send_timeout_ms", 5000);
     self->email_enabled = sc->smtp_url != NULL;
     self->sms_enabled = sc->webhook_url != NULL;
@@ -1566,6 +1610,12 @@ notification_destroy (notification_t **self_p)
         free (self->log_path);
         free (self->from_address);
         free (self->from_display);
+        if (self->smtp_password)
+            explicit_bzero (self->smtp_password, strlen (self->smtp_password));
+        free (self->smtp_password);
+        if (self->webhook_token)
+            explicit_bzero (self->webhook_token, strlen (self->webhook_token));
+        free (self->webhook_token);
         notify_templates_destroy (&self->templates);
         for (size_t i = 0; i < self->nadvance; i++) {
             free (self->advance [i].action);

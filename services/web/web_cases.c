@@ -1,8 +1,9 @@
 /*  web_cases — the cases under /api/v1/cases (see web_cases.h, API.md).
  *
  *  How to read this file, top to bottom:
- *    1. the list: the filters checked one by one, then a count and a page
- *       in the archive's "due" order
+ *    1. the list: the filters checked one by one, then a count (kept by
+ *       each thread for 2 s per filter) and a page in the archive's "due"
+ *       order
  *    2. submit: web_cases_file, the one path a report takes to intake
  *       (Open311 files through it too); then the route: the report's
  *       fields (and the reporter's) checked strictly,
@@ -19,6 +20,72 @@
 #include <math.h>
 
 // ------------------------------------------------------------- 1. list
+
+//  The list's total is a count of every matching case, 1.4 ms of a 4.4 ms
+//  page at 100,000 cases (tests/bench/RESULTS.md row 12), and a reader
+//  paging through one filter asks for the same count again and again. So
+//  each worker thread keeps its last few totals, keyed by the filters
+//  (and the actor: what a role is shown may differ), for S_TOTAL_MS
+//  (API.md: the total may be up to 2 s old; the rows never are). A
+//  per-thread table needs no lock; another thread counts again, at most
+//  once per window. The key is whole, never a hash, so two filters never
+//  share a total; a key too long to keep is simply counted every time.
+#define S_TOTAL_MS      2000
+#define S_TOTALS        8
+#define S_TOTAL_KEY     (128 + HL_MAX_FIELD * 4 + 160)
+
+typedef struct {
+    char key [S_TOTAL_KEY];
+    int64_t mono_ms;            //  when counted, on the monotonic clock
+    int64_t node_ms;            //  and on the node's (overdue depends on it)
+    json_int_t total;
+} s_total_t;
+
+static _Thread_local s_total_t s_totals [S_TOTALS];
+
+//  The key for query's filters as actor: 0, or -1 when it does not fit
+static int
+s_total_key (Hotline__Query *query, const char *actor, char *key, size_t size)
+{
+    int len = snprintf (key, size, "%s\x1f%s\x1f%d\x1f%d\x1f%" PRId64 "\x1f%" PRId64 "\x1f%s\x1f%s",
+                        actor, query->status? query->status: "", (int) query->type, (int) query->overdue,
+                        (int64_t) query->since_ms, (int64_t) query->until_ms,
+                        query->ward? query->ward: "", query->text? query->text: "");
+    return len >= 0 && (size_t) len < size? 0: -1;
+}
+
+//  A total counted within the window, or NULL. Both clocks must agree it
+//  is fresh: the node's may be set back or forward (the tests' clock file)
+static s_total_t *
+s_total_find (const char *key)
+{
+    int64_t mono = zclock_mono (), now = hl_clock_now ();
+    for (size_t i = 0; i < S_TOTALS; i++) {
+        s_total_t *entry = &s_totals [i];
+        if (entry->mono_ms && streq (entry->key, key)
+        &&  mono - entry->mono_ms < S_TOTAL_MS && now - entry->node_ms >= 0 && now - entry->node_ms < S_TOTAL_MS)
+            return entry;
+    }
+    return NULL;
+}
+
+static void
+s_total_keep (const char *key, json_int_t total)
+{
+    s_total_t *oldest = &s_totals [0];
+    for (size_t i = 0; i < S_TOTALS; i++) {
+        if (streq (s_totals [i].key, key)) {
+            oldest = &s_totals [i];
+            break;
+        }
+        if (s_totals [i].mono_ms < oldest->mono_ms)
+            oldest = &s_totals [i];
+    }
+    snprintf (oldest->key, sizeof oldest->key, "%s", key);
+    oldest->mono_ms = zclock_mono ();
+    oldest->node_ms = hl_clock_now ();
+    oldest->total = total;
+}
 
 //  GET /api/v1/cases?state=&type=&overdue=1&from=&to=&q=&page=&per_page=
 void
@@ -76,13 +143,25 @@ web_cases_list (web_api_t *api, web_request_t *request, hl_session_info_t *sessi
     query.ward = (char *) ward;
     char actor [128];
     web_api_actor (session, actor, sizeof actor);
-    //  The total, then the page
-    query.kind = "count";
-    json_t *count = web_api_query (api, request, &query, actor, false);
-    if (!count)
-        return;
-    json_int_t total = json_integer_value (json_object_get (count, "count"));
-    json_decref (count);
+    //  The total (counted again only past S_TOTAL_MS), then the page
+    char key [S_TOTAL_KEY];
+    bool keyed = s_total_key (&query, actor, key, sizeof key) == 0;
+    s_total_t *kept = keyed? s_total_find (key): NULL;
+    json_int_t total;
+    if (kept) {
+        total = kept->total;
+        hl_metrics_add (hl_metrics_default (), "hotline_web_case_totals_reused_total", 1);
+    }
+    else {
+        query.kind = "count";
+        json_t *count = web_api_query (api, request, &query, actor, false);
+        if (!count)
+            return;
+        total = json_integer_value (json_object_get (count, "count"));
+        json_decref (count);
+        if (keyed)
+            s_total_keep (key, total);
+    }
     query.kind = "list";
     query.limit = (uint32_t) per_page;
     query.offset = (uint32_t) ((page - 1) * per_page);

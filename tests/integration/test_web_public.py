@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from conftest import SLOW, wait_for
-from test_web_api import Web
+from test_web_api import Web, officer, report_body
 
 JPEG = (b"\xff\xd8"
         b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
@@ -222,3 +222,45 @@ def test_rate_limit_per_phone(public_ward):
     other = [(k, v) for k, v in REPORT if k != "phone"] + [("phone", "0988 000 111")]
     body, ctype = multipart(other)
     assert post(node, "/api/v1/public/reports", body, ctype).status == 201
+
+
+def web_metric(node, name):
+    text = Web(node).request("GET", "/metrics").body.decode()
+    lines = [l for l in text.splitlines() if l.startswith(name + "{") or l.startswith(name + " ")]
+    return float(lines[0].split()[-1]) if lines else 0.0
+
+
+def test_case_list_total_reused_briefly_then_counted_again(public_ward):
+    """The list's total is kept a moment per filter (API.md: up to 2 s old),
+    so paging does not count every case again; then it is counted anew.
+    One keep-alive connection, so one server thread (each keeps its own)."""
+    node = public_ward
+    web = officer(node)
+    first = web.request("POST", "/api/v1/cases", report_body(request_id="total-1"))
+    assert first.status == 201, first.body
+    node.wait_archived(first.json["case_id"])
+    conn = http.client.HTTPConnection("127.0.0.1", node.base + 10, timeout=30 * SLOW)
+    def listed(query):
+        conn.request("GET", "/api/v1/cases?" + query, headers={"Cookie": web.cookie})
+        resp = conn.getresponse()
+        body = resp.read()
+        assert resp.status == 200, body
+        return json.loads(body)
+    try:
+        assert listed("type=waste_water")["total"] == 1
+        # the next pages, same filters: the count is reused (the answer's shape is the same)
+        before = web_metric(node, "hotline_web_case_totals_reused_total")
+        def reused():
+            page = listed("type=waste_water&page=2&per_page=1")
+            assert page["total"] == 1 and page["cases"] == [] and page["page"] == 2, page
+            return web_metric(node, "hotline_web_case_totals_reused_total") > before
+        wait_for(reused, what="a total reused")
+        # other filters are other totals
+        assert listed("type=waste_water&state=closed")["total"] == 0
+        # a new case: counted once the kept total has aged
+        second = web.request("POST", "/api/v1/cases", report_body(request_id="total-2"))
+        assert second.status == 201, second.body
+        node.wait_archived(second.json["case_id"])
+        wait_for(lambda: listed("type=waste_water&page=2&per_page=1")["total"] == 2, what="the new total")
+    finally:
+        conn.close()

@@ -173,8 +173,9 @@ def test_k8s_references(k8s):
             assert os.path.exists(os.path.join(kdir, path)), f"ConfigMap file {path} missing"
     secret_keys = {name: {os.path.basename(p) for p in g.get("files", [])} for name, g in secrets.items()}
     config_keys = {name: {os.path.basename(p) for p in g.get("files", [])} for name, g in configmaps.items()}
-    for name in secret_keys["hotline-keys"]:
-        assert re.match(r"^(city|ward-\d+)\.cert(_secret)?$", name), f"{name}: not a `hotline keys init` file"
+    for secret in (s for s in secret_keys if s.startswith("hotline-keys-")):
+        for name in secret_keys[secret]:
+            assert re.match(r"^(city|ward-\d+)\.cert(_secret)?$", name), f"{name}: not a `hotline keys init` file"
 
     # Every Service selects exactly one workload; its target ports exist there
     for name, service in services.items():
@@ -326,3 +327,97 @@ def test_k8s_web(k8s):
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports == {"http": base + WEB_HTTP, "web": base + WEB_PORT}
         assert {p["port"] for p in services[name]["spec"]["ports"]} == {base + WEB_HTTP, base + WEB_PORT}
+
+
+# ---------------------------------------------------------------- hardening, secrets, policies
+
+def pods(docs):
+    """(workload name, its node label, pod spec) of every workload."""
+    for d in docs:
+        if d["kind"] in ("StatefulSet", "Deployment"):
+            yield d["metadata"]["name"], d["metadata"]["labels"]["hotline/node"], d["spec"]["template"]["spec"]
+
+
+def test_k8s_hardening(k8s):
+    _, _, docs = k8s
+    version = re.search(r'#define HOTLINE_VERSION\s+"([^"]+)"',
+                        open(os.path.join(ROOT, "services", "lib", "hotline.h")).read()).group(1)
+    seen = 0
+    for name, _, spec in pods(docs):
+        seen += 1
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        tmp = [v for v in spec["volumes"] if v["name"] == "tmp"]
+        assert tmp and tmp[0]["emptyDir"].get("medium") == "Memory", f"{name}: /tmp not in memory"
+        for c in spec["containers"]:
+            assert c["image"] == f"hotline:{version}", f"{name}: image {c['image']}, not the release's tag"
+            assert c["startupProbe"]["httpGet"]["path"] == "/healthz", name
+            ctx = c["securityContext"]
+            assert ctx["readOnlyRootFilesystem"] and not ctx["allowPrivilegeEscalation"], name
+            assert ctx["capabilities"]["drop"] == ["ALL"], name
+    assert seen == 12, seen
+
+
+def test_k8s_secrets_one_node_each(k8s):
+    """No Secret holds two nodes' secret keys; an archive mounts its own
+    node's Secret, and its secret key is its own node's."""
+    _, kustomization, docs = k8s
+    generated = {g["name"]: {os.path.basename(f) for f in g["files"]}
+                 for g in kustomization.get("secretGenerator", [])}
+    for name, files in generated.items():
+        secret_keys = {f for f in files if f.endswith("_secret")}
+        assert len(secret_keys) <= 1, f"{name} holds {sorted(secret_keys)}"
+    for name, node, spec in pods(docs):
+        for volume in spec.get("volumes", []):
+            if "secret" not in volume:
+                continue
+            secret = volume["secret"]["secretName"]
+            assert secret == f"hotline-keys-{node}", f"{name} mounts {secret}"
+            keys = {item["key"] for item in volume["secret"]["items"]}
+            assert keys <= generated[secret], (name, keys - generated[secret])
+            own = "city" if node == "city" else node
+            assert {k for k in keys if k.endswith("_secret")} == {f"{own}.cert_secret"}, (name, keys)
+        assert name.endswith("-archive") or not any("secret" in v for v in spec.get("volumes", [])), \
+            f"{name} mounts keys"
+
+
+def test_k8s_network_policies(k8s):
+    """Default deny, a node's pods reach only their own node, the city's
+    federation ports admit the ward archives, and nothing else crosses."""
+    _, _, docs = k8s
+    policies = by_kind(docs, "NetworkPolicy")
+    deny = policies["hotline-default-deny"]
+    assert deny["spec"]["policyTypes"] == ["Ingress"] and "ingress" not in deny["spec"]
+    nodes = {node for _, node, _ in pods(docs)}
+    for node in nodes:
+        policy = policies[f"{node}-node"]
+        assert policy["spec"]["podSelector"]["matchLabels"]["hotline/node"] == node
+        (rule,) = policy["spec"]["ingress"]
+        assert [f["podSelector"]["matchLabels"]["hotline/node"] for f in rule["from"]] == [node]
+    federation = policies["city-federation"]
+    assert federation["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "archive"
+    (rule,) = federation["spec"]["ingress"]
+    assert sorted(p["port"] for p in rule["ports"]) == [7005, 7007]
+    # every other rule that admits pods of other nodes names ports, and none
+    # of them is an internal one (front door, feeds, archive queries, notification)
+    internal = {base + k for base in (7000, 7100) for k in (1, 2, 3, 4, 6)}
+    for name, policy in policies.items():
+        if name.endswith("-node") or name == "hotline-default-deny":
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            ports = {p["port"] for p in rule.get("ports", [])}
+            assert ports, f"{name} admits every port"
+            assert not ports & internal, f"{name} opens internal ports {sorted(ports & internal)}"
+
+
+def test_k8s_city_disruption_budgets(k8s):
+    _, _, docs = k8s
+    budgets = by_kind(docs, "PodDisruptionBudget")
+    for name, node, spec in pods(docs):
+        if node != "city":
+            continue
+        assert name in budgets, f"no PodDisruptionBudget for {name}"
+        selector = budgets[name]["spec"]["selector"]["matchLabels"]
+        workload = next(d for d in docs if d["kind"] in ("StatefulSet", "Deployment") and d["metadata"]["name"] == name)
+        assert selector == workload["spec"]["selector"]["matchLabels"], name
+        assert budgets[name]["spec"]["minAvailable"] == 1

@@ -220,6 +220,7 @@ def test_answers_carry_the_nodes_clock(web_ward):
     the pages count deadlines down against it, not the browser's clock."""
     web = officer(web_ward)
     case = web.post("/api/v1/cases", report_body(urgent=True)).json["case_id"]
+    web_ward.wait_archived(case)    # intake acks before the archive, which lists, has it
     before = web.get("/api/v1/cases").json["now_ms"]
     step = 10 * 60 * 1000           # within the session's idle time (30 min)
     web_ward.advance(step)

@@ -33,7 +33,9 @@
 #include <microhttpd.h>
 
 #define S_SLICE_MS          200     //  the thread's wait per call (stop, keep-alive)
-#define S_BATCH             512     //  events appended under one lock
+#define S_BATCH             2048    //  events appended under one lock (at most half the ring)
+#define S_COALESCE_MS       25      //  under load, one round of wake-ups per this: 200 dashboards
+                                    //  woken per event cost 200 eventfd writes each (MHD's resume)
 #define S_RETRY_MS          2000    //  the browser's reconnection delay (SSE retry:)
 
 // ------------------------------------------------------------- 1. the ring
@@ -425,21 +427,33 @@ s_thread (void *arg)
     pthread_mutex_unlock (&self->mutex);
     hl_info ("web: following the city's stream from seq %" PRIu64 " (head %" PRIu64 ")", from, head);
     int64_t keepalive_at = zclock_mono () + self->keepalive_ms;
-    s_entry_t *batch = (s_entry_t *) zmalloc (S_BATCH * sizeof (s_entry_t));
+    size_t limit = self->ring_size / 2 < S_BATCH? self->ring_size / 2: S_BATCH;
+    s_entry_t *batch = (s_entry_t *) zmalloc (limit * sizeof (s_entry_t));
+    int64_t published = 0;      //  when the clients were last woken for events
     while (!atomic_load (&self->stopping)) {
         size_t count = 0;
         uint64_t seq;
         uint8_t *data;
         size_t size;
         int wait = S_SLICE_MS;
-        while (count < S_BATCH && hl_clone_sub_next (sub, wait, &seq, &data, &size) == 0) {
+        int64_t window_end = 0;
+        //  The first event of a quiet spell goes out at once; under load
+        //  the events of S_COALESCE_MS go out together
+        while (count < limit && hl_clone_sub_next (sub, wait, &seq, &data, &size) == 0) {
             if (s_entry_make (&batch [count], seq, data, size) == 0)
                 count++;
             else
                 hl_warn ("web: city event %" PRIu64 " unreadable, not streamed", seq);
             free (data);
-            wait = 0;           //  take what is ready, then publish the batch
+            int64_t now = zclock_mono ();
+            if (!window_end)
+                window_end = published + S_COALESCE_MS > now? published + S_COALESCE_MS: now;
+            if (now >= window_end)
+                break;
+            wait = (int) (window_end - now);
         }
+        if (count)
+            published = zclock_mono ();
         if (count == 0 && zsys_interrupted)
             zclock_sleep (S_SLICE_MS);
         bool keepalive = zclock_mono () >= keepalive_at;
@@ -465,6 +479,10 @@ s_thread (void *arg)
         if (count) {
             hl_metrics_add (hl_metrics_default (), "hotline_web_stream_events_total", count);
             hl_metrics_set (hl_metrics_default (), "hotline_web_stream_last_seq", (double) self->ring.last);
+            //  Snapshot pages this subscriber needed once live: PUB drops it
+            //  repaired, each a query the city's archive answered
+            hl_metrics_set (hl_metrics_default (), "hotline_web_stream_repairs",
+                            (double) hl_clone_sub_repairs (sub));
         }
     }
     free (batch);

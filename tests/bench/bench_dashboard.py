@@ -93,7 +93,7 @@ class Dashboards:
     epoll; each event's arrival time per connection is kept by seq (when
     track is set) or only counted."""
 
-    def __init__(self, n, cookie, count, last=None):
+    def __init__(self, n, cookie, count, last=None, lazy=False):
         self.socks = []
         self.seen = {}              # seq -> {fd: first arrival}
         self.track = set()
@@ -102,8 +102,14 @@ class Dashboards:
         self.lock = threading.Lock()
         self.ep = select.epoll()
         self.buf = {}
+        self.lazy = lazy
         for _ in range(count):
-            s = socket.create_connection(("127.0.0.1", web_port(n)), timeout=30)
+            s = socket.socket()
+            if lazy:
+                # a browser's share of the work, cheaply: big reads, seldom
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
+            s.settimeout(30)
+            s.connect(("127.0.0.1", web_port(n)))
             req = [f"GET /api/v1/stream HTTP/1.1", f"Host: 127.0.0.1:{web_port(n)}", f"Cookie: {cookie}",
                    "Accept: text/event-stream"]
             if last is not None:
@@ -119,6 +125,8 @@ class Dashboards:
         self.thread.start()
 
     def _run(self):
+        if self.lazy:
+            return self._run_lazy()
         while not self.stop:
             for fd, _ in self.ep.poll(0.2):
                 s = self.by_fd.get(fd)
@@ -146,6 +154,26 @@ class Dashboards:
                     if b"id: %d\n" % seq in text:
                         with self.lock:
                             self.seen.setdefault(seq, {}).setdefault(fd, now)
+
+    def _run_lazy(self):
+        """Every 50 ms, drain each socket in large reads: what 200 browsers
+        on other machines would read, at a fraction of this process's CPU."""
+        while not self.stop:
+            time.sleep(0.05)
+            for fd, s in list(self.by_fd.items()):
+                while True:
+                    try:
+                        data = s.recv(1 << 20)
+                    except BlockingIOError:
+                        break
+                    except OSError:
+                        data = b""
+                    if not data:
+                        self.ep.unregister(fd)
+                        del self.by_fd[fd]
+                        self.closed += 1
+                        break
+                    self.bytes += len(data)
 
     def connected(self):
         return len(self.by_fd)
@@ -222,7 +250,7 @@ def row9(B):
            "web_rss_kb": B.rss_kb(city.pid("web"))}
     B.R[9] = res
     B.log(f"row 9: {DASHBOARDS} dashboards, ack -> event p50/p99 {res['p50_ms']:.1f}/{res['p99_ms']:.1f} ms;"
-          f" one Clone subscriber (hotline watch, process start included) p50 {res['raw_p50_ms']:.1f} ms")
+          f" one Clone subscriber (a hotline watch started beforehand) p50 {res['raw_p50_ms']:.1f} ms")
 
 
 def wait_stream(B, n):
@@ -399,47 +427,60 @@ def row10(B):
 
 # ------------------------------------------------------------------ row 11
 
+def _ingest(B, tag, links, events, with_boards):
+    """One pass of row 4's simulated links into a city with its web service,
+    with or without the dashboards reading."""
+    keys = os.path.join(B.WORK, f"keys-{tag}")
+    B.bench("keys", "--dir", keys, "--first", 40001, "--count", links)
+    city = B.node(f"{tag}-city", role="city", keys=keys, extra=WEB_CONFIG)
+    city.start("archive", "web", wait=False)
+    B.wait_for(lambda: B.port_open(web_port(city)) and B.port_open(city.base + 3), what="the city")
+    boards = None
+    if with_boards:
+        cookie = login(city, add_user(B, city))
+        boards = Dashboards(city, cookie, DASHBOARDS, lazy=True)
+        B.wait_for(lambda: metric(city, "hotline_web_stream_clients") >= DASHBOARDS, timeout=60,
+                   what="the dashboards connected")
+    time.sleep(1)
+    probe = B.Probe(city.pids("city-"))
+    sim = B.bench("wards", "--city", city.endpoint("federation"), "--keys", keys, "--first", 40001,
+                  "--links", links, "--events", events, "--city-pid", city.pid("archive"),
+                  "--connect-timeout", B.P["connect_cap_s"], "--timeout", B.P["ingest_cap_s"])
+    sim["cpu"] = probe.stop()
+    if boards:
+        head = B.query(city.db("archive"), "SELECT max(seq) FROM log", default=0)
+        try:
+            B.wait_for(lambda: metric(city, "hotline_web_stream_last_seq") >= head, timeout=60,
+                       what="the web's stream at the head")
+        except RuntimeError:
+            pass
+        sim["dashboards_open"] = boards.connected()
+        sim["dashboards_dropped"] = metric(city, "hotline_web_stream_dropped_total")
+        sim["sse_mb"] = boards.bytes / 1e6
+        sim["stream_repairs"] = metric(city, "hotline_web_stream_repairs")
+        boards.close()
+    city.stop()
+    B.log(f"row 11: {'200 dashboards' if with_boards else 'no dashboard'}:"
+          f" {sim['events_per_s']:.0f} events/s at the city; {B.cpu_summary(sim['cpu'])}"
+          + (f"; {sim['sse_mb']:.0f} MB streamed, {sim['dashboards_dropped']:.0f} dropped,"
+             f" {sim['stream_repairs']:.0f} gap repairs by the web's subscriber" if with_boards else ""))
+    return sim
+
+
 def row11(B):
     """City ingest with 200 dashboards connected, against none."""
     links, events = B.P["links_small"], B.P["link_events_small"]
-    results = {}
-    for with_boards in (False, True):
-        tag = "r11d" if with_boards else "r11n"
-        keys = os.path.join(B.WORK, f"keys-{tag}")
-        B.bench("keys", "--dir", keys, "--first", 40001, "--count", links)
-        city = B.node(f"{tag}-city", role="city", keys=keys, extra=WEB_CONFIG)
-        city.start("archive", "web", wait=False)
-        B.wait_for(lambda: B.port_open(web_port(city)) and B.port_open(city.base + 3), what="the city")
-        boards = None
-        if with_boards:
-            cookie = login(city, add_user(B, city))
-            boards = Dashboards(city, cookie, DASHBOARDS)
-            B.wait_for(lambda: metric(city, "hotline_web_stream_clients") >= DASHBOARDS, timeout=60,
-                       what="the dashboards connected")
-        time.sleep(1)
-        probe = B.Probe(city.pids("city-"))
-        sim = B.bench("wards", "--city", city.endpoint("federation"), "--keys", keys, "--first", 40001,
-                      "--links", links, "--events", events, "--city-pid", city.pid("archive"),
-                      "--connect-timeout", B.P["connect_cap_s"], "--timeout", B.P["ingest_cap_s"])
-        sim["cpu"] = probe.stop()
-        if boards:
-            head = B.query(city.db("archive"), "SELECT max(seq) FROM log", default=0)
-            try:
-                B.wait_for(lambda: metric(city, "hotline_web_stream_last_seq") >= head, timeout=60,
-                           what="the web's stream at the head")
-            except RuntimeError:
-                pass
-            sim["dashboards_open"] = boards.connected()
-            sim["dashboards_dropped"] = metric(city, "hotline_web_stream_dropped_total")
-            sim["sse_mb"] = boards.bytes / 1e6
-            boards.close()
-        city.stop()
-        results["with" if with_boards else "without"] = sim
-        B.log(f"row 11: {'200 dashboards' if with_boards else 'no dashboard'}: {sim['events_per_s']:.0f} events/s"
-              f" at the city; {B.cpu_summary(sim['cpu'])}"
-              + (f"; {sim['sse_mb']:.0f} MB streamed, {sim['dashboards_dropped']:.0f} dropped"
-                 if with_boards else ""))
-    B.R[11] = results
+    # Alternating passes, the median of each: this machine is shared, and
+    # one pass of either kind swings by a third with what else runs on it
+    rounds = 3 if not B.QUICK else 1
+    without, with_ = [], []
+    for i in range(rounds):
+        without.append(_ingest(B, f"r11n{i}", links, events, False))
+        with_.append(_ingest(B, f"r11d{i}", links, events, True))
+    mid = lambda runs: sorted(runs, key=lambda r: r["events_per_s"])[len(runs) // 2]
+    B.R[11] = {"without": mid(without), "with": mid(with_), "rounds": rounds,
+               "without_all": [r["events_per_s"] for r in without],
+               "with_all": [r["events_per_s"] for r in with_]}
 
 
 # ------------------------------------------------------------------ table
@@ -474,11 +515,15 @@ def table_rows(B):
                      B.times(r['cached']['p50_ms'], r['me']['p50_ms']) + " at p50", ""))
     if 11 in R and "with" in R[11] and "without" in R[11]:
         w, n = R[11]["with"], R[11]["without"]
-        rows.append(("11", f"City ingest with {DASHBOARDS} dashboards connected and reading"
-                           f" ({w['links']:,} links × {w['events_per_link']} events)",
+        rows.append(("11", f"City ingest with {DASHBOARDS} dashboards connected and reading every event"
+                           f" ({w['links']:,} links × {w['events_per_link']} events; the dashboards read on"
+                           " the same 2 cores), median",
                      f"{w['events_per_s']:,.0f}/s ({w.get('sse_mb', 0):,.0f} MB streamed,"
                      f" {w.get('dashboards_dropped', 0):.0f} dropped)",
                      f"{n['events_per_s']:,.0f}/s (no dashboard)",
                      B.pct(w['events_per_s'], n['events_per_s']),
                      f"≥ 90%: {B.ok(w['events_per_s'] >= 0.9 * n['events_per_s'])}"))
+        rows.append(("11", f"  every pass ({R[11]['rounds']} of each, alternating; medians above)",
+                     " / ".join(f"{x:,.0f}" for x in R[11]["with_all"]),
+                     " / ".join(f"{x:,.0f}" for x in R[11]["without_all"]), "—", ""))
     return rows

@@ -27,7 +27,8 @@ const DICT = {
   s_on_time: ['Xác minh đúng hạn', 'Verified on time'],
   s_forwarded: ['Chuyển Sở', 'To the Department'],
   s_informed: ['Đã thông tin lại', 'Reporter informed'],
-  s_silent: ['Phường im lặng > 24 giờ', 'Wards silent > 24 h'],
+  s_silent: ['Phường im lặng 24 giờ', 'Wards silent 24 h'],
+  department: ['Sở NN&MT', 'The Department'],
   of_wards: ['/ {n} phường, xã', 'of {n} wards'],
 
   // wards

@@ -15,7 +15,7 @@ import { stateLabel } from './i18n.js';
 import { dt, num, stateText } from './dashboard-i18n.js';
 
 const CELL = 56;            // px: the grid the markers gather by
-const GATHER_OVER = 150;    // markers in view above which they gather
+const GATHER_OVER = 100;    // markers in view above which they gather
 const PALETTE = ['#1d6fb8', '#0f8b8d', '#d98c00', '#7b3fb3', '#c2185b', '#5d8a00', '#8d6e63',
                  '#00838f', '#6a1b9a', '#ef6c00', '#2e7d32', '#546e7a', '#9e9d24', '#4527a0', '#78909c'];
 
@@ -69,13 +69,16 @@ export async function casesMap (el, legendEl, config, proc) {
   }
 
   function gathered (group) {
-    const late = group.some((c) => c.overdue);
+    const late = group.filter((c) => c.overdue).length;
     const n = group.length;
+    const count = (x) => (x > 999 ? '999+' : String(x));
+    // the count, and how many of them are overdue on a red tab
     const icon = L.divIcon({ className: `cluster${late ? ' late' : ''}`, iconSize: [34, 34],
-                             html: h('span', n > 999 ? '999+' : String(n)) });
+                             html: h('span.count', count(n), late ? h('span.late-count', count(late)) : null) });
     const lat = group.reduce((s, c) => s + c.lat, 0) / n;
     const lon = group.reduce((s, c) => s + c.lon, 0) / n;
-    const m = L.marker([lat, lon], { icon, keyboard: false, title: dt('cluster', { n }) });
+    const m = L.marker([lat, lon], { icon, keyboard: false,
+                                     title: dt('cluster', { n }) + (late ? ` · ${dt('legend_overdue')}: ${late}` : '') });
     m.on('click', () => map.setView([lat, lon], Math.min(map.getZoom() + 2, 18)));
     return m;
   }

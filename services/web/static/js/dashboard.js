@@ -26,7 +26,7 @@ import { departmentQueue } from './dashboard-queue.js';
 
 const LIVE_MAX = 80;
 const form = $('#period');
-const names = new Map();        // ward code -> name, from the wards' answers
+const names = new Map();        // ward code -> name, from the wards' answers (and the Department's)
 let wards = null;
 let map = null;
 let charts = null;
@@ -169,6 +169,7 @@ async function main () {
     onData: (d) => {
       const before = names.size;
       for (const w of d.wards || []) names.set(w.ward, w.ward_name || w.ward);
+      if (d.department_ward) names.set(d.department_ward, dt('department'));
       if (names.size !== before) drawLive();
       queue.setWard(d.department_ward);
       $('#wards-updated').textContent = `${dt('updated')} ${fmtTime(d.now_ms).slice(-5)}`;

@@ -126,20 +126,67 @@ def test_compose_endpoints_resolve(compose):
 
 # ---------------------------------------------------------------- kubernetes
 
+KUSTOMIZE_FIELDS = {"apiVersion", "kind", "namespace", "resources", "generatorOptions",
+                    "configMapGenerator", "secretGenerator"}
+
+
+def kustomize(path):
+    """Render a kustomization the way `kubectl kustomize` does, for exactly
+    the features deploy/k8s uses (kubectl is not a Debian package here):
+    resources (files and directories), namespace (set on every object; a
+    Namespace object is renamed), configMapGenerator/secretGenerator (files,
+    KEY=file, literals; suffix hashes off). Any other field fails, so a new
+    feature is added here before the manifests rely on it. A generated
+    object's file entries are paths in "files" (keys are never read)."""
+    with open(os.path.join(path, "kustomization.yaml")) as f:
+        k = yaml.safe_load(f)
+    assert set(k) <= KUSTOMIZE_FIELDS, f"{path}: unsupported {sorted(set(k) - KUSTOMIZE_FIELDS)}"
+    docs = []
+    for resource in k.get("resources", []):
+        target = os.path.normpath(os.path.join(path, resource))
+        if os.path.isdir(target):
+            docs += kustomize(target)
+        else:
+            with open(target) as f:
+                docs += [d for d in yaml.safe_load_all(f) if d]
+    if "configMapGenerator" in k or "secretGenerator" in k:
+        assert k.get("generatorOptions") == {"disableNameSuffixHash": True}, path
+    for kind, field in (("ConfigMap", "configMapGenerator"), ("Secret", "secretGenerator")):
+        for gen in k.get(field, []):
+            assert set(gen) <= {"name", "files", "literals"}, f"{path}: {gen}"
+            obj = {"apiVersion": "v1", "kind": kind, "metadata": {"name": gen["name"]},
+                   "data": {}, "files": {}}
+            for entry in gen.get("files", []):
+                key, _, file = entry.rpartition("=")
+                key = key or os.path.basename(file)
+                assert key not in obj["files"], f"{path}: {key} twice"
+                obj["files"][key] = os.path.normpath(os.path.join(path, file))
+            for literal in gen.get("literals", []):
+                key, value = literal.split("=", 1)
+                obj["data"][key] = value
+            docs.append(obj)
+    if "namespace" in k:
+        for d in docs:
+            if d["kind"] == "Namespace":
+                d["metadata"]["name"] = k["namespace"]
+            else:
+                d["metadata"]["namespace"] = k["namespace"]
+    return docs
+
+
+K8S = os.path.join(DEPLOY, "k8s")
+
+
 @pytest.fixture(scope="module")
 def k8s():
-    kdir = os.path.join(DEPLOY, "k8s")
-    with open(os.path.join(kdir, "kustomization.yaml")) as f:
+    """{node: (Service name prefix, rendered objects)}: the city (namespace
+    hotline) and ward-31001 (its overlay, namespace hotline-ward-31001)."""
+    with open(os.path.join(K8S, "kustomization.yaml")) as f:
         kustomization = yaml.safe_load(f)
-    docs = []
-    for resource in kustomization["resources"]:
-        path = os.path.join(kdir, resource)
-        assert os.path.exists(path), f"kustomization lists missing {resource}"
-        with open(path) as f:
-            docs += [d for d in yaml.safe_load_all(f) if d]
-    listed = {os.path.basename(p) for p in glob.glob(os.path.join(kdir, "*.yaml"))} - {"kustomization.yaml"}
+    listed = {os.path.basename(p) for p in glob.glob(os.path.join(K8S, "*.yaml"))} - {"kustomization.yaml"}
     assert listed == set(kustomization["resources"]), "a manifest is not in the kustomization"
-    return kdir, kustomization, docs
+    return {"city": ("city-", kustomize(K8S)),
+            "ward-31001": ("", kustomize(os.path.join(K8S, "wards", "31001")))}
 
 
 def by_kind(docs, kind):
@@ -147,35 +194,43 @@ def by_kind(docs, kind):
 
 
 def test_k8s_workload_kinds(k8s):
-    _, _, docs = k8s
-    sets, deployments = by_kind(docs, "StatefulSet"), by_kind(docs, "Deployment")
-    for node in ("city", "ward-31001"):
+    for node, (prefix, docs) in k8s.items():
+        sets, deployments = by_kind(docs, "StatefulSet"), by_kind(docs, "Deployment")
         for svc in SERVICES:
-            name = f"{node}-{svc}"
+            name = prefix + svc
             if svc in STATEFUL:
-                assert name in sets, f"{name} must be a StatefulSet"
+                assert name in sets, f"{node}: {name} must be a StatefulSet"
                 assert sets[name]["spec"]["replicas"] == 1
                 assert [t["metadata"]["name"] for t in sets[name]["spec"]["volumeClaimTemplates"]] == ["data"]
             else:
-                assert name in deployments, f"{name} must be a Deployment"
+                assert name in deployments, f"{node}: {name} must be a Deployment"
 
 
 def test_k8s_references(k8s):
-    kdir, kustomization, docs = k8s
+    city = k8s["city"][1]
+    for node, (_, docs) in k8s.items():
+        check_references(docs, city)
+
+
+def check_references(docs, city):
+    """Every name a workload uses is an object of its own namespace (the
+    city's federation endpoint: the city's Service, by its DNS name)."""
+    (namespace,) = by_kind(docs, "Namespace")
+    assert all(d["metadata"].get("namespace") == namespace for d in docs if d["kind"] != "Namespace")
     services = by_kind(docs, "Service")
     workloads = {**by_kind(docs, "StatefulSet"), **by_kind(docs, "Deployment")}
-    configmaps = {g["name"]: g for g in kustomization.get("configMapGenerator", [])}
-    configmaps.update(by_kind(docs, "ConfigMap"))
-    secrets = {g["name"]: g for g in kustomization.get("secretGenerator", [])}
-    secrets.update(by_kind(docs, "Secret"))
-    for gen in kustomization.get("configMapGenerator", []):
-        for path in gen["files"]:
-            assert os.path.exists(os.path.join(kdir, path)), f"ConfigMap file {path} missing"
-    secret_keys = {name: {os.path.basename(p) for p in g.get("files", [])} for name, g in secrets.items()}
-    config_keys = {name: {os.path.basename(p) for p in g.get("files", [])} for name, g in configmaps.items()}
-    for secret in (s for s in secret_keys if s.startswith("hotline-keys-")):
-        for name in secret_keys[secret]:
-            assert re.match(r"^(city|ward-\d+)\.cert(_secret)?$", name), f"{name}: not a `hotline keys init` file"
+    configmaps, secrets = by_kind(docs, "ConfigMap"), by_kind(docs, "Secret")
+    for obj in list(configmaps.values()) + list(secrets.values()):
+        for key, path in obj["files"].items():
+            if obj["kind"] == "ConfigMap":
+                assert os.path.exists(path), f"ConfigMap file {path} missing"
+            else:
+                assert "/k8s/keys/" in path + "/" and re.match(r"^(city|ward(-\d+)?)\.cert(_secret)?$", key) \
+                    and re.match(r"^(city|ward-\d+)\.cert(_secret)?$", os.path.basename(path)), \
+                    f"{key}={path}: not a `hotline keys init` file"
+    config_keys = {name: set(c["files"]) | set(c["data"]) for name, c in configmaps.items()}
+    secret_keys = {name: set(s["files"]) for name, s in secrets.items()}
+    city_services = by_kind(city, "Service")
 
     # Every Service selects exactly one workload; its target ports exist there
     for name, service in services.items():
@@ -197,9 +252,13 @@ def test_k8s_references(k8s):
         pod = spec["template"]["spec"]
         volumes = {v["name"]: v for v in pod.get("volumes", [])}
         claims = {t["metadata"]["name"] for t in spec.get("volumeClaimTemplates", [])}
+        config_files = set()
         for volume in volumes.values():
-            if "configMap" in volume:
-                assert volume["configMap"]["name"] in configmaps, f"{name}: ConfigMap"
+            sources = volume.get("projected", {}).get("sources", []) + [volume]
+            for source in sources:
+                if "configMap" in source:
+                    assert source["configMap"]["name"] in configmaps, f"{name}: ConfigMap"
+                    config_files |= config_keys[source["configMap"]["name"]]
             if "secret" in volume:
                 secret = volume["secret"]["secretName"]
                 assert secret in secrets, f"{name}: Secret {secret}"
@@ -216,17 +275,25 @@ def test_k8s_references(k8s):
                 assert container[probe]["httpGet"]["port"] in port_names, f"{name}: {probe} port"
             assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
-            env = {e["name"]: e["value"] for e in container.get("env", [])}
-            assert env["HOTLINE_CONFIG_NAME"] in config_keys["hotline-config"], f"{name}: config"
+            env = {}
+            for source in container.get("envFrom", []):
+                env.update(configmaps[source["configMapRef"]["name"]]["data"])
+            env.update({e["name"]: e["value"] for e in container.get("env", [])})
+            assert env["HOTLINE_CONFIG_NAME"] in config_files, f"{name}: config"
             for key, value in env.items():
                 if key.startswith("HOTLINE_ENDPOINTS_"):
                     host, port = endpoint(value)
-                    assert host in services, f"{name}: {key} -> unknown Service {host}"
-                    assert port in {p["port"] for p in services[host]["spec"]["ports"]}, f"{name}: {key}"
+                    target = services
+                    if host.endswith(".hotline"):      # the city's, from a ward's namespace
+                        host, target = host[:-len(".hotline")], city_services
+                    assert host in target, f"{name}: {key} -> unknown Service {host}"
+                    assert port in {p["port"] for p in target[host]["spec"]["ports"]}, f"{name}: {key}"
                 if key.startswith("HOTLINE_FEDERATION_") and key != "HOTLINE_FEDERATION_ALLOW":
                     assert value.startswith("/keys/")
                     mounted = {i["path"] for v in volumes.values() if "secret" in v for i in v["secret"]["items"]}
                     assert value[len("/keys/"):] in mounted, f"{name}: {value} not mounted"
+            if namespace != "hotline":              # a ward: the city's federation endpoint
+                assert endpoint(env["HOTLINE_ENDPOINTS_CITY"]) == ("city-archive.hotline", 7005), name
 
 
 # ---------------------------------------------------------------- systemd
@@ -305,12 +372,12 @@ def test_compose_web(compose):
 
 
 def test_k8s_web(k8s):
-    _, _, docs = k8s
-    deployments, services = by_kind(docs, "Deployment"), by_kind(docs, "Service")
-    claims = by_kind(docs, "PersistentVolumeClaim")
     for node, base in (("city", 7000), ("ward-31001", 7100)):
-        name = f"{node}-web"
-        assert name in deployments and name in services, f"{name} missing"
+        prefix, docs = k8s[node]
+        deployments, services = by_kind(docs, "Deployment"), by_kind(docs, "Service")
+        claims = by_kind(docs, "PersistentVolumeClaim")
+        name = prefix + "web"
+        assert name in deployments and name in services, f"{node}: {name} missing"
         spec = deployments[name]["spec"]
         # one writer of web.db: never two pods at once
         assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate"
@@ -338,8 +405,7 @@ def pods(docs):
             yield d["metadata"]["name"], d["metadata"]["labels"]["hotline/node"], d["spec"]["template"]["spec"]
 
 
-def test_k8s_hardening(k8s):
-    _, _, docs = k8s
+def check_hardening(docs):
     version = re.search(r'#define HOTLINE_VERSION\s+"([^"]+)"',
                         open(os.path.join(ROOT, "services", "lib", "hotline.h")).read()).group(1)
     seen = 0
@@ -355,49 +421,51 @@ def test_k8s_hardening(k8s):
             ctx = c["securityContext"]
             assert ctx["readOnlyRootFilesystem"] and not ctx["allowPrivilegeEscalation"], name
             assert ctx["capabilities"]["drop"] == ["ALL"], name
-    assert seen == 12, seen
+    assert seen == 6, seen
 
 
-def test_k8s_secrets_one_node_each(k8s):
+def test_k8s_hardening(k8s):
+    for _, docs in k8s.values():
+        check_hardening(docs)
+
+
+def check_secrets(docs, own):
     """No Secret holds two nodes' secret keys; an archive mounts its own
-    node's Secret, and its secret key is its own node's."""
-    _, kustomization, docs = k8s
-    generated = {g["name"]: {os.path.basename(f) for f in g["files"]}
-                 for g in kustomization.get("secretGenerator", [])}
-    for name, files in generated.items():
-        secret_keys = {f for f in files if f.endswith("_secret")}
+    node's Secret, and its secret key is its own node's (own: the file's name
+    in deploy/k8s/keys/)."""
+    secrets = by_kind(docs, "Secret")
+    for name, secret in secrets.items():
+        secret_keys = {f for f in secret["files"] if f.endswith("_secret")}
         assert len(secret_keys) <= 1, f"{name} holds {sorted(secret_keys)}"
     for name, node, spec in pods(docs):
         for volume in spec.get("volumes", []):
             if "secret" not in volume:
                 continue
-            secret = volume["secret"]["secretName"]
-            assert secret == f"hotline-keys-{node}", f"{name} mounts {secret}"
+            secret = secrets[volume["secret"]["secretName"]]
             keys = {item["key"] for item in volume["secret"]["items"]}
-            assert keys <= generated[secret], (name, keys - generated[secret])
-            own = "city" if node == "city" else node
-            assert {k for k in keys if k.endswith("_secret")} == {f"{own}.cert_secret"}, (name, keys)
-        assert name.endswith("-archive") or not any("secret" in v for v in spec.get("volumes", [])), \
+            assert keys <= set(secret["files"]), (name, keys - set(secret["files"]))
+            (key,) = [k for k in keys if k.endswith("_secret")]
+            assert os.path.basename(secret["files"][key]) == f"{own}.cert_secret", (name, secret["files"])
+        assert name.endswith("archive") or not any("secret" in v for v in spec.get("volumes", [])), \
             f"{name} mounts keys"
 
 
-def test_k8s_network_policies(k8s):
-    """Default deny, a node's pods reach only their own node, the city's
-    federation ports admit the ward archives, and nothing else crosses."""
-    _, _, docs = k8s
+def test_k8s_secrets_one_node_each(k8s):
+    for node, (_, docs) in k8s.items():
+        check_secrets(docs, node)
+
+
+def check_node_policies(docs):
+    """Default deny, and a node's pods reach only their own node."""
     policies = by_kind(docs, "NetworkPolicy")
     deny = policies["hotline-default-deny"]
     assert deny["spec"]["policyTypes"] == ["Ingress"] and "ingress" not in deny["spec"]
-    nodes = {node for _, node, _ in pods(docs)}
-    for node in nodes:
-        policy = policies[f"{node}-node"]
-        assert policy["spec"]["podSelector"]["matchLabels"]["hotline/node"] == node
-        (rule,) = policy["spec"]["ingress"]
-        assert [f["podSelector"]["matchLabels"]["hotline/node"] for f in rule["from"]] == [node]
-    federation = policies["city-federation"]
-    assert federation["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "archive"
-    (rule,) = federation["spec"]["ingress"]
-    assert sorted(p["port"] for p in rule["ports"]) == [7005, 7007]
+    (node,) = {node for _, node, _ in pods(docs)}
+    policy = policies[f"{node}-node"]
+    assert policy["spec"]["podSelector"]["matchLabels"]["hotline/node"] == node
+    (rule,) = policy["spec"]["ingress"]
+    assert [f["podSelector"]["matchLabels"]["hotline/node"] for f in rule["from"]] == [node]
+    assert not [f for f in rule["from"] if "namespaceSelector" in f]
     # every other rule that admits pods of other nodes names ports, and none
     # of them is an internal one (front door, feeds, archive queries, notification)
     internal = {base + k for base in (7000, 7100) for k in (1, 2, 3, 4, 6)}
@@ -408,10 +476,28 @@ def test_k8s_network_policies(k8s):
             ports = {p["port"] for p in rule.get("ports", [])}
             assert ports, f"{name} admits every port"
             assert not ports & internal, f"{name} opens internal ports {sorted(ports & internal)}"
+    return policies
+
+
+def test_k8s_network_policies(k8s):
+    """The city's federation ports admit the archives of the ward
+    namespaces, and nothing else crosses."""
+    policies = check_node_policies(k8s["city"][1])
+    check_node_policies(k8s["ward-31001"][1])
+    federation = policies["city-federation"]
+    assert federation["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "archive"
+    (rule,) = federation["spec"]["ingress"]
+    assert sorted(p["port"] for p in rule["ports"]) == [7005, 7007]
+    (source,) = rule["from"]
+    (ward_ns,) = by_kind(k8s["ward-31001"][1], "Namespace").values()
+    assert source["namespaceSelector"]["matchLabels"].items() <= ward_ns["metadata"]["labels"].items()
+    assert source["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "archive"
+    (city_ns,) = by_kind(k8s["city"][1], "Namespace").values()
+    assert not source["namespaceSelector"]["matchLabels"].items() <= city_ns["metadata"].get("labels", {}).items()
 
 
 def test_k8s_city_disruption_budgets(k8s):
-    _, _, docs = k8s
+    docs = k8s["city"][1]
     budgets = by_kind(docs, "PodDisruptionBudget")
     for name, node, spec in pods(docs):
         if node != "city":
@@ -421,3 +507,77 @@ def test_k8s_city_disruption_budgets(k8s):
         workload = next(d for d in docs if d["kind"] in ("StatefulSet", "Deployment") and d["metadata"]["name"] == name)
         assert selector == workload["spec"]["selector"]["matchLabels"], name
         assert budgets[name]["spec"]["minAvailable"] == 1
+
+
+# ---------------------------------------------------------------- a ward per overlay
+
+def new_ward(deploy, *args):
+    import subprocess
+    return subprocess.run([os.path.join(deploy, "k8s", "new-ward.sh"), *args],
+                          capture_output=True, text=True, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory):
+    """A copy of deploy/k8s (without wards/ and keys/) and deploy/config."""
+    import shutil
+    deploy = str(tmp_path_factory.mktemp("deploy"))
+    shutil.copytree(K8S, os.path.join(deploy, "k8s"), ignore=shutil.ignore_patterns("wards", "keys"))
+    shutil.copytree(os.path.join(DEPLOY, "config"), os.path.join(deploy, "config"))
+    return deploy
+
+
+def test_k8s_new_ward_overlays(scratch, k8s):
+    """Two wards written by new-ward.sh render to their own namespaces, each
+    with the hardened pods, its own Secret and its own config."""
+    city = k8s["city"][1]
+    names = {"31002": "Phường Hồng Bàng", "31003": "Xã A & B / C"}
+    seen = set()
+    for code, ward_name in names.items():
+        result = new_ward(scratch, code, ward_name)
+        assert result.returncode == 0, result.stderr
+        overlay = os.path.join(scratch, "k8s", "wards", code)
+        assert sorted(os.listdir(overlay)) == ["kustomization.yaml", "ward.cfg"]
+        with open(os.path.join(overlay, "kustomization.yaml")) as f:
+            assert len(f.read().splitlines()) < 30, "an overlay is a few lines"
+        docs = kustomize(overlay)
+        (namespace,) = by_kind(docs, "Namespace")
+        assert namespace == f"hotline-ward-{code}"
+        seen.add(namespace)
+        check_references(docs, city)
+        check_hardening(docs)
+        check_node_policies(docs)
+        check_secrets(docs, f"ward-{code}")
+        config = by_kind(docs, "ConfigMap")
+        with open(config["hotline-ward"]["files"]["ward.cfg"]) as f:
+            cfg = f.read()
+        assert f"    ward_code = {code}" in cfg and f"name = ward-{code} " in cfg
+        assert f'ward_name = "{ward_name}"' in cfg
+        assert "31001" not in cfg
+    assert len(seen) == 2
+
+
+def test_k8s_new_ward_refuses(scratch):
+    """A bad ward code or name, or an existing overlay: an error, nothing written."""
+    for args in (["3100"], ["310021", "x"], ["3100x", "x"], ["../../x", "x"], ["", "x"],
+                 ["31009", ""], ["31009", 'a"b'], ["31009", "a\nb"]):
+        result = new_ward(scratch, *args)
+        assert result.returncode != 0 and result.stderr, args
+    wards = os.path.join(scratch, "k8s", "wards")
+    assert not os.path.exists(os.path.join(wards, "31009"))
+    assert not [p for p in os.listdir(wards) if p.startswith(".")] if os.path.isdir(wards) else True
+    assert new_ward(scratch, "31008", "x").returncode == 0
+    before = open(os.path.join(wards, "31008", "ward.cfg")).read()
+    result = new_ward(scratch, "31008", "y")
+    assert result.returncode != 0 and "exists" in result.stderr
+    assert open(os.path.join(wards, "31008", "ward.cfg")).read() == before
+
+
+def test_k8s_ward_31001_is_generated(scratch):
+    """No hand-made ward manifests: ward-31001 is what new-ward.sh writes."""
+    assert not os.path.exists(os.path.join(K8S, "ward-31001.yaml"))
+    assert new_ward(scratch, "31001", "Phường An Biên").returncode == 0
+    for name in ("kustomization.yaml", "ward.cfg"):
+        with open(os.path.join(scratch, "k8s", "wards", "31001", name)) as a, \
+                open(os.path.join(K8S, "wards", "31001", name)) as b:
+            assert a.read() == b.read(), name

@@ -469,12 +469,15 @@ s_thread (void *arg)
             self->head = city_head;
         //  Caught up with the head found at start (or the source has
         //  nothing more: placeholders at the tail)
+        bool was_ready = self->ready;
         if (!self->ready && (self->ring.last >= head || (count == 0 && hl_clone_sub_synced (sub))))
             self->ready = true;
         if (keepalive)
             self->epoch++;
         atomic_store (&self->last, self->ring.last);
-        s_after_batch (self);
+        //  Wake the parked only when there is something for them
+        if (count || keepalive || self->ready != was_ready)
+            s_after_batch (self);
         pthread_mutex_unlock (&self->mutex);
         if (count) {
             hl_metrics_add (hl_metrics_default (), "hotline_web_stream_events_total", count);

@@ -76,8 +76,8 @@ s_flag (s_opts_t *opts, const char *key)
     return zhashx_lookup (opts->values, key) != NULL;
 }
 
-static int
-s_bad (const char *command, const char *fmt, ...)
+int
+cli_bad (const char *command, const char *fmt, ...)
 {
     va_list args;
     va_start (args, fmt);
@@ -389,7 +389,7 @@ s_parse_date (const char *command, const char *option, const char *text, int64_t
 {
     char why [200];
     if (hl_clock_parse_reason (text, ms, why, sizeof why)) {
-        s_bad (command, "--%s '%s': %s", option, text, why);
+        cli_bad (command, "--%s '%s': %s", option, text, why);
         return -1;
     }
     return 0;
@@ -417,7 +417,7 @@ cli_submit (cli_t *cli, int argc, char **argv)
     if (type) {
         int value = hl_type_parse (type);
         if (value < 0) {
-            rc = s_bad ("submit", "--type '%s' is not one of waste_water, air_emissions, "
+            rc = cli_bad ("submit", "--type '%s' is not one of waste_water, air_emissions, "
                         "solid_waste, noise, odour, soil, other", type);
             goto done;
         }
@@ -426,14 +426,14 @@ cli_submit (cli_t *cli, int argc, char **argv)
     const char *channel = s_opt (&opts, "channel");
     int value = hl_channel_parse (channel? channel: "phone");
     if (value < 0) {
-        rc = s_bad ("submit", "--channel '%s' is not one of phone, email, walk_in, web, letter, other", channel);
+        rc = cli_bad ("submit", "--channel '%s' is not one of phone, email, walk_in, web, letter, other", channel);
         goto done;
     }
     report.channel = (Hotline__Channel) value;
     const char *scope = s_opt (&opts, "scope");
     value = hl_scope_parse (scope? scope: "within_ward");
     if (value < 0) {
-        rc = s_bad ("submit", "--scope '%s' is not one of within_ward, several_wards, beyond_city", scope);
+        rc = cli_bad ("submit", "--scope '%s' is not one of within_ward, several_wards, beyond_city", scope);
         goto done;
     }
     report.scope = (Hotline__Scope) value;
@@ -447,7 +447,7 @@ cli_submit (cli_t *cli, int argc, char **argv)
     //  given", so 1970-01-01 00:00 UTC would be dropped silently there
     const char *problem = occurred? hl_occurred_check (report.occurred_ms, hl_clock_now ()): NULL;
     if (problem) {
-        rc = s_bad ("submit", "--occurred '%s': %s", occurred, problem);
+        rc = cli_bad ("submit", "--occurred '%s': %s", occurred, problem);
         goto done;
     }
     const char *lat = s_opt (&opts, "lat"), *lon = s_opt (&opts, "lon");
@@ -456,7 +456,7 @@ cli_submit (cli_t *cli, int argc, char **argv)
         report.latitude = lat? strtod (lat, &end1): NAN;
         report.longitude = lon? strtod (lon, &end2): NAN;
         if (!lat || !lon || *end1 || *end2) {
-            rc = s_bad ("submit", "--lat and --lon go together, as decimal degrees");
+            rc = cli_bad ("submit", "--lat and --lon go together, as decimal degrees");
             goto done;
         }
         report.has_coordinates = true;
@@ -475,7 +475,7 @@ cli_submit (cli_t *cli, int argc, char **argv)
     report.n_evidence = zlistx_size (opts.evidence);
     char *evidence [HL_MAX_EVIDENCE + 1];
     if (report.n_evidence > HL_MAX_EVIDENCE) {
-        rc = s_bad ("submit", "at most %d --evidence references", HL_MAX_EVIDENCE);
+        rc = cli_bad ("submit", "at most %d --evidence references", HL_MAX_EVIDENCE);
         goto done;
     }
     size_t n = 0;
@@ -522,7 +522,7 @@ cli_action (cli_t *cli, const char *action, int argc, char **argv)
         { "route", "to" }, { "verify", "result" }, { NULL, NULL }
     };
     if (strlen (action) > 32 || strspn (action, "abcdefghijklmnopqrstuvwxyz_") != strlen (action))
-        return s_bad (action, "unknown command (see hotline help)");
+        return cli_bad (action, "unknown command (see hotline help)");
     s_opts_t opts;
     if (s_opts_parse (&opts, action, argc, argv, "*", true)) {
         s_opts_destroy (&opts);
@@ -530,7 +530,7 @@ cli_action (cli_t *cli, const char *action, int argc, char **argv)
     }
     int rc = CLI_BAD_INPUT;
     if (!opts.positional) {
-        rc = s_bad (action, "which case? (hotline %s CASE ...)", action);
+        rc = cli_bad (action, "which case? (hotline %s CASE ...)", action);
         s_opts_destroy (&opts);
         return rc;
     }
@@ -720,7 +720,7 @@ cli_list (cli_t *cli, int argc, char **argv)
     query.text = (char *) s_opt (&opts, "search");
     const char *order = s_opt (&opts, "order");
     if (order && strneq (order, "due") && strneq (order, "newest")) {
-        rc = s_bad ("list", "--order must be due or newest");
+        rc = cli_bad ("list", "--order must be due or newest");
         goto done;
     }
     query.order = order && streq (order, "due")? "due": "";
@@ -728,7 +728,7 @@ cli_list (cli_t *cli, int argc, char **argv)
     if (type) {
         int value = hl_type_parse (type);
         if (value < 0) {
-            rc = s_bad ("list", "--type '%s' is not a pollution type", type);
+            rc = cli_bad ("list", "--type '%s' is not a pollution type", type);
             goto done;
         }
         query.type = (Hotline__PollutionType) value;
@@ -745,14 +745,14 @@ cli_list (cli_t *cli, int argc, char **argv)
         char *end = NULL;
         page = s_opt (&opts, "page")? strtol (s_opt (&opts, "page"), &end, 10): 1;
         if (page < 1 || page > 1000000 || (end && *end)) {
-            rc = s_bad ("list", "--page must be a number from 1");
+            rc = cli_bad ("list", "--page must be a number from 1");
             goto done;
         }
         end = NULL;
         if (s_opt (&opts, "per-page"))
             per_page = strtol (s_opt (&opts, "per-page"), &end, 10);
         if (per_page < 1 || per_page > 1000 || (end && *end)) {
-            rc = s_bad ("list", "--per-page must be a number from 1 to 1000");
+            rc = cli_bad ("list", "--per-page must be a number from 1 to 1000");
             goto done;
         }
         query.limit = (uint32_t) per_page;
@@ -843,11 +843,11 @@ cli_report (cli_t *cli, int argc, char **argv)
     query.ward = (char *) s_opt (&opts, "ward");
     const char *format = s_opt (&opts, "format")? s_opt (&opts, "format"): "text";
     if (strneq (format, "text") && strneq (format, "csv") && strneq (format, "json")) {
-        rc = s_bad ("report", "--format must be text, csv or json");
+        rc = cli_bad ("report", "--format must be text, csv or json");
         goto done;
     }
     if (!s_opt (&opts, "from") || !s_opt (&opts, "to")) {
-        rc = s_bad ("report", "--from DATE and --to DATE are required");
+        rc = cli_bad ("report", "--from DATE and --to DATE are required");
         goto done;
     }
     if (s_parse_date ("report", "from", s_opt (&opts, "from"), &query.since_ms)
@@ -856,7 +856,7 @@ cli_report (cli_t *cli, int argc, char **argv)
     //  --to is inclusive: the whole day, to the next midnight in the zone
     query.until_ms = hl_clock_next_day (query.until_ms);
     if (query.until_ms <= query.since_ms) {
-        rc = s_bad ("report", "--to is before --from");
+        rc = cli_bad ("report", "--to is before --from");
         goto done;
     }
     json_t *result = s_query (cli, &query, &rc);

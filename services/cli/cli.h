@@ -34,6 +34,8 @@ int cli_resolve (cli_t *cli, const char *node);
 int cli_config_endpoint (cli_t *cli, const char *key, char *buf, size_t size);
 //  Send a request; returns the reply envelope or NULL (unavailable, printed)
 Hotline__Envelope *cli_call (cli_t *cli, Hotline__Request *request);
+//  Print "hotline COMMAND: message" on stderr; returns CLI_BAD_INPUT
+int cli_bad (const char *command, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 //  Map a reply to an exit code, printing errors
 int cli_check (Hotline__Envelope *reply);
 //  Make the node's time zone this process's (asked once, by ping), so that

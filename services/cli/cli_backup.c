@@ -40,21 +40,6 @@ static const char *s_stores [] = {
 //  Plain files kept beside the stores (appended to; a copy is a prefix)
 static const char *s_plain [] = { "notify.log", NULL };
 
-static int
-s_bad (const char *command, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-
-static int
-s_bad (const char *command, const char *fmt, ...)
-{
-    va_list args;
-    va_start (args, fmt);
-    fprintf (stderr, "hotline %s: ", command);
-    vfprintf (stderr, fmt, args);
-    fprintf (stderr, "\n");
-    va_end (args);
-    return CLI_BAD_INPUT;
-}
-
 //  SHA-256 of a file as hex, and its size. 0 or -1.
 static int
 s_sha256 (const char *path, char *hex, int64_t *size)
@@ -265,13 +250,13 @@ s_args (const char *command, const char *key, int argc, char **argv, const char 
         if (force && streq (argv [i], "--force") && streq (command, "restore"))
             *force = true;
         else {
-            s_bad (command, "unexpected argument '%s' (usage: hotline %s %s DIR%s)", argv [i],
+            cli_bad (command, "unexpected argument '%s' (usage: hotline %s %s DIR%s)", argv [i],
                    command, key, streq (command, "restore")? " [--force]": "");
             return -1;
         }
     }
     if (!*dir || !**dir) {
-        s_bad (command, "give %s DIR", key);
+        cli_bad (command, "give %s DIR", key);
         return -1;
     }
     return 0;
@@ -285,22 +270,22 @@ cli_backup (const char *node, const char *config_path, int argc, char **argv)
     if (s_args ("backup", "--to", argc, argv, &to, &force))
         return CLI_BAD_INPUT;
     if (sodium_init () < 0)
-        return s_bad ("backup", "libsodium failed to initialise");
+        return cli_bad ("backup", "libsodium failed to initialise");
     hl_config_t *config = cli_node_config ("backup", node, config_path);
     if (!config)
         return CLI_BAD_INPUT;
     char *data = cli_data_dir (config);
     int rc = CLI_OK;
     if (!zsys_file_exists (data)) {
-        rc = s_bad ("backup", "the node's data directory %s does not exist", data);
+        rc = cli_bad ("backup", "the node's data directory %s does not exist", data);
         goto done;
     }
     if (!s_dir_empty (to)) {
-        rc = s_bad ("backup", "%s is not empty: give a new directory (a backup is never overwritten)", to);
+        rc = cli_bad ("backup", "%s is not empty: give a new directory (a backup is never overwritten)", to);
         goto done;
     }
     if (zsys_dir_create ("%s", to) && !zsys_file_exists (to)) {
-        rc = s_bad ("backup", "cannot create %s: %s", to, strerror (errno));
+        rc = cli_bad ("backup", "cannot create %s: %s", to, strerror (errno));
         goto done;
     }
     json_t *files = json_array ();
@@ -312,7 +297,7 @@ cli_backup (const char *node, const char *config_path, int argc, char **argv)
             char error [300] = "";
             int version = s_backup_store (from, dst, error, sizeof error);
             if (version < 0 || s_manifest_add (files, to, s_stores [i], "sqlite", version))
-                rc = s_bad ("backup", "%s: %s", from, *error? error: strerror (errno));
+                rc = cli_bad ("backup", "%s: %s", from, *error? error: strerror (errno));
             else {
                 printf ("%-12s schema %d\n", s_stores [i], version);
                 stores++;
@@ -326,17 +311,17 @@ cli_backup (const char *node, const char *config_path, int argc, char **argv)
         char *dst = zsys_sprintf ("%s/%s", to, s_plain [i]);
         if (zsys_file_exists (from)
         &&  (s_copy_file (from, dst) || s_manifest_add (files, to, s_plain [i], "file", -1)))
-            rc = s_bad ("backup", "%s: %s", from, strerror (errno));
+            rc = cli_bad ("backup", "%s: %s", from, strerror (errno));
         free (from);
         free (dst);
     }
     char *evidence = zsys_sprintf ("%s/evidence", data);
     if (rc == CLI_OK && zsys_file_exists (evidence)
     &&  s_copy_tree (data, to, "evidence", files))
-        rc = s_bad ("backup", "cannot copy %s: %s", evidence, strerror (errno));
+        rc = cli_bad ("backup", "cannot copy %s: %s", evidence, strerror (errno));
     free (evidence);
     if (rc == CLI_OK && stores == 0)
-        rc = s_bad ("backup", "no store in %s: is it the node's data directory?", data);
+        rc = cli_bad ("backup", "no store in %s: is it the node's data directory?", data);
     if (rc == CLI_OK) {
         const char *name = hl_config_get (config, "node/name", "");
         json_t *manifest = json_pack ("{s:i, s:s, s:s, s:s, s:I, s:o}", "format", S_FORMAT,
@@ -349,7 +334,7 @@ cli_backup (const char *node, const char *config_path, int argc, char **argv)
         int fd;
         if (json_dump_file (manifest, tmp, JSON_INDENT (2) | JSON_SORT_KEYS)
         ||  (fd = open (tmp, O_RDONLY | O_CLOEXEC)) < 0 || fsync (fd) || close (fd) || rename (tmp, path))
-            rc = s_bad ("backup", "cannot write %s: %s", path, strerror (errno));
+            rc = cli_bad ("backup", "cannot write %s: %s", path, strerror (errno));
         else
             fprintf (stderr, "backup of %s in %s: %zu file(s)\n", data, to,
                      json_array_size (json_object_get (manifest, "files")));
@@ -396,7 +381,7 @@ cli_restore (const char *node, const char *config_path, int argc, char **argv)
     if (s_args ("restore", "--from", argc, argv, &from, &force))
         return CLI_BAD_INPUT;
     if (sodium_init () < 0)
-        return s_bad ("restore", "libsodium failed to initialise");
+        return cli_bad ("restore", "libsodium failed to initialise");
     hl_config_t *config = cli_node_config ("restore", node, config_path);
     if (!config)
         return CLI_BAD_INPUT;
@@ -409,7 +394,7 @@ cli_restore (const char *node, const char *config_path, int argc, char **argv)
     //  1. The manifest, and every file it names, as written
     if (!manifest || !json_is_array (files)
     ||  json_integer_value (json_object_get (manifest, "format")) != S_FORMAT) {
-        rc = s_bad ("restore", "%s is not a Hotline backup manifest%s%s", path,
+        rc = cli_bad ("restore", "%s is not a Hotline backup manifest%s%s", path,
                     manifest? "": ": ", manifest? "": jerror.text);
         goto done;
     }
@@ -420,7 +405,7 @@ cli_restore (const char *node, const char *config_path, int argc, char **argv)
         const char *want = json_string_value (json_object_get (entry, "sha256"));
         //  Names come from a file someone may have edited: never outside
         if (!name || !want || *name == '/' || strstr (name, "..")) {
-            rc = s_bad ("restore", "%s: entry %zu has no file or sha256, or leaves the backup", path, i);
+            rc = cli_bad ("restore", "%s: entry %zu has no file or sha256, or leaves the backup", path, i);
             goto done;
         }
         char *file = zsys_sprintf ("%s/%s", from, name);
@@ -430,7 +415,7 @@ cli_restore (const char *node, const char *config_path, int argc, char **argv)
                && size == json_integer_value (json_object_get (entry, "size"));
         free (file);
         if (!ok) {
-            rc = s_bad ("restore", "%s/%s does not match the manifest (missing, changed or"
+            rc = cli_bad ("restore", "%s/%s does not match the manifest (missing, changed or"
                         " truncated): nothing restored", from, name);
             goto done;
         }
@@ -445,7 +430,7 @@ cli_restore (const char *node, const char *config_path, int argc, char **argv)
         const char *endpoint = hl_config_get (config, key,
             hl_service_default_endpoint (keys [k], base, buf, sizeof buf));
         if (endpoint && s_answers (endpoint)) {
-            rc = s_bad ("restore", "the node's %s answers at %s: stop the node's services first"
+            rc = cli_bad ("restore", "the node's %s answers at %s: stop the node's services first"
                         " (nothing restored)", keys [k], endpoint);
             goto done;
         }
@@ -459,7 +444,7 @@ cli_restore (const char *node, const char *config_path, int argc, char **argv)
         free (file);
     }
     if (occupied && !force) {
-        rc = s_bad ("restore", "%s holds stores already: give --force to move them aside"
+        rc = cli_bad ("restore", "%s holds stores already: give --force to move them aside"
                     " (into %s/pre-restore-TIME/)", data, data);
         goto done;
     }
@@ -476,7 +461,7 @@ cli_restore (const char *node, const char *config_path, int argc, char **argv)
             char *src = zsys_sprintf ("%s/%s", data, item->d_name);
             char *dst = zsys_sprintf ("%s/%s", aside, item->d_name);
             if (rename (src, dst))
-                rc = s_bad ("restore", "cannot move %s aside: %s", src, strerror (errno));
+                rc = cli_bad ("restore", "cannot move %s aside: %s", src, strerror (errno));
             free (src);
             free (dst);
         }
@@ -498,7 +483,7 @@ cli_restore (const char *node, const char *config_path, int argc, char **argv)
         unlink (shm);
         s_make_parents (dst);
         if (s_copy_file (src, dst))
-            rc = s_bad ("restore", "cannot write %s: %s", dst, strerror (errno));
+            rc = cli_bad ("restore", "cannot write %s: %s", dst, strerror (errno));
         free (src);
         free (dst);
         free (wal);

@@ -26,21 +26,6 @@
 //  Roles that are not the procedure's: read-only and user administration
 static const char *s_extra_roles [] = { "viewer", "admin", NULL };
 
-static int
-s_bad (const char *command, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-
-static int
-s_bad (const char *command, const char *fmt, ...)
-{
-    va_list args;
-    va_start (args, fmt);
-    fprintf (stderr, "hotline %s: ", command);
-    vfprintf (stderr, fmt, args);
-    fprintf (stderr, "\n");
-    va_end (args);
-    return CLI_BAD_INPUT;
-}
-
 // ------------------------------------------------------------- the node
 
 //  The node's configuration (see cli.h; also hotline backup/restore)
@@ -153,11 +138,11 @@ s_role_check (const char *command, hl_config_t *config, const char *role)
     hl_procedure_t *procedure = hl_procedure_load (path, err, sizeof err);
     free (path);
     if (!procedure)
-        return s_bad (command, "cannot check the role against the procedure: %s", err);
+        return cli_bad (command, "cannot check the role against the procedure: %s", err);
     bool known = strneq (role, "system") && hl_procedure_role_exists (procedure, role);
     hl_procedure_destroy (&procedure);
     if (!known)
-        return s_bad (command, "unknown role '%s': one of the procedure's roles (officer, division,"
+        return cli_bad (command, "unknown role '%s': one of the procedure's roles (officer, division,"
                                " leader, department) or viewer, admin", role);
     return 0;
 }
@@ -233,13 +218,13 @@ s_password (const char *command, const char *name, bool from_stdin, char *passwo
     if (from_stdin) {
         int rc = s_read_line (stdin, password, size);
         if (rc == -2)
-            return s_bad (command, "the password on stdin is longer than 256 bytes");
+            return cli_bad (command, "the password on stdin is longer than 256 bytes");
         if (rc)
-            return s_bad (command, "--password-stdin: no password on stdin");
+            return cli_bad (command, "--password-stdin: no password on stdin");
         return 0;
     }
     if (!isatty (STDIN_FILENO))
-        return s_bad (command, "stdin is not a terminal: type the password at a terminal, or pass"
+        return cli_bad (command, "stdin is not a terminal: type the password at a terminal, or pass"
                                " --password-stdin and write it on stdin (never as an argument)");
     char again [S_PASSWORD_BUF];
     char prompt [128];
@@ -248,14 +233,14 @@ s_password (const char *command, const char *name, bool from_stdin, char *passwo
     if (rc == 0)
         rc = s_read_hidden ("Again: ", again, sizeof again);
     if (rc == -2)
-        return s_bad (command, "the password is longer than 256 bytes");
+        return cli_bad (command, "the password is longer than 256 bytes");
     if (rc)
-        return s_bad (command, "no password read");
+        return cli_bad (command, "no password read");
     bool same = streq (password, again);
     sodium_memzero (again, sizeof again);
     if (!same) {
         sodium_memzero (password, size);
-        return s_bad (command, "the two passwords differ; nothing changed");
+        return cli_bad (command, "the two passwords differ; nothing changed");
     }
     return 0;
 }
@@ -279,7 +264,7 @@ s_parse (const char *command, int argc, char **argv, const char *accepts, bool w
         const char *word = argv [i];
         if (streq (word, "-c") || streq (word, "--config")) {
             if (i + 1 >= argc)
-                return s_bad (command, "%s needs the node's configuration file", word);
+                return cli_bad (command, "%s needs the node's configuration file", word);
             args->config = argv [++i];
             continue;
         }
@@ -289,7 +274,7 @@ s_parse (const char *command, int argc, char **argv, const char *accepts, bool w
                 continue;
             }
             //  Not quoted back: it may be a password typed where it must not be
-            return s_bad (command, "unexpected argument after %s (a password is never an argument:"
+            return cli_bad (command, "unexpected argument after %s (a password is never an argument:"
                                    " it is asked for, or read with --password-stdin)", args->name? args->name: command);
         }
         //  Find the option among accepts
@@ -306,16 +291,16 @@ s_parse (const char *command, int argc, char **argv, const char *accepts, bool w
         }
         snprintf (pattern, sizeof pattern, " %s ", word + 2);
         if (!strstr (padded, pattern))
-            return s_bad (command, "unknown option %s", word);
+            return cli_bad (command, "unknown option %s", word);
         if (i + 1 >= argc)
-            return s_bad (command, "%s needs a value", word);
+            return cli_bad (command, "%s needs a value", word);
         if (streq (word, "--role"))
             args->role = argv [++i];
         else
             i++;
     }
     if (want_name && !args->name)
-        return s_bad (command, "which one? (NAME is missing; see hotline help)");
+        return cli_bad (command, "which one? (NAME is missing; see hotline help)");
     return 0;
 }
 
@@ -359,11 +344,11 @@ cli_user (const char *node, const char *config_path, int argc, char **argv)
     if (streq (verb, "totp"))
         rc = s_parse (command, argc - 1, argv + 1, "clear!", true, &args);
     else
-        return s_bad ("user", "unknown command '%s': add, passwd, disable, list or totp", verb);
+        return cli_bad ("user", "unknown command '%s': add, passwd, disable, list or totp", verb);
     if (rc)
         return rc;
     if (streq (verb, "add") && !args.role)
-        return s_bad (command, "--role ROLE is required");
+        return cli_bad (command, "--role ROLE is required");
 
     hl_config_t *config = cli_node_config (command, node, args.config);
     if (!config)
@@ -382,12 +367,12 @@ cli_user (const char *node, const char *config_path, int argc, char **argv)
         hl_account_t account;
         bool exists = hl_accounts_get (accounts, args.name, &account) == 0;
         if (streq (verb, "add") && exists) {
-            rc = s_bad (command, "user '%s' exists (hotline user passwd %s sets a new password)",
+            rc = cli_bad (command, "user '%s' exists (hotline user passwd %s sets a new password)",
                         args.name, args.name);
             goto done;
         }
         if (streq (verb, "passwd") && !exists) {
-            rc = s_bad (command, "no user '%s' (hotline user list)", args.name);
+            rc = cli_bad (command, "no user '%s' (hotline user list)", args.name);
             goto done;
         }
         if ((rc = s_password (command, args.name, args.flags [0],
@@ -395,14 +380,14 @@ cli_user (const char *node, const char *config_path, int argc, char **argv)
             goto done;
         if (streq (verb, "add")) {
             if (hl_accounts_add (accounts, args.name, args.role, password, err, sizeof err)) {
-                rc = s_bad (command, "%s", err);
+                rc = cli_bad (command, "%s", err);
                 goto done;
             }
             printf ("user %s added, role %s\n", args.name, args.role);
         }
         else {
             if (hl_accounts_passwd (accounts, args.name, password, err, sizeof err)) {
-                rc = s_bad (command, "%s", err);
+                rc = cli_bad (command, "%s", err);
                 goto done;
             }
             printf ("user %s: new password set; the user's sessions have ended\n", args.name);
@@ -416,7 +401,7 @@ cli_user (const char *node, const char *config_path, int argc, char **argv)
     if (streq (verb, "disable")) {
         bool enable = args.flags [0];
         if (hl_accounts_disable (accounts, args.name, !enable, err, sizeof err)) {
-            rc = s_bad (command, "%s", err);
+            rc = cli_bad (command, "%s", err);
             goto done;
         }
         printf ("user %s %s\n", args.name, enable? "enabled": "disabled; the user's sessions have ended");
@@ -458,7 +443,7 @@ cli_user (const char *node, const char *config_path, int argc, char **argv)
     if (streq (verb, "totp")) {
         if (args.flags [0]) {
             if (hl_accounts_totp_clear (accounts, args.name, err, sizeof err)) {
-                rc = s_bad (command, "%s", err);
+                rc = cli_bad (command, "%s", err);
                 goto done;
             }
             printf ("user %s: TOTP second factor removed\n", args.name);
@@ -466,7 +451,7 @@ cli_user (const char *node, const char *config_path, int argc, char **argv)
         }
         char secret [64];
         if (hl_accounts_totp_set (accounts, args.name, secret, sizeof secret, err, sizeof err)) {
-            rc = s_bad (command, "%s", err);
+            rc = cli_bad (command, "%s", err);
             goto done;
         }
         //  Key URI format (Google Authenticator's, which every app reads):
@@ -509,7 +494,7 @@ cli_apikey (const char *node, const char *config_path, int argc, char **argv)
     if (streq (verb, "list"))
         rc = s_parse (command, argc - 1, argv + 1, "json!", false, &args);
     else
-        return s_bad ("apikey", "unknown command '%s': add, list or revoke", verb);
+        return cli_bad ("apikey", "unknown command '%s': add, list or revoke", verb);
     if (rc)
         return rc;
     hl_config_t *config = cli_node_config (command, node, args.config);
@@ -523,7 +508,7 @@ cli_apikey (const char *node, const char *config_path, int argc, char **argv)
     if (streq (verb, "add")) {
         char key [HL_TOKEN_HEX];
         if (hl_accounts_apikey_add (accounts, args.name, key, err, sizeof err))
-            rc = s_bad (command, "%s", err);
+            rc = cli_bad (command, "%s", err);
         else {
             fprintf (stderr, "API key %s: shown this once, keep it (only its hash is stored):\n",
                      args.name);
@@ -534,7 +519,7 @@ cli_apikey (const char *node, const char *config_path, int argc, char **argv)
     else
     if (streq (verb, "revoke")) {
         if (hl_accounts_apikey_revoke (accounts, args.name, err, sizeof err))
-            rc = s_bad (command, "%s", err);
+            rc = cli_bad (command, "%s", err);
         else
             printf ("API key %s revoked\n", args.name);
     }

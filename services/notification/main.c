@@ -7,6 +7,7 @@
 #include "hotline.h"
 #include "notify_templates.h"
 #include "notify_sender.h"
+#include "notify_outbox.h"
 #include "notification.h"
 
 int
@@ -18,6 +19,7 @@ main (int argc, char *argv [])
         hl_log_init ("notification");
         notify_templates_test (verbose);
         notify_sender_test (verbose);
+        notify_outbox_test (verbose);
         notification_test (verbose);
         return 0;
     }

@@ -4,25 +4,23 @@
  *    s_on_event      consumer handler, inside the batch transaction: update
  *                    the case table, enqueue the messages of every notify
  *                    rule (s_notify), submit the follow-up action (s_advance)
- *    s_dispatch      timer: append due log lines, hand one due row per idle
- *                    worker; s_worker_readable records the result
- *    s_query_*       the ROUTER that answers deadletter / outbox queries
+ *    s_check_rules ... notification_new     configuration, the store and its
+ *                    migrations, then the outbox and the consumer
+ *  Sending, retries, dead letters and their queries are notify_outbox's.
  */
 #include "hotline.h"
 #include "notify_templates.h"
 #include "notify_sender.h"
+#include "notify_outbox.h"
 #include "notification.h"
 #include <curl/curl.h>
-#include <fcntl.h>
 
-#define S_MAX_WORKERS       8
 #define S_MAX_ADVANCE       16
 #define S_MAX_ADDRESSES     32
 #define S_MAX_RULES         32
 #define S_MAX_SUBJECT       250         //  bytes
 #define S_MAX_SMS           640
 #define S_MAX_BODY          (64 * 1024)
-#define S_LOG_BATCH         256
 
 //  Step 1 of notify.db: the schema of the last unversioned release
 static const char s_schema [] =
@@ -67,21 +65,18 @@ static const hl_store_migration_t s_migrations [] = {
     { 0, NULL, NULL }
 };
 
+const hl_store_migration_t *
+notification_migrations (void)
+{
+    return s_migrations;
+}
+
 //  How often the service checks that the SMTP server takes connections
 #define S_SMTP_CHECK_MS     30000
 
 //  Placeholders a reporter's message may contain: nothing about anyone else
 static const char *s_reporter_allowed [] = {
     "case_id", "type", "location", "state", "note", "ward_name", "received", "regime", NULL
-};
-
-typedef struct _s_worker_t s_worker_t;
-struct _s_worker_t {
-    notification_t *parent;
-    notify_sender_t *sender;
-    const char *channel;        //  "email" or "sms"
-    bool busy;
-    int64_t row_id;
 };
 
 typedef struct {
@@ -99,11 +94,9 @@ struct _notification_t {
     hl_consumer_t *consumer;
     notify_templates_t *templates;
     notify_sender_config_t sender_config;
-    s_worker_t workers [S_MAX_WORKERS];
-    size_t nworkers;
+    notify_outbox_t *outbox;    //  the rows to send, their workers and queries
     bool email_enabled;
     bool sms_enabled;
-    zsock_t *query;             //  ROUTER: deadletter / outbox queries
     hl_client_t *intake;        //  follow-up actions
     s_advance_t advance [S_MAX_ADVANCE];
     size_t nadvance;
@@ -117,25 +110,10 @@ struct _notification_t {
     char *from_display;
     char *smtp_password;        //  from notify/smtp_password_file, if given
     char *webhook_token;        //  from notify/webhook_token_file, if given
-    char *log_path;
-    int log_fd;
-    int64_t retry_ms;
-    int64_t retry_max_ms;
-    int64_t max_attempts;
-    int64_t retention_ms;       //  sent rows are deleted after this (0: kept)
-    int64_t purged_ms;          //  last purge
-    int tick_timer;
-    int kick_timer;
     zhashx_t *warned;           //  warnings already logged once
     int smtp_reachable;         //  -1 e-mail off, 0 no, 1 yes, 2 not checked yet
     int64_t smtp_checked_ms;    //  monotonic time of the last check
     int64_t smtp_check_ms;      //  notify/smtp_check_ms
-    //  Rows delivered (or written to notify.log) whose 'sent' mark could
-    //  not be committed (disk full, database locked): never handed out
-    //  again by this process; the mark is retried on every dispatch
-    int64_t *unrecorded;
-    size_t nunrecorded;
-    size_t unrecorded_max;
 };
 
 //  A case as the notification service remembers it
@@ -193,27 +171,6 @@ s_ascii (char *text)
     for (char *p = text; *p; p++)
         if ((unsigned char) *p <= 0x20 || (unsigned char) *p >= 0x7f)
             *p = '_';
-}
-
-//  Mask an address for logs and queries: l***@example.com, 09******78
-static void
-s_mask (const char *address, char *out, size_t size)
-{
-    const char *at = strchr (address, '@');
-    if (at)
-        snprintf (out, size, "%.1s***%s", address, at);
-    else {
-        size_t len = strlen (address);
-        if (len < 6)
-            snprintf (out, size, "***");
-        else {
-            char stars [32];
-            size_t hidden = len - 4 < sizeof stars - 1? len - 4: sizeof stars - 1;
-            memset (stars, '*', hidden);
-            stars [hidden] = 0;
-            snprintf (out, size, "%.2s%s%s", address, stars, address + len - 2);
-        }
-    }
 }
 
 //  Is text an e-mail address (email) or a phone number (sms)? Fills the
@@ -276,15 +233,6 @@ s_parse_list (const char *list, s_address_t *out, size_t count, size_t max)
     }
     free (copy);
     return count;
-}
-
-static int64_t
-s_backoff (notification_t *self, int64_t attempts)
-{
-    int64_t delay = self->retry_ms;
-    for (int64_t i = 1; i < attempts && delay < self->retry_max_ms; i++)
-        delay *= 2;
-    return delay < self->retry_max_ms? delay: self->retry_max_ms;
 }
 
 // ---------------------------------------------------------------- cases
@@ -468,25 +416,8 @@ s_enqueue (notification_t *self, const Hotline__Event *event, const char *key,
            const char *recipient, const char *template_name, const char *channel,
            const char *address, const char *subject, const char *body)
 {
-    sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "INSERT OR IGNORE INTO outbox (idempotency_key, event_id, case_id, recipient, template,"
-        " channel, address, subject, body, attempts, next_attempt_ms, status, last_error,"
-        " created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'pending', '', ?)");
-    if (!stmt)
-        return -1;
-    int64_t now = hl_clock_now ();
-    sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 2, event->event_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 3, event->case_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 4, recipient, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 5, template_name, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 6, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 7, address, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 8, subject, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 9, body, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 10, now);
-    sqlite3_bind_int64 (stmt, 11, now);
-    return s_step_done (self, stmt);
+    return notify_outbox_enqueue (self->outbox, key, event->event_id, event->case_id, recipient,
+                                  template_name, channel, address, subject, body);
 }
 
 //  Addresses of a recipient for a case. Returns the count; why says what
@@ -606,7 +537,7 @@ s_notify (notification_t *self, const Hotline__Event *event, const s_case_t *kas
                         addresses [i].address, subject, email? body: sms);
         char shown [300];
         if (reporter)
-            s_mask (addresses [i].address, shown, sizeof shown);
+            notify_outbox_mask (addresses [i].address, shown, sizeof shown);
         else
             snprintf (shown, sizeof shown, "%s", addresses [i].address);
         json_array_append_new (deliveries, json_pack ("{s:s, s:s, s:s}",
@@ -701,8 +632,6 @@ s_advance (notification_t *self, const Hotline__Event *event)
 
 // ---------------------------------------------------------------- handler
 
-static void s_kick (notification_t *self);
-
 static int
 s_on_event (void *arg, const Hotline__Event *event)
 {
@@ -727,486 +656,9 @@ s_on_event (void *arg, const Hotline__Event *event)
         s_case_free (&kase);
         if (rc)
             return -1;
-        s_kick (self);
+        notify_outbox_kick (self->outbox);
     }
     return s_advance (self, event);
-}
-
-// ---------------------------------------------------------------- sending
-
-//  0 = recorded (or nothing to record), -1 = the mark could not be written
-static int
-s_mark_sent (notification_t *self, int64_t id)
-{
-    sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_ms = ?, last_error = ''"
-        " WHERE id = ? AND status = 'pending'");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, hl_clock_now ());
-    sqlite3_bind_int64 (stmt, 2, id);
-    if (s_step_done (self, stmt))
-        return -1;
-    if (sqlite3_changes (hl_store_db (self->store)) > 0)
-        hl_metrics_add (hl_service_metrics (self->service), "hotline_notifications_sent_total", 1);
-    return 0;
-}
-
-static bool
-s_is_unrecorded (notification_t *self, int64_t id)
-{
-    for (size_t i = 0; i < self->nunrecorded; i++)
-        if (self->unrecorded [i] == id)
-            return true;
-    return false;
-}
-
-//  Delivered, but the mark did not reach the database: remember the row so
-//  that it is not delivered again (only a restart before the mark is
-//  written can repeat it: the at-least-once window)
-static void
-s_remember_unrecorded (notification_t *self, int64_t id)
-{
-    if (s_is_unrecorded (self, id))
-        return;
-    if (self->nunrecorded == self->unrecorded_max) {
-        size_t max = self->unrecorded_max? self->unrecorded_max * 2: 64;
-        int64_t *grown = (int64_t *) realloc (self->unrecorded, max * sizeof (int64_t));
-        assert (grown);
-        self->unrecorded = grown;
-        self->unrecorded_max = max;
-    }
-    self->unrecorded [self->nunrecorded++] = id;
-    hl_warn ("message row %" PRId64 " was delivered but could not be marked sent: it will not be"
-             " sent again; retrying the mark", id);
-}
-
-static void
-s_retry_unrecorded (notification_t *self)
-{
-    size_t kept = 0;
-    for (size_t i = 0; i < self->nunrecorded; i++)
-        if (s_mark_sent (self, self->unrecorded [i]))
-            self->unrecorded [kept++] = self->unrecorded [i];
-    if (kept < self->nunrecorded && kept == 0)
-        hl_info ("every delivered message is marked sent again");
-    self->nunrecorded = kept;
-}
-
-static void
-s_mark_failed (notification_t *self, int64_t id, const char *error)
-{
-    sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "SELECT attempts, idempotency_key, case_id FROM outbox WHERE id = ? AND status = 'pending'");
-    if (!stmt)
-        return;
-    sqlite3_bind_int64 (stmt, 1, id);
-    if (sqlite3_step (stmt) != SQLITE_ROW) {
-        sqlite3_reset (stmt);
-        return;
-    }
-    int64_t attempts = sqlite3_column_int64 (stmt, 0) + 1;
-    char *key = s_column (stmt, 1);
-    char *case_id = s_column (stmt, 2);
-    sqlite3_reset (stmt);
-    bool dead = attempts >= self->max_attempts;
-    int64_t next = hl_clock_now () + s_backoff (self, attempts);
-    hl_metrics_add (hl_service_metrics (self->service), "hotline_notifications_failed_total", 1);
-    stmt = hl_store_prepare (self->store,
-        "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_ms = ?,"
-        " status = CASE WHEN ? THEN 'dead' ELSE 'pending' END WHERE id = ?");
-    if (stmt) {
-        sqlite3_bind_int64 (stmt, 1, attempts);
-        sqlite3_bind_text (stmt, 2, error, -1, SQLITE_STATIC);
-        sqlite3_bind_int64 (stmt, 3, next);
-        sqlite3_bind_int (stmt, 4, dead);
-        sqlite3_bind_int64 (stmt, 5, id);
-        s_step_done (self, stmt);
-    }
-    if (dead)
-        hl_log (HL_WARN, case_id, "message %s is dead after %" PRId64 " attempts: %s",
-                key, attempts, error);
-    else
-        hl_log (HL_INFO, case_id, "message %s attempt %" PRId64 " failed, retry in %" PRId64
-                " ms: %s", key, attempts, next - hl_clock_now (), error);
-    free (key);
-    free (case_id);
-}
-
-//  The log channel: append due lines to notify.log, fsync once, mark them
-static void
-s_write_logs (notification_t *self, int64_t now)
-{
-    sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "SELECT id, body FROM outbox WHERE status = 'pending' AND channel = 'log'"
-        " AND next_attempt_ms <= ? ORDER BY id LIMIT ?");
-    if (!stmt)
-        return;
-    sqlite3_bind_int64 (stmt, 1, now);
-    sqlite3_bind_int (stmt, 2, S_LOG_BATCH);
-    int64_t ids [S_LOG_BATCH];
-    size_t count = 0;
-    zchunk_t *text = zchunk_new (NULL, 4096);
-    while (count < S_LOG_BATCH && sqlite3_step (stmt) == SQLITE_ROW) {
-        if (s_is_unrecorded (self, sqlite3_column_int64 (stmt, 0)))
-            continue;           //  written already, its mark is pending
-        ids [count++] = sqlite3_column_int64 (stmt, 0);
-        const char *line = (const char *) sqlite3_column_text (stmt, 1);
-        zchunk_extend (text, line? line: "{}", line? strlen (line): 2);
-        zchunk_extend (text, "\n", 1);
-    }
-    sqlite3_reset (stmt);
-    if (count == 0) {
-        zchunk_destroy (&text);
-        return;
-    }
-    const char *error = NULL;
-    size_t size = zchunk_size (text), written = 0;
-    while (written < size) {
-        ssize_t rc = write (self->log_fd, zchunk_data (text) + written, size - written);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        if (rc <= 0) {
-            error = strerror (errno);
-            break;
-        }
-        written += (size_t) rc;
-    }
-    if (!error && fdatasync (self->log_fd))
-        error = strerror (errno);
-    zchunk_destroy (&text);
-    if (error) {
-        hl_error ("cannot write %s: %s", self->log_path, error);
-        for (size_t i = 0; i < count; i++)
-            s_mark_failed (self, ids [i], error);
-        return;
-    }
-    bool recorded = hl_store_begin (self->store) == 0;
-    for (size_t i = 0; i < count && recorded; i++)
-        recorded = s_mark_sent (self, ids [i]) == 0;
-    if (recorded)
-        recorded = hl_store_commit (self->store) == 0;
-    else
-        hl_store_rollback (self->store);
-    if (!recorded)
-        for (size_t i = 0; i < count; i++)
-            s_remember_unrecorded (self, ids [i]);
-}
-
-static bool
-s_in_flight (notification_t *self, int64_t id)
-{
-    for (size_t i = 0; i < self->nworkers; i++)
-        if (self->workers [i].busy && self->workers [i].row_id == id)
-            return true;
-    return s_is_unrecorded (self, id);
-}
-
-//  Give an idle worker the next due row of its channel
-static void
-s_feed (notification_t *self, s_worker_t *worker, int64_t now)
-{
-    sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "SELECT id, idempotency_key, address, subject, body, case_id, event_id FROM outbox"
-        " WHERE status = 'pending' AND channel = ? AND next_attempt_ms <= ?"
-        " ORDER BY next_attempt_ms, id LIMIT ?");
-    if (!stmt)
-        return;
-    sqlite3_bind_text (stmt, 1, worker->channel, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 2, now);
-    sqlite3_bind_int (stmt, 3, (int) self->nworkers + 1);
-    while (sqlite3_step (stmt) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64 (stmt, 0);
-        if (s_in_flight (self, id))
-            continue;
-        notify_message_t message = {
-            (const char *) sqlite3_column_text (stmt, 1), worker->channel,
-            (const char *) sqlite3_column_text (stmt, 2),
-            (const char *) sqlite3_column_text (stmt, 3),
-            (const char *) sqlite3_column_text (stmt, 4),
-            (const char *) sqlite3_column_text (stmt, 5),
-            (const char *) sqlite3_column_text (stmt, 6)
-        };
-        if (notify_sender_post (worker->sender, id, &message) == 0) {
-            worker->busy = true;
-            worker->row_id = id;
-        }
-        break;
-    }
-    sqlite3_reset (stmt);
-}
-
-static void
-s_dispatch (notification_t *self)
-{
-    int64_t now = hl_clock_now ();
-    if (self->nunrecorded)
-        s_retry_unrecorded (self);
-    s_write_logs (self, now);
-    for (size_t i = 0; i < self->nworkers; i++)
-        if (!self->workers [i].busy)
-            s_feed (self, &self->workers [i], now);
-}
-
-//  Sent rows are kept for notify/retention_days (90), then deleted. Safe
-//  for idempotency: an event is never replayed once its batch committed.
-//  Dead rows stay until someone deals with them.
-static void
-s_purge (notification_t *self, int64_t now)
-{
-    if (self->retention_ms <= 0 || now - self->purged_ms < 60000)
-        return;
-    self->purged_ms = now;
-    sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "DELETE FROM outbox WHERE status = 'sent' AND sent_ms < ?");
-    if (!stmt)
-        return;
-    sqlite3_bind_int64 (stmt, 1, now - self->retention_ms);
-    if (s_step_done (self, stmt) == 0 && sqlite3_changes (hl_store_db (self->store)) > 0)
-        hl_info ("deleted %d sent messages older than %" PRId64 " days",
-                 sqlite3_changes (hl_store_db (self->store)), self->retention_ms / 86400000);
-}
-
-static int
-s_tick (zloop_t *loop, int timer_id, void *arg)
-{
-    (void) loop; (void) timer_id;
-    notification_t *self = (notification_t *) arg;
-    s_dispatch (self);
-    s_purge (self, hl_clock_now ());
-    return 0;
-}
-
-static int
-s_kick_timer (zloop_t *loop, int timer_id, void *arg)
-{
-    (void) loop; (void) timer_id;
-    notification_t *self = (notification_t *) arg;
-    self->kick_timer = 0;
-    s_dispatch (self);
-    return 0;
-}
-
-//  New rows were enqueued: dispatch as soon as the batch has committed
-static void
-s_kick (notification_t *self)
-{
-    if (self->loop && !self->kick_timer)
-        self->kick_timer = zloop_timer (self->loop, 1, 1, s_kick_timer, self);
-}
-
-static void
-s_worker_result (s_worker_t *worker)
-{
-    notification_t *self = worker->parent;
-    int64_t id;
-    bool ok;
-    char error [512];
-    if (notify_sender_recv (worker->sender, &id, &ok, error, sizeof error))
-        return;
-    if (!worker->busy || id != worker->row_id)
-        hl_error ("worker result for row %" PRId64 " not in flight", id);
-    worker->busy = false;
-    if (ok) {
-        if (s_mark_sent (self, id))
-            s_remember_unrecorded (self, id);
-    }
-    else
-        s_mark_failed (self, id, error);
-}
-
-static int
-s_worker_readable (zloop_t *loop, zsock_t *reader, void *arg)
-{
-    (void) loop; (void) reader;
-    s_worker_t *worker = (s_worker_t *) arg;
-    s_worker_result (worker);
-    s_dispatch (worker->parent);
-    return 0;
-}
-
-// ---------------------------------------------------------------- queries
-
-//  Outbox rows as JSON, newest first. status NULL: any.
-static json_t *
-s_query_rows (notification_t *self, const char *status, const char *case_id, uint32_t limit)
-{
-    if (limit == 0)
-        limit = 100;
-    if (limit > 1000)
-        limit = 1000;
-    sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "SELECT id, idempotency_key, event_id, case_id, recipient, template, channel, address,"
-        " subject, attempts, status, last_error, next_attempt_ms, created_ms, sent_ms, resends"
-        " FROM outbox WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR case_id = ?2)"
-        " ORDER BY id DESC LIMIT ?3");
-    if (!stmt)
-        return NULL;
-    sqlite3_bind_text (stmt, 1, status? status: "", -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 2, case_id? case_id: "", -1, SQLITE_STATIC);
-    sqlite3_bind_int (stmt, 3, (int) limit);
-    json_t *rows = json_array ();
-    while (sqlite3_step (stmt) == SQLITE_ROW) {
-        const char *recipient = (const char *) sqlite3_column_text (stmt, 4);
-        const char *address = (const char *) sqlite3_column_text (stmt, 7);
-        char shown [300];
-        if (recipient && streq (recipient, "reporter") && address && *address)
-            s_mask (address, shown, sizeof shown);
-        else
-            snprintf (shown, sizeof shown, "%s", address? address: "");
-        json_t *row = json_pack ("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I}",
-            "id", (json_int_t) sqlite3_column_int64 (stmt, 0),
-            "key", (const char *) sqlite3_column_text (stmt, 1),
-            "event_id", (const char *) sqlite3_column_text (stmt, 2),
-            "case_id", (const char *) sqlite3_column_text (stmt, 3),
-            "recipient", recipient,
-            "template", (const char *) sqlite3_column_text (stmt, 5),
-            "channel", (const char *) sqlite3_column_text (stmt, 6),
-            "address", shown,
-            "subject", (const char *) sqlite3_column_text (stmt, 8),
-            "attempts", (json_int_t) sqlite3_column_int64 (stmt, 9),
-            "status", (const char *) sqlite3_column_text (stmt, 10),
-            "last_error", (const char *) sqlite3_column_text (stmt, 11),
-            "next_attempt_ms", (json_int_t) sqlite3_column_int64 (stmt, 12),
-            "created_ms", (json_int_t) sqlite3_column_int64 (stmt, 13));
-        if (!row)
-            continue;
-        json_object_set_new (row, "sent_ms", sqlite3_column_type (stmt, 14) == SQLITE_NULL?
-                             json_null (): json_integer (sqlite3_column_int64 (stmt, 14)));
-        json_object_set_new (row, "resends", json_integer (sqlite3_column_int64 (stmt, 15)));
-        json_array_append_new (rows, row);
-    }
-    sqlite3_reset (stmt);
-    return rows;
-}
-
-//  hotline deadletter resend: the dead letters of case_id ("" = all) go
-//  back to pending with fresh attempts, due now, and their rows count the
-//  resend. Only dead rows move, so a second resend (or a retry of the
-//  request) while they are pending changes nothing. Number moved, or -1.
-static int64_t
-s_resend (notification_t *self, const char *case_id)
-{
-    int64_t now = hl_clock_now ();
-    sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_ms = ?1,"
-        " resends = resends + 1, resent_ms = ?1"
-        " WHERE status = 'dead' AND (?2 = '' OR case_id = ?2)");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, now);
-    sqlite3_bind_text (stmt, 2, case_id, -1, SQLITE_STATIC);
-    if (s_step_done (self, stmt))
-        return -1;
-    int64_t moved = sqlite3_changes (hl_store_db (self->store));
-    if (moved) {
-        hl_metrics_add (hl_service_metrics (self->service), "hotline_notifications_resent_total",
-                        (uint64_t) moved);
-        hl_log (HL_WARN, *case_id? case_id: NULL, "re-sending %" PRId64 " dead letter(s)%s%s",
-                moved, *case_id? "": " of every case",
-                self->smtp_reachable == 0? " (the SMTP server did not answer the last check)": "");
-        s_kick (self);
-    }
-    return moved;
-}
-
-//  Answer one request: fills reply (json owned by caller through *json_p)
-static void
-s_query_answer (notification_t *self, const Hotline__Request *request, Hotline__Reply *reply,
-                char **json_p)
-{
-    reply->request_id = request->request_id? request->request_id: "";
-    if (request->kind_case == HOTLINE__REQUEST__KIND_PING) {
-        reply->code = HL_OK;
-        return;
-    }
-    if (request->kind_case != HOTLINE__REQUEST__KIND_QUERY) {
-        reply->code = HL_BAD_INPUT;
-        reply->error = "the notification service answers queries only (deadletter, outbox, resend)";
-        return;
-    }
-    const Hotline__Query *query = request->query;
-    const char *status = NULL;
-    if (streq (query->kind, "resend") || streq (query->kind, "resend_all")) {
-        bool all = streq (query->kind, "resend_all");
-        if (all == (query->case_id && *query->case_id)) {
-            reply->code = HL_BAD_INPUT;
-            reply->error = all? "resend_all takes no case (resend takes one)":
-                                "resend needs a case (resend_all re-sends every dead letter)";
-            return;
-        }
-        int64_t moved = s_resend (self, all? "": query->case_id);
-        if (moved < 0) {
-            reply->code = HL_UNAVAILABLE;
-            reply->error = "store error";
-            return;
-        }
-        json_t *answer = json_pack ("{s:I}", "resent", (json_int_t) moved);
-        *json_p = json_dumps (answer, JSON_COMPACT);
-        json_decref (answer);
-        reply->code = HL_OK;
-        reply->json = *json_p;
-        return;
-    }
-    if (streq (query->kind, "deadletter"))
-        status = "dead";
-    else
-    if (streq (query->kind, "outbox")) {
-        status = query->status;
-        if (*status && strneq (status, "pending") && strneq (status, "sent") && strneq (status, "dead")) {
-            reply->code = HL_BAD_INPUT;
-            reply->error = "status must be pending, sent or dead";
-            return;
-        }
-    }
-    else {
-        reply->code = HL_BAD_INPUT;
-        reply->error = "unknown query kind (deadletter, outbox, resend, resend_all)";
-        return;
-    }
-    json_t *rows = s_query_rows (self, status, query->case_id, query->limit);
-    hl_clock_json_times (rows);         //  created_at ... beside the *_ms
-    *json_p = rows? json_dumps (rows, JSON_COMPACT): NULL;
-    json_decref (rows);
-    if (!*json_p) {
-        reply->code = HL_UNAVAILABLE;
-        reply->error = "store error";
-        return;
-    }
-    reply->code = HL_OK;
-    reply->json = *json_p;
-}
-
-static int
-s_query_readable (zloop_t *loop, zsock_t *reader, void *arg)
-{
-    (void) loop;
-    notification_t *self = (notification_t *) arg;
-    zmsg_t *msg = zmsg_recv (reader);
-    if (!msg)
-        return 0;
-    zframe_t *routing_id = zmsg_pop (msg);
-    zframe_t *body = zmsg_pop (msg);
-    const char *reason = NULL;
-    Hotline__Envelope *env = body? hl_msg_decode (zframe_data (body), zframe_size (body), &reason): NULL;
-    if (env && env->body_case == HOTLINE__ENVELOPE__BODY_REQUEST && zmsg_size (msg) == 0) {
-        Hotline__Reply reply = HOTLINE__REPLY__INIT;
-        char *json = NULL;
-        s_query_answer (self, env->request, &reply, &json);
-        Hotline__Envelope answer = HOTLINE__ENVELOPE__INIT;
-        answer.body_case = HOTLINE__ENVELOPE__BODY_REPLY;
-        answer.reply = &reply;
-        if (hl_msg_send (reader, routing_id, &answer))
-            hl_debug ("query client gone before the reply");
-        free (json);
-    }
-    else
-        hl_debug ("query dropped: %s", reason? reason: "not a request");
-    hl_msg_free (&env);
-    zframe_destroy (&body);
-    zframe_destroy (&routing_id);
-    zmsg_destroy (&msg);
-    return 0;
 }
 
 // ---------------------------------------------------------------- setup
@@ -1328,6 +780,7 @@ s_smtp_check (notification_t *self, bool force)
     hl_metrics_t *metrics = hl_service_metrics (self->service);
     if (!self->email_enabled) {
         self->smtp_reachable = -1;
+        notify_outbox_set_smtp_reachable (self->outbox, -1);
         hl_metrics_set (metrics, "hotline_smtp_reachable", 0);
         return;
     }
@@ -1345,6 +798,7 @@ s_smtp_check (notification_t *self, bool force)
                  " ends as dead letters (hotline deadletter); once a server answers, re-send them"
                  " with hotline deadletter resend --all", self->sender_config.smtp_url, error);
     self->smtp_reachable = reachable;
+    notify_outbox_set_smtp_reachable (self->outbox, reachable);
     hl_metrics_set (metrics, "hotline_smtp_reachable", reachable);
 }
 
@@ -1421,7 +875,6 @@ notification_new (hl_service_t *service)
     self->config = hl_service_config (service);
     self->procedure = hl_service_procedure (service);
     self->loop = hl_service_loop (service);
-    self->log_fd = -1;
     self->warned = zhashx_new ();
     hl_config_t *config = self->config;
     curl_global_init (CURL_GLOBAL_DEFAULT);
@@ -1450,16 +903,6 @@ notification_new (hl_service_t *service)
     assert (self->assign_action && self->assign_arg);   //  declared by every procedure
     self->ward_name = hl_config_get (config, "node/ward_name", hl_service_ward (service));
     self->foreign = hl_config_int (config, "notify/foreign", 0) != 0;
-    self->retry_ms = hl_config_int (config, "notify/retry_ms", 1000);
-    self->retry_max_ms = hl_config_int (config, "notify/retry_max_ms", 300000);
-    self->max_attempts = hl_config_int (config, "notify/max_attempts", 5);
-    self->retention_ms = hl_config_int (config, "notify/retention_days", 90) * 86400000;
-    if (self->retry_ms < 1)
-        self->retry_ms = 1;
-    if (self->retry_max_ms < self->retry_ms)
-        self->retry_max_ms = self->retry_ms;
-    if (self->max_attempts < 1)
-        self->max_attempts = 1;
     if (!hl_procedure_role_exists (self->procedure, self->role)) {
         hl_error ("notify/actor '%s': the procedure has no role '%s'", self->actor, self->role);
         notification_destroy (&self);
@@ -1503,56 +946,48 @@ notification_new (hl_service_t *service)
     self->smtp_check_ms = hl_config_int (config, "notify/smtp_check_ms", S_SMTP_CHECK_MS);
     if (!self->sms_enabled)
         hl_warn ("notify/webhook_url is not set: SMS is off");
-    int64_t per_channel = hl_config_int (config, "notify/workers", 1);
-    if (per_channel < 1)
-        per_channel = 1;
-    if (per_channel > S_MAX_WORKERS / 2)
-        per_channel = S_MAX_WORKERS / 2;
-    const char *channels [] = {
-        self->email_enabled? "email": NULL, self->sms_enabled? "sms": NULL
-    };
-    for (int c = 0; c < 2; c++) {
-        if (!channels [c])
-            continue;
-        for (int64_t i = 0; i < per_channel; i++) {
-            s_worker_t *worker = &self->workers [self->nworkers];
-            worker->parent = self;
-            worker->channel = channels [c];
-            worker->sender = notify_sender_new (&self->sender_config);
-            if (!worker->sender) {
-                hl_error ("cannot start a %s worker", channels [c]);
-                notification_destroy (&self);
-                return NULL;
-            }
-            self->nworkers++;
-            zloop_reader (self->loop, notify_sender_sock (worker->sender), s_worker_readable, worker);
-        }
-    }
 
-    //  Store, log file, intake client, query socket, consumer
+    //  Store, outbox (workers, log file, query socket), intake client, consumer
     path = hl_service_path (service, "notify.db");
     self->store = hl_store_new (path, NULL);
-    free (path);
     if (self->store && hl_store_migrate (self->store, "notify.db", s_migrations, NULL))
         hl_store_destroy (&self->store);
-    self->log_path = hl_service_path (service, "notify.log");
-    self->log_fd = open (self->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (!self->store || self->log_fd < 0) {
-        hl_error ("cannot open notify.db or %s: %s", self->log_path, strerror (errno));
+    if (!self->store) {
+        hl_error ("cannot open %s", path);
+        free (path);
+        notification_destroy (&self);
+        return NULL;
+    }
+    free (path);
+    char *log_path = hl_service_path (service, "notify.log");
+    const char *query_endpoint = hl_service_bind_endpoint (service, "notification");
+    notify_outbox_opts_t opts = {
+        .store = self->store,
+        .loop = self->loop,
+        .metrics = hl_service_metrics (service),
+        .sender = &self->sender_config,
+        .email = self->email_enabled,
+        .sms = self->sms_enabled,
+        .workers = hl_config_int (config, "notify/workers", 1),
+        .retry_ms = hl_config_int (config, "notify/retry_ms", 1000),
+        .retry_max_ms = hl_config_int (config, "notify/retry_max_ms", 300000),
+        .max_attempts = hl_config_int (config, "notify/max_attempts", 5),
+        .retention_ms = hl_config_int (config, "notify/retention_days", 90) * 86400000,
+        .tick_ms = hl_config_int (config, "notify/tick_ms", 200),
+        .log_path = log_path,
+        .query_endpoint = query_endpoint
+    };
+    if (!query_endpoint)
+        hl_error ("cannot bind endpoints/notification (unset)");
+    else
+        self->outbox = notify_outbox_new (&opts);
+    free (log_path);
+    if (!self->outbox) {
         notification_destroy (&self);
         return NULL;
     }
     self->intake = hl_client_new (hl_service_endpoint (service, "intake"),
                                   (int) hl_config_int (config, "notify/intake_timeout_ms", 3000), 2);
-    const char *query_endpoint = hl_service_bind_endpoint (service, "notification");
-    self->query = zsock_new (ZMQ_ROUTER);
-    hl_sock_harden (self->query);
-    if (!query_endpoint || zsock_bind (self->query, "%s", query_endpoint) < 0) {
-        hl_error ("cannot bind endpoints/notification %s", query_endpoint? query_endpoint: "(unset)");
-        notification_destroy (&self);
-        return NULL;
-    }
-    zloop_reader (self->loop, self->query, s_query_readable, self);
     const char *feed = hl_service_endpoint (service, "archive_feed");
     self->consumer = hl_consumer_new (self->loop, feed, self->store, s_on_event, self);
     if (!self->consumer) {
@@ -1560,11 +995,8 @@ notification_new (hl_service_t *service)
         notification_destroy (&self);
         return NULL;
     }
-    self->tick_timer = zloop_timer (self->loop, (size_t) hl_config_int (config, "notify/tick_ms", 200),
-                                    0, s_tick, self);
     hl_metrics_on_refresh (hl_service_metrics (service), s_metrics, self);
     hl_service_set_ready (service, s_ready, self);
-    hl_metrics_add (hl_service_metrics (service), "hotline_notifications_resent_total", 0);
     self->smtp_reachable = 2;
     s_smtp_check (self, true);
     hl_info ("following %s, queries on %s, e-mail %s, SMS %s, %" PRId64 " pending, %" PRId64 " dead",
@@ -1580,34 +1012,11 @@ notification_destroy (notification_t **self_p)
     assert (self_p);
     notification_t *self = *self_p;
     if (self) {
-        if (self->tick_timer)
-            zloop_timer_end (self->loop, self->tick_timer);
-        if (self->kick_timer)
-            zloop_timer_end (self->loop, self->kick_timer);
-        //  Record the result of a send in flight, so a graceful stop never
-        //  sends a message twice
-        for (size_t i = 0; i < self->nworkers; i++) {
-            s_worker_t *worker = &self->workers [i];
-            zloop_reader_end (self->loop, notify_sender_sock (worker->sender));
-            if (worker->busy && self->store) {
-                zpoller_t *poller = zpoller_new (notify_sender_sock (worker->sender), NULL);
-                zpoller_set_nonstop (poller, true);     //  also after SIGTERM
-                if (zpoller_wait (poller, self->sender_config.timeout_ms + 2000))
-                    s_worker_result (worker);
-                zpoller_destroy (&poller);
-            }
-            notify_sender_destroy (&worker->sender);
-        }
+        //  First: a send in flight is recorded before anything else stops
+        notify_outbox_destroy (&self->outbox);
         hl_consumer_destroy (&self->consumer);
-        if (self->query) {
-            zloop_reader_end (self->loop, self->query);
-            zsock_destroy (&self->query);
-        }
         hl_client_destroy (&self->intake);
         hl_store_destroy (&self->store);
-        if (self->log_fd >= 0)
-            close (self->log_fd);
-        free (self->log_path);
         free (self->from_address);
         free (self->from_display);
         if (self->smtp_password)
@@ -1624,7 +1033,6 @@ notification_destroy (notification_t **self_p)
         }
         free (self->role);
         zhashx_destroy (&self->warned);
-        free (self->unrecorded);
         curl_global_cleanup ();
         free (self);
         *self_p = NULL;
@@ -1724,13 +1132,8 @@ static void
 s_test_drain (notification_t *self)
 {
     for (int round = 0; round < 2000; round++) {
-        s_dispatch (self);
-        bool busy = false;
-        for (size_t i = 0; i < self->nworkers; i++)
-            if (self->workers [i].busy) {
-                busy = true;
-                s_worker_result (&self->workers [i]);
-            }
+        notify_outbox_tick (self->outbox);
+        bool busy = notify_outbox_settle (self->outbox, 5000) > 0;
         if (!busy && s_test_count (self, "status = 'pending'") == 0)
             return;
         if (!busy)
@@ -1953,7 +1356,7 @@ notification_test (bool verbose)
     request.query = &query;
     Hotline__Reply reply = HOTLINE__REPLY__INIT;
     char *json = NULL;
-    s_query_answer (self, &request, &reply, &json);
+    notify_outbox_answer (self->outbox, &request, &reply, &json);
     assert (reply.code == HL_OK && json);
     json_t *rows = json_loads (json, 0, NULL);
     assert (json_is_array (rows) && (int64_t) json_array_size (rows) == total - logs);
@@ -1972,19 +1375,18 @@ notification_test (bool verbose)
     query.kind = "outbox";
     query.status = "sent";
     query.limit = 1;
-    s_query_answer (self, &request, &reply, &json);
+    notify_outbox_answer (self->outbox, &request, &reply, &json);
     rows = json_loads (json, 0, NULL);
     assert (json_array_size (rows) == 1);
     json_decref (rows);
     free (json);
     json = NULL;
     query.kind = "nope";
-    s_query_answer (self, &request, &reply, &json);
+    notify_outbox_answer (self->outbox, &request, &reply, &json);
     assert (reply.code == HL_BAD_INPUT && json == NULL);
 
     //  9. Retention: old sent rows go, dead letters stay
-    self->retention_ms = 1;
-    s_purge (self, hl_clock_now () + 10);
+    assert (notify_outbox_purge (self->outbox, hl_clock_now () + 90 * 86400000LL + 10) == logs);
     assert (s_test_count (self, "status = 'sent'") == 0);
     assert (s_test_count (self, "status = 'dead'") == total - logs);
 

@@ -71,5 +71,9 @@ typedef struct _notification_t notification_t;
 notification_t *notification_new (hl_service_t *service);
 void notification_destroy (notification_t **self_p);
 
+//  notify.db's migration steps (hl_store_migrate), ended by { 0 }: the
+//  outbox's selftest builds its store with them, so it tests the real table
+const hl_store_migration_t *notification_migrations (void);
+
 void notification_test (bool verbose);
 #endif

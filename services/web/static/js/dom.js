@@ -1,7 +1,7 @@
 // dom.js — the only way the pages make DOM nodes.
 //
-// Every text goes in through textContent (a text node), never through
-// innerHTML, insertAdjacentHTML, outerHTML or document.write: a report's
+// Every text goes in through textContent (a text node), never through an
+// HTML parser (no markup is ever built from strings): a report's
 // description may hold "<script>" and must show as those characters. The
 // server's CSP (script-src 'self'; style-src 'self') also forbids inline
 // scripts, on*= handlers and style attributes, so h() refuses them too:

@@ -94,8 +94,7 @@ s_names_init (archive_t *self, s_names_t *names)
     json_decref (spec);
     zlistx_destroy (&done);
     zlistx_destroy (&forwarded);
-    names->open_in = strdup (list);
-    assert (names->open_in);
+    names->open_in = hl_strdup (list);
 }
 
 static void
@@ -254,8 +253,7 @@ s_row (zhashx_t *rows, const s_names_t *names, const char *ward, const char *onl
     if (!row) {
         row = (s_row_t *) zmalloc (sizeof (s_row_t));
         snprintf (row->ward, sizeof row->ward, "%s", ward);
-        row->name = strdup ("");
-        assert (row->name);
+        row->name = hl_strdup ("");
         zhashx_insert (rows, ward, row);
     }
     return row;
@@ -276,8 +274,7 @@ s_known_wards (archive_t *self, zhashx_t *rows, const s_names_t *names, const ch
         s_row_t *row = s_row (rows, names, (const char *) sqlite3_column_text (stmt, 0), only);
         if (row) {
             free (row->name);
-            row->name = strdup ((const char *) sqlite3_column_text (stmt, 1));
-            assert (row->name);
+            row->name = hl_strdup ((const char *) sqlite3_column_text (stmt, 1));
         }
     }
     sqlite3_reset (stmt);

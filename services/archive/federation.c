@@ -83,7 +83,8 @@ s_fetch_ward (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_
     sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) after);
     sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) max);
     int count = 0;
-    while (sqlite3_step (stmt) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
         Hotline__Event *event = hotline__event__unpack (NULL,
             (size_t) sqlite3_column_bytes (stmt, 1), (const uint8_t *) sqlite3_column_blob (stmt, 1));
         if (!event) {
@@ -92,7 +93,7 @@ s_fetch_ward (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_
             hl_error ("log item %lld cannot be decoded", (long long) sqlite3_column_int64 (stmt, 0));
             items [count].seq = (uint64_t) sqlite3_column_int64 (stmt, 0);
             items [count].size = (size_t) sqlite3_column_bytes (stmt, 1);
-            items [count].data = (uint8_t *) malloc (items [count].size);
+            items [count].data = (uint8_t *) zmalloc (items [count].size);
             memcpy (items [count].data, sqlite3_column_blob (stmt, 1), items [count].size);
             count++;
             continue;
@@ -114,7 +115,7 @@ s_fetch_ward (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_
             hl_event_redact (event);
         items [count].seq = (uint64_t) sqlite3_column_int64 (stmt, 0);
         items [count].size = hotline__event__get_packed_size (event);
-        items [count].data = (uint8_t *) malloc (items [count].size);
+        items [count].data = (uint8_t *) zmalloc (items [count].size);
         hotline__event__pack (event, items [count].data);
         event->report = own_report;
         if (submit)
@@ -123,6 +124,14 @@ s_fetch_ward (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_
         count++;
     }
     sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE) {
+        //  A failed read is an error, not the end of the log: the hop
+        //  retries on its next tick
+        hl_error ("federation: reading the log failed: %s", hl_store_error (self->store));
+        while (count > 0)
+            free (items [--count].data);
+        return -1;
+    }
     return count;
 }
 
@@ -209,7 +218,7 @@ federation_queue_return (federation_t *self, const Hotline__Event *event,
 {
     //  A mutable copy, redacted, naming the ward's own case
     size_t size = hotline__event__get_packed_size (event);
-    uint8_t *buffer = (uint8_t *) malloc (size);
+    uint8_t *buffer = (uint8_t *) zmalloc (size);
     hotline__event__pack (event, buffer);
     Hotline__Event *copy = hotline__event__unpack (NULL, size, buffer);
     free (buffer);
@@ -222,7 +231,8 @@ federation_queue_return (federation_t *self, const Hotline__Event *event,
     origin.value = (char *) ward_case;
     Hotline__Event__ArgsEntry **saved = copy->args;
     size_t saved_n = copy->n_args;
-    Hotline__Event__ArgsEntry *entries [saved_n + 1];
+    Hotline__Event__ArgsEntry **entries = (Hotline__Event__ArgsEntry **)
+        zmalloc ((saved_n + 1) * sizeof (Hotline__Event__ArgsEntry *));
     size_t n = 0;
     for (size_t i = 0; i < saved_n; i++)
         if (strneq (saved [i]->key, "origin_case"))
@@ -231,10 +241,11 @@ federation_queue_return (federation_t *self, const Hotline__Event *event,
     copy->args = entries;
     copy->n_args = n;
     size = hotline__event__get_packed_size (copy);
-    buffer = (uint8_t *) malloc (size);
+    buffer = (uint8_t *) zmalloc (size);
     hotline__event__pack (copy, buffer);
     copy->args = saved;
     copy->n_args = saved_n;
+    free (entries);
     hotline__event__free_unpacked (copy, NULL);
 
     sqlite3_stmt *stmt = hl_store_prepare (self->store,
@@ -261,7 +272,7 @@ s_return_endpoint (federation_t *self, const char *city)
     const char *configured = hl_config_get (hl_service_config (self->service),
                                             "endpoints/city_return", NULL);
     if (configured)
-        return strdup (configured);
+        return hl_strdup (configured);
     const char *colon = strrchr (city, ':');
     int port = colon? atoi (colon + 1): 0;
     if (port <= 0)

@@ -136,9 +136,8 @@ s_center (const char *text, double *center)
 static int
 s_map_config (web_api_t *self, hl_config_t *config)
 {
-    self->tile_url = strdup (hl_config_get (config, "web/tile_url", ""));
-    self->tile_attribution = strdup (hl_config_get (config, "web/tile_attribution", ""));
-    assert (self->tile_url && self->tile_attribution);
+    self->tile_url = hl_strdup (hl_config_get (config, "web/tile_url", ""));
+    self->tile_attribution = hl_strdup (hl_config_get (config, "web/tile_attribution", ""));
     char origin [256] = "";
     if (*self->tile_url
     &&  (strpbrk (self->tile_url, " ;,'\"\r\n\t") || s_tile_origin (self->tile_url, origin, sizeof origin))) {
@@ -156,8 +155,7 @@ s_map_config (web_api_t *self, hl_config_t *config)
     if (*tile_host && *origin && strneq (tile_host, origin) && !strchr (tile_host, '*'))
         hl_warn ("web: web/tile_host %s is not the origin of web/tile_url (%s): the browser will "
                  "block the tiles", tile_host, origin);
-    self->tile_origin = strdup (*tile_host? tile_host: origin);
-    assert (self->tile_origin);
+    self->tile_origin = hl_strdup (*tile_host? tile_host: origin);
     //  Hải Phòng, the city of the wards this project was written for
     const char *center = hl_config_get (config, "web/map_center", "20.86,106.68");
     if (s_center (center, self->center)) {
@@ -180,8 +178,8 @@ web_api_new (hl_service_t *service)
     self->service = service;
     self->procedure = hl_service_procedure (service);
     self->db_path = hl_service_path (service, "web.db");
-    self->intake = strdup (hl_service_endpoint (service, "intake"));
-    self->notification = strdup (hl_service_endpoint (service, "notification"));
+    self->intake = hl_strdup (hl_service_endpoint (service, "intake"));
+    self->notification = hl_strdup (hl_service_endpoint (service, "notification"));
     self->timeout_ms = (int) hl_config_int (config, "web/node_timeout_ms", 3000);
     self->tries = (int) hl_config_int (config, "web/node_tries", 3);
     self->idle_ms = hl_config_int (config, "web/session_idle_s", 1800) * 1000;
@@ -190,10 +188,10 @@ web_api_new (hl_service_t *service)
     self->max_failures_ip = (int) hl_config_int (config, "web/login_max_failures_ip", 20);
     self->window_ms = hl_config_int (config, "web/login_window_s", 900) * 1000;
     self->city = streq (hl_service_role (service), "city");
-    self->node = strdup (hl_service_node (service));
-    self->ward_code = strdup (hl_service_ward (service));
-    self->ward_name = strdup (hl_config_get (config, "node/ward_name", ""));
-    self->city_name = strdup (hl_config_get (config, "node/city", ""));
+    self->node = hl_strdup (hl_service_node (service));
+    self->ward_code = hl_strdup (hl_service_ward (service));
+    self->ward_name = hl_strdup (hl_config_get (config, "node/ward_name", ""));
+    self->city_name = hl_strdup (hl_config_get (config, "node/city", ""));
     pthread_key_create (&self->key, s_local_free);
     if (self->idle_ms <= 0 || self->max_ms <= 0 || self->window_ms <= 0
     ||  self->timeout_ms <= 0 || self->tries <= 0 || self->max_failures <= 0

@@ -157,8 +157,7 @@ web_multipart_feed (web_multipart_t *self, const char *data, size_t size)
         return 0;                   //  the epilogue is ignored
     if (self->len + size > self->capacity) {
         self->capacity = self->len + size;
-        self->buf = (char *) realloc (self->buf, self->capacity);
-        assert (self->buf);
+        self->buf = (char *) hl_realloc (self->buf, self->capacity);
     }
     memcpy (self->buf + self->len, data, size);
     self->len += size;
@@ -202,8 +201,7 @@ web_multipart_feed (web_multipart_t *self, const char *data, size_t size)
                 break;
             }
             size_t n = (size_t) (end - start) + 2;          //  with the last line's CR LF
-            char *text = (char *) malloc (n + 1);
-            assert (text);
+            char *text = (char *) zmalloc (n + 1);
             memcpy (text, start, n);
             text [n] = 0;
             bool nul = memchr (start, 0, n) != NULL;

@@ -52,12 +52,11 @@ web_open311_new (web_api_t *api, hl_config_t *config)
     web_open311_t *self = (web_open311_t *) zmalloc (sizeof (web_open311_t));
     self->api = api;
     self->city = web_api_city (api);
-    self->ward_code = strdup (web_api_ward_code (api));
-    self->ward_name = strdup (hl_config_get (config, "node/ward_name", ""));
+    self->ward_code = hl_strdup (web_api_ward_code (api));
+    self->ward_name = hl_strdup (hl_config_get (config, "node/ward_name", ""));
     char *department = zsys_sprintf ("Sở Nông nghiệp và Môi trường %s", hl_config_get (config, "node/city", ""));
-    self->department_name = strdup (hl_config_get (config, "open311/department_name", department));
+    self->department_name = hl_strdup (hl_config_get (config, "open311/department_name", department));
     zstr_free (&department);
-    assert (self->ward_code && self->ward_name && self->department_name);
     self->rate_per_min = (int) hl_config_int (config, "open311/rate_per_min", 60);
     pthread_mutex_init (&self->lock, NULL);
     self->buckets = zhashx_new ();
@@ -257,8 +256,7 @@ s_hex (char c)
 static char *
 s_decode (const char *text, size_t len)
 {
-    char *out = (char *) malloc (len + 1);
-    assert (out);
+    char *out = (char *) zmalloc (len + 1);
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         char c = text [i];
@@ -302,7 +300,7 @@ s_form_parse (const char *body, size_t size, s_form_t *form, char *error, size_t
                 return -1;
             }
             char *name = s_decode (p, (size_t) ((eq? eq: stop) - p));
-            char *value = eq? s_decode (eq + 1, (size_t) (stop - eq - 1)): strdup ("");
+            char *value = eq? s_decode (eq + 1, (size_t) (stop - eq - 1)): hl_strdup ("");
             if (!name || !value || hl_text_check (name, 64) || hl_text_check (value, HL_MAX_TEXT * 4)) {
                 free (name);
                 free (value);

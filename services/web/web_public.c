@@ -208,8 +208,7 @@ s_part_begin (void *arg, const char *name, const char *filename, const char *con
         if (streq (self->fields [i].name, name))
             return s_refuse (self, 400, name, "Trường bị lặp (a field given twice)");
     s_field_t *field = &self->fields [self->n_fields++];
-    field->name = strdup (name);
-    assert (field->name);
+    field->name = hl_strdup (name);
     field->value = (char *) zmalloc (1);
     self->current = S_FIELD;
     return 0;
@@ -223,8 +222,7 @@ s_part_data (void *arg, const char *data, size_t size)
         s_field_t *field = &self->fields [self->n_fields - 1];
         if (field->size + size > S_FIELD_MAX)
             return s_refuse (self, 400, field->name, "Nội dung trường quá dài (field too long)");
-        field->value = (char *) realloc (field->value, field->size + size + 1);
-        assert (field->value);
+        field->value = (char *) hl_realloc (field->value, field->size + size + 1);
         memcpy (field->value + field->size, data, size);
         field->size += size;
         field->value [field->size] = 0;
@@ -933,8 +931,7 @@ web_public_evidence_get (web_public_t *self, web_request_t *request, hl_session_
     }
     else {
         size = zchunk_size (chunk);
-        body = (unsigned char *) malloc (size? size: 1);
-        assert (body);
+        body = (unsigned char *) zmalloc (size? size: 1);
         memcpy (body, zchunk_data (chunk), size);
     }
     zchunk_destroy (&chunk);

@@ -87,8 +87,7 @@ web_report_csv (json_t *result, size_t *size)
         s_csv (out, s_text (row, "note"), true);
     }
     *size = zchunk_size (out);
-    char *text = (char *) malloc (*size + 1);
-    assert (text);
+    char *text = (char *) zmalloc (*size + 1);
     memcpy (text, zchunk_data (out), *size);
     text [*size] = 0;
     zchunk_destroy (&out);

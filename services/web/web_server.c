@@ -110,8 +110,7 @@ s_render_metrics (web_server_t *self)
                 hl_service_node (self->service), s_routes [r], s_codes [c]? code: "other", value);
             zchunk_extend (out, line, (size_t) len < sizeof line? (size_t) len: sizeof line - 1);
         }
-    char *text = (char *) malloc (zchunk_size (out) + 1);
-    assert (text);
+    char *text = (char *) zmalloc (zchunk_size (out) + 1);
     memcpy (text, zchunk_data (out), zchunk_size (out));
     text [zchunk_size (out)] = 0;
     zchunk_destroy (&out);
@@ -144,7 +143,7 @@ s_queue (web_server_t *self, struct MHD_Connection *connection, web_request_t *r
     }
     else {
         if (!request->answer) {
-            request->answer = strdup ("");
+            request->answer = hl_strdup ("");
             request->answer_size = 0;
         }
         response = MHD_create_response_from_buffer (request->answer_size, request->answer,
@@ -287,7 +286,7 @@ s_health (web_server_t *self, struct MHD_Connection *connection, const char *url
         json_t *status = hl_metrics_status (hl_service_metrics (self->service));
         bool ok = json_is_true (json_object_get (status, streq (url, "/healthz")? "healthy": "ready"));
         json_decref (status);
-        request.answer = strdup (ok? (streq (url, "/healthz")? "ok\n": "ready\n"): "not ready\n");
+        request.answer = hl_strdup (ok? (streq (url, "/healthz")? "ok\n": "ready\n"): "not ready\n");
         request.status = ok? 200: 503;
     }
     request.answer_size = strlen (request.answer);
@@ -359,8 +358,7 @@ s_handler (void *cls, struct MHD_Connection *connection, const char *url, const 
             return MHD_NO;
         if (state->size + *upload_data_size + 1 > state->capacity) {
             state->capacity = state->size + *upload_data_size + 1;
-            state->body = (char *) realloc (state->body, state->capacity);
-            assert (state->body);
+            state->body = (char *) hl_realloc (state->body, state->capacity);
         }
         memcpy (state->body + state->size, upload_data, *upload_data_size);
         state->size += *upload_data_size;
@@ -459,7 +457,7 @@ static char *
 s_realpath (const char *path)
 {
     char resolved [PATH_MAX];
-    return path && realpath (path, resolved)? strdup (resolved): NULL;
+    return path && realpath (path, resolved)? hl_strdup (resolved): NULL;
 }
 
 static char *
@@ -469,8 +467,7 @@ s_slurp (const char *path)
     zchunk_t *chunk = file && zfile_input (file) == 0? zfile_read (file, 1024 * 1024, 0): NULL;
     char *text = NULL;
     if (chunk) {
-        text = (char *) malloc (zchunk_size (chunk) + 1);
-        assert (text);
+        text = (char *) zmalloc (zchunk_size (chunk) + 1);
         memcpy (text, zchunk_data (chunk), zchunk_size (chunk));
         text [zchunk_size (chunk)] = 0;
     }
@@ -546,7 +543,7 @@ web_server_new (hl_service_t *service, web_api_t *api)
     //  The pages, and Debian's JavaScript
     const char *root = hl_config_get (config, "web/root", NULL);
     char *root_path = root && *root? hl_config_resolve (config, root):
-                      strdup (zsys_file_exists ("services/web/static/index.html")?
+                      hl_strdup (zsys_file_exists ("services/web/static/index.html")?
                               "services/web/static": "/usr/share/hotline/web");
     self->root = s_realpath (root_path);
     if (!self->root)

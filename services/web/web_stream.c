@@ -234,8 +234,7 @@ s_chunk_add (s_client_t *client, const char *data, size_t size)
 {
     if (client->size + size > client->capacity) {
         client->capacity = (client->size + size) * 2;
-        client->chunk = (char *) realloc (client->chunk, client->capacity);
-        assert (client->chunk);
+        client->chunk = (char *) hl_realloc (client->chunk, client->capacity);
     }
     memcpy (client->chunk + client->size, data, size);
     client->size += size;
@@ -510,9 +509,8 @@ web_stream_new (hl_service_t *service)
     }
     web_stream_t *self = (web_stream_t *) zmalloc (sizeof (web_stream_t));
     self->service = service;
-    self->monitor = strdup (hl_service_endpoint (service, "monitor"));
-    self->snapshot = strdup (hl_service_endpoint (service, "snapshot"));
-    assert (self->monitor && self->snapshot);
+    self->monitor = hl_strdup (hl_service_endpoint (service, "monitor"));
+    self->snapshot = hl_strdup (hl_service_endpoint (service, "snapshot"));
     self->ring_size = (size_t) ring;
     self->recent = (size_t) recent;
     self->chunk = (size_t) buffer / 2;
@@ -700,8 +698,7 @@ web_stream_test (bool verbose)
     free (json);
     //  The same through an encoded event: a frame with id and event name
     size_t size = hotline__event__get_packed_size (&event);
-    uint8_t *data = (uint8_t *) malloc (size);
-    assert (data);
+    uint8_t *data = (uint8_t *) zmalloc (size);
     hotline__event__pack (&event, data);
     s_entry_t entry;
     assert (s_entry_make (&entry, 7, data, size) == 0);

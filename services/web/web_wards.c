@@ -92,8 +92,7 @@ s_cache_put (const char *key, uint64_t seq, json_t *result)
         s_cached_t *entry = &s_cache [slot];
         free (entry->key);
         json_decref (entry->result);
-        entry->key = strdup (key);
-        assert (entry->key);
+        entry->key = hl_strdup (key);
         entry->result = json_deep_copy (result);
         entry->seq = seq;
         entry->made = zclock_mono ();

@@ -154,8 +154,7 @@ web_xml_finish (web_xml_t *self, size_t *size)
     while (self->depth > 0)
         web_xml_close (self);
     size_t len = zchunk_size (self->out);
-    char *text = (char *) malloc (len + 1);
-    assert (text);
+    char *text = (char *) zmalloc (len + 1);
     memcpy (text, zchunk_data (self->out), len);
     text [len] = 0;
     zchunk_set (self->out, NULL, 0);

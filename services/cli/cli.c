@@ -556,7 +556,7 @@ cli_action (cli_t *cli, const char *action, int argc, char **argv)
         if (n < 16) {
             hotline__command__args_entry__init (&entries [n]);
             //  --started-seq becomes started_seq
-            char *name = strdup (key);
+            char *name = hl_strdup (key);
             for (char *p = name; *p; p++)
                 if (*p == '-')
                     *p = '_';

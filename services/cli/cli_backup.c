@@ -95,8 +95,7 @@ s_copy_file (const char *from, const char *to)
 static void
 s_make_parents (const char *path)
 {
-    char *dir = strdup (path);
-    assert (dir);
+    char *dir = hl_strdup (path);
     char *slash = strrchr (dir, '/');
     if (slash) {
         *slash = 0;

@@ -384,8 +384,7 @@ s_keys_init (int argc, char **argv)
     if (!opts.wards)
         return s_bad ("init", "--wards \"CODE CODE ...\" is required");
     //  Check every code before touching the disk
-    char *list = strdup (opts.wards);
-    assert (list);
+    char *list = hl_strdup (opts.wards);
     char *codes [S_MAX_WARDS];
     size_t n = 0;
     char *save = NULL;
@@ -524,8 +523,7 @@ s_names (const char *dir)
     if (!handle)
         return NULL;
     size_t n = 0, max = 16;
-    char **names = (char **) malloc (max * sizeof (char *));
-    assert (names);
+    char **names = (char **) zmalloc (max * sizeof (char *));
     struct dirent *entry;
     while ((entry = readdir (handle)) != NULL) {
         size_t len = strlen (entry->d_name);
@@ -539,10 +537,9 @@ s_names (const char *dir)
             continue;
         if (n + 1 >= max) {
             max *= 2;
-            names = (char **) realloc (names, max * sizeof (char *));
-            assert (names);
+            names = (char **) hl_realloc (names, max * sizeof (char *));
         }
-        names [n++] = strdup (entry->d_name);
+        names [n++] = hl_strdup (entry->d_name);
     }
     closedir (handle);
     qsort (names, n, sizeof (char *), s_compare);

@@ -45,7 +45,7 @@ s_get (const char *url, int timeout_ms, char **body, char *error, size_t size)
     CURL *curl = curl_easy_init ();
     if (!curl) {
         snprintf (error, size, "libcurl failed to start");
-        *body = strdup ("");
+        *body = hl_strdup ("");
         return 0;
     }
     zchunk_t *chunk = zchunk_new (NULL, 4096);
@@ -66,7 +66,7 @@ s_get (const char *url, int timeout_ms, char **body, char *error, size_t size)
         snprintf (error, size, "%s", *curl_error? curl_error: curl_easy_strerror (rc));
     curl_easy_cleanup (curl);
     zchunk_extend (chunk, "", 1);
-    *body = strdup ((const char *) zchunk_data (chunk));
+    *body = hl_strdup ((const char *) zchunk_data (chunk));
     zchunk_destroy (&chunk);
     return code;
 }

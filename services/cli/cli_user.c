@@ -87,7 +87,7 @@ cli_data_dir (hl_config_t *config)
     if (name)
         return zsys_sprintf ("./var/%s", name);
     if (streq (role, "city"))
-        return strdup ("./var/city");
+        return hl_strdup ("./var/city");
     return zsys_sprintf ("./var/ward-%s", hl_config_get (config, "node/ward_code", "00000"));
 }
 
@@ -132,7 +132,7 @@ s_role_check (const char *command, hl_config_t *config, const char *role)
             return 0;
     char *path = hl_config_resolve (config, hl_config_get (config, "node/procedure", NULL));
     if (!path)
-        path = strdup (zsys_file_exists ("deploy/config/procedure.conf")?
+        path = hl_strdup (zsys_file_exists ("deploy/config/procedure.conf")?
                        "deploy/config/procedure.conf": "/etc/hotline/procedure.conf");
     char err [512];
     hl_procedure_t *procedure = hl_procedure_load (path, err, sizeof err);

@@ -68,10 +68,7 @@ firing_heap_append (firing_heap_t *self, int64_t fire_ms, int64_t row, firing_ki
 {
     if (self->size == self->capacity) {
         size_t capacity = self->capacity? self->capacity * 2: 1024;
-        firing_t *items = (firing_t *) realloc (self->items, capacity * sizeof (firing_t));
-        if (!items)
-            return -1;
-        self->items = items;
+        self->items = (firing_t *) hl_realloc (self->items, capacity * sizeof (firing_t));
         self->capacity = capacity;
     }
     self->items [self->size].fire_ms = fire_ms;
@@ -113,11 +110,8 @@ firing_heap_pop (firing_heap_t *self, firing_t *firing)
         s_sift_down (self, 0);
     //  Give memory back after a big drain
     if (self->capacity > 4096 && self->size < self->capacity / 4) {
-        firing_t *items = (firing_t *) realloc (self->items, self->capacity / 2 * sizeof (firing_t));
-        if (items) {
-            self->items = items;
-            self->capacity /= 2;
-        }
+        self->items = (firing_t *) hl_realloc (self->items, self->capacity / 2 * sizeof (firing_t));
+        self->capacity /= 2;
     }
     return true;
 }

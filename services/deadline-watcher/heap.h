@@ -19,7 +19,7 @@ typedef struct _firing_heap_t firing_heap_t;
 
 firing_heap_t *firing_heap_new (void);
 void firing_heap_destroy (firing_heap_t **self_p);
-//  Add a firing. 0 or -1 (out of memory).
+//  Add a firing. Always 0: out of memory aborts (hl_alloc.h).
 int firing_heap_push (firing_heap_t *self, int64_t fire_ms, int64_t row, firing_kind_t kind);
 //  Add without keeping order; call firing_heap_build () after a bulk load.
 int firing_heap_append (firing_heap_t *self, int64_t fire_ms, int64_t row, firing_kind_t kind);

@@ -282,7 +282,7 @@ static int
 s_write_event (intake_t *self, Hotline__Event *event, const char *state_before)
 {
     size_t size = hotline__event__get_packed_size (event);
-    uint8_t *buffer = (uint8_t *) malloc (size);
+    uint8_t *buffer = (uint8_t *) zmalloc (size);
     hotline__event__pack (event, buffer);
     sqlite3_stmt *stmt = hl_store_prepare (self->store,
         "INSERT INTO log (seq, case_id, at_ms, event) VALUES (?, ?, ?, ?)");
@@ -494,7 +494,7 @@ s_command_hash (Hotline__Request *request, uint8_t *hash)
     const char *actor = request->actor? request->actor: "";
     crypto_generichash_update (&state, (const uint8_t *) actor, strlen (actor) + 1);
     size_t size = hotline__command__get_packed_size (request->command);
-    uint8_t *packed = (uint8_t *) malloc (size? size: 1);
+    uint8_t *packed = (uint8_t *) zmalloc (size? size: 1);
     hotline__command__pack (request->command, packed);
     crypto_generichash_update (&state, packed, size);
     free (packed);
@@ -591,7 +591,7 @@ s_run_batch (intake_t *self, s_item_t *items, size_t count)
             if (reply.code == HL_OK) {
                 items [i].logged = zsys_sprintf ("%s %s", scratch.case_id, scratch.summary);
                 items [i].stored_size = hotline__reply__get_packed_size (&reply);
-                items [i].stored = (uint8_t *) malloc (items [i].stored_size);
+                items [i].stored = (uint8_t *) zmalloc (items [i].stored_size);
                 hotline__reply__pack (&reply, items [i].stored);
                 if (s_remember (self, request_id, items [i].stored, items [i].stored_size,
                                 items [i].hash)) {
@@ -856,7 +856,7 @@ s_write_directory (intake_t *self)
     event.focal_points = point_ptrs;
     //  Compare with what was last written (seq and time left out)
     size_t size = hotline__event__get_packed_size (&event);
-    uint8_t *content = (uint8_t *) malloc (size);
+    uint8_t *content = (uint8_t *) zmalloc (size);
     hotline__event__pack (&event, content);
     sqlite3_stmt *stmt = hl_store_prepare (self->store, "SELECT value FROM meta WHERE key = 'directory'");
     bool same = false;
@@ -874,7 +874,7 @@ s_write_directory (intake_t *self)
         event.at_ms = hl_clock_now ();
         event.case_id = "";
         size_t packed_size = hotline__event__get_packed_size (&event);
-        uint8_t *packed = (uint8_t *) malloc (packed_size);
+        uint8_t *packed = (uint8_t *) zmalloc (packed_size);
         hotline__event__pack (&event, packed);
         rc = hl_store_begin (self->store);
         stmt = rc? NULL: hl_store_prepare (self->store,

@@ -255,7 +255,7 @@ hl_accounts_new (const char *path)
         return NULL;
     }
     hl_accounts_t *self = (hl_accounts_t *) zmalloc (sizeof (hl_accounts_t));
-    self->path = strdup (path);
+    self->path = hl_strdup (path);
     self->opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
     self->memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
     self->store = hl_store_new (path, NULL);
@@ -579,7 +579,7 @@ hl_accounts_verify (hl_accounts_t *self, const char *name, const char *password,
             s_token_new (dummy);
             char dummy_hash [crypto_pwhash_STRBYTES];
             if (s_hash_password (self, dummy, dummy_hash) == 0)
-                self->dummy_hash = strdup (dummy_hash);
+                self->dummy_hash = hl_strdup (dummy_hash);
         }
         if (self->dummy_hash && crypto_pwhash_str_verify (self->dummy_hash, password, strlen (password)) == 0)
             hl_warn ("a random password was guessed");     //  cannot happen

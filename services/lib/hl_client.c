@@ -30,7 +30,7 @@ hl_client_new (const char *endpoint, int timeout_ms, int tries)
 {
     assert (endpoint);
     hl_client_t *self = (hl_client_t *) zmalloc (sizeof (hl_client_t));
-    self->endpoint = strdup (endpoint);
+    self->endpoint = hl_strdup (endpoint);
     self->timeout_ms = timeout_ms > 0? timeout_ms: 3000;
     self->tries = tries > 0? tries: 1;
     return self;
@@ -59,7 +59,7 @@ hl_client_set_curve (hl_client_t *self, const char *client_cert_path, const char
     if (!self->cert || !server_public_z85 || strlen (server_public_z85) != 40)
         return -1;
     free (self->server_key);
-    self->server_key = strdup (server_public_z85);
+    self->server_key = hl_strdup (server_public_z85);
     zsock_destroy (&self->sock);
     return 0;
 }
@@ -70,7 +70,7 @@ hl_client_call (hl_client_t *self, Hotline__Request *request)
     char *request_id = NULL;
     if (!request->request_id || !*request->request_id) {
         zuuid_t *uuid = zuuid_new ();
-        request_id = strdup (zuuid_str_canonical (uuid));
+        request_id = hl_strdup (zuuid_str_canonical (uuid));
         zuuid_destroy (&uuid);
         request->request_id = request_id;
     }

@@ -561,7 +561,7 @@ hl_clock_test (bool verbose)
     assert (hl_clock_parse_duration ("3x", &ms) == -1);
 
     //  Whatever zone the test runs in, the node's zone decides
-    char *saved_tz = getenv ("TZ")? strdup (getenv ("TZ")): NULL;
+    char *saved_tz = getenv ("TZ")? hl_strdup (getenv ("TZ")): NULL;
     char error [256], why [256];
     assert (hl_clock_zone_check ("Mars/Olympus_Mons", error, sizeof error) == -1);
     assert (strstr (error, "unknown"));

@@ -31,8 +31,8 @@ hl_config_load (const char *path)
             hl_config_destroy (&self);
             return NULL;
         }
-        self->path = strdup (path);
-        self->dir = strdup (path);
+        self->path = hl_strdup (path);
+        self->dir = hl_strdup (path);
         char *slash = strrchr (self->dir, '/');
         if (slash)
             *slash = 0;
@@ -41,8 +41,8 @@ hl_config_load (const char *path)
     }
     else {
         self->root = zconfig_new ("root", NULL);
-        self->path = strdup ("");
-        self->dir = strdup (".");
+        self->path = hl_strdup ("");
+        self->dir = hl_strdup (".");
     }
     return self;
 }
@@ -110,7 +110,7 @@ hl_config_resolve (hl_config_t *self, const char *file)
     if (!file)
         return NULL;
     if (*file == '/' || !*self->path)
-        return strdup (file);
+        return hl_strdup (file);
     return zsys_sprintf ("%s/%s", self->dir, file);
 }
 
@@ -124,7 +124,7 @@ hl_config_file (hl_config_t *self, const char *key, const char *name)
         char *procedure = hl_config_file (self, "node/procedure", "procedure.conf");
         char *slash = strrchr (procedure, '/');
         char *path = slash? zsys_sprintf ("%.*s/%s", (int) (slash - procedure), procedure, name)
-                          : strdup (name);
+                          : hl_strdup (name);
         assert (path);
         free (procedure);
         return path;

@@ -185,7 +185,7 @@ hl_evidence_new (const char *dir)
         return NULL;
     }
     hl_evidence_t *self = (hl_evidence_t *) zmalloc (sizeof (hl_evidence_t));
-    self->dir = strdup (dir);
+    self->dir = hl_strdup (dir);
     self->tmp = zsys_sprintf ("%s/tmp", dir);
     assert (self->dir && self->tmp);
     if (s_mkdir (self->dir) || s_mkdir (self->tmp))

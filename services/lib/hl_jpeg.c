@@ -10,8 +10,7 @@ hl_jpeg_strip (const unsigned char *in, size_t size, unsigned char **out, size_t
     *out_size = 0;
     if (size < 4 || in [0] != 0xFF || in [1] != 0xD8)
         return -1;
-    unsigned char *copy = (unsigned char *) malloc (size);
-    assert (copy);
+    unsigned char *copy = (unsigned char *) zmalloc (size);
     copy [0] = 0xFF;
     copy [1] = 0xD8;
     size_t at = 2, len = 2;

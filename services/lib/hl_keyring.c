@@ -84,9 +84,8 @@ s_load (hl_keyring_t *self)
         const char *value = zcert_meta (cert, self->meta);
         if (value && *value) {
             s_key_t *key = (s_key_t *) zmalloc (sizeof (s_key_t));
-            assert (key);
-            key->value = strdup (value);
-            key->path = strdup (path);
+            key->value = hl_strdup (value);
+            key->path = hl_strdup (path);
             key->mtime = mtime;
             zhashx_update (self->keys, zcert_public_txt (cert), key);
         }
@@ -106,10 +105,9 @@ hl_keyring_new (const char *dir, const char *meta, const char *name)
     if (stat (dir, &st) || !S_ISDIR (st.st_mode))
         return NULL;
     hl_keyring_t *self = (hl_keyring_t *) zmalloc (sizeof (hl_keyring_t));
-    assert (self);
-    self->dir = strdup (dir);
-    self->meta = strdup (meta);
-    self->name = strdup (name);
+    self->dir = hl_strdup (dir);
+    self->meta = hl_strdup (meta);
+    self->name = hl_strdup (name);
     self->keys = zhashx_new ();
     zhashx_set_destructor (self->keys, s_key_free);
     s_load (self);

@@ -140,10 +140,10 @@ hl_metrics_t *
 hl_metrics_new (const char *service, const char *node)
 {
     hl_metrics_t *self = (hl_metrics_t *) zmalloc (sizeof (hl_metrics_t));
-    self->service = strdup (service? service: "hotline");
-    self->node = strdup (node? node: "");
-    self->role = strdup ("");
-    self->version = strdup (HOTLINE_VERSION);
+    self->service = hl_strdup (service? service: "hotline");
+    self->node = hl_strdup (node? node: "");
+    self->role = hl_strdup ("");
+    self->version = hl_strdup (HOTLINE_VERSION);
     pthread_mutex_init (&self->mutex, NULL);
     self->by_name = zhashx_new ();
     self->started_mono = zclock_mono ();
@@ -191,9 +191,9 @@ hl_metrics_set_info (hl_metrics_t *self, const char *role, const char *version)
         return;
     pthread_mutex_lock (&self->mutex);
     free (self->role);
-    self->role = strdup (role? role: "");
+    self->role = hl_strdup (role? role: "");
     free (self->version);
-    self->version = strdup (version? version: HOTLINE_VERSION);
+    self->version = hl_strdup (version? version: HOTLINE_VERSION);
     pthread_mutex_unlock (&self->mutex);
 }
 
@@ -205,7 +205,7 @@ s_lookup (hl_metrics_t *self, const char *name, s_type_t type)
     s_metric_t *metric = (s_metric_t *) zhashx_lookup (self->by_name, name);
     if (!metric) {
         metric = (s_metric_t *) zmalloc (sizeof (s_metric_t));
-        metric->name = strdup (name);
+        metric->name = hl_strdup (name);
         metric->type = type;
         metric->help = "";
         //  A labelled series (name{ward="31001"}) is its base name's
@@ -223,8 +223,7 @@ s_lookup (hl_metrics_t *self, const char *name, s_type_t type)
         }
         if (self->nmetrics == self->capacity) {
             self->capacity = self->capacity? self->capacity * 2: 16;
-            self->metrics = (s_metric_t **) realloc (self->metrics, self->capacity * sizeof (s_metric_t *));
-            assert (self->metrics);
+            self->metrics = (s_metric_t **) hl_realloc (self->metrics, self->capacity * sizeof (s_metric_t *));
         }
         self->metrics [self->nmetrics++] = metric;
         zhashx_insert (self->by_name, name, metric);
@@ -446,8 +445,7 @@ s_snapshot (hl_metrics_t *self, size_t *count)
 {
     pthread_mutex_lock (&self->mutex);
     *count = self->nmetrics;
-    s_metric_t **list = (s_metric_t **) malloc ((self->nmetrics + 1) * sizeof (s_metric_t *));
-    assert (list);
+    s_metric_t **list = (s_metric_t **) zmalloc ((self->nmetrics + 1) * sizeof (s_metric_t *));
     if (self->nmetrics)
         memcpy (list, self->metrics, self->nmetrics * sizeof (s_metric_t *));
     pthread_mutex_unlock (&self->mutex);
@@ -509,7 +507,7 @@ char *
 hl_metrics_render (hl_metrics_t *self)
 {
     if (!self)
-        return strdup ("");
+        return hl_strdup ("");
     zchunk_t *out = zchunk_new (NULL, 4096);
     //  Process-level series
     pthread_mutex_lock (&self->mutex);
@@ -606,8 +604,7 @@ hl_metrics_render (hl_metrics_t *self)
         }
     }
     free (list);
-    char *text = (char *) malloc (zchunk_size (out) + 1);
-    assert (text);
+    char *text = (char *) zmalloc (zchunk_size (out) + 1);
     memcpy (text, zchunk_data (out), zchunk_size (out));
     text [zchunk_size (out)] = 0;
     zchunk_destroy (&out);
@@ -696,7 +693,7 @@ s_handler (void *cls, struct MHD_Connection *connection, const char *url, const 
     (void) version; (void) upload_data; (void) upload_data_size; (void) con_cls;
     hl_metrics_t *self = (hl_metrics_t *) cls;
     if (strneq (method, "GET") && strneq (method, "HEAD"))
-        return s_reply (connection, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", strdup ("GET only\n"));
+        return s_reply (connection, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", hl_strdup ("GET only\n"));
     if (streq (url, "/metrics"))
         return s_reply (connection, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
                         hl_metrics_render (self));
@@ -714,9 +711,9 @@ s_handler (void *cls, struct MHD_Connection *connection, const char *url, const 
         pthread_mutex_unlock (&self->mutex);
         int state = atomic_load (&self->state);
         return s_reply (connection, ok? MHD_HTTP_OK: MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
-                        ok? (*reason? zsys_sprintf ("ready: %s\n", reason): strdup ("ready\n")):
+                        ok? (*reason? zsys_sprintf ("ready: %s\n", reason): hl_strdup ("ready\n")):
                         state != 1? zsys_sprintf ("not ready: %s\n", s_state_names [state]):
-                        !s_healthy (self)? strdup ("not ready: loop stale\n"):
+                        !s_healthy (self)? hl_strdup ("not ready: loop stale\n"):
                         zsys_sprintf ("not ready: %s\n", *reason? reason: "not ready"));
     }
     if (streq (url, "/status")) {
@@ -724,14 +721,13 @@ s_handler (void *cls, struct MHD_Connection *connection, const char *url, const 
         char *text = json_dumps (status, JSON_INDENT (2) | JSON_SORT_KEYS);
         json_decref (status);
         size_t len = strlen (text);
-        char *body = (char *) realloc (text, len + 2);
-        assert (body);
+        char *body = (char *) hl_realloc (text, len + 2);
         body [len] = '\n';
         body [len + 1] = 0;
         return s_reply (connection, MHD_HTTP_OK, "application/json", body);
     }
     return s_reply (connection, MHD_HTTP_NOT_FOUND, "text/plain",
-                    strdup ("not found: /metrics /healthz /readyz /status\n"));
+                    hl_strdup ("not found: /metrics /healthz /readyz /status\n"));
 }
 
 //  Parse "tcp://HOST:PORT" into addr; 0 or -1
@@ -842,7 +838,7 @@ s_test_get (int port, const char *path, char **body)
         curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup (curl);
     zchunk_extend (chunk, "", 1);
-    *body = strdup ((char *) zchunk_data (chunk));
+    *body = hl_strdup ((char *) zchunk_data (chunk));
     zchunk_destroy (&chunk);
     return code;
 }

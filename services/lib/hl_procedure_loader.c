@@ -57,12 +57,7 @@ hl_proc_realloc (void *ptr, size_t count, size_t size)
         abort ();
     }
     size_t bytes = count * size;
-    void *result = realloc (ptr, bytes? bytes: 1);
-    if (!result) {
-        fprintf (stderr, "hl_procedure: out of memory\n");
-        abort ();
-    }
-    return result;
+    return hl_realloc (ptr, bytes? bytes: 1);
 }
 
 char *
@@ -1233,7 +1228,6 @@ hl_procedure_loader_test (bool verbose)
     hl_proc_expect_line_error (path, "role x \"bad \\n escape\"", "escape", verbose);
     hl_proc_expect_line_error (path, "role x ab\"c\"", "inside a word", verbose);
     char *long_line = (char *) zmalloc (S_MAX_LINE + 16);
-    assert (long_line);
     memset (long_line, 'x', S_MAX_LINE + 8);
     long_line [0] = '#';
     hl_proc_expect_line_error (path, long_line, "line too long", verbose);

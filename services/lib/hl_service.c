@@ -94,7 +94,7 @@ hl_service_new (const char *name, int argc, char *argv [])
     zsys_set_logident (name);
     hl_log_init (name);
     hl_service_t *self = (hl_service_t *) zmalloc (sizeof (hl_service_t));
-    self->name = strdup (name);
+    self->name = hl_strdup (name);
     self->endpoints = zhashx_new ();
     zhashx_set_destructor (self->endpoints, (zhashx_destructor_fn *) zstr_free);
     self->config = hl_config_load (config_path);
@@ -122,8 +122,8 @@ hl_service_new (const char *name, int argc, char *argv [])
     self->base_port = (int) hl_config_int (self->config, "node/base_port",
                                            streq (role, "city")? 7000: 7100);
     const char *node = hl_config_get (self->config, "node/name", NULL);
-    self->node = node? strdup (node):
-                 streq (role, "city")? strdup ("city"): zsys_sprintf ("ward-%s", ward);
+    self->node = node? hl_strdup (node):
+                 streq (role, "city")? hl_strdup ("city"): zsys_sprintf ("ward-%s", ward);
     hl_msg_set_node (self->node, ward);
 
     //  Data directory
@@ -235,7 +235,7 @@ hl_service_endpoint (hl_service_t *self, const char *key)
         hl_service_default_endpoint (key, self->base_port, buf, sizeof buf));
     if (!value)
         return NULL;
-    zhashx_insert (self->endpoints, key, strdup (value));
+    zhashx_insert (self->endpoints, key, hl_strdup (value));
     return (const char *) zhashx_lookup (self->endpoints, key);
 }
 
@@ -250,7 +250,7 @@ hl_service_bind_endpoint (hl_service_t *self, const char *key)
     const char *value = hl_config_get (self->config, path, NULL);
     if (!value || !*value)
         return hl_service_endpoint (self, key);
-    zhashx_insert (self->endpoints, path, strdup (value));
+    zhashx_insert (self->endpoints, path, hl_strdup (value));
     return (const char *) zhashx_lookup (self->endpoints, path);
 }
 

@@ -68,7 +68,7 @@ hl_store_new (const char *path, const char *schema)
 {
     assert (path);
     hl_store_t *self = (hl_store_t *) zmalloc (sizeof (hl_store_t));
-    self->path = strdup (path);
+    self->path = hl_strdup (path);
     self->statements = zhashx_new ();
     zhashx_set_destructor (self->statements, s_finalize);
     int rc = sqlite3_open_v2 (path, &self->db,
@@ -102,7 +102,7 @@ hl_store_new (const char *path, const char *schema)
     else {
         //  Checkpoints in the background, not inside our commits
         hl_store_exec (self, "PRAGMA wal_autocheckpoint=0");
-        self->checkpointer = zactor_new (s_checkpointer, strdup (path));
+        self->checkpointer = zactor_new (s_checkpointer, hl_strdup (path));
     }
     return self;
 }

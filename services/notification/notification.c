@@ -150,7 +150,7 @@ static char *
 s_column (sqlite3_stmt *stmt, int column)
 {
     const char *text = (const char *) sqlite3_column_text (stmt, column);
-    return strdup (text? text: "");
+    return hl_strdup (text? text: "");
 }
 
 static uint64_t
@@ -213,7 +213,7 @@ s_classify (const char *text, char *out, size_t size)
 static size_t
 s_parse_list (const char *list, s_address_t *out, size_t count, size_t max)
 {
-    char *copy = strdup (list? list: "");
+    char *copy = hl_strdup (list? list: "");
     char *save = NULL;
     for (char *item = strtok_r (copy, ",;", &save); item && count < max;
          item = strtok_r (NULL, ",;", &save)) {
@@ -477,7 +477,7 @@ s_resolve (notification_t *self, const char *recipient, const s_case_t *kase,
     size_t kept = 0;
     for (size_t i = 0; i < count; i++) {
         bool wanted = false;
-        char *copy = strdup (allowed);
+        char *copy = hl_strdup (allowed);
         char *save = NULL;
         for (char *item = strtok_r (copy, ", ", &save); item; item = strtok_r (NULL, ", ", &save))
             wanted = wanted || streq (item, out [i].channel);
@@ -521,7 +521,7 @@ s_notify (notification_t *self, const Hotline__Event *event, const s_case_t *kas
         hl_log (HL_ERROR, event->case_id, "no template '%s' for %s", rule->template_name, recipient);
         snprintf (why, sizeof why, "no template '%s'", rule->template_name);
     }
-    char *event_id = strdup (event->event_id);
+    char *event_id = hl_strdup (event->event_id);
     s_ascii (event_id);
     json_t *deliveries = json_array ();
     int rc = 0;
@@ -728,10 +728,9 @@ s_load_advance (notification_t *self)
     size_t count = hl_procedure_meaning_items (self->procedure, "advance", items, S_MAX_ADVANCE);
     for (size_t i = 0; i < count; i++) {
         s_advance_t *advance = &self->advance [self->nadvance++];
-        advance->action = strdup (items [i]->action);
-        advance->follow = strdup (items [i]->follow);
-        advance->variant = strdup (items [i]->follow_variant);
-        assert (advance->action && advance->follow && advance->variant);
+        advance->action = hl_strdup (items [i]->action);
+        advance->follow = hl_strdup (items [i]->follow);
+        advance->variant = hl_strdup (items [i]->follow_variant);
     }
 }
 
@@ -755,12 +754,12 @@ s_parse_from (notification_t *self, const char *from, const char *name)
     else {
         while (*from == ' ')
             from++;
-        self->from_address = strdup (from);
+        self->from_address = hl_strdup (from);
         char *end = self->from_address + strlen (self->from_address);
         while (end > self->from_address && end [-1] == ' ')
             *--end = 0;
     }
-    self->from_display = strdup (name? name: display);
+    self->from_display = hl_strdup (name? name: display);
 }
 
 //  Templates path: notify/templates, else templates.conf beside the procedure
@@ -897,7 +896,7 @@ notification_new (hl_service_t *service)
     self->actor = hl_config_get (config, "notify/actor", "system:notification");
     const char *colon = strchr (self->actor, ':');
     self->role = colon? zsys_sprintf ("%.*s", (int) (colon - self->actor), self->actor)
-                      : strdup (self->actor);
+                      : hl_strdup (self->actor);
     self->assign_action = hl_procedure_meaning (self->procedure, "assign", NULL);
     self->assign_arg = hl_procedure_meaning_arg (self->procedure, "assign");
     assert (self->assign_action && self->assign_arg);   //  declared by every procedure

@@ -54,7 +54,7 @@ char *
 notify_sender_rfc2047 (const char *text)
 {
     if (s_plain_ascii (text))
-        return strdup (text);
+        return hl_strdup (text);
     //  Encoded words of at most 36 bytes of text (48 base64 characters, a
     //  60 character word), cut at character boundaries, folded CRLF SP.
     zchunk_t *out = zchunk_new (NULL, strlen (text) * 2 + 32);
@@ -85,7 +85,7 @@ notify_sender_rfc2047 (const char *text)
         first = false;
     }
     zchunk_extend (out, "", 1);
-    char *result = strdup ((char *) zchunk_data (out));
+    char *result = hl_strdup ((char *) zchunk_data (out));
     zchunk_destroy (&out);
     return result;
 }
@@ -119,16 +119,16 @@ notify_sender_mime (const notify_sender_config_t *config, const notify_message_t
     char domain [128];
     snprintf (domain, sizeof domain, "%s", at && at [1]? at + 1: "hotline.invalid");
     s_header_safe (domain);
-    char *message_id = strdup (message->key);
+    char *message_id = hl_strdup (message->key);
     s_atext (message_id);
-    char *key = strdup (message->key);
+    char *key = hl_strdup (message->key);
     s_header_safe (key);
-    char *subject = strdup (message->subject? message->subject: "");
+    char *subject = hl_strdup (message->subject? message->subject: "");
     s_header_safe (subject);
     char *encoded_subject = notify_sender_rfc2047 (subject);
     char from_header [512];
     if (config->from_name && *config->from_name) {
-        char *name = strdup (config->from_name);
+        char *name = hl_strdup (config->from_name);
         s_header_safe (name);
         char *encoded_name = notify_sender_rfc2047 (name);
         //  A plain ASCII display name is quoted (it may hold a comma)
@@ -154,9 +154,9 @@ notify_sender_mime (const notify_sender_config_t *config, const notify_message_t
               days [tm.tm_wday], tm.tm_mday, months [tm.tm_mon], tm.tm_year + 1900,
               tm.tm_hour, tm.tm_min, tm.tm_sec, offset < 0? '-': '+',
               labs (offset) / 60, labs (offset) % 60);
-    char *to = strdup (message->address);
+    char *to = hl_strdup (message->address);
     s_header_safe (to);
-    char *case_id = strdup (message->case_id? message->case_id: "");
+    char *case_id = hl_strdup (message->case_id? message->case_id: "");
     s_header_safe (case_id);
 
     zchunk_t *out = zchunk_new (NULL, 4096);
@@ -193,7 +193,7 @@ notify_sender_mime (const notify_sender_config_t *config, const notify_message_t
         zchunk_extend (out, "\r\n", 2);
     }
     zchunk_extend (out, "", 1);
-    char *result = strdup ((char *) zchunk_data (out));
+    char *result = hl_strdup ((char *) zchunk_data (out));
     zchunk_destroy (&encoded);
     zchunk_destroy (&canonical);
     zchunk_destroy (&out);
@@ -327,7 +327,7 @@ s_send_webhook (const notify_sender_config_t *config, const notify_message_t *me
     }
     char errbuf [CURL_ERROR_SIZE];
     s_common (curl, config, errbuf);
-    char *key = strdup (message->key);
+    char *key = hl_strdup (message->key);
     s_header_safe (key);
     char key_header [400];
     snprintf (key_header, sizeof key_header, "Idempotency-Key: %s", key);

@@ -137,7 +137,7 @@ notify_templates_load (const char *path, char *err, size_t errsize)
     FILE *file = fopen (path, "r");
     if (!file)
         return s_fail (&self, err, errsize, path, 0, "cannot open: %s", strerror (errno));
-    char *data = (char *) malloc (S_MAX_FILE + 1);
+    char *data = (char *) zmalloc (S_MAX_FILE + 1);
     size_t size = fread (data, 1, S_MAX_FILE + 1, file);
     fclose (file);
     if (size > S_MAX_FILE) {
@@ -179,7 +179,7 @@ notify_templates_load (const char *path, char *err, size_t errsize)
                 size_t text_len = strlen (text);
                 if (text_len && text [text_len - 1] == '\n')
                     text [text_len - 1] = 0;
-                current->body = strdup (text);
+                current->body = hl_strdup (text);
                 zchunk_destroy (&body);
                 const char *bad = s_check_text (current->body);
                 if (bad) {
@@ -209,7 +209,7 @@ notify_templates_load (const char *path, char *err, size_t errsize)
             if (zhashx_lookup (self->by_name, rest))
                 FAIL ("template '%s' is declared twice", rest);
             current = (notify_template_t *) zmalloc (sizeof (notify_template_t));
-            current->name = strdup (rest);
+            current->name = hl_strdup (rest);
             current->line = lineno;
             zlistx_add_end (self->templates, current);
             zhashx_insert (self->by_name, current->name, current);
@@ -224,7 +224,7 @@ notify_templates_load (const char *path, char *err, size_t errsize)
             text = s_trim (text);
             if (!*rest || !*text)
                 FAIL ("'label' takes a key and a text");
-            zhashx_update (self->labels, rest, strdup (text));
+            zhashx_update (self->labels, rest, hl_strdup (text));
         }
         else
         if (streq (keyword, "subject") || streq (keyword, "sms")) {
@@ -238,7 +238,7 @@ notify_templates_load (const char *path, char *err, size_t errsize)
             const char *bad = s_check_text (rest);
             if (bad)
                 FAIL ("unknown placeholder {%s} in '%s'", bad, current->name);
-            *field = strdup (rest);
+            *field = hl_strdup (rest);
         }
         else
         if (streq (keyword, "body")) {
@@ -266,9 +266,9 @@ notify_templates_load (const char *path, char *err, size_t errsize)
             FAIL ("template '%s' has no subject", tmpl->name);
         }
         if (!tmpl->sms)
-            tmpl->sms = strdup (tmpl->subject);
+            tmpl->sms = hl_strdup (tmpl->subject);
         if (!tmpl->body)
-            tmpl->body = strdup (tmpl->subject);
+            tmpl->body = hl_strdup (tmpl->subject);
     }
 done:
 #   undef FAIL
@@ -382,7 +382,7 @@ notify_templates_render (const char *text, notify_value_fn *fn, void *arg,
         }
     }
     zchunk_extend (out, "", 1);
-    char *result = strdup ((char *) zchunk_data (out));
+    char *result = hl_strdup ((char *) zchunk_data (out));
     zchunk_destroy (&out);
     if (max && strlen (result) > max) {
         //  Cut at a character boundary, leaving room for "…" (3 bytes)

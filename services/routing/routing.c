@@ -159,7 +159,7 @@ s_route (routing_t *self, const Hotline__Event *event)
     snprintf (scope, sizeof scope, "%s", (const char *) sqlite3_column_text (stmt, 1));
     snprintf (category, sizeof category, "%s", (const char *) sqlite3_column_text (stmt, 4));
     const char *text = (const char *) sqlite3_column_text (stmt, 5);
-    char *description = strdup (text? text: "");
+    char *description = hl_strdup (text? text: "");
     routing_facts_t facts = {
         type, scope, category, description,
         sqlite3_column_int (stmt, 2) != 0, sqlite3_column_int (stmt, 3) != 0

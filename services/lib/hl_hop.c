@@ -248,8 +248,7 @@ hl_hop_t_fetch (void *arg, const char *stream, uint64_t after, size_t max, hl_ho
         char buf [64];
         int size = snprintf (buf, sizeof buf, "%s:%" PRIu64, stream, seq);
         items [count].seq = seq;
-        items [count].data = (uint8_t *) malloc (size);
-        assert (items [count].data);
+        items [count].data = (uint8_t *) zmalloc (size);
         memcpy (items [count].data, buf, size);
         items [count].size = size;
         count++;
@@ -264,7 +263,6 @@ hl_hop_t_db_init (hl_hop_t_db_t *db, const char *name, uint64_t n)
     db->name = name;
     db->n = n;
     db->count = (uint32_t *) zmalloc ((n + 1) * sizeof (uint32_t));
-    assert (db->count);
     db->order_ok = true;
 }
 
@@ -297,8 +295,7 @@ hl_hop_t_group_begin (void *arg)
     for (size_t i = 0; i < sink->n_dbs; i++) {
         hl_hop_t_db_t *db = &sink->dbs [i];
         sink->saved_cursor [i] = db->cursor;
-        sink->saved_count [i] = (uint32_t *) malloc ((db->n + 1) * sizeof (uint32_t));
-        assert (sink->saved_count [i]);
+        sink->saved_count [i] = (uint32_t *) zmalloc ((db->n + 1) * sizeof (uint32_t));
         memcpy (sink->saved_count [i], db->count, (db->n + 1) * sizeof (uint32_t));
     }
     sink->group_open = true;

@@ -132,9 +132,7 @@ s_rx_stream (hl_hop_receiver_t *self, const char *name)
     s_stream_t *st = (s_stream_t *) zhashx_lookup (self->streams, name);
     if (!st) {
         st = (s_stream_t *) zmalloc (sizeof (s_stream_t));
-        assert (st);
-        st->name = strdup (name);
-        assert (st->name);
+        st->name = hl_strdup (name);
         zhashx_insert (self->streams, name, st);
     }
     return st;
@@ -296,8 +294,7 @@ s_rx_on_batch (hl_hop_receiver_t *self, s_rxpeer_t *peer, Hotline__HopBatch *bat
         size_t max = self->items_max? self->items_max: 256;
         while (max < run)
             max *= 2;
-        hl_hop_item_t *items = (hl_hop_item_t *) realloc (self->items, max * sizeof (hl_hop_item_t));
-        assert (items);
+        hl_hop_item_t *items = (hl_hop_item_t *) hl_realloc (self->items, max * sizeof (hl_hop_item_t));
         self->items = items;
         self->items_max = max;
     }
@@ -466,12 +463,10 @@ s_receiver_recv (zloop_t *loop, zsock_t *sock, void *arg)
             peer = (s_rxpeer_t *) zhashx_lookup (self->peers, key);
             if (!peer) {
                 peer = (s_rxpeer_t *) zmalloc (sizeof (s_rxpeer_t));
-                assert (peer);
                 peer->routing_id = routing_id;
                 routing_id = NULL;
                 const char *user_id = zframe_meta (frame, "User-Id");
-                peer->user_id = strdup (user_id? user_id: "");
-                assert (peer->user_id);
+                peer->user_id = hl_strdup (user_id? user_id: "");
                 peer->last_sent = now;
                 zhashx_insert (self->peers, key, peer);
             }
@@ -625,17 +620,15 @@ hl_hop_receiver_new (zloop_t *loop, const char *endpoint, bool bind,
         return NULL;
     }
     hl_hop_receiver_t *self = (hl_hop_receiver_t *) zmalloc (sizeof (hl_hop_receiver_t));
-    assert (self);
     self->loop = loop;
-    self->endpoint = strdup (endpoint);
-    assert (self->endpoint);
+    self->endpoint = hl_strdup (endpoint);
     self->bind = bind;
-    self->stream = stream? strdup (stream): NULL;
+    self->stream = stream? hl_strdup (stream): NULL;
     self->apply = apply;
     self->cursor = cursor;
     self->arg = arg;
     hl_hop_wire_opts_copy (&self->opts, opts);
-    self->server_key = opts && opts->server_key? strdup (opts->server_key): NULL;
+    self->server_key = opts && opts->server_key? hl_strdup (opts->server_key): NULL;
     self->timer_id = -1;
     self->streams = zhashx_new ();
     assert (self->streams);
@@ -657,8 +650,7 @@ hl_hop_receiver_new (zloop_t *loop, const char *endpoint, bool bind,
     }
     else {
         self->peer = (s_rxpeer_t *) zmalloc (sizeof (s_rxpeer_t));
-        assert (self->peer);
-        self->peer->user_id = strdup ("");
+        self->peer->user_id = hl_strdup ("");
         self->peer->stream = s_rx_stream (self, stream);
         s_rx_load (self, self->peer->stream);   //  else retried on reset
         if (s_receiver_connect (self)) {
@@ -839,7 +831,7 @@ hl_hop_receiver_test (bool verbose)
         star.sink.grouped = true;
         star.sink.commit_fail_every = 3;
         star.sink.commit_fail_max = 4;
-        char *endpoint = strdup (hl_hop_receiver_endpoint (star.receiver));
+        char *endpoint = hl_strdup (hl_hop_receiver_endpoint (star.receiver));
         assert (endpoint && strncmp (endpoint, "tcp://127.0.0.1:", 16) == 0);
         for (int i = 0; i < 3; i++) {
             star.senders [i] = hl_hop_sender_new (loop, endpoint, false, names [i],
@@ -998,8 +990,7 @@ hl_hop_receiver_test (bool verbose)
                                              hl_hop_t_apply, hl_hop_t_cursor, &star.sink, &server);
         assert (star.receiver);
         hl_hop_receiver_set_authorize (star.receiver, hl_hop_t_authorize);
-        char *endpoint = strdup (hl_hop_receiver_endpoint (star.receiver));
-        assert (endpoint);
+        char *endpoint = hl_strdup (hl_hop_receiver_endpoint (star.receiver));
 
         hl_hop_opts_t client = opts;
         client.server_key = zcert_public_txt (server_cert);

@@ -393,12 +393,11 @@ s_sender_recv (zloop_t *loop, zsock_t *sock, void *arg)
             if (!peer && env->body_case == HOTLINE__ENVELOPE__BODY_CREDIT && env->credit
             &&  s_sender_admits (self, user, env->credit->stream)) {
                 peer = (s_txpeer_t *) zmalloc (sizeof (s_txpeer_t));
-                assert (peer);
                 peer->routing_id = routing_id;
                 routing_id = NULL;
                 peer->last_sent = now;
                 if (s_any_stream (self))
-                    peer->stream = strdup (env->credit->stream);
+                    peer->stream = hl_strdup (env->credit->stream);
                 zhashx_insert (self->peers, key, peer);
             }
             zstr_free (&key);
@@ -545,15 +544,14 @@ hl_hop_sender_new (zloop_t *loop, const char *endpoint, bool bind,
         return NULL;
     }
     hl_hop_sender_t *self = (hl_hop_sender_t *) zmalloc (sizeof (hl_hop_sender_t));
-    assert (self);
     self->loop = loop;
-    self->endpoint = strdup (endpoint);
+    self->endpoint = hl_strdup (endpoint);
     self->bind = bind;
-    self->stream = strdup (stream);
+    self->stream = hl_strdup (stream);
     self->fetch = fetch;
     self->arg = arg;
     hl_hop_wire_opts_copy (&self->opts, opts);
-    self->server_key = opts && opts->server_key? strdup (opts->server_key): NULL;
+    self->server_key = opts && opts->server_key? hl_strdup (opts->server_key): NULL;
     self->timer_id = -1;
     self->coalesce_id = -1;
     self->items = (hl_hop_item_t *) zmalloc (self->opts.batch * sizeof (hl_hop_item_t));
@@ -575,7 +573,6 @@ hl_hop_sender_new (zloop_t *loop, const char *endpoint, bool bind,
     }
     else {
         self->peer = (s_txpeer_t *) zmalloc (sizeof (s_txpeer_t));
-        assert (self->peer);
         if (s_sender_connect (self)) {
             hl_hop_sender_destroy (&self);
             return NULL;

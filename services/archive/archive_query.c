@@ -516,10 +516,10 @@ s_open_rule_build (s_open_rule_t *rule, hl_procedure_t *procedure)
 {
     rule->done = zlistx_new ();
     rule->forwarded = zlistx_new ();
-    zlistx_set_duplicator (rule->done, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_duplicator (rule->done, (zlistx_duplicator_fn *) hl_strdup);
     zlistx_set_destructor (rule->done, (zlistx_destructor_fn *) zstr_free);
     zlistx_set_comparator (rule->done, (zlistx_comparator_fn *) strcmp);
-    zlistx_set_duplicator (rule->forwarded, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_duplicator (rule->forwarded, (zlistx_duplicator_fn *) hl_strdup);
     zlistx_set_destructor (rule->forwarded, (zlistx_destructor_fn *) zstr_free);
     zlistx_set_comparator (rule->forwarded, (zlistx_comparator_fn *) strcmp);
     json_t *spec = hl_procedure_json (procedure);

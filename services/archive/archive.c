@@ -213,7 +213,8 @@ s_maybe_return (archive_t *self, const Hotline__Event *event)
         return -1;
     sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
     int rc = 0;
-    if (sqlite3_step (stmt) == SQLITE_ROW) {
+    int step = sqlite3_step (stmt);
+    if (step == SQLITE_ROW) {
         char ward [32], ward_case [40];
         snprintf (ward, sizeof ward, "%s", (const char *) sqlite3_column_text (stmt, 0));
         snprintf (ward_case, sizeof ward_case, "%s", (const char *) sqlite3_column_text (stmt, 1));
@@ -222,8 +223,15 @@ s_maybe_return (archive_t *self, const Hotline__Event *event)
         if (rc == 0)
             self->returns_queued = true;
     }
-    else
+    else {
         sqlite3_reset (stmt);
+        if (step != SQLITE_DONE) {
+            //  Not "no origin ward": the batch fails, so the return is not lost
+            hl_error ("archive: cannot read the origin of %s: %s", event->case_id,
+                      hl_store_error (self->store));
+            rc = -1;
+        }
+    }
     return rc;
 }
 
@@ -273,8 +281,14 @@ archive_cursor (void *arg, const char *stream, uint64_t *cursor)
     if (!stmt)
         return -1;
     sqlite3_bind_text (stmt, 1, stream, -1, SQLITE_STATIC);
-    *cursor = sqlite3_step (stmt) == SQLITE_ROW? (uint64_t) sqlite3_column_int64 (stmt, 0): 0;
+    int rc = sqlite3_step (stmt);
+    *cursor = rc == SQLITE_ROW? (uint64_t) sqlite3_column_int64 (stmt, 0): 0;
     sqlite3_reset (stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        //  -1, not cursor 0: that would ask for a full replay
+        hl_error ("archive: cannot read the %s cursor: %s", stream, hl_store_error (self->store));
+        return -1;
+    }
     return 0;
 }
 
@@ -578,7 +592,14 @@ archive_new (hl_service_t *service)
         archive_destroy (&self);
         return NULL;
     }
-    self->last_seq = (uint64_t) hl_store_int (self->store, "SELECT max(seq) FROM log", 0);
+    //  The head of the log: a failed read is no empty log (the next event
+    //  would take seq 1 again)
+    int64_t head = hl_store_int (self->store, "SELECT coalesce (max (seq), 0) FROM log", -1);
+    if (head < 0) {
+        archive_destroy (&self);
+        return NULL;
+    }
+    self->last_seq = (uint64_t) head;
     zloop_t *loop = hl_service_loop (service);
     const char *endpoint = hl_service_bind_endpoint (service, "archive");
     self->query = zsock_new (ZMQ_ROUTER);

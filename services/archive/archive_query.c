@@ -288,10 +288,18 @@ s_query_case (archive_t *self, const Hotline__Query *query, int *code, char *err
         return NULL;
     }
     sqlite3_bind_text (stmt, 1, query->case_id, -1, SQLITE_STATIC);
-    if (sqlite3_step (stmt) != SQLITE_ROW) {
+    int step = sqlite3_step (stmt);
+    if (step != SQLITE_ROW) {
         sqlite3_reset (stmt);
-        *code = HL_NOT_FOUND;
-        snprintf (error, size, "unknown case %s", query->case_id);
+        if (step == SQLITE_DONE) {
+            *code = HL_NOT_FOUND;
+            snprintf (error, size, "unknown case %s", query->case_id);
+        }
+        else {
+            hl_error ("case query: %s", hl_store_error (store));
+            *code = HL_UNAVAILABLE;
+            snprintf (error, size, "store error");
+        }
         return NULL;
     }
     int64_t now = hl_clock_now ();
@@ -307,9 +315,10 @@ s_query_case (archive_t *self, const Hotline__Query *query, int *code, char *err
     //  History: every event of the case, in order
     json_t *history = json_array ();
     stmt = hl_store_prepare (store, "SELECT event FROM log WHERE case_id = ? ORDER BY seq");
+    step = stmt? SQLITE_DONE: SQLITE_ERROR;
     if (stmt) {
         sqlite3_bind_text (stmt, 1, query->case_id, -1, SQLITE_STATIC);
-        while (sqlite3_step (stmt) == SQLITE_ROW) {
+        while ((step = sqlite3_step (stmt)) == SQLITE_ROW) {
             Hotline__Event *event = hotline__event__unpack (NULL, (size_t) sqlite3_column_bytes (stmt, 0),
                                                             (const uint8_t *) sqlite3_column_blob (stmt, 0));
             if (!event)
@@ -320,6 +329,15 @@ s_query_case (archive_t *self, const Hotline__Query *query, int *code, char *err
             hotline__event__free_unpacked (event, NULL);
         }
         sqlite3_reset (stmt);
+    }
+    if (step != SQLITE_DONE) {
+        //  A case without its history would read as a case with none
+        hl_error ("case query: %s", hl_store_error (store));
+        json_decref (history);
+        json_decref (result);
+        *code = HL_UNAVAILABLE;
+        snprintf (error, size, "store error");
+        return NULL;
     }
     json_object_set_new (result, "history", history);
     json_object_set_new (result, "deadlines", hl_deadline_json (store, query->case_id, now));
@@ -583,18 +601,20 @@ s_open_rule_footnote (s_open_rule_t *rule, hl_procedure_t *procedure)
 
 //  The state a case was in at until_ms: the last state its own events gave
 //  it before then ("" if none; events about the Department's case, in a
-//  ward's log under the ward's number, do not count)
-static void
+//  ward's log under the ward's number, do not count). 0, or -1 on a store
+//  error
+static int
 s_state_at (archive_t *self, const char *case_id, int64_t until_ms, char *state, size_t size)
 {
     *state = 0;
     sqlite3_stmt *stmt = hl_store_prepare (archive_store (self),
         "SELECT event FROM log WHERE case_id = ? AND at_ms < ? ORDER BY seq DESC");
     if (!stmt)
-        return;
+        return -1;
     sqlite3_bind_text (stmt, 1, case_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64 (stmt, 2, until_ms);
-    while (!*state && sqlite3_step (stmt) == SQLITE_ROW) {
+    int step = SQLITE_DONE;
+    while (!*state && (step = sqlite3_step (stmt)) == SQLITE_ROW) {
         Hotline__Event *event = hotline__event__unpack (NULL, (size_t) sqlite3_column_bytes (stmt, 0),
                                                         (const uint8_t *) sqlite3_column_blob (stmt, 0));
         if (event && event->case_id && streq (event->case_id, case_id) && event->to_state)
@@ -603,6 +623,7 @@ s_state_at (archive_t *self, const char *case_id, int64_t until_ms, char *state,
             hotline__event__free_unpacked (event, NULL);
     }
     sqlite3_reset (stmt);
+    return step == SQLITE_ROW || step == SQLITE_DONE? 0: -1;
 }
 
 //  Outstanding cases per group key (the report's rows), by the rule
@@ -620,17 +641,26 @@ s_open_counts (archive_t *self, s_open_rule_t *rule, const char *group, const Ho
     sqlite3_bind_int64 (stmt, 2, until);
     sqlite3_bind_text (stmt, 3, query->ward? query->ward: "", -1, SQLITE_STATIC);
     json_t *counts = json_object ();
-    while (sqlite3_step (stmt) == SQLITE_ROW) {
+    int step;
+    while ((step = sqlite3_step (stmt)) == SQLITE_ROW) {
         const char *key = (const char *) sqlite3_column_text (stmt, 0);
         char state [64];
         snprintf (state, sizeof state, "%s", (const char *) sqlite3_column_text (stmt, 2));
         //  A case changed since the end of the period: its state back then
-        if (sqlite3_column_int64 (stmt, 3) >= until)
-            s_state_at (self, (const char *) sqlite3_column_text (stmt, 1), until, state, sizeof state);
+        if (sqlite3_column_int64 (stmt, 3) >= until
+        &&  s_state_at (self, (const char *) sqlite3_column_text (stmt, 1), until, state, sizeof state)) {
+            step = SQLITE_ERROR;
+            break;
+        }
         bool open = !zlistx_find (rule->done, state) && !zlistx_find (rule->forwarded, state);
         json_object_set_new (counts, key, json_integer (json_integer_value (json_object_get (counts, key)) + open));
     }
     sqlite3_finalize (stmt);
+    if (step != SQLITE_DONE) {
+        hl_error ("report query (open cases): %s", hl_store_error (archive_store (self)));
+        json_decref (counts);
+        return NULL;
+    }
     return counts;
 }
 
@@ -696,7 +726,8 @@ s_query_report (archive_t *self, const Hotline__Query *query)
     json_t *totals = json_object ();
     for (int i = 0; figures [i]; i++)
         json_object_set_new (totals, figures [i], json_integer (0));
-    while (sqlite3_step (stmt) == SQLITE_ROW) {
+    int step;
+    while ((step = sqlite3_step (stmt)) == SQLITE_ROW) {
         json_t *row = json_object ();
         const char *key = (const char *) sqlite3_column_text (stmt, 0);
         if (by_ward) {
@@ -716,6 +747,13 @@ s_query_report (archive_t *self, const Hotline__Query *query)
         json_array_append_new (rows, row);
     }
     sqlite3_finalize (stmt);
+    if (step != SQLITE_DONE) {
+        //  Not a report with fewer rows: no report
+        hl_error ("report query: %s", hl_store_error (archive_store (self)));
+        json_decref (rows);
+        json_decref (totals);
+        return NULL;
+    }
     //  Còn tồn, by the rule, as at the end of the period
     s_open_rule_t rule;
     s_open_rule_build (&rule, procedure);

@@ -111,9 +111,15 @@ s_fire (watcher_t *self, const firing_t *firing)
     if (!stmt)
         return -1;
     sqlite3_bind_int64 (stmt, 1, firing_row (firing));
-    if (sqlite3_step (stmt) != SQLITE_ROW) {
+    int rc = sqlite3_step (stmt);
+    if (rc != SQLITE_ROW) {
         sqlite3_reset (stmt);
-        return 0;               //  row gone (rolled back batch): stray entry
+        if (rc == SQLITE_DONE)
+            return 0;           //  row gone (rolled back batch): stray entry
+        //  A failed read is not a row gone: keep the firing, retry it
+        hl_error ("watcher: cannot read deadline %lld: %s", (long long) firing_row (firing),
+                  hl_store_error (self->store));
+        return -1;
     }
     char case_id [64], name [64];
     snprintf (case_id, sizeof case_id, "%s", (const char *) sqlite3_column_text (stmt, 0));

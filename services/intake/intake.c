@@ -244,7 +244,8 @@ s_next_case_id (intake_t *self, int64_t now, char *buf, size_t size)
     return 0;
 }
 
-//  Current state and regime of a case; 0 found, -1 not found
+//  Current state and regime of a case; 0 found, 1 not found, -1 on a
+//  store error (not "unknown case": the batch fails and is answered so)
 static int
 s_case_state (intake_t *self, const char *case_id, char *state, char *regime)
 {
@@ -253,12 +254,15 @@ s_case_state (intake_t *self, const char *case_id, char *state, char *regime)
     if (!stmt)
         return -1;
     sqlite3_bind_text (stmt, 1, case_id, -1, SQLITE_STATIC);
-    int rc = -1;
-    if (sqlite3_step (stmt) == SQLITE_ROW) {
+    int step = sqlite3_step (stmt);
+    int rc = step == SQLITE_ROW? 0: step == SQLITE_DONE? 1: -1;
+    if (rc == 0) {
         snprintf (state, 64, "%s", (const char *) sqlite3_column_text (stmt, 0));
         snprintf (regime, 32, "%s", (const char *) sqlite3_column_text (stmt, 1));
-        rc = 0;
     }
+    else
+    if (rc < 0)
+        hl_error ("intake: cannot read case %s: %s", case_id, hl_store_error (self->store));
     sqlite3_reset (stmt);
     return rc;
 }
@@ -387,7 +391,10 @@ s_execute (intake_t *self, Hotline__Request *request, Hotline__Reply *reply, s_s
         if (!hl_case_id_valid (command->case_id))
             return s_bad_field (reply, scratch, "case_id",
                                 "'%.40s' is not a case number (like 31001-2026-000001)", command->case_id);
-        if (s_case_state (self, command->case_id, state, regime))
+        int found = s_case_state (self, command->case_id, state, regime);
+        if (found < 0)
+            return -1;
+        if (found)
             return s_refuse (reply, scratch, HL_NOT_FOUND, "unknown case %s", command->case_id);
         if (command->report)
             return s_bad_field (reply, scratch, "report", "a report goes only with a new case");
@@ -428,7 +435,10 @@ s_execute (intake_t *self, Hotline__Request *request, Hotline__Reply *reply, s_s
             return s_bad_field (reply, scratch, "of", "'%.40s' is not a case number", other);
         if (streq (other, scratch->case_id))
             return s_bad_field (reply, scratch, "of", "a case cannot duplicate itself");
-        if (s_case_state (self, other, other_state, other_regime))
+        int found = s_case_state (self, other, other_state, other_regime);
+        if (found < 0)
+            return -1;
+        if (found)
             return s_refuse (reply, scratch, HL_NOT_FOUND, "unknown case %s", other);
     }
     //  Deadline events: only for a running instance, once each
@@ -1012,7 +1022,14 @@ intake_new (hl_service_t *service)
                               "timezone", hl_clock_zone ());
     self->ping_json = json_dumps (ping, JSON_COMPACT);
     json_decref (ping);
-    self->last_seq = (uint64_t) hl_store_int (self->store, "SELECT max(seq) FROM log", 0);
+    //  The head of the log: a failed read is no empty log (the next event
+    //  would take seq 1 again)
+    int64_t head = hl_store_int (self->store, "SELECT coalesce (max (seq), 0) FROM log", -1);
+    if (head < 0) {
+        intake_destroy (&self);
+        return NULL;
+    }
+    self->last_seq = (uint64_t) head;
     if (s_write_directory (self)) {
         intake_destroy (&self);
         return NULL;

@@ -188,10 +188,15 @@ hl_store_int (hl_store_t *self, const char *sql, int64_t dflt)
 {
     sqlite3_stmt *stmt = hl_store_prepare (self, sql);
     int64_t value = dflt;
-    if (stmt && sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
+    if (!stmt)
+        return value;
+    int rc = sqlite3_step (stmt);
+    if (rc == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
         value = sqlite3_column_int64 (stmt, 0);
-    if (stmt)
-        sqlite3_reset (stmt);
+    else
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        hl_error ("store: %s: %s", sql, sqlite3_errmsg (self->db));
+    sqlite3_reset (stmt);
     return value;
 }
 

@@ -30,7 +30,8 @@ int hl_store_rollback (hl_store_t *self);
 int hl_store_exec (hl_store_t *self, const char *sql);
 //  A cached prepared statement, reset and with bindings cleared. NULL on error.
 sqlite3_stmt *hl_store_prepare (hl_store_t *self, const char *sql);
-//  Single integer result of a query with no parameters (or dflt).
+//  Single integer result of a query with no parameters (or dflt: no row, a
+//  NULL, or an error, which is logged; pass a dflt no answer can be).
 int64_t hl_store_int (hl_store_t *self, const char *sql, int64_t dflt);
 //  One step of a store's schema, applied once when the store's
 //  user_version is below version: sql, else fn (for a step that must look

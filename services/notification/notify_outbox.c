@@ -430,7 +430,8 @@ s_query_rows (notify_outbox_t *self, const char *status, const char *case_id, ui
     sqlite3_bind_text (stmt, 2, case_id? case_id: "", -1, SQLITE_STATIC);
     sqlite3_bind_int (stmt, 3, (int) limit);
     json_t *rows = json_array ();
-    while (sqlite3_step (stmt) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
         const char *recipient = (const char *) sqlite3_column_text (stmt, 4);
         const char *address = (const char *) sqlite3_column_text (stmt, 7);
         char shown [300];
@@ -461,6 +462,12 @@ s_query_rows (notify_outbox_t *self, const char *status, const char *case_id, ui
         json_array_append_new (rows, row);
     }
     sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE) {
+        //  A failed read is a store error, not a shorter list
+        hl_error ("outbox query failed: %s", hl_store_error (self->store));
+        json_decref (rows);
+        return NULL;
+    }
     return rows;
 }
 

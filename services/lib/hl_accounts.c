@@ -563,7 +563,8 @@ hl_accounts_verify (hl_accounts_t *self, const char *name, const char *password,
         if (!stmt)
             return s_store_fail (self, err, errsize);
         sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step (stmt) == SQLITE_ROW) {
+        int rc = sqlite3_step (stmt);
+        if (rc == SQLITE_ROW) {
             found = true;
             s_account_read (stmt, 0, &row);
             snprintf (hash, sizeof hash, "%s", (const char *) sqlite3_column_text (stmt, 6));
@@ -571,6 +572,8 @@ hl_accounts_verify (hl_accounts_t *self, const char *name, const char *password,
             last_step = sqlite3_column_int64 (stmt, 8);
         }
         sqlite3_reset (stmt);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return s_store_fail (self, err, errsize);   //  not "wrong password"
     }
     if (!found) {
         //  The same work as for a real user, against a hash of nothing known

@@ -130,10 +130,8 @@ s_role_check (const char *command, hl_config_t *config, const char *role)
     for (int i = 0; s_extra_roles [i]; i++)
         if (streq (role, s_extra_roles [i]))
             return 0;
-    char *path = hl_config_resolve (config, hl_config_get (config, "node/procedure", NULL));
-    if (!path)
-        path = hl_strdup (zsys_file_exists ("deploy/config/procedure.conf")?
-                       "deploy/config/procedure.conf": "/etc/hotline/procedure.conf");
+    //  The services' own rule for where the procedure is (hl_config_file)
+    char *path = hl_config_file (config, "node/procedure", "procedure.conf");
     char err [512];
     hl_procedure_t *procedure = hl_procedure_load (path, err, sizeof err);
     free (path);

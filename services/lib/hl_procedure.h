@@ -111,6 +111,8 @@ size_t hl_procedure_notify_rules (hl_procedure_t *self, const char *action,
 //                            the only one a ward sends the city with the
 //                            full report; the city opens a case from it
 //    create ACTION           the creating action the city opens it with
+//    report ACTION           the creating action a new report is filed
+//                            with (the web's forms, Open311)
 //    route ACTION            what routing submits, in the variant its rules
 //                            choose
 //    deadline_warn ACTION, deadline_breach ACTION   what the watcher records

@@ -1118,6 +1118,7 @@ const char *hl_proc_test_base =
 const char *hl_proc_test_meanings =
     "meaning forward take\n"
     "meaning create submit\n"
+    "meaning report submit\n"
     "meaning route take\n"
     "meaning deadline_warn take\n"
     "meaning deadline_breach take\n"
@@ -1334,7 +1335,7 @@ hl_procedure_loader_test (bool verbose)
     hl_proc_expect_error (path, "procedure t 1\naction x - nowhere a r\nbogus\n", 3, "unknown keyword", verbose);
     //  Declarations in any order, CRLF and a byte order mark are fine
     small = s_test_load (path, "\xEF\xBB\xBFnotify new:fast r t\r\naction go - a b r\r\n"
-                         "meaning forward new:fast\r\nmeaning create new\r\nmeaning route go\r\n"
+                         "meaning forward new:fast\r\nmeaning create new\r\nmeaning report new\r\nmeaning route go\r\n"
                          "meaning deadline_warn go\r\nmeaning deadline_breach go\r\n"
                          "meaning assign new x\r\nmeaning verified go\r\nmeaning accurate go\r\n"
                          "meaning resolved go\r\nmeaning informed go\r\nmeaning on_time d\r\n"

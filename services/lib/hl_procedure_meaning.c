@@ -48,6 +48,7 @@ static const struct {
 } s_meaning_defs [] = {
     { "forward",         S_MEAN_EXACT,    true },
     { "create",          S_MEAN_CREATE,   true },
+    { "report",          S_MEAN_CREATE,   true },
     { "route",           S_MEAN_ACTION,   true },
     { "deadline_warn",   S_MEAN_ACTION,   true },
     { "deadline_breach", S_MEAN_ACTION,   true },
@@ -271,6 +272,7 @@ hl_procedure_meaning_test (bool verbose)
         printf ("\n%s\n", err);
     assert (small);
     assert (streq (hl_procedure_meaning (small, "forward", NULL), "take"));
+    assert (streq (hl_procedure_meaning (small, "report", NULL), "submit"));
     assert (streq (hl_procedure_meaning_arg (small, "assign"), "note"));
     const hl_meaning_item_t *items [4];
     assert (hl_procedure_meaning_items (small, "done", items, 4) == 2);
@@ -289,6 +291,7 @@ hl_procedure_meaning_test (bool verbose)
     hl_proc_expect_line_error (path, "meaning done take,,finish", "empty item", verbose);
     hl_proc_expect_line_error (path, "meaning done take,nowhere", "unknown action 'nowhere'", verbose);
     hl_proc_expect_line_error (path, "meaning create take", "does not create a case", verbose);
+    hl_proc_expect_line_error (path, "meaning report take", "does not create a case", verbose);
     hl_proc_expect_line_error (path, "meaning assign finish to", "does not require 'to'", verbose);
     hl_proc_expect_line_error (path, "meaning on_time finish", "unknown deadline 'finish'", verbose);
     hl_proc_expect_line_error (path, "meaning advance submit", "not ACTION=FOLLOW", verbose);
@@ -309,7 +312,7 @@ hl_procedure_meaning_test (bool verbose)
         assert (text);
         char *cut = strstr (text, "meaning on_time take\n");
         memmove (cut, cut + strlen ("meaning on_time take\n"), strlen (cut + strlen ("meaning on_time take\n")) + 1);
-        hl_proc_expect_error (path, text, 24, "no 'meaning on_time' line", verbose);
+        hl_proc_expect_error (path, text, 25, "no 'meaning on_time' line", verbose);
         zstr_free (&text);
     }
 

@@ -211,7 +211,10 @@ web_cases_file (web_api_t *api, web_request_t *request, Hotline__Report *report,
         return -1;
     }
     Hotline__Command command = HOTLINE__COMMAND__INIT;
-    command.action = "submit";
+    //  The procedure's action for a new report (its report meaning,
+    //  declared by every procedure: checked on load)
+    command.action = (char *) hl_procedure_meaning (web_api_procedure (api), "report", NULL);
+    assert (command.action);
     command.report = report;
     Hotline__Request message = HOTLINE__REQUEST__INIT;
     message.kind_case = HOTLINE__REQUEST__KIND_COMMAND;

@@ -3,7 +3,9 @@
  *  Each input is written to a temporary file and loaded as a procedure.
  *  Whatever the input, loading must either fail with a "path:line: message"
  *  error or succeed; when it succeeds, every query is exercised on every
- *  state so the loaded tables are walked too.
+ *  state so the loaded tables are walked too, and every meaning through
+ *  its getters: each required one is declared, names what exists, and
+ *  means its own items.
  *
  *  Build (clang with libFuzzer):
  *      clang -g -O1 -fsanitize=fuzzer,address,undefined ... \
@@ -23,6 +25,66 @@ s_cleanup (void)
         unlink (s_path);
 }
 
+//  The meanings (hl_procedure.h), and whether a procedure must declare each
+static const struct {
+    const char *name;
+    bool required;
+} s_meanings [] = {
+    { "forward", true }, { "create", true }, { "report", true }, { "route", true },
+    { "deadline_warn", true }, { "deadline_breach", true }, { "assign", true },
+    { "advance", false }, { "verified", true }, { "accurate", true },
+    { "resolved", true }, { "informed", true }, { "on_time", true }, { "done", true },
+    { NULL, false }
+};
+
+static void
+s_exercise_meanings (hl_procedure_t *procedure)
+{
+    const hl_meaning_item_t *items [64];
+    for (int m = 0; s_meanings [m].name; m++) {
+        const char *name = s_meanings [m].name;
+        const char *variant = NULL;
+        const char *action = hl_procedure_meaning (procedure, name, &variant);
+        size_t count = hl_procedure_meaning_items (procedure, name, items, 64);
+        assert (!s_meanings [m].required || (action && count > 0));
+        assert ((action != NULL) == (count > 0));
+        if (!action)
+            continue;
+        assert (variant);
+        assert (streq (action, items [0]->action));
+        bool deadline = streq (name, "on_time");
+        for (size_t i = 0; i < count && i < 64; i++) {
+            assert (items [i]->action && items [i]->variant);
+            if (deadline)
+                assert (hl_procedure_deadline_duration (procedure, items [i]->action, "normal") >= -1);
+            else {
+                assert (hl_procedure_requires (procedure, items [i]->action,
+                                               *items [i]->variant? items [i]->variant: NULL));
+                assert (hl_procedure_means (procedure, name, items [i]->action, items [i]->variant));
+            }
+            if (streq (name, "advance"))
+                assert (items [i]->follow && items [i]->follow_variant);
+        }
+        //  The creating meanings name an action that creates a case
+        if (streq (name, "create") || streq (name, "report")) {
+            const char *creating [64];
+            size_t ncreating = hl_procedure_allowed (procedure, NULL, NULL, creating, 64);
+            bool found = false;
+            for (size_t c = 0; c < ncreating && !found; c++) {
+                size_t len = strcspn (creating [c], " ");
+                found = strlen (action) == len && strncmp (creating [c], action, len) == 0;
+            }
+            assert (found);
+        }
+        const char *arg = hl_procedure_meaning_arg (procedure, name);
+        assert (streq (name, "assign")? arg != NULL: true);
+    }
+    //  Nothing means an unknown meaning, and no meaning means a made-up action
+    assert (!hl_procedure_meaning (procedure, "no such meaning", NULL));
+    assert (hl_procedure_meaning_items (procedure, "no such meaning", items, 64) == 0);
+    assert (!hl_procedure_means (procedure, "forward", "no such action", ""));
+}
+
 static void
 s_exercise (hl_procedure_t *procedure)
 {
@@ -39,6 +101,7 @@ s_exercise (hl_procedure_t *procedure)
     size_t ncreate = hl_procedure_allowed (procedure, NULL, NULL, actions, 64);
     assert (ncreate > 0);
     hl_procedure_deadlines_starting (procedure, NULL, initial, deadlines, 64);
+    s_exercise_meanings (procedure);
     for (size_t i = 0; i < nstates; i++) {
         const char *state = states [i];
         assert (hl_procedure_state_exists (procedure, state));

@@ -333,7 +333,7 @@ hl_sock_readable (void *sock)
     //  under valgrind, which delivers signals only inside system calls, it
     //  often does) or the context is terminating (ETERM). The caller then
     //  branched on stack garbage: valgrind's "uninitialised value" at
-    //  hl_hop.c s_recv (issue 17) and, had the garbage had ZMQ_POLLIN set,
+    //  hl_hop.c s_recv (tests/README.md) and, had the garbage had ZMQ_POLLIN set,
     //  a blocking zframe_recv () on an empty socket during shutdown.
     //  "Not readable" is the safe answer: zmq_poll (under zloop and
     //  zpoller) asks ZMQ_EVENTS itself before it sleeps, so a message that

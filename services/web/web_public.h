@@ -1,4 +1,4 @@
-/*  web_public — citizens without an account, and evidence files (issue 13;
+/*  web_public — citizens without an account, and evidence files (see
  *  API.md "Citizens" and "Evidence"):
  *
  *      GET  /api/v1/public/config                  the map and the file limits, for the pages

@@ -27,8 +27,8 @@ import subprocess
 import sys
 import time
 
-import bench_web           # row 12: the web API (issue 11 §9)
-import bench_dashboard     # rows 9-11: the city dashboard (issue 12)
+import bench_web           # row 12: the web API
+import bench_dashboard     # rows 9-11: the city dashboard
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, os.environ.get("BENCH_BUILD", "build-bench"))

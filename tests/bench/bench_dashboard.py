@@ -1,5 +1,5 @@
-"""tests/bench/bench_dashboard.py — the city dashboard's rows of `make bench`
-(issue 12), called by bench.py with bench.py itself as B (its Node, R, P...):
+"""tests/bench/bench_dashboard.py — the city dashboard's rows of `make bench`,
+called by bench.py with bench.py itself as B (its Node, R, P...):
 
     row 9   SSE fan-out: 200 dashboards connected to the city's web service,
             one event; delivery p50 / p99 (from the ward's acknowledgement to

@@ -1,4 +1,4 @@
-/*  bench_web — the web API's figures (row 12, issue 11 §9): an HTTP/1.1
+/*  bench_web — the web API's figures (row 12): an HTTP/1.1
  *  keep-alive client in C (libcurl multi), so that the client is not what
  *  is measured, above all on the submit side (16 connections in flight on
  *  2 cores shared with the service). On the list, a Python client

@@ -1,4 +1,4 @@
-"""tests/bench/bench_web.py — row 12 of `make bench`: the web API (issue 11 §9).
+"""tests/bench/bench_web.py — row 12 of `make bench`: the web API.
 
     12  the API's case list (GET /api/v1/cases?page=P&per_page=50, default
         order: overdue first, then by next due time) at 100,000 cases at the

@@ -1,4 +1,4 @@
-"""Issue 15 item 5: `hotline backup` under load, `hotline restore` into a
+"""`hotline backup` under load, `hotline restore` into a
 wiped ward, which then catches up with the city; and the city's per-ward
 metrics. Real processes; the backup runs while cases arrive."""
 import json

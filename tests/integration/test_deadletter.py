@@ -1,4 +1,4 @@
-"""Issue 15 item 4: dead letters re-sent once an SMTP server appears, once;
+"""Dead letters re-sent once an SMTP server appears, once;
 the start-up says loudly that mail will not leave; metrics, /readyz and
 `hotline status` show the dead letters."""
 import asyncio

@@ -6,7 +6,9 @@ under services/ (HACKING.md):
   and hl_realloc abort when out of memory, so no caller checks for NULL);
   a call or a use as a function pointer counts, a mention in a comment or
   a string literal does not;
-- no C file under services/ is over 1,500 lines (one class per file).
+- no C file under services/ is over 1,500 lines (one class per file);
+- no "issue N" reference in code or tests (services/, tests/): a comment
+  says why, not which ticket asked; the history has the tickets.
 
 Each scanner is also run on made-up sources, so these tests can fail.
 Reads the sources only: no process runs, so it is the same under every
@@ -88,6 +90,29 @@ def long_files(root):
     return found
 
 
+#   "issue 12", "Issue 15 item 4", "issues 11 and 12", "issue #7"
+ISSUE = re.compile(r'\bissues?\s+#?\d+', re.I)
+CODE = ("*.c", "*.h", "*.py", "*.js", "*.sh", "*.html", "*.css", "run")
+SELF = os.path.join("tests", "integration", "test_house_rules.py")
+
+
+def issue_references(root):
+    found = []
+    for top in ("services", "tests"):
+        for pattern in CODE:
+            for path in sorted(glob.glob(os.path.join(root, top, "**", pattern), recursive=True)):
+                if not os.path.isfile(path):
+                    continue
+                name = os.path.relpath(path, root)
+                if name == SELF:
+                    continue            #   its own examples
+                with open(path, encoding="utf-8", errors="replace") as file:
+                    for number, line in enumerate(file, 1):
+                        if ISSUE.search(line):
+                            found.append(f"{name}:{number}: {line.strip()[:80]}")
+    return found
+
+
 def test_no_raw_allocation_outside_hl_alloc():
     assert len(list(sources(ROOT))) > 50, "the sources were not found"
     offenders = allocation_offenders(ROOT)
@@ -98,6 +123,11 @@ def test_no_raw_allocation_outside_hl_alloc():
 def test_no_c_file_over_the_line_limit():
     offenders = long_files(ROOT)
     assert not offenders, f"split these (at most {MAX_LINES} lines a file):\n" + "\n".join(offenders)
+
+
+def test_no_issue_references_in_code_or_tests():
+    offenders = issue_references(ROOT)
+    assert not offenders, "say why instead of naming the issue:\n" + "\n".join(offenders)
 
 
 def test_the_allocation_scanner_finds_what_it_must():
@@ -141,3 +171,13 @@ def test_the_scanners_fail_on_a_tree_that_breaks_the_rules(tmp_path):
     (web / "web_limit.c").write_text("int x;\n" * MAX_LINES)
     assert allocation_offenders(str(tmp_path)) == ["services/web/web_bad.h:1: raw strdup"]
     assert long_files(str(tmp_path)) == [f"services/web/web_long.c: {MAX_LINES + 1} lines"]
+
+    assert issue_references(str(tmp_path)) == []
+    tests = tmp_path / "tests" / "integration"
+    tests.mkdir(parents=True)
+    (tests / "test_x.py").write_text('"""Issue 15 item 4: dead letters"""\n# tissue 3 is no ticket\n')
+    (web / "web_x.js").write_text("// the city dashboard (issues 11 and 12)\n")
+    (tmp_path / "tests" / "README.md").write_text("issue 9 in prose is fine\n")
+    assert issue_references(str(tmp_path)) == [
+        "services/web/web_x.js:1: // the city dashboard (issues 11 and 12)",
+        'tests/integration/test_x.py:1: """Issue 15 item 4: dead letters"""']

@@ -1,4 +1,4 @@
-"""Issue 12, the city Department's dashboard, through its API: the live
+"""The city Department's dashboard, through its API: the live
 stream (GET /api/v1/stream, Server-Sent Events from the city's Clone stream)
 and the wards' figures (/api/v1/wards, /charts, /map), on a real city with
 its web service and real wards linked over CurveZMQ.

@@ -1,4 +1,4 @@
-"""Issue 12, the city Department's dashboard in a real browser: headless
+"""The city Department's dashboard in a real browser: headless
 Chromium (Debian's chromium + chromium-driver) through Selenium, against a
 real city (its web service included) and two real wards over CurveZMQ.
 

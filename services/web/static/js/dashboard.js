@@ -1,5 +1,5 @@
-// dashboard.js — dashboard.html, the city Department's live dashboard
-// (issue 12): every ward at a glance, the live stream, the map, the charts,
+// dashboard.js — dashboard.html, the city Department's live dashboard:
+// every ward at a glance, the live stream, the map, the charts,
 // the Department's queue, the city-wide report.
 //
 // The page loads the figures once (/api/v1/wards, /charts, /map, the queue)

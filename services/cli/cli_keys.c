@@ -5,6 +5,8 @@
  *      hotline keys rotate --dir DIR --ward CODE
  *      hotline keys show --dir DIR
  *      hotline keys client NAME --actor ROLE:USER --dir DIR [--force]
+ *      hotline keys split --dir DIR --wards "31001 ..." --to OUT [--owner UID:GID]
+ *      (init takes --to OUT [--owner UID:GID] too: init, then split)
  *
  *  Layout of DIR (czmq zcert files; a keypair is NAME and NAME_secret):
  *
@@ -28,7 +30,19 @@
  *
  *  Give each ward node its ward-<code>.cert_secret and city.cert (public);
  *  the city uses city.cert_secret and allow/. retired/ is a sibling of
- *  allow/, never inside it.
+ *  allow/, never inside it. `keys split` does exactly that into one
+ *  directory per node (compose's keys-init: one volume per node, without a
+ *  shell in the image):
+ *
+ *      OUT/city/       city.cert, city.cert_secret, allow/ (the certificates of DIR/allow)
+ *      OUT/<code>/     ward-<code>.cert, ward-<code>.cert_secret, city.cert
+ *
+ *  Every key file of another node found there is removed (a node's
+ *  directory holds its own secret and nothing else's); directories 0700,
+ *  secrets 0600, public certificates 0644, all owned by --owner (the
+ *  services' user) when given. A file already there with the same content
+ *  is left as it is (the city's allow table does not reload for nothing);
+ *  a changed one is replaced in one rename.
  *
  *  When does the city notice? The city archive answers each CurveZMQ
  *  handshake (ZAP) from a table of the certificates in allow/: a known key
@@ -57,6 +71,8 @@ typedef struct {
     const char *wards;
     const char *ward;
     const char *actor;
+    const char *to;
+    const char *owner;
     bool force;
 } s_keys_opts_t;
 
@@ -102,6 +118,12 @@ s_parse (s_keys_opts_t *opts, const char *command, int argc, char **argv, const 
         else
         if (streq (key, "actor"))
             opts->actor = value;
+        else
+        if (streq (key, "to"))
+            opts->to = value;
+        else
+        if (streq (key, "owner"))
+            opts->owner = value;
         else
             opts->ward = value;
     }
@@ -155,18 +177,24 @@ s_prepare_dir (const char *command, const char *dir)
 }
 
 //  Copy src to dst through a temporary file in dst_tmp_dir and a rename,
-//  so a reader never sees half a certificate. 0 or -1 (errno).
+//  so a reader never sees half a certificate. The copy is created with
+//  mode (a secret is never readable by others, not even for a moment).
+//  0 or -1 (errno).
 static int
-s_copy_file (const char *src, const char *dst, const char *tmp_dir)
+s_copy_file (const char *src, const char *dst, const char *tmp_dir, mode_t mode)
 {
     char tmp [4200];
     snprintf (tmp, sizeof tmp, "%s/.hotline-keys-%d.tmp", tmp_dir, (int) getpid ());
     FILE *in = fopen (src, "rb");
     if (!in)
         return -1;
-    FILE *out = fopen (tmp, "wb");
+    unlink (tmp);
+    int fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    FILE *out = fd < 0? NULL: fdopen (fd, "wb");
     if (!out) {
         int err = errno;
+        if (fd >= 0)
+            close (fd);
         fclose (in);
         errno = err;
         return -1;
@@ -231,7 +259,7 @@ s_allow_file (const char *command, const char *dir, const char *name)
     snprintf (dst, sizeof dst, "%s/%s", allow, name);
     bool replacing = s_exists (dst);
     time_t newest = s_newest (allow);
-    if (s_copy_file (src, dst, dir))
+    if (s_copy_file (src, dst, dir, 0644))
         return s_bad (command, "cannot write %s: %s", dst, strerror (errno));
     if (!replacing)
         return 0;
@@ -300,7 +328,7 @@ s_retire (const char *command, const char *dir, const char *code, bool remove_it
     }
     char tmp_dir [4096];
     snprintf (tmp_dir, sizeof tmp_dir, "%s/retired", dir);
-    if (s_copy_file (source, retired, tmp_dir))
+    if (s_copy_file (source, retired, tmp_dir, 0644))
         return s_bad (command, "cannot write %s: %s", retired, strerror (errno));
     if (remove_it && source == allowed && unlink (allowed))
         return s_bad (command, "cannot remove %s: %s", allowed, strerror (errno));
@@ -376,37 +404,310 @@ s_keypair_load (const char *command, const char *dir, const char *name, const ch
 }
 
 static int
-s_keys_init (int argc, char **argv)
+s_compare (const void *a, const void *b)
 {
-    s_keys_opts_t opts;
-    if (s_parse (&opts, "init", argc, argv, "dir wards"))
-        return CLI_BAD_INPUT;
-    if (!opts.wards)
-        return s_bad ("init", "--wards \"CODE CODE ...\" is required");
-    //  Check every code before touching the disk
-    char *list = hl_strdup (opts.wards);
-    char *codes [S_MAX_WARDS];
-    size_t n = 0;
-    char *save = NULL;
-    int rc = CLI_OK;
-    for (char *code = strtok_r (list, " ,\t\n", &save); code; code = strtok_r (NULL, " ,\t\n", &save)) {
-        if (!s_ward_ok (code)) {
-            rc = s_bad ("init", "'%s' is not a ward code (1 to 10 digits)", code);
-            break;
+    return strcmp (*(char * const *) a, *(char * const *) b);
+}
+
+//  Sorted names of the certificate files (not _secret, not hidden) in dir;
+//  NULL-terminated, caller frees with s_names_free. NULL if no such dir.
+static char **
+s_names (const char *dir)
+{
+    DIR *handle = opendir (dir);
+    if (!handle)
+        return NULL;
+    size_t n = 0, max = 16;
+    char **names = (char **) zmalloc (max * sizeof (char *));
+    struct dirent *entry;
+    while ((entry = readdir (handle)) != NULL) {
+        size_t len = strlen (entry->d_name);
+        if (entry->d_name [0] == '.'
+        || (len > 7 && streq (entry->d_name + len - 7, "_secret")))
+            continue;
+        char path [4400];
+        snprintf (path, sizeof path, "%s/%s", dir, entry->d_name);
+        struct stat st;
+        if (stat (path, &st) || !S_ISREG (st.st_mode))
+            continue;
+        if (n + 1 >= max) {
+            max *= 2;
+            names = (char **) hl_realloc (names, max * sizeof (char *));
         }
+        names [n++] = hl_strdup (entry->d_name);
+    }
+    closedir (handle);
+    qsort (names, n, sizeof (char *), s_compare);
+    names [n] = NULL;
+    return names;
+}
+
+static void
+s_names_free (char **names)
+{
+    for (size_t i = 0; names && names [i]; i++)
+        free (names [i]);
+    free (names);
+}
+
+//  --wards "CODE CODE ...": every code checked, duplicates dropped, into
+//  codes (pointing into *list_p, which the caller frees). CLI_OK or
+//  CLI_BAD_INPUT (printed).
+static int
+s_ward_list (const char *command, const char *wards, char **list_p, char **codes, size_t *count)
+{
+    *count = 0;
+    *list_p = NULL;
+    if (!wards)
+        return s_bad (command, "--wards \"CODE CODE ...\" is required");
+    char *list = *list_p = hl_strdup (wards);
+    char *save = NULL;
+    size_t n = 0;
+    for (char *code = strtok_r (list, " ,\t\n", &save); code; code = strtok_r (NULL, " ,\t\n", &save)) {
+        if (!s_ward_ok (code))
+            return s_bad (command, "'%s' is not a ward code (1 to 10 digits)", code);
         bool dup = false;
         for (size_t i = 0; i < n; i++)
             dup = dup || streq (codes [i], code);
         if (dup)
             continue;
-        if (n == S_MAX_WARDS) {
-            rc = s_bad ("init", "at most %d wards at once", S_MAX_WARDS);
-            break;
-        }
+        if (n == S_MAX_WARDS)
+            return s_bad (command, "at most %d wards at once", S_MAX_WARDS);
         codes [n++] = code;
     }
-    if (rc == CLI_OK && n == 0)
-        rc = s_bad ("init", "--wards lists no ward code");
+    if (n == 0)
+        return s_bad (command, "--wards lists no ward code");
+    *count = n;
+    return CLI_OK;
+}
+
+//  ---------------------------------------------------------------- split
+//  One directory per node, with what that node needs (see the header)
+
+typedef struct {
+    bool set;
+    uid_t uid;
+    gid_t gid;
+} s_owner_t;
+
+//  --owner UID:GID, numbers only (the image has no user database to ask)
+static int
+s_owner_parse (const char *command, const char *text, s_owner_t *owner)
+{
+    memset (owner, 0, sizeof *owner);
+    if (!text)
+        return CLI_OK;
+    const char *colon = strchr (text, ':');
+    size_t uid_len = colon? (size_t) (colon - text): 0;
+    if (!colon || uid_len == 0 || uid_len > 9 || strspn (text, "0123456789") != uid_len
+    ||  !colon [1] || strlen (colon + 1) > 9 || strspn (colon + 1, "0123456789") != strlen (colon + 1))
+        return s_bad (command, "--owner %s: must be UID:GID in numbers, e.g. 10001:10001", text);
+    owner->set = true;
+    owner->uid = (uid_t) strtoul (text, NULL, 10);
+    owner->gid = (gid_t) strtoul (colon + 1, NULL, 10);
+    return CLI_OK;
+}
+
+//  A node's directory (or its allow/): made if missing, never through a
+//  symbolic link, mode 0700, the owner's
+static int
+s_node_dir (const char *command, const char *path, const s_owner_t *owner)
+{
+    struct stat st;
+    if (lstat (path, &st) && (errno != ENOENT || mkdir (path, 0700) || lstat (path, &st)))
+        return s_bad (command, "cannot create directory %s: %s", path, strerror (errno));
+    if (!S_ISDIR (st.st_mode))
+        return s_bad (command, "%s is not a directory", path);
+    if ((owner->set && lchown (path, owner->uid, owner->gid)) || chmod (path, 0700))
+        return s_bad (command, "cannot set the owner or mode of %s: %s", path, strerror (errno));
+    return CLI_OK;
+}
+
+//  dir/name from src (unless it holds the same already), then its mode and owner
+static int
+s_put (const char *command, const char *src, const char *dir, const char *name, mode_t mode,
+       const s_owner_t *owner)
+{
+    char dst [4400];
+    snprintf (dst, sizeof dst, "%s/%s", dir, name);
+    struct stat st;
+    bool there = lstat (dst, &st) == 0;
+    if (there && !S_ISREG (st.st_mode))
+        return s_bad (command, "%s is not a regular file", dst);
+    if ((!there || !s_same_file (src, dst)) && s_copy_file (src, dst, dir, mode))
+        return s_bad (command, "cannot write %s: %s", dst, strerror (errno));
+    if ((owner->set && lchown (dst, owner->uid, owner->gid)) || chmod (dst, mode))
+        return s_bad (command, "cannot set the owner or mode of %s: %s", dst, strerror (errno));
+    return CLI_OK;
+}
+
+static bool
+s_is_key_file (const char *name)
+{
+    size_t len = strlen (name);
+    return (len > 5 && streq (name + len - 5, ".cert"))
+        || (len > 12 && streq (name + len - 12, ".cert_secret"));
+}
+
+static bool
+s_listed (char **names, const char *name)
+{
+    for (size_t i = 0; names && names [i]; i++)
+        if (streq (names [i], name))
+            return true;
+    return false;
+}
+
+//  Remove every key file in dir that is not in keep (NULL-terminated)
+static int
+s_prune (const char *command, const char *dir, char **keep)
+{
+    DIR *handle = opendir (dir);
+    if (!handle)
+        return s_bad (command, "cannot read %s: %s", dir, strerror (errno));
+    int rc = CLI_OK;
+    struct dirent *entry;
+    while ((entry = readdir (handle)) != NULL && rc == CLI_OK) {
+        if (entry->d_name [0] == '.' || !s_is_key_file (entry->d_name) || s_listed (keep, entry->d_name))
+            continue;
+        char path [4400];
+        snprintf (path, sizeof path, "%s/%s", dir, entry->d_name);
+        if (unlink (path))
+            rc = s_bad (command, "cannot remove %s: %s", path, strerror (errno));
+        else
+            printf ("removed  %s (not this node's)\n", path);
+    }
+    closedir (handle);
+    return rc;
+}
+
+static int
+s_split (const char *command, const char *dir, char **codes, size_t n, const char *to,
+         const s_owner_t *owner)
+{
+    if (strlen (to) > 3000)
+        return s_bad (command, "--to is too long");
+    //  Everything it copies must be there and whole before anything is written
+    zcert_t *cert = NULL;
+    int found = s_keypair_load (command, dir, "city.cert", NULL, &cert);
+    zcert_destroy (&cert);
+    if (found == 0)
+        return s_bad (command, "no city.cert in %s (hotline keys init first)", dir);
+    for (size_t i = 0; i < n && found > 0; i++) {
+        char name [64];
+        snprintf (name, sizeof name, "ward-%s.cert", codes [i]);
+        found = s_keypair_load (command, dir, name, codes [i], &cert);
+        zcert_destroy (&cert);
+        if (found == 0)
+            return s_bad (command, "ward %s has no key in %s (hotline keys init or generate)",
+                          codes [i], dir);
+    }
+    if (found < 0)
+        return CLI_BAD_INPUT;
+    char allow [4096];
+    snprintf (allow, sizeof allow, "%s/allow", dir);
+    char **allowed = s_names (allow);
+    if (!allowed)
+        return s_bad (command, "no directory %s (hotline keys init first)", allow);
+    //  OUT itself only holds the nodes' directories (in a container, the
+    //  mount points of their volumes, on a read-only root): made if
+    //  missing, otherwise left as it is
+    struct stat st;
+    bool made = lstat (to, &st) == 0
+             || (errno == ENOENT && mkdir (to, 0700) == 0 && lstat (to, &st) == 0);
+    if (!made || !S_ISDIR (st.st_mode)) {
+        int err = made? ENOTDIR: errno;
+        s_names_free (allowed);
+        return s_bad (command, "cannot use %s: %s", to, strerror (err));
+    }
+    //  The city: its keypair, and the wards' public certificates (allow/)
+    char node [4200], node_allow [4300], src [4400];
+    snprintf (node, sizeof node, "%s/city", to);
+    snprintf (node_allow, sizeof node_allow, "%s/allow", node);
+    char *city_keep [] = { "city.cert", "city.cert_secret", NULL };
+    size_t certs = 0;
+    int rc = s_node_dir (command, node, owner)
+          || s_node_dir (command, node_allow, owner)? CLI_BAD_INPUT: CLI_OK;
+    for (size_t i = 0; rc == CLI_OK && allowed [i]; i++) {
+        if (!s_is_key_file (allowed [i]))
+            continue;
+        snprintf (src, sizeof src, "%s/%s", allow, allowed [i]);
+        rc = s_put (command, src, node_allow, allowed [i], 0644, owner);
+        certs++;
+    }
+    for (size_t i = 0; rc == CLI_OK && city_keep [i]; i++) {
+        snprintf (src, sizeof src, "%s/%s", dir, city_keep [i]);
+        rc = s_put (command, src, node, city_keep [i], i? 0600: 0644, owner);
+    }
+    if (rc == CLI_OK)
+        rc = s_prune (command, node_allow, allowed);
+    if (rc == CLI_OK)
+        rc = s_prune (command, node, city_keep);
+    if (rc == CLI_OK)
+        printf ("split    %-8s -> %s: city.cert, city.cert_secret, allow/ (%zu certificate%s)\n",
+                "city", node, certs, certs == 1? "": "s");
+    //  Each ward: its keypair and the city's public certificate
+    for (size_t i = 0; i < n && rc == CLI_OK; i++) {
+        char cert_name [64], secret_name [80];
+        snprintf (cert_name, sizeof cert_name, "ward-%s.cert", codes [i]);
+        snprintf (secret_name, sizeof secret_name, "ward-%s.cert_secret", codes [i]);
+        char *keep [] = { cert_name, secret_name, "city.cert", NULL };
+        snprintf (node, sizeof node, "%s/%s", to, codes [i]);
+        rc = s_node_dir (command, node, owner);
+        for (size_t k = 0; rc == CLI_OK && keep [k]; k++) {
+            snprintf (src, sizeof src, "%s/%s", dir, keep [k]);
+            rc = s_put (command, src, node, keep [k], k == 1? 0600: 0644, owner);
+        }
+        //  A ward has no allow/ (a stale one would hold other wards' keys)
+        snprintf (node_allow, sizeof node_allow, "%s/allow", node);
+        if (rc == CLI_OK && lstat (node_allow, &st) == 0)
+            rc = s_bad (command, "%s should not be there (a ward needs no allow/): remove it", node_allow);
+        if (rc == CLI_OK)
+            rc = s_prune (command, node, keep);
+        if (rc == CLI_OK)
+            printf ("split    %-8s -> %s: %s, %s, city.cert\n", codes [i], node, cert_name, secret_name);
+    }
+    s_names_free (allowed);
+    return rc;
+}
+
+static int
+s_keys_split (int argc, char **argv)
+{
+    s_keys_opts_t opts;
+    if (s_parse (&opts, "split", argc, argv, "dir wards to owner"))
+        return CLI_BAD_INPUT;
+    if (!opts.to || !*opts.to)
+        return s_bad ("split", "--to OUT is required (OUT/city and OUT/<code> get each node's keys)");
+    s_owner_t owner;
+    if (s_owner_parse ("split", opts.owner, &owner))
+        return CLI_BAD_INPUT;
+    char *list, *codes [S_MAX_WARDS];
+    size_t n;
+    int rc = s_ward_list ("split", opts.wards, &list, codes, &n);
+    if (rc == CLI_OK)
+        rc = s_split ("split", opts.dir, codes, n, opts.to, &owner);
+    free (list);
+    return rc;
+}
+
+static int
+s_keys_init (int argc, char **argv)
+{
+    s_keys_opts_t opts;
+    if (s_parse (&opts, "init", argc, argv, "dir wards to owner"))
+        return CLI_BAD_INPUT;
+    s_owner_t owner;
+    if (opts.owner && !opts.to)
+        return s_bad ("init", "--owner is for the nodes' directories: give --to OUT too");
+    if (opts.to && !*opts.to)
+        return s_bad ("init", "--to needs a directory");
+    if (s_owner_parse ("init", opts.owner, &owner))
+        return CLI_BAD_INPUT;
+    //  Check every code before touching the disk
+    char *list, *codes [S_MAX_WARDS];
+    size_t n;
+    int rc = s_ward_list ("init", opts.wards, &list, codes, &n);
     if (rc == CLI_OK)
         rc = s_prepare_dir ("init", opts.dir);
 
@@ -452,6 +753,8 @@ s_keys_init (int argc, char **argv)
                     allowed? "": "  (now allowed)");
         zcert_destroy (&cert);
     }
+    if (rc == CLI_OK && opts.to)
+        rc = s_split ("init", opts.dir, codes, n, opts.to, &owner);
     free (list);
     return rc;
 }
@@ -508,52 +811,6 @@ s_keys_generate (int argc, char **argv, bool rotate)
     return rc;
 }
 
-static int
-s_compare (const void *a, const void *b)
-{
-    return strcmp (*(char * const *) a, *(char * const *) b);
-}
-
-//  Sorted names of the certificate files (not _secret, not hidden) in dir;
-//  NULL-terminated, caller frees with s_names_free. NULL if no such dir.
-static char **
-s_names (const char *dir)
-{
-    DIR *handle = opendir (dir);
-    if (!handle)
-        return NULL;
-    size_t n = 0, max = 16;
-    char **names = (char **) zmalloc (max * sizeof (char *));
-    struct dirent *entry;
-    while ((entry = readdir (handle)) != NULL) {
-        size_t len = strlen (entry->d_name);
-        if (entry->d_name [0] == '.'
-        || (len > 7 && streq (entry->d_name + len - 7, "_secret")))
-            continue;
-        char path [4400];
-        snprintf (path, sizeof path, "%s/%s", dir, entry->d_name);
-        struct stat st;
-        if (stat (path, &st) || !S_ISREG (st.st_mode))
-            continue;
-        if (n + 1 >= max) {
-            max *= 2;
-            names = (char **) hl_realloc (names, max * sizeof (char *));
-        }
-        names [n++] = hl_strdup (entry->d_name);
-    }
-    closedir (handle);
-    qsort (names, n, sizeof (char *), s_compare);
-    names [n] = NULL;
-    return names;
-}
-
-static void
-s_names_free (char **names)
-{
-    for (size_t i = 0; names && names [i]; i++)
-        free (names [i]);
-    free (names);
-}
 
 static void
 s_show_one (const char *dir, const char *name, const char *status)
@@ -711,7 +968,7 @@ cli_keys (cli_t *cli, int argc, char **argv)
 {
     (void) cli;
     if (argc < 1)
-        return s_bad (NULL, "which command? init, generate, rotate, show or client (see hotline help)");
+        return s_bad (NULL, "which command? init, generate, rotate, show, client or split (see hotline help)");
     const char *command = argv [0];
     if (streq (command, "init"))
         return s_keys_init (argc - 1, argv + 1);
@@ -723,5 +980,7 @@ cli_keys (cli_t *cli, int argc, char **argv)
         return s_keys_show (argc - 1, argv + 1);
     if (streq (command, "client"))
         return s_keys_client (argc - 1, argv + 1);
-    return s_bad (NULL, "unknown command '%s' (init, generate, rotate, show, client)", command);
+    if (streq (command, "split"))
+        return s_keys_split (argc - 1, argv + 1);
+    return s_bad (NULL, "unknown command '%s' (init, generate, rotate, show, client, split)", command);
 }

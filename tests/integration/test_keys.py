@@ -218,3 +218,69 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path):
     os.unlink(os.path.join(d, "ward-31001.cert_secret"))
     result = keys("init", "--dir", d, "--wards", "31001", check=False)
     assert result.returncode == 2 and "secret" in result.stderr
+
+
+def tree(root):
+    """{relative path: (mode, uid, gid)} of everything under root"""
+    found = {}
+    for here, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(here, name)
+            info = os.lstat(path)
+            found[os.path.relpath(path, root)] = (stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid)
+    return found
+
+
+def test_split_gives_each_node_its_own_keys_and_nothing_else(tmp_path):
+    d, out = str(tmp_path / "keys"), str(tmp_path / "out")
+    # Another owner where we may give one (root), else our own: --owner is applied either way
+    uid, gid = (12345, 12346) if os.getuid() == 0 else (os.getuid(), os.getgid())
+    owner = f"{uid}:{gid}"
+    # init --to: the keys, then each node's directory (compose's keys-init, in one command)
+    made = keys("init", "--dir", d, "--wards", "31001 31002", "--to", out, "--owner", owner).stdout
+    assert "split    city" in made and "split    31002" in made, made
+    found = tree(out)
+    public, secret, private_dir = (0o644, uid, gid), (0o600, uid, gid), (0o700, uid, gid)
+    assert found == {
+        "city": private_dir, "city/allow": private_dir,
+        "city/city.cert": public, "city/city.cert_secret": secret,
+        "city/allow/ward-31001.cert": public, "city/allow/ward-31002.cert": public,
+        "31001": private_dir, "31001/ward-31001.cert": public, "31001/ward-31001.cert_secret": secret,
+        "31001/city.cert": public,
+        "31002": private_dir, "31002/ward-31002.cert": public, "31002/ward-31002.cert_secret": secret,
+        "31002/city.cert": public,
+    }, found
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o700
+    for node, name in (("city", "city.cert"), ("31001", "ward-31001.cert"), ("31002", "ward-31002.cert")):
+        assert read(os.path.join(out, node, name + "_secret")) == read(os.path.join(d, name + "_secret"))
+        assert_keypair(os.path.join(out, node), name)
+    assert read(os.path.join(out, "31001", "city.cert")) == read(os.path.join(d, "city.cert"))
+    assert "secret-key" not in read(os.path.join(out, "31001", "city.cert"))
+
+    # Again, after a rotation and with another node's secret planted in a
+    # ward's directory: the secret goes, the rotated key arrives, the files
+    # that did not change are left as they were (same inode)
+    planted = os.path.join(out, "31001", "city.cert_secret")
+    with open(planted, "w") as f:
+        f.write(read(os.path.join(d, "city.cert_secret")))
+    kept = os.stat(os.path.join(out, "city", "allow", "ward-31001.cert")).st_ino
+    keys("rotate", "--dir", d, "--ward", "31002")
+    again = keys("split", "--dir", d, "--wards", "31001 31002", "--to", out, "--owner", owner).stdout
+    assert f"removed  {planted}" in again, again
+    assert tree(out) == found
+    assert os.stat(os.path.join(out, "city", "allow", "ward-31001.cert")).st_ino == kept
+    for name in ("city/allow/ward-31002.cert", "31002/ward-31002.cert"):
+        assert public_key(os.path.join(out, name)) == public_key(os.path.join(d, "ward-31002.cert"))
+
+    # Refused, nothing written: a ward without a key, a bad owner, no --to, no --wards
+    for args in (("--wards", "31001 31003", "--to", str(tmp_path / "o2")),
+                 ("--wards", "31001", "--to", str(tmp_path / "o2"), "--owner", "hotline"),
+                 ("--wards", "31001", "--to", str(tmp_path / "o2"), "--owner", "1:"),
+                 ("--wards", "31001"),
+                 ("--to", str(tmp_path / "o2"))):
+        result = keys("split", "--dir", d, *args, check=False)
+        assert result.returncode == 2 and result.stderr.startswith("hotline keys split"), (args, result.stderr)
+        assert not os.path.exists(tmp_path / "o2"), args
+    result = keys("init", "--dir", str(tmp_path / "k2"), "--wards", "31001", "--owner", owner, check=False)
+    assert result.returncode == 2 and "--to" in result.stderr
+    assert not os.path.exists(tmp_path / "k2")

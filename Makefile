@@ -23,7 +23,8 @@ LIB_OBJ := $(patsubst services/lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRC)) $(BUILD)/gen
 LIB     := $(BUILD)/libhotline.a
 
 SERVICES := intake routing deadline-watcher notification archive web
-BINS     := $(addprefix $(BUILD)/hotline-,$(SERVICES)) $(BUILD)/hotline $(BUILD)/hotline-selftest
+BINS     := $(addprefix $(BUILD)/hotline-,$(SERVICES)) $(BUILD)/hotline $(BUILD)/hotline-selftest \
+            $(BUILD)/hotline-entrypoint
 
 .SECONDEXPANSION:
 .PHONY: all deps test run bench fuzz clean
@@ -55,6 +56,13 @@ $(BUILD)/hotline-%: $$(wildcard services/$$*/*.c services/$$*/*.h) services/lib/
 $(BUILD)/hotline: services/cli/*.c services/lib/*.h $(LIB)
 	@echo "  LD  $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.c,$^) $(LIB) $(LDLIBS) -o $@
+
+#   The container image's entrypoint: no library (it must run when nothing
+#   else does); it knows the services from SERVICES above
+$(BUILD)/hotline-entrypoint: services/entrypoint/entrypoint.c Makefile
+	@mkdir -p $(BUILD)
+	@echo "  LD  $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -DHL_SERVICES='"$(SERVICES)"' $< -o $@
 
 $(BUILD)/hotline-selftest: tests/selftest.c services/lib/*.h $(LIB)
 	@echo "  LD  $@"

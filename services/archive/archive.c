@@ -39,10 +39,19 @@ static const char s_schema [] =
     "  focal_points TEXT NOT NULL, updated_ms INTEGER NOT NULL);";
 
 //  archive.db's schema versions (hl_store_migrate): append, never edit.
-//  The case list's next_due_ms columns and its search index are still set
-//  up by archive_query_setup (archive_query.c), idempotently
+//  Steps 2 to 5 are what the previous release made outside the versions,
+//  so its stores (at version 1) may have them: each looks first (IF NOT
+//  EXISTS, or a function). The functions take the archive as arg.
+//    2  the deadlines' tables (hl_deadline)
+//    3  the case list's next_due_ms, next_deadline (archive_query.c)
+//    4  the case list's search index, cases_fts (archive_query.c)
+//    5  the city dashboard's figures (archive_wards.c; the city only)
 static const hl_store_migration_t s_migrations [] = {
     { 1, s_schema, NULL },
+    { 2, hl_deadline_schema, NULL },
+    { 3, NULL, archive_query_add_due },
+    { 4, NULL, archive_query_add_search },
+    { 5, NULL, archive_wards_add_figures },
     { 0, NULL, NULL }
 };
 
@@ -587,8 +596,7 @@ archive_new (hl_service_t *service)
     char *path = hl_service_path (service, "archive.db");
     self->store = hl_store_new (path, NULL);
     free (path);
-    if (!self->store || hl_store_migrate (self->store, "archive.db", s_migrations, NULL)
-    ||  hl_deadline_setup (self->store) || archive_query_setup (self)) {
+    if (!self->store || hl_store_migrate (self->store, "archive.db", s_migrations, self)) {
         archive_destroy (&self);
         return NULL;
     }

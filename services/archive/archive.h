@@ -18,12 +18,14 @@ void archive_destroy (archive_t **self_p);
 //  and a reply code.
 char *archive_query (archive_t *self, const Hotline__Query *query, int *code, char *error, size_t size);
 hl_store_t *archive_store (archive_t *self);
-//  The case list's columns (archive_query.c): added to the cases table and
-//  filled at start-up if missing (next_due_ms, next_deadline, the search
-//  index); a new case's search text (rowid: its row in cases); the next
+//  The case list's columns (archive_query.c): archive.db's migration steps
+//  that add them to the cases table and fill them (next_due_ms and
+//  next_deadline; the search index), hl_store_step_fn's with the archive
+//  as arg; a new case's search text (rowid: its row in cases); the next
 //  deadline of a case after an event moved its deadlines. Inside the
-//  caller's transaction but setup. 0 or -1.
-int archive_query_setup (archive_t *self);
+//  caller's transaction. 0 or -1.
+int archive_query_add_due (hl_store_t *store, void *arg);
+int archive_query_add_search (hl_store_t *store, void *arg);
 int archive_query_case_created (archive_t *self, const Hotline__Event *event, int64_t rowid);
 int archive_query_case_changed (archive_t *self, const Hotline__Event *event);
 //  The report's rule of what is still open: the states that count as done
@@ -33,11 +35,12 @@ void archive_query_closed_states (archive_t *self, zlistx_t **done, zlistx_t **f
 //  and "map". archive_wards_kind says whether kind is one of them;
 //  archive_wards_query answers like archive_query, as JSON (caller decrefs)
 //  or NULL with code and error set (code HL_OK: a store error).
-//  archive_wards_setup adds the columns and index it reads to the cases
-//  table (the city only; filled from the case_actions and deadlines at
-//  hand when missing) and archive_wards_case_changed keeps them current,
-//  inside the transaction that applies the event. 0 or -1.
-int archive_wards_setup (archive_t *self);
+//  archive_wards_add_figures, archive.db's migration step (arg: the
+//  archive), adds the columns and index it reads to the cases table (the
+//  city only; filled from the case_actions and deadlines at hand) and
+//  archive_wards_case_changed keeps them current, inside the transaction
+//  that applies the event. 0 or -1.
+int archive_wards_add_figures (hl_store_t *store, void *arg);
 int archive_wards_case_changed (archive_t *self, const Hotline__Event *event);
 bool archive_wards_kind (const char *kind);
 json_t *archive_wards_query (archive_t *self, const Hotline__Query *query, int *code,

@@ -6,9 +6,9 @@
 
 //  ---------------------------------------------------------------- the case list
 //
-//  The list's own columns of the cases table, added to any store at start-up
-//  (archive_query_setup) and kept current as events are applied
-//  (archive_query_case_changed):
+//  The list's own columns of the cases table, made by archive.db's
+//  migration steps 3 and 4 (archive_query_add_due, archive_query_add_search)
+//  and kept current as events are applied (archive_query_case_changed):
 //
 //    next_due_ms, next_deadline   the case's earliest running deadline (NULL
 //                                 if none): order=due and --overdue read an
@@ -44,47 +44,52 @@ static const char *s_next_due_sql =
     " WHERE d.case_id = cases.case_id AND d.met_ms IS NULL ORDER BY due_ms, id LIMIT 1)";
 
 int
-archive_query_setup (archive_t *self)
+archive_query_add_due (hl_store_t *store, void *arg)
 {
-    hl_store_t *store = archive_store (self);
-    if (hl_store_begin (store))
+    (void) arg;
+    int has = (int) hl_store_int (store, "SELECT count(*) FROM pragma_table_info('cases')"
+                                         " WHERE name = 'next_due_ms'", -1);
+    if (has < 0)
         return -1;
-    int rc = 0;
-    if (hl_store_int (store, "SELECT count(*) FROM pragma_table_info('cases') WHERE name = 'next_due_ms'", -1) == 0) {
-        //  A store from before the list's columns: add them, then fill
-        //  them from the deadlines already recorded
-        hl_info ("adding the case list's deadline columns to the cases table");
-        rc = hl_store_exec (store, "ALTER TABLE cases ADD COLUMN next_due_ms INTEGER;"
-                                   "ALTER TABLE cases ADD COLUMN next_deadline TEXT;")
-          || hl_store_exec (store, s_next_due_sql);
-    }
-    if (rc == 0)
-        rc = hl_store_exec (store, "CREATE INDEX IF NOT EXISTS cases_due ON cases (next_due_ms)");
-    if (rc == 0 && hl_store_int (store, "SELECT count(*) FROM sqlite_master WHERE name = 'cases_fts'", -1) == 0) {
-        hl_info ("indexing the cases' text for search");
-        rc = hl_store_exec (store, "CREATE VIRTUAL TABLE cases_fts USING fts5 (text, content = '',"
-                                   " tokenize = 'unicode61 remove_diacritics 0')");
-        sqlite3_stmt *insert = rc? NULL: hl_store_prepare (store,
-            "INSERT INTO cases_fts (rowid, text) VALUES (?, ?)");
-        sqlite3_stmt *stmt = insert? hl_store_prepare (store, "SELECT rowid, case_id, report FROM cases"): NULL;
-        rc = stmt? 0: -1;
-        while (stmt && rc == 0 && sqlite3_step (stmt) == SQLITE_ROW) {
-            Hotline__Event *submit = hotline__event__unpack (NULL, (size_t) sqlite3_column_bytes (stmt, 2),
-                                                             (const uint8_t *) sqlite3_column_blob (stmt, 2));
-            rc = s_index_text (insert, sqlite3_column_int64 (stmt, 0),
-                               (const char *) sqlite3_column_text (stmt, 1), submit? submit->report: NULL);
-            if (submit)
-                hotline__event__free_unpacked (submit, NULL);
-        }
-        if (stmt)
-            sqlite3_reset (stmt);
-    }
-    if (rc || hl_store_commit (store)) {
-        hl_error ("cannot set up the case list's columns: %s", hl_store_error (store));
-        hl_store_rollback (store);
+    //  A store from before the columns: add them, then fill them from the
+    //  deadlines already recorded
+    if (has == 0
+    &&  (hl_store_exec (store, "ALTER TABLE cases ADD COLUMN next_due_ms INTEGER;"
+                               "ALTER TABLE cases ADD COLUMN next_deadline TEXT;")
+     ||  hl_store_exec (store, s_next_due_sql)))
         return -1;
+    return hl_store_exec (store, "CREATE INDEX IF NOT EXISTS cases_due ON cases (next_due_ms)");
+}
+
+//  archive.db's step 4: the search index, filled from the cases at hand
+//  (the previous release's stores may have it: look first). 0 or -1.
+int
+archive_query_add_search (hl_store_t *store, void *arg)
+{
+    (void) arg;
+    int has = (int) hl_store_int (store, "SELECT count(*) FROM sqlite_master WHERE name = 'cases_fts'", -1);
+    if (has != 0)
+        return has < 0? -1: 0;
+    if (hl_store_exec (store, "CREATE VIRTUAL TABLE cases_fts USING fts5 (text, content = '',"
+                              " tokenize = 'unicode61 remove_diacritics 0')"))
+        return -1;
+    sqlite3_stmt *insert = hl_store_prepare (store, "INSERT INTO cases_fts (rowid, text) VALUES (?, ?)");
+    sqlite3_stmt *stmt = insert? hl_store_prepare (store, "SELECT rowid, case_id, report FROM cases"): NULL;
+    if (!stmt)
+        return -1;
+    int rc = 0, step = SQLITE_DONE;
+    while (rc == 0 && (step = sqlite3_step (stmt)) == SQLITE_ROW) {
+        Hotline__Event *submit = hotline__event__unpack (NULL, (size_t) sqlite3_column_bytes (stmt, 2),
+                                                         (const uint8_t *) sqlite3_column_blob (stmt, 2));
+        rc = s_index_text (insert, sqlite3_column_int64 (stmt, 0),
+                           (const char *) sqlite3_column_text (stmt, 1), submit? submit->report: NULL);
+        if (submit)
+            hotline__event__free_unpacked (submit, NULL);
     }
-    return archive_wards_setup (self);      //  the city dashboard's columns
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = -1;
+    sqlite3_reset (stmt);
+    return rc;
 }
 
 int

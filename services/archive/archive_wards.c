@@ -131,19 +131,19 @@ s_city (archive_t *self)
 }
 
 int
-archive_wards_setup (archive_t *self)
+archive_wards_add_figures (hl_store_t *store, void *arg)
 {
+    archive_t *self = (archive_t *) arg;
     if (!s_city (self))
         return 0;
-    hl_store_t *store = archive_store (self);
-    if (hl_store_int (store, "SELECT count(*) FROM pragma_table_info('cases') WHERE name = 'figure_flags'", -1) == 1)
-        return 0;
+    int has = (int) hl_store_int (store, "SELECT count(*) FROM pragma_table_info('cases')"
+                                         " WHERE name = 'figure_flags'", -1);
+    if (has != 0)
+        return has < 0? -1: 0;
     hl_info ("adding the dashboard's figures to the cases table");
     s_names_t names;
     s_names_init (self, &names);
-    int rc = hl_store_begin (store);
-    if (rc == 0)
-        rc = hl_store_exec (store, "ALTER TABLE cases ADD COLUMN figure_flags INTEGER NOT NULL DEFAULT 0;"
+    int rc = hl_store_exec (store, "ALTER TABLE cases ADD COLUMN figure_flags INTEGER NOT NULL DEFAULT 0;"
                                    "ALTER TABLE cases ADD COLUMN on_time_due_ms INTEGER;"
                                    "ALTER TABLE cases ADD COLUMN on_time_met_ms INTEGER;");
     sqlite3_stmt *fill = rc? NULL: hl_store_prepare (store,
@@ -169,12 +169,7 @@ archive_wards_setup (archive_t *self)
         rc = hl_store_exec (store, "CREATE INDEX IF NOT EXISTS cases_figures ON cases (received_ms, ward, type,"
                                    " anonymous, figure_flags, on_time_due_ms, on_time_met_ms)");
     s_names_destroy (&names);
-    if (rc || hl_store_commit (store)) {
-        hl_error ("cannot add the dashboard's figures: %s", hl_store_error (store));
-        hl_store_rollback (store);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 int

@@ -9,6 +9,16 @@
 #include "watcher.h"
 #include "heap.h"
 
+//  deadline.db's schema versions (hl_store_migrate): append, never edit.
+//  1 and 2: what the last unversioned release made outside versions (the
+//  deadlines' tables, the consumer's cursor), IF NOT EXISTS, as its stores
+//  have them already
+static const hl_store_migration_t s_migrations [] = {
+    { 1, hl_deadline_schema, NULL },
+    { 2, hl_consumer_schema, NULL },
+    { 0, NULL, NULL }
+};
+
 struct _watcher_t {
     hl_service_t *service;
     hl_procedure_t *procedure;
@@ -252,7 +262,8 @@ watcher_new (hl_service_t *service)
     char *db = hl_service_path (service, "deadline.db");
     self->store = hl_store_new (db, NULL);
     free (db);
-    if (!self->store || hl_deadline_setup (self->store) || s_load (self)) {
+    if (!self->store || hl_store_migrate (self->store, "deadline.db", s_migrations, NULL)
+    ||  s_load (self)) {
         watcher_destroy (&self);
         return NULL;
     }

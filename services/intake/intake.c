@@ -42,10 +42,13 @@ s_add_command_hash (hl_store_t *store, void *arg)
     return hl_store_exec (store, "ALTER TABLE requests ADD COLUMN command_hash BLOB");
 }
 
-//  intake.db's schema versions (hl_store_migrate): append, never edit
+//  intake.db's schema versions (hl_store_migrate): append, never edit.
+//  3: the deadlines' tables, which the previous release made outside the
+//  versions (so its stores have them: IF NOT EXISTS)
 static const hl_store_migration_t s_migrations [] = {
     { 1, s_schema, NULL },
     { 2, NULL, s_add_command_hash },
+    { 3, hl_deadline_schema, NULL },
     { 0, NULL, NULL }
 };
 
@@ -1013,7 +1016,6 @@ intake_new (hl_service_t *service)
     self->store = hl_store_new (path, NULL);
     free (path);
     if (!self->store || hl_store_migrate (self->store, "intake.db", s_migrations, NULL)
-    ||  hl_deadline_setup (self->store)
     ||  sodium_init () < 0) {
         intake_destroy (&self);
         return NULL;

@@ -20,7 +20,7 @@
 
 //  The last step of s_migrations: a web.db written by a newer version is
 //  refused rather than misread
-#define S_SCHEMA_VERSION    1
+#define S_SCHEMA_VERSION    2
 #define S_PASSWORD_MIN      10
 #define S_PASSWORD_MAX      256
 #define S_TOTP_STEP         30
@@ -79,12 +79,22 @@ static const char s_schema [] =
     "  proposals TEXT NOT NULL,"
     "  updated_ms INTEGER NOT NULL);";
 
-//  web.db's schema versions (hl_store_migrate): append, never edit.
-//  hl_public's tables in the same file are created idempotently by it
+//  web.db's schema versions (hl_store_migrate): append, never edit. The
+//  file also holds hl_public's tables: one list, so one version, for both
+//  classes (each opens the file with it). 2: those tables, which the
+//  previous release made outside the versions (IF NOT EXISTS: its stores
+//  may have them)
 static const hl_store_migration_t s_migrations [] = {
     { 1, s_schema, NULL },
+    { 2, hl_public_schema, NULL },
     { 0, NULL, NULL }
 };
+
+const hl_store_migration_t *
+hl_accounts_migrations (void)
+{
+    return s_migrations;
+}
 
 static const char *s_text_keys [] = { "letter", "practice", "difficulties", "proposals", NULL };
 

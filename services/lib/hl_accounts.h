@@ -49,6 +49,9 @@ typedef struct {
 
 //  Open (creating if needed) the store at path. NULL on error (logged).
 hl_accounts_t *hl_accounts_new (const char *path);
+//  web.db's migration steps (hl_store_migrate), ended by { 0 }: this
+//  class's tables and hl_public's, which share the file and its version
+const hl_store_migration_t *hl_accounts_migrations (void);
 void hl_accounts_destroy (hl_accounts_t **self_p);
 
 //  --- Users

@@ -1,6 +1,9 @@
 /*  hl_consumer — a service that follows the archive's event log.  */
 #include "hotline.h"
 
+const char hl_consumer_schema [] =
+    "CREATE TABLE IF NOT EXISTS hop_cursor (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL);";
+
 struct _hl_consumer_t {
     hl_store_t *store;
     hl_hop_receiver_t *receiver;
@@ -96,8 +99,11 @@ hl_consumer_new (zloop_t *loop, const char *endpoint, hl_store_t *store,
     self->store = store;
     self->handler = handler;
     self->arg = arg;
-    if (hl_store_exec (store,
-            "CREATE TABLE IF NOT EXISTS hop_cursor (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL)")) {
+    //  The table comes from the store's migration steps: a schema made
+    //  here, outside them, would not be in the store's version
+    if (hl_store_int (store, "SELECT count(*) FROM sqlite_master WHERE name = 'hop_cursor'", 0) != 1) {
+        hl_error ("%s has no hop_cursor table: its migration steps must include"
+                  " hl_consumer_schema", hl_store_path (store));
         free (self);
         return NULL;
     }
@@ -197,7 +203,12 @@ hl_consumer_test (bool verbose)
     assert (mkdtemp (dir));
     char path [64];
     snprintf (path, sizeof path, "%s/c.db", dir);
+    //  A store without the cursor's table is refused, with nothing started
     hl_store_t *store = hl_store_new (path, "CREATE TABLE handled (seq INTEGER NOT NULL)");
+    zloop_t *loop = zloop_new ();
+    assert (hl_consumer_new (loop, "tcp://127.0.0.1:17931", store, s_test_handler, NULL) == NULL);
+    zloop_destroy (&loop);
+    assert (hl_store_exec (store, hl_consumer_schema) == 0);
     s_test_state_t state = { store, false, zloop_new (), NULL };
     hl_hop_opts_t opts;
     hl_hop_opts_init (&opts);

@@ -16,8 +16,14 @@ typedef struct _hl_consumer_t hl_consumer_t;
 //  Called inside the batch transaction. 0 = handled, -1 = retry the batch.
 typedef int (hl_consumer_fn) (void *arg, const Hotline__Event *event);
 
+//  The cursor's table, hop_cursor (stream, seq), for the migration steps
+//  of each consumer's store (routing.db, notify.db, deadline.db: see
+//  hl_store_migrate). Frozen, as every step is.
+extern const char hl_consumer_schema [];
+
 //  Follow stream "log" at endpoint (the archive's feed); cursor kept in
-//  store table hop_cursor.
+//  store table hop_cursor, which the store's migrations made (NULL,
+//  logged, if it has none).
 hl_consumer_t *hl_consumer_new (zloop_t *loop, const char *endpoint, hl_store_t *store,
                                 hl_consumer_fn *handler, void *arg);
 void hl_consumer_destroy (hl_consumer_t **self_p);

@@ -8,7 +8,7 @@
 
 #define S_MAX_DEFS  64
 
-static const char *s_schema =
+const char hl_deadline_schema [] =
     "CREATE TABLE IF NOT EXISTS deadline_cases ("
     "    case_id TEXT PRIMARY KEY,"
     "    received_ms INTEGER NOT NULL,"
@@ -44,7 +44,7 @@ int
 hl_deadline_setup (hl_store_t *store)
 {
     assert (store);
-    return hl_store_exec (store, s_schema);
+    return hl_store_exec (store, hl_deadline_schema);
 }
 
 static bool

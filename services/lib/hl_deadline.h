@@ -17,7 +17,14 @@
 #ifndef HL_DEADLINE_H_INCLUDED
 #define HL_DEADLINE_H_INCLUDED
 
-//  Create the tables if missing. 0 or -1.
+//  The tables' DDL (CREATE ... IF NOT EXISTS), for the migration steps of
+//  the stores that hold them (intake.db, archive.db, deadline.db: see
+//  hl_store_migrate). Frozen: a later change to these tables is a new step
+//  in each of those stores, never an edit here, so that a store's schema
+//  version keeps meaning one schema.
+extern const char hl_deadline_schema [];
+//  Create the tables in a scratch store (selftests, bench); services take
+//  hl_deadline_schema into their migration steps instead. 0 or -1.
 int hl_deadline_setup (hl_store_t *store);
 //  Apply one event's effect (call inside the caller's transaction):
 //  - submit: remember received_ms and regime; start the initial deadlines;

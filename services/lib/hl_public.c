@@ -7,7 +7,8 @@
 
 #define S_KEEP_MS   (7LL * 24 * 3600 * 1000)
 
-static const char *s_schema =
+//  Step 2 of web.db (hl_accounts_migrations): frozen, as every step is
+const char hl_public_schema [] =
     "CREATE TABLE IF NOT EXISTS public_tracking ("
     "  token_hash TEXT PRIMARY KEY,"
     "  case_id TEXT NOT NULL,"
@@ -65,8 +66,10 @@ hl_public_new (const char *path)
     if (sodium_init () < 0)
         return NULL;
     hl_public_t *self = (hl_public_t *) zmalloc (sizeof (hl_public_t));
-    self->store = hl_store_new (path, s_schema);
-    if (!self->store) {
+    //  web.db's one list of steps, so that hl_accounts and this class,
+    //  whichever opens the file first, agree on its version
+    self->store = hl_store_new (path, NULL);
+    if (!self->store || hl_store_migrate (self->store, "web.db", hl_accounts_migrations (), NULL)) {
         hl_public_destroy (&self);
         return NULL;
     }
@@ -196,8 +199,39 @@ hl_public_test (bool verbose)
     assert (mkdtemp (dir));
     char path [PATH_MAX];
     snprintf (path, sizeof path, "%s/web.db", dir);
+    //  A web.db of the previous release: version 1 (the accounts' tables),
+    //  with or without this class's tables, which it made outside the
+    //  versions. Both are brought to version 2, rows kept
+    for (int had = 0; had < 2; had++) {
+        hl_store_t *store = hl_store_new (path, NULL);
+        assert (store);
+        assert (hl_store_exec (store, "CREATE TABLE users (name TEXT PRIMARY KEY);"
+                                      "PRAGMA user_version = 1") == 0);
+        if (had)
+            assert (hl_store_exec (store, "CREATE TABLE public_tracking (token_hash TEXT PRIMARY KEY,"
+                                          " case_id TEXT NOT NULL, created_ms INTEGER NOT NULL);"
+                                          "INSERT INTO public_tracking VALUES ('x', 'c', 1)") == 0);
+        hl_store_destroy (&store);
+        hl_public_t *old = hl_public_new (path);
+        assert (old);
+        assert (hl_store_version (old->store) == 2);
+        assert (hl_store_int (old->store, "SELECT count(*) FROM public_tracking", -1) == had);
+        assert (hl_store_int (old->store, "SELECT count(*) FROM sqlite_master"
+                                          " WHERE name = 'public_submissions_phone'", -1) == 1);
+        hl_public_destroy (&old);
+        unlink (path);
+    }
+    //  A newer one is refused
+    {
+        hl_store_t *store = hl_store_new (path, NULL);
+        assert (hl_store_exec (store, "PRAGMA user_version = 99") == 0);
+        hl_store_destroy (&store);
+        assert (hl_public_new (path) == NULL);
+        unlink (path);
+    }
     hl_public_t *self = hl_public_new (path);
     assert (self);
+    assert (hl_store_version (self->store) == 2);
     char token [HL_TOKEN_HEX], other [HL_TOKEN_HEX], case_id [32];
     assert (hl_public_track_new (self, "31001-2026-000001", token) == 0);
     assert (hl_public_track_new (self, "31001-2026-000001", other) == 0);

@@ -18,8 +18,12 @@
 
 typedef struct _hl_public_t hl_public_t;
 
-//  Open (create) the tables in the file at path. NULL on error (logged).
+//  Open the file at path, creating it or bringing its schema up to date
+//  with web.db's migration steps (hl_accounts_migrations). NULL on error
+//  (logged), e.g. a web.db written by a newer release.
 hl_public_t *hl_public_new (const char *path);
+//  This class's tables: web.db's step 2 (frozen)
+extern const char hl_public_schema [];
 void hl_public_destroy (hl_public_t **self_p);
 
 //  A new tracking token for case_id into token (HL_TOKEN_HEX bytes: 64

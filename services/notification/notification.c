@@ -62,6 +62,9 @@ static const hl_store_migration_t s_migrations [] = {
     { 1, s_schema, NULL },
     { 2, "ALTER TABLE outbox ADD COLUMN resends INTEGER NOT NULL DEFAULT 0;"
          "ALTER TABLE outbox ADD COLUMN resent_ms INTEGER;", NULL },
+    //  3: the consumer's cursor, which hl_consumer_new used to make itself
+    //  (every store of the previous release has it: IF NOT EXISTS)
+    { 3, hl_consumer_schema, NULL },
     { 0, NULL, NULL }
 };
 

@@ -23,9 +23,12 @@ static const char s_schema [] =
     "  event_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, at_ms INTEGER NOT NULL,"
     "  variant TEXT NOT NULL, reason TEXT NOT NULL, code INTEGER NOT NULL);";
 
-//  routing.db's schema versions (hl_store_migrate): append, never edit
+//  routing.db's schema versions (hl_store_migrate): append, never edit.
+//  2: the consumer's cursor, which hl_consumer_new used to make itself (so
+//  every store of the previous release has it: IF NOT EXISTS)
 static const hl_store_migration_t s_migrations [] = {
     { 1, s_schema, NULL },
+    { 2, hl_consumer_schema, NULL },
     { 0, NULL, NULL }
 };
 

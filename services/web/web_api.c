@@ -205,6 +205,12 @@ web_api_new (hl_service_t *service)
         web_api_destroy (&self);
         return NULL;
     }
+    //  web.db is migrated now, at start-up, or refused (a newer release
+    //  wrote it: logged), not at the first request
+    if (!web_api_accounts (self)) {
+        web_api_destroy (&self);
+        return NULL;
+    }
     self->pub = web_public_new (service, self);
     if (!self->pub) {
         web_api_destroy (&self);

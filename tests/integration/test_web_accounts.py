@@ -122,7 +122,7 @@ def test_add_list_and_the_hash_verifies(node):
     assert not password_ok(hashed, PASSWORD + "x")
     # the schema is versioned
     conn = sqlite3.connect(web_db(node))
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
 

@@ -19,6 +19,7 @@ static s_test_t s_tests [] = {
     { "msg",       hl_msg_test },
     { "report",    hl_report_test },
     { "client",    hl_client_test },
+    { "lexer",     hl_lexer_test },
     { "procedure", hl_procedure_test },
     { "procedure_loader", hl_procedure_loader_test },
     { "procedure_meaning", hl_procedure_meaning_test },

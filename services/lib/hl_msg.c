@@ -18,37 +18,51 @@ hl_msg_node (void)
     return s_node;
 }
 
+size_t
+hl_utf8_char (const char *s, size_t len, uint32_t *code)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    if (len == 0)
+        return 0;
+    unsigned char c = p [0];
+    if (c < 0x80) {
+        if (code)
+            *code = c;
+        return 1;
+    }
+    size_t need;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) { need = 1; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { need = 2; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { need = 3; cp = c & 0x07; }
+    else return 0;                  //  a continuation byte, C0, C1, F5..FF
+    if (len <= need)
+        return 0;
+    for (size_t i = 1; i <= need; i++) {
+        if ((p [i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p [i] & 0x3F);
+    }
+    //  Overlong forms, surrogates and values past U+10FFFF
+    if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000)
+    ||  (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+        return 0;
+    if (code)
+        *code = cp;
+    return need + 1;
+}
+
 bool
 hl_utf8_valid (const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *) s;
-    const unsigned char *end = p + len;
-    while (p < end) {
-        unsigned char c = *p;
-        if (c == 0)
+    size_t at = 0;
+    while (at < len) {
+        if (s [at] == 0)
             return false;           //  no embedded NULs either
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        size_t need;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) { need = 1; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { need = 2; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { need = 3; cp = c & 0x07; }
-        else return false;
-        if ((size_t) (end - p) <= need)
+        size_t size = hl_utf8_char (s + at, len - at, NULL);
+        if (size == 0)
             return false;
-        for (size_t i = 1; i <= need; i++) {
-            if ((p [i] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p [i] & 0x3F);
-        }
-        //  Overlong forms, surrogates and values past U+10FFFF
-        if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000)
-        ||  (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-            return false;
-        p += need + 1;
+        at += size;
     }
     return true;
 }
@@ -354,6 +368,19 @@ hl_msg_test (bool verbose)
     assert (!hl_utf8_valid ("\xE0\x80\xAF", 3));      //  overlong
     assert (!hl_utf8_valid ("\xED\xA0\x80", 3));      //  surrogate
     assert (!hl_utf8_valid ("abc\xE1\xBB", 5));       //  truncated
+    //  One character at a time, with its code point
+    uint32_t code = 0;
+    assert (hl_utf8_char ("\xE1\xBB\x9D!", 4, &code) == 3 && code == 0x1EDD);
+    assert (hl_utf8_char ("A", 1, &code) == 1 && code == 'A');
+    assert (hl_utf8_char ("", 1, &code) == 1 && code == 0);        //  NUL: a character
+    assert (hl_utf8_char ("\xF0\x9F\x98\x80", 4, &code) == 4 && code == 0x1F600);
+    assert (hl_utf8_char ("\xF4\x90\x80\x80", 4, NULL) == 0);   //  past U+10FFFF
+    assert (hl_utf8_char ("\xF0\x8F\xBF\xBF", 4, NULL) == 0);   //  overlong
+    assert (hl_utf8_char ("\xC1\xBF", 2, NULL) == 0);            //  overlong
+    assert (hl_utf8_char ("\xED\xBF\xBF", 3, NULL) == 0);       //  surrogate
+    assert (hl_utf8_char ("\xE1\xBB\x9D", 2, NULL) == 0);       //  cut by len
+    assert (hl_utf8_char ("\x9D", 1, NULL) == 0);                //  continuation
+    assert (hl_utf8_char ("x", 0, NULL) == 0);
     char cut [] = "ph\xC6\xB0\xE1\xBB\x9Dng \xE1\xBB";  //  "phường " then a cut character
     assert (hl_utf8_scrub (cut) == 2 && streq (cut, "ph\xC6\xB0\xE1\xBB\x9Dng ??"));
     char mid [] = "a\xE1\xBB" "b";

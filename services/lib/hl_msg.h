@@ -18,7 +18,16 @@ zframe_t *hl_msg_encode (Hotline__Envelope *env);
 int hl_msg_send (zsock_t *sock, zframe_t *routing_id, Hotline__Envelope *env);
 //  Validate any decoded message: UTF-8 strings, known enum values. 0 or -1.
 int hl_msg_check (const ProtobufCMessage *msg, const char **reason);
+//  The one UTF-8 validator. True if len bytes at s are valid UTF-8: no
+//  overlong forms, surrogates, values past U+10FFFF, cut characters, or NUL
+//  bytes.
 bool hl_utf8_valid (const char *s, size_t len);
+//  The character at s (len bytes available): its length in bytes (1-4),
+//  with its code point in *code (code may be NULL), or 0 if the bytes there
+//  are not one valid character under hl_utf8_valid's rules (or len is 0).
+//  A NUL byte is a character of length 1 here: callers that refuse NULs,
+//  as hl_utf8_valid does, check for them.
+size_t hl_utf8_char (const char *s, size_t len, uint32_t *code);
 //  Replace in place every byte of text that is not part of a valid UTF-8
 //  sequence by '?' (e.g. a multibyte character cut by a "%.40s" or a full
 //  snprintf buffer), so the text passes hl_msg_decode on the other side.

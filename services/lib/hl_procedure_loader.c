@@ -4,16 +4,18 @@
  *
  *  Loading runs in passes over the tokenized file, so declarations may come
  *  in any order:
- *    1. every line: size, UTF-8, control characters, tokens, keyword and
- *       column count; then the declarations (procedure, regime, role, state);
+ *    1. every line: size, UTF-8, control characters and words (hl_lexer,
+ *       the lexer of every configuration language), keyword and column
+ *       count; then the declarations (procedure, regime, role, state);
  *    2. action and deadline lines, resolved against the declarations;
  *    3. notify lines, resolved against the actions, then the meaning lines
  *       (3b, in hl_procedure_meaning.c);
  *    4. whole-file checks: one initial state, a creating action, every state
  *       reachable from the initial state, every open state has a way out;
  *    5. every required meaning is declared (hl_procedure_meaning.c).
- *  The first error found is reported as "path:line: message"; errors that
- *  concern the whole file name the last line.
+ *  The first error found is reported as "path:line: message", through
+ *  hl_lexer_fail, as the routing rules' and the templates' are; errors
+ *  that concern the whole file name the last line.
  *
  *  Rules of the format this class enforces beyond the header:
  *    - names (states, roles, regimes, actions, variants, requires, deadline
@@ -34,7 +36,7 @@
  *    - lines are at most 4096 bytes, the file at most 1 MiB.
  *
  *
- *  How to read this file: small helpers, reading and tokenizing (pass 1),
+ *  How to read this file: small helpers, reading (pass 1, the syntax),
  *  the declarations, action, deadline and notify lines (passes 1-3), the
  *  graph checks (pass 4), hl_procedure_load (the meaning lines are in
  *  hl_procedure_meaning.c), then the selftest: every
@@ -69,35 +71,15 @@ hl_proc_strdup (const char *text)
     return copy;
 }
 
-//  Length to print of user text in an error message: at most 40 bytes, cut
-//  on a UTF-8 character boundary
-int
-hl_proc_clip (const char *text)
-{
-    size_t len = strlen (text);
-    if (len <= 40)
-        return (int) len;
-    len = 40;
-    while (len > 0 && ((unsigned char) text [len] & 0xC0) == 0x80)
-        len--;
-    return (int) len;
-}
-
 int
 hl_proc_fail (hl_proc_ctx_t *ctx, size_t line, const char *format, ...)
 {
-    if (ctx->failed)
-        return -1;
-    ctx->failed = true;
-    if (ctx->err && ctx->errsize) {
-        char message [512];
-        va_list args;
-        va_start (args, format);
-        vsnprintf (message, sizeof message, format, args);
-        va_end (args);
-        snprintf (ctx->err, ctx->errsize, "%s:%zu: %s", ctx->path, line, message);
-    }
-    return -1;
+    char message [512];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (message, sizeof message, format, args);
+    va_end (args);
+    return hl_lexer_fail (ctx->lexer, line, "%s", message);
 }
 
 static void *
@@ -171,69 +153,19 @@ hl_proc_split (char *text, char ***items_p)
 //  --------------------------------------------------------------------------
 //  Reading and tokenizing
 
-//  Tokenize one line (already checked: UTF-8, no control characters).
-//  Returns 0, or -1 with *message set.
-static int
-s_tokenize (const char *text, size_t len, hl_proc_line_t *line, const char **message)
-{
-    line->buf = (char *) hl_proc_realloc (NULL, len + 2, 1);
-    size_t pos = 0;
-    size_t ctok = 0;
-    size_t i = 0;
-    while (i < len) {
-        char c = text [i];
-        if (c == ' ' || c == '\t') {
-            i++;
-            continue;
-        }
-        if (c == '#')
-            break;
-        HL_PROC_GROW (line->tok, line->ntok, ctok);
-        hl_proc_token_t *token = &line->tok [line->ntok++];
-        token->text = line->buf + pos;
-        token->quoted = c == '"';
-        if (c == '"') {
-            i++;
-            while (true) {
-                if (i >= len) {
-                    *message = "unterminated quoted text";
-                    return -1;
-                }
-                c = text [i];
-                if (c == '"') {
-                    i++;
-                    break;
-                }
-                if (c == '\\') {
-                    if (i + 1 < len && (text [i + 1] == '"' || text [i + 1] == '\\')) {
-                        line->buf [pos++] = text [i + 1];
-                        i += 2;
-                        continue;
-                    }
-                    *message = "bad escape in quoted text (only \\\" and \\\\ are allowed)";
-                    return -1;
-                }
-                line->buf [pos++] = c;
-                i++;
-            }
-            if (i < len && text [i] != ' ' && text [i] != '\t' && text [i] != '#') {
-                *message = "quoted text must be followed by a space";
-                return -1;
-            }
-        }
-        else {
-            while (i < len && text [i] != ' ' && text [i] != '\t'
-               &&  text [i] != '#' && text [i] != '"')
-                line->buf [pos++] = text [i++];
-            if (i < len && text [i] == '"') {
-                *message = "'\"' inside a word (quote the whole field)";
-                return -1;
-            }
-        }
-        line->buf [pos++] = 0;
-    }
-    return 0;
-}
+//  The file's syntax, for hl_lexer (the lexer of every configuration
+//  language, which checks each line's size, UTF-8 and control characters
+//  and splits it into words): "quoted text" is a whole field, with only \"
+//  and \\ as escapes; '#' outside quotes starts a comment; no control
+//  character but tab
+static const hl_lexer_syntax_t s_syntax = {
+    .max_file = HL_PROC_MAX_FILE,
+    .max_line = S_MAX_LINE,
+    .max_words = 0,
+    .quotes = HL_LEXER_QUOTES_FIELD,
+    .comment_anywhere = true,
+    .controls = false
+};
 
 static void
 s_lines_destroy (hl_proc_line_t *lines, size_t count)
@@ -245,110 +177,48 @@ s_lines_destroy (hl_proc_line_t *lines, size_t count)
     free (lines);
 }
 
-//  Read the whole file and tokenize it; only lines with tokens are kept.
-//  Returns 0 or -1 (error reported).
+//  Read every line of the file into words; only lines with words are kept
+//  (the passes below read them several times). Returns 0 or -1 (error
+//  reported).
 static int
 s_read (hl_proc_ctx_t *ctx, hl_proc_line_t **lines_p, size_t *nlines_p)
 {
-    FILE *file = fopen (ctx->path, "rb");
-    if (!file) {
-        if (ctx->err && ctx->errsize)
-            snprintf (ctx->err, ctx->errsize, "%s: cannot open: %s", ctx->path, strerror (errno));
-        ctx->failed = true;
-        return -1;
-    }
-    //  Read at most HL_PROC_MAX_FILE + 1 bytes, growing the buffer as needed
-    size_t size = 0;
-    size_t capacity = 16 * 1024;
-    char *data = (char *) hl_proc_realloc (NULL, capacity, 1);
-    while (true) {
-        size_t want = capacity - size;
-        size_t got = fread (data + size, 1, want, file);
-        size += got;
-        if (got < want || size > HL_PROC_MAX_FILE)
-            break;
-        capacity = capacity * 2 > HL_PROC_MAX_FILE + 1? HL_PROC_MAX_FILE + 1: capacity * 2;
-        data = (char *) hl_proc_realloc (data, capacity, 1);
-    }
-    bool error = ferror (file);
-    int saved_errno = errno;
-    fclose (file);
-    if (error) {
-        free (data);
-        if (ctx->err && ctx->errsize)
-            snprintf (ctx->err, ctx->errsize, "%s: cannot read: %s", ctx->path, strerror (saved_errno));
-        ctx->failed = true;
-        return -1;
-    }
-    if (size > HL_PROC_MAX_FILE) {
-        free (data);
-        if (ctx->err && ctx->errsize)
-            snprintf (ctx->err, ctx->errsize, "%s: file too large (more than %d bytes)",
-                      ctx->path, HL_PROC_MAX_FILE);
-        ctx->failed = true;
-        return -1;
-    }
+    hl_lexer_t *lexer = ctx->lexer;
     hl_proc_line_t *lines = NULL;
     size_t nlines = 0, clines = 0;
-    size_t number = 0;
-    size_t start = 0;
-    int rc = 0;
-    while (start < size) {
-        char *end = (char *) memchr (data + start, '\n', size - start);
-        size_t len = end? (size_t) (end - (data + start)): size - start;
-        const char *text = data + start;
-        start += len + 1;
-        number++;
-        ctx->last_line = number;
-        if (len > S_MAX_LINE) {
-            rc = hl_proc_fail (ctx, number, "line too long (%zu bytes, at most %d)", len, S_MAX_LINE);
+    int rc;
+    while ((rc = hl_lexer_next (lexer)) == 1) {
+        ssize_t count = hl_lexer_words (lexer, 0);
+        if (count < 0) {
+            rc = -1;
             break;
         }
-        if (len > 0 && text [len - 1] == '\r')
-            len--;              //  tolerate CRLF
-        if (number == 1 && len >= 3 && memcmp (text, "\xEF\xBB\xBF", 3) == 0) {
-            text += 3;          //  tolerate a UTF-8 byte order mark
-            len -= 3;
-        }
-        //  hl_utf8_valid: the one validator (no overlong forms, surrogates
-        //  or values past U+10FFFF), the same as on the wire. A NUL it also
-        //  refuses is left to the check below, which names it a control
-        //  character
-        if (!memchr (text, 0, len) && !hl_utf8_valid (text, len)) {
-            rc = hl_proc_fail (ctx, number, "invalid UTF-8");
-            break;
-        }
-        size_t i;
-        for (i = 0; i < len; i++) {
-            unsigned char c = (unsigned char) text [i];
-            if ((c < 0x20 && c != '\t') || c == 0x7F)
-                break;
-        }
-        if (i < len) {
-            rc = hl_proc_fail (ctx, number, "control character (byte 0x%02X) in line",
-                         (unsigned char) text [i]);
-            break;
-        }
-        hl_proc_line_t line = { number, NULL, 0, NULL };
-        const char *message = NULL;
-        if (s_tokenize (text, len, &line, &message)) {
-            free (line.tok);
-            free (line.buf);
-            rc = hl_proc_fail (ctx, number, "%s", message);
-            break;
-        }
-        if (line.ntok == 0) {
-            free (line.tok);
-            free (line.buf);
+        if (count == 0)
             continue;
+        //  One buffer for the words' texts, as the lexer's are overwritten
+        //  by the next line
+        size_t bytes = 0;
+        for (size_t i = 0; i < (size_t) count; i++)
+            bytes += strlen (hl_lexer_word (lexer, i)) + 1;
+        hl_proc_line_t line = { hl_lexer_line (lexer), NULL, (size_t) count, NULL };
+        line.buf = (char *) hl_proc_realloc (NULL, bytes, 1);
+        line.tok = (hl_proc_token_t *) hl_proc_realloc (NULL, (size_t) count, sizeof (hl_proc_token_t));
+        char *at = line.buf;
+        for (size_t i = 0; i < (size_t) count; i++) {
+            const char *word = hl_lexer_word (lexer, i);
+            size_t size = strlen (word) + 1;
+            memcpy (at, word, size);
+            line.tok [i].text = at;
+            line.tok [i].quoted = hl_lexer_quoted (lexer, i);
+            at += size;
         }
         HL_PROC_GROW (lines, nlines, clines);
         lines [nlines++] = line;
     }
-    free (data);
+    ctx->last_line = hl_lexer_line (lexer);
     *lines_p = lines;
     *nlines_p = nlines;
-    return rc;
+    return rc < 0? -1: 0;
 }
 
 
@@ -1033,11 +903,14 @@ hl_procedure_load (const char *path, char *err, size_t errsize)
     assert (path);
     if (err && errsize)
         *err = 0;
-    hl_proc_ctx_t ctx = { path, err, errsize, false, 0, 0, NULL };
+    hl_proc_ctx_t ctx = { hl_lexer_new (path, &s_syntax, err, errsize), 0, 0, NULL };
+    if (!ctx.lexer)
+        return NULL;            //  "path: cannot open ..." reported
     hl_proc_line_t *lines = NULL;
     size_t nlines = 0;
     if (s_read (&ctx, &lines, &nlines)) {
         s_lines_destroy (lines, nlines);
+        hl_lexer_destroy (&ctx.lexer);
         return NULL;
     }
     hl_procedure_t *self = (hl_procedure_t *) hl_proc_realloc (NULL, 1, sizeof (hl_procedure_t));
@@ -1084,6 +957,7 @@ hl_procedure_load (const char *path, char *err, size_t errsize)
 
     zhashx_destroy (&ctx.seen);
     s_lines_destroy (lines, nlines);
+    hl_lexer_destroy (&ctx.lexer);
     if (rc)
         hl_procedure_destroy (&self);
     return self;

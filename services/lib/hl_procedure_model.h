@@ -141,12 +141,10 @@ typedef struct {
     char *buf;                  //  storage for the token texts
 } hl_proc_line_t;
 
-//  Load context: path, error buffer, first error wins
+//  Load context: the file's lexer (which writes every error, "path:line:
+//  message", the first one winning) and the load's own state
 typedef struct {
-    const char *path;
-    char *err;
-    size_t errsize;
-    bool failed;
+    hl_lexer_t *lexer;
     size_t last_line;           //  for whole-file errors
     size_t procedure_line;
     zhashx_t *seen;             //  load-time keys for duplicate checks
@@ -163,11 +161,11 @@ char *hl_proc_strdup (const char *text);
             (array) = hl_proc_realloc ((array), (capacity), sizeof *(array)); \
         } \
     } while (0)
-//  Length to print of user text in an error message (at most 40 bytes, cut
-//  on a UTF-8 boundary); HL_PROC_CLIP gives "%.*s" its two arguments
-int hl_proc_clip (const char *text);
-#define HL_PROC_CLIP(text) hl_proc_clip (text), (text)
-//  Record the first error as "path:line: message"; always returns -1
+//  User text in an error message, "%.*s": at most 40 bytes, cut on a UTF-8
+//  boundary (hl_lexer_clip)
+#define HL_PROC_CLIP(text) HL_LEXER_CLIP ((text), 40)
+//  Record the first error as "path:line: message" (through hl_lexer_fail);
+//  always returns -1
 int hl_proc_fail (hl_proc_ctx_t *ctx, size_t line, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));
 //  0 if text is an identifier, else -1 with the error recorded

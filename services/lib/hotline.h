@@ -46,6 +46,7 @@
 #include "hl_config.h"
 #include "hl_msg.h"
 #include "hl_report.h"
+#include "hl_lexer.h"
 #include "hl_procedure.h"
 #include "hl_hop.h"
 #include "hl_deadline.h"

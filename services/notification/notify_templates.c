@@ -71,17 +71,6 @@ s_template_free (void **item)
     }
 }
 
-static char *
-s_trim (char *text)
-{
-    while (*text == ' ' || *text == '\t')
-        text++;
-    char *end = text + strlen (text);
-    while (end > text && (end [-1] == ' ' || end [-1] == '\t' || end [-1] == '\r'))
-        *--end = 0;
-    return text;
-}
-
 static bool
 s_name_valid (const char *name)
 {
@@ -110,23 +99,28 @@ s_check_text (const char *text)
     return NULL;
 }
 
-static notify_templates_t *
-s_fail (notify_templates_t **self_p, char *err, size_t errsize, const char *path, size_t line,
-        const char *fmt, ...)
-{
-    char message [300];
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (message, sizeof message, fmt, args);
-    va_end (args);
-    snprintf (err, errsize, "%s:%zu: %s", path, line, message);
-    notify_templates_destroy (self_p);
-    return NULL;
-}
+//  The file's syntax, for hl_lexer (the lexer of every configuration
+//  language, which checks each line's UTF-8 and splits it into words): no
+//  quotes, a text is the rest of its line as written; '#' starts a comment
+//  line, only at the start of a line (and not in a body: a body is
+//  verbatim); control characters are let through, as a body may hold them
+//  and a one-line text is rendered with them turned into spaces; no limit
+//  on a line but the file's
+static const hl_lexer_syntax_t s_syntax = {
+    .max_file = S_MAX_FILE,
+    .max_line = 0,
+    .max_words = 0,
+    .quotes = HL_LEXER_QUOTES_NONE,
+    .comment_anywhere = false,
+    .controls = true
+};
 
 notify_templates_t *
 notify_templates_load (const char *path, char *err, size_t errsize)
 {
+    hl_lexer_t *lexer = hl_lexer_new (path, &s_syntax, err, errsize);
+    if (!lexer)
+        return NULL;            //  "path: cannot open ..." reported
     notify_templates_t *self = (notify_templates_t *) zmalloc (sizeof (notify_templates_t));
     self->templates = zlistx_new ();
     zlistx_set_destructor (self->templates, s_template_free);
@@ -134,42 +128,15 @@ notify_templates_load (const char *path, char *err, size_t errsize)
     self->labels = zhashx_new ();
     zhashx_set_destructor (self->labels, (zhashx_destructor_fn *) zstr_free);
 
-    FILE *file = fopen (path, "r");
-    if (!file)
-        return s_fail (&self, err, errsize, path, 0, "cannot open: %s", strerror (errno));
-    char *data = (char *) zmalloc (S_MAX_FILE + 1);
-    size_t size = fread (data, 1, S_MAX_FILE + 1, file);
-    fclose (file);
-    if (size > S_MAX_FILE) {
-        free (data);
-        return s_fail (&self, err, errsize, path, 0, "file larger than %d bytes", S_MAX_FILE);
-    }
-    data [size] = 0;
-    if (!hl_utf8_valid (data, size)) {
-        free (data);
-        return s_fail (&self, err, errsize, path, 0, "not valid UTF-8");
-    }
     notify_template_t *current = NULL;
     bool in_body = false;
     size_t body_line = 0;
     zchunk_t *body = NULL;
     size_t lineno = 0;
-    char *cursor = data;
-    notify_templates_t *failed = NULL;
-#   define FAIL(...) do { failed = s_fail (&self, err, errsize, path, lineno, __VA_ARGS__); goto done; } while (0)
-    while (*cursor) {
-        char *line = cursor;
-        char *newline = strchr (cursor, '\n');
-        if (newline) {
-            *newline = 0;
-            cursor = newline + 1;
-        }
-        else
-            cursor += strlen (cursor);
-        lineno++;
-        size_t len = strlen (line);
-        if (len && line [len - 1] == '\r')
-            line [--len] = 0;
+#   define FAIL(...) do { hl_lexer_fail (lexer, lineno, __VA_ARGS__); goto done; } while (0)
+    while (hl_lexer_next (lexer) == 1) {
+        lineno = hl_lexer_line (lexer);
+        const char *line = hl_lexer_text (lexer);
         if (in_body) {
             if (streq (line, ".")) {
                 in_body = false;
@@ -193,19 +160,16 @@ notify_templates_load (const char *path, char *err, size_t errsize)
             zchunk_extend (body, "\n", 1);
             continue;
         }
-        char *trimmed = s_trim (line);
-        if (*trimmed == 0 || *trimmed == '#')
-            continue;
-        char *rest = trimmed;
-        while (*rest && *rest != ' ' && *rest != '\t')
-            rest++;
-        if (*rest)
-            *rest++ = 0;
-        rest = s_trim (rest);
-        const char *keyword = trimmed;
+        //  KEYWORD REST: REST is the rest of the line, blanks trimmed
+        ssize_t count = hl_lexer_words (lexer, 2);
+        if (count <= 0)
+            continue;           //  a blank or comment line
+        const char *keyword = hl_lexer_word (lexer, 0);
+        const char *rest = count > 1? hl_lexer_word (lexer, 1): "";
         if (streq (keyword, "template")) {
             if (!s_name_valid (rest))
-                FAIL ("template name '%.64s' is not valid (a-z, 0-9, '_', '.')", rest);
+                FAIL ("template name '%.*s' is not valid (a-z, 0-9, '_', '.')",
+                      HL_LEXER_CLIP (rest, S_MAX_NAME));
             if (zhashx_lookup (self->by_name, rest))
                 FAIL ("template '%s' is declared twice", rest);
             current = (notify_template_t *) zmalloc (sizeof (notify_template_t));
@@ -216,15 +180,11 @@ notify_templates_load (const char *path, char *err, size_t errsize)
         }
         else
         if (streq (keyword, "label")) {
-            char *text = rest;
-            while (*text && *text != ' ' && *text != '\t')
-                text++;
-            if (*text)
-                *text++ = 0;
-            text = s_trim (text);
-            if (!*rest || !*text)
+            //  label KEY TEXT
+            if (hl_lexer_words (lexer, 3) != 3)
                 FAIL ("'label' takes a key and a text");
-            zhashx_update (self->labels, rest, hl_strdup (text));
+            zhashx_update (self->labels, hl_lexer_word (lexer, 1),
+                           hl_strdup (hl_lexer_word (lexer, 2)));
         }
         else
         if (streq (keyword, "subject") || streq (keyword, "sms")) {
@@ -253,8 +213,11 @@ notify_templates_load (const char *path, char *err, size_t errsize)
             body = zchunk_new (NULL, 256);
         }
         else
-            FAIL ("unknown keyword '%.32s' (template, subject, sms, body, label)", keyword);
+            FAIL ("unknown keyword '%.*s' (template, subject, sms, body, label)",
+                  HL_LEXER_CLIP (keyword, 32));
     }
+    if (hl_lexer_failed (lexer))
+        goto done;              //  a line the lexer refused
     if (in_body) {
         lineno = body_line;
         FAIL ("body of '%s' has no closing line \".\"", current->name);
@@ -273,9 +236,9 @@ notify_templates_load (const char *path, char *err, size_t errsize)
 done:
 #   undef FAIL
     zchunk_destroy (&body);
-    free (data);
-    if (!self)
-        return failed;
+    if (hl_lexer_failed (lexer))
+        notify_templates_destroy (&self);
+    hl_lexer_destroy (&lexer);
     return self;
 }
 
@@ -486,10 +449,49 @@ notify_templates_test (bool verbose)
     assert (strstr (err, ":3: template 'a' is declared twice"));
     assert (s_test_write (path, "template a\nsubject \xC3\x28\n") == 0);
     assert (notify_templates_load (path, err, sizeof err) == NULL);
-    assert (strstr (err, "UTF-8"));
+    assert (strstr (err, ":2: invalid UTF-8"));
+    assert (s_test_write (path, "template a\nsubject x\nlabel regime.urgent\n") == 0);
+    assert (notify_templates_load (path, err, sizeof err) == NULL);
+    assert (strstr (err, ":3: 'label' takes a key and a text"));
+    assert (s_test_write (path, "template a\nsubject x\nSubject y\n") == 0);
+    assert (notify_templates_load (path, err, sizeof err) == NULL);
+    assert (strstr (err, ":3: unknown keyword 'Subject'"));
+    //  Every error is "path:line: message", the first line 1
+    char where [300];
+    snprintf (where, sizeof where, "%s:1: template name", path);
+    assert (s_test_write (path, "template A\n") == 0);
+    assert (notify_templates_load (path, err, sizeof err) == NULL);
+    assert (strncmp (err, where, strlen (where)) == 0);
+    //  CRLF, a byte order mark; '#' starts a comment only at the start of
+    //  a line; a body is verbatim
+    assert (s_test_write (path, "\xEF\xBB\xBF# test\r\n  # indented\r\n"
+                                "label  case.x   Vụ #1 \r\n"
+                                "template a\r\nsubject  Vụ #{case_id}  \r\nbody\r\n"
+                                "# not a comment\r\n\r\n\tindented\r\n.\r\n") == 0);
+    templates = notify_templates_load (path, err, sizeof err);
+    if (!templates)
+        printf ("%s\n", err);
+    assert (templates);
+    assert (streq (notify_templates_label (templates, "case.x"), "Vụ #1"));
+    tmpl = notify_templates_find (templates, "a", NULL);
+    assert (tmpl && streq (tmpl->subject, "Vụ #{case_id}"));
+    assert (streq (tmpl->body, "# not a comment\n\n\tindented"));
+    notify_templates_destroy (&templates);
+    //  A file too large
+    {
+        FILE *file = fopen (path, "w");
+        assert (file);
+        for (size_t i = 0; i < S_MAX_FILE / 64 + 1; i++)
+            fputs ("#23456789012345678901234567890123456789012345678901234567890123\n", file);
+        fclose (file);
+        assert (notify_templates_load (path, err, sizeof err) == NULL);
+        snprintf (where, sizeof where, "%s: file too large (more than %d bytes)", path, S_MAX_FILE);
+        assert (streq (err, where));
+    }
     unlink (path);
     assert (notify_templates_load (path, err, sizeof err) == NULL);
-    assert (strstr (err, "cannot open"));
+    snprintf (where, sizeof where, "%s: cannot open: ", path);
+    assert (strncmp (err, where, strlen (where)) == 0);
     if (verbose)
         printf ("(%s) ", err);
     printf ("OK\n");

@@ -43,7 +43,9 @@ typedef struct {
 //  for this audience (renders as "").
 typedef const char *(notify_value_fn) (void *arg, const char *name);
 
-//  Load and check. NULL on error, with "path:line: message" in err.
+//  Load and check. NULL on error, with "path:line: message" in err
+//  (hl_lexer's form; "path: message" when the file cannot be read or is
+//  over 256 KiB).
 notify_templates_t *notify_templates_load (const char *path, char *err, size_t errsize);
 void notify_templates_destroy (notify_templates_t **self_p);
 //  The template for name and recipient ("name.recipient" first), or NULL.

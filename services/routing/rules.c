@@ -4,6 +4,7 @@
 
 #define S_MAX_TOKENS    64
 #define S_MAX_LINE      4096
+#define S_MAX_FILE      (1024 * 1024)
 
 typedef enum {
     S_TYPE, S_SCOPE, S_SUDDEN, S_URGENT, S_CATEGORY, S_KEYWORD
@@ -67,27 +68,6 @@ s_lower (uint32_t cp)
     return cp;
 }
 
-//  Decode one code point at p (len bytes left); returns its length, or 0
-//  if the bytes are not valid UTF-8
-static size_t
-s_decode (const unsigned char *p, size_t len, uint32_t *cp)
-{
-    size_t need;
-    if (p [0] < 0x80) { *cp = p [0]; return 1; }
-    else if (p [0] >= 0xC2 && p [0] <= 0xDF) { need = 1; *cp = p [0] & 0x1F; }
-    else if (p [0] >= 0xE0 && p [0] <= 0xEF) { need = 2; *cp = p [0] & 0x0F; }
-    else if (p [0] >= 0xF0 && p [0] <= 0xF4) { need = 3; *cp = p [0] & 0x07; }
-    else return 0;
-    if (len <= need)
-        return 0;
-    for (size_t i = 1; i <= need; i++) {
-        if ((p [i] & 0xC0) != 0x80)
-            return 0;
-        *cp = (*cp << 6) | (p [i] & 0x3F);
-    }
-    return need + 1;
-}
-
 static size_t
 s_encode (uint32_t cp, char *out)
 {
@@ -122,7 +102,7 @@ routing_fold (const char *text)
     size_t done = 0, at = 0;
     while (at < len) {
         uint32_t cp;
-        size_t size = s_decode (p + at, len - at, &cp);
+        size_t size = hl_utf8_char ((const char *) p + at, len - at, &cp);
         if (size == 0) {
             out [done++] = (char) p [at++];
             continue;
@@ -146,48 +126,20 @@ routing_fold (const char *text)
 //  --------------------------------------------------------------------------
 //  Parsing
 
-//  Split a line into tokens: whitespace separated, "double quotes" (with \"
-//  and \\) anywhere in a token, '#' outside quotes starts a comment. Tokens
-//  are written into buf. Returns the count, or -1 with err set.
-static int
-s_tokenize (const char *line, char *buf, size_t bufsize, char **tokens, int max, const char **err)
-{
-    int count = 0;
-    size_t out = 0;
-    const char *p = line;
-    while (true) {
-        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-            p++;
-        if (!*p || *p == '#')
-            break;
-        if (count == max) {
-            *err = "too many fields";
-            return -1;
-        }
-        tokens [count++] = buf + out;
-        bool quoted = false;
-        while (*p && (quoted || (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != '#'))) {
-            char c = *p++;
-            if (c == '"') {
-                quoted = !quoted;
-                continue;
-            }
-            if (quoted && c == '\\' && (*p == '"' || *p == '\\'))
-                c = *p++;
-            if (out + 1 >= bufsize) {
-                *err = "line too long";
-                return -1;
-            }
-            buf [out++] = c;
-        }
-        if (quoted) {
-            *err = "unterminated quote";
-            return -1;
-        }
-        buf [out++] = 0;
-    }
-    return count;
-}
+//  The file's syntax, for hl_lexer (the lexer of every configuration
+//  language): words separated by blanks, "double quotes" anywhere in a
+//  word (keyword="tràn dầu,cá chết", with \" and \\ inside them), '#'
+//  outside quotes starts a comment. Control characters are the lexer's to
+//  let through here: a keyword refuses them (hl_text_check), any other
+//  word is a name that cannot hold one.
+static const hl_lexer_syntax_t s_syntax = {
+    .max_file = S_MAX_FILE,
+    .max_line = S_MAX_LINE,
+    .max_words = S_MAX_TOKENS,
+    .quotes = HL_LEXER_QUOTES_INLINE,
+    .comment_anywhere = true,
+    .controls = true
+};
 
 static void
 s_condition_free (s_condition_t *condition)
@@ -338,47 +290,37 @@ routing_rules_t *
 routing_rules_load (const char *path, hl_procedure_t *procedure, char *err, size_t errsize)
 {
     assert (path);
-    FILE *file = fopen (path, "r");
-    if (!file) {
-        snprintf (err, errsize, "%s: %s", path, strerror (errno));
+    hl_lexer_t *lexer = hl_lexer_new (path, &s_syntax, err, errsize);
+    if (!lexer)
         return NULL;
-    }
     routing_rules_t *self = (routing_rules_t *) zmalloc (sizeof (routing_rules_t));
-    char *line = (char *) zmalloc (S_MAX_LINE + 2);
-    char *buf = (char *) zmalloc (S_MAX_LINE + 2);
-    char *tokens [S_MAX_TOKENS];
-    int lineno = 0;
     const char *error = NULL;
-    while (!error && fgets (line, S_MAX_LINE + 2, file)) {
-        lineno++;
-        if (strlen (line) > S_MAX_LINE && line [strlen (line) - 1] != '\n') {
-            error = "line too long";
-            break;
-        }
-        if (!hl_utf8_valid (line, strlen (line))) {
-            error = "not valid UTF-8";
-            break;
-        }
-        int count = s_tokenize (line, buf, S_MAX_LINE + 2, tokens, S_MAX_TOKENS, &error);
-        if (count <= 0)
+    while (!error && hl_lexer_next (lexer) == 1) {
+        ssize_t count = hl_lexer_words (lexer, 0);
+        if (count <= 0) {
+            if (count < 0)
+                break;              //  reported
             continue;
-        if (streq (tokens [0], "default")) {
+        }
+        const char *keyword = hl_lexer_word (lexer, 0);
+        const char *variant = hl_lexer_word (lexer, 1);
+        if (streq (keyword, "default")) {
             if (count != 2)
                 error = "expected: default VARIANT";
             else
             if (self->default_variant)
                 error = "a second default";
             else
-            if (!(error = s_check_variant (procedure, tokens [1])))
-                self->default_variant = hl_strdup (tokens [1]);
+            if (!(error = s_check_variant (procedure, variant)))
+                self->default_variant = hl_strdup (variant);
         }
         else
-        if (streq (tokens [0], "rule")) {
+        if (streq (keyword, "rule")) {
             if (count < 3) {
                 error = "expected: rule VARIANT CONDITION... (a rule that always matches is the default)";
                 break;
             }
-            if ((error = s_check_variant (procedure, tokens [1])))
+            if ((error = s_check_variant (procedure, variant)))
                 break;
             //  hl_realloc aborts rather than return NULL: a plain realloc's
             //  NULL assigned over self->rules lost every rule parsed so far
@@ -386,30 +328,29 @@ routing_rules_load (const char *path, hl_procedure_t *procedure, char *err, size
             s_rule_t *rule = &self->rules [self->count++];
             memset (rule, 0, sizeof *rule);
             rule->number = (int) self->count;
-            rule->variant = hl_strdup (tokens [1]);
+            rule->variant = hl_strdup (variant);
             rule->conditions = (s_condition_t *) zmalloc ((size_t) (count - 2) * sizeof (s_condition_t));
-            for (int i = 2; i < count && !error; i++) {
+            for (ssize_t i = 2; i < count && !error; i++) {
                 rule->count++;
-                error = s_parse_condition (tokens [i], &rule->conditions [i - 2]);
+                char *condition = hl_strdup (hl_lexer_word (lexer, (size_t) i));
+                error = s_parse_condition (condition, &rule->conditions [i - 2]);
+                free (condition);
             }
         }
         else
             error = "expected 'rule' or 'default'";
     }
-    fclose (file);
-    free (line);
-    free (buf);
-    if (!error && !self->default_variant) {
-        error = "no 'default VARIANT' line";
-        lineno = 0;
+    if (error)
+        hl_lexer_fail (lexer, hl_lexer_line (lexer), "%s", error);
+    else
+    if (!self->default_variant) {
+        //  A whole-file error names the last line, as procedure.conf's do
+        size_t last = hl_lexer_line (lexer);
+        hl_lexer_fail (lexer, last? last: 1, "no 'default VARIANT' line");
     }
-    if (error) {
-        if (lineno)
-            snprintf (err, errsize, "%s:%d: %s", path, lineno, error);
-        else
-            snprintf (err, errsize, "%s: %s", path, error);
+    if (hl_lexer_failed (lexer))
         routing_rules_destroy (&self);
-    }
+    hl_lexer_destroy (&lexer);
     return self;
 }
 
@@ -502,16 +443,25 @@ routing_rules_decide (routing_rules_t *self, const routing_facts_t *facts, char 
 //  --------------------------------------------------------------------------
 //  Selftest (hotline-routing --selftest)
 
+//  Load size bytes of text (0: up to its NUL) as dir/routing.conf
 static routing_rules_t *
-s_test_load (const char *dir, const char *text, char *err, size_t errsize)
+s_test_load_size (const char *dir, const char *text, size_t size, char *err, size_t errsize)
 {
     char path [256];
     snprintf (path, sizeof path, "%s/routing.conf", dir);
     FILE *file = fopen (path, "w");
     assert (file);
-    fputs (text, file);
+    if (size == 0)
+        size = strlen (text);
+    assert (fwrite (text, 1, size, file) == size);
     fclose (file);
     return routing_rules_load (path, NULL, err, errsize);
+}
+
+static routing_rules_t *
+s_test_load (const char *dir, const char *text, char *err, size_t errsize)
+{
+    return s_test_load_size (dir, text, 0, err, errsize);
 }
 
 void
@@ -563,28 +513,65 @@ routing_rules_test (bool verbose)
     assert (streq (reason, "rule 4: urgent yes"));
     routing_rules_destroy (&rules);
 
-    //  Errors name the file and line
-    const char *bad [] = {
-        "rule department scope=galaxy\ndefault ward\n",
-        "default ward\nrule department\n",
-        "default ward\nrule department colour=red\n",
-        "default ward\nrule department sudden=maybe\n",
-        "default ward\nrule department keyword=\"open\n",
-        "default ward\nroute department\n",
-        "rule department type=noise\n",
-        "default ward\ndefault department\n",
-        "default ward\nrule department type=noise,,odour\n",
-        "default ward\nrule -bad type=noise\n",
-        NULL
+    //  Errors name the file and line: "path:line: message"
+    struct {
+        const char *text;
+        int line;
+        const char *message;
+        size_t size;                //  0: up to the NUL
+    } bad [] = {
+        { "rule department scope=galaxy\ndefault ward\n", 1, "unknown scope", 0 },
+        { "default ward\nrule department\n", 2, "expected: rule VARIANT", 0 },
+        { "default ward\nrule department colour=red\n", 2, "unknown condition", 0 },
+        { "default ward\nrule department sudden=maybe\n", 2, "expected yes or no", 0 },
+        { "default ward\nrule department keyword=\"open\n", 2, "unterminated quoted text", 0 },
+        { "default ward\nroute department\n", 2, "expected 'rule' or 'default'", 0 },
+        { "rule department type=noise\n# end\n", 2, "no 'default VARIANT' line", 0 },
+        { "", 1, "no 'default VARIANT' line", 0 },
+        { "default ward\ndefault department\n", 2, "a second default", 0 },
+        { "default ward\nrule department type=noise,,odour\n", 2, "empty item", 0 },
+        { "default ward\nrule -bad type=noise\n", 2, "a variant is a name", 0 },
+        { "default ward\n\nrule department keyword=\xC3\x28\n", 3, "invalid UTF-8", 0 },
+        { "default ward\nrule department keyword=\"a\x07\"\n", 2, "control characters", 0 },
+        { "default ward\nrule department keyword=a\0b\n", 2, "control character (byte 0x00)", 41 },
+        { NULL, 0, NULL, 0 }
     };
-    for (int i = 0; bad [i]; i++) {
-        rules = s_test_load (dir, bad [i], err, sizeof err);
-        assert (rules == NULL);
-        assert (strstr (err, "routing.conf"));
+    char where [300];
+    for (int i = 0; bad [i].text; i++) {
+        rules = s_test_load_size (dir, bad [i].text, bad [i].size, err, sizeof err);
         if (verbose)
             printf ("\n   %s", err);
+        assert (rules == NULL);
+        snprintf (where, sizeof where, "%s/routing.conf:%d: ", dir, bad [i].line);
+        if (strncmp (err, where, strlen (where)) || !strstr (err, bad [i].message))
+            printf ("\nexpected %s...%s, got: %s\n", where, bad [i].message, err);
+        assert (strncmp (err, where, strlen (where)) == 0 && strstr (err, bad [i].message));
+    }
+    //  Too many fields; a line too long
+    {
+        char *text = (char *) zmalloc (S_MAX_LINE + 64);
+        strcpy (text, "default ward\nrule department");
+        for (int i = 0; i < S_MAX_TOKENS - 1; i++)
+            strcat (text, " urgent=yes");
+        rules = s_test_load (dir, text, err, sizeof err);
+        assert (!rules && strstr (err, "routing.conf:2: too many fields (at most 64)"));
+        memset (text, 'x', S_MAX_LINE + 1);
+        text [0] = '#';
+        text [S_MAX_LINE + 1] = 0;
+        rules = s_test_load (dir, text, err, sizeof err);
+        assert (!rules && strstr (err, "routing.conf:1: line too long (4097 bytes, at most 4096)"));
+        free (text);
     }
     assert (routing_rules_load ("/nonexistent/routing.conf", NULL, err, sizeof err) == NULL);
+    assert (strstr (err, "/nonexistent/routing.conf: cannot open: "));
+    //  CRLF, a byte order mark, a control character in a comment, as before
+    rules = s_test_load (dir, "\xEF\xBB\xBF# rules\x0C\r\nrule department keyword=\"a \\\"b\\\"\"\r\n"
+                         "default ward\r\n", err, sizeof err);
+    assert (rules && routing_rules_count (rules) == 1);
+    facts.description = "x a \"B\" y";
+    assert (streq (routing_rules_decide (rules, &facts, reason, sizeof reason), "department"));
+    assert (streq (reason, "rule 1: keyword \"a \"b\"\""));
+    routing_rules_destroy (&rules);
 
     //  The default rules file loads against the default procedure
     char perr [512];

@@ -21,7 +21,9 @@ typedef struct {
 
 //  Load and check the rules. procedure (may be NULL) checks that every
 //  variant exists for action "route". On error returns NULL and writes
-//  "path:line: message" into err.
+//  "path:line: message" into err (hl_lexer's form; "path: message" when the
+//  file cannot be read or is over 1 MiB; a missing default names the last
+//  line).
 routing_rules_t *routing_rules_load (const char *path, hl_procedure_t *procedure,
                                      char *err, size_t errsize);
 void routing_rules_destroy (routing_rules_t **self_p);

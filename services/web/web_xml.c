@@ -35,32 +35,22 @@ s_name_ok (const char *name)
     return true;
 }
 
-//  Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one
+//  Length of the valid UTF-8 character at p (1-4; len bytes left), or 0 if
+//  it is not one or not an XML character: hl_utf8_char (the one validator)
+//  and XML 1.0's Char production, which also excludes U+FFFE and U+FFFF
 static size_t
-s_utf8_len (const unsigned char *p)
+s_utf8_len (const unsigned char *p, size_t len)
 {
-    if (p [0] < 0x80)
-        return 1;
-    size_t len = (p [0] & 0xE0) == 0xC0? 2: (p [0] & 0xF0) == 0xE0? 3: (p [0] & 0xF8) == 0xF0? 4: 0;
-    if (!len || p [0] == 0xC0 || p [0] == 0xC1 || p [0] > 0xF4)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((p [i] & 0xC0) != 0x80)
-            return 0;
-    uint32_t code = p [0] & (0x7F >> len);
-    for (size_t i = 1; i < len; i++)
-        code = (code << 6) | (p [i] & 0x3F);
-    //  Overlong forms, surrogates, beyond Unicode, and U+FFFE/U+FFFF (not XML characters)
-    if ((len == 3 && code < 0x800) || (len == 4 && code < 0x10000) || code > 0x10FFFF
-    ||  (code >= 0xD800 && code <= 0xDFFF) || code == 0xFFFE || code == 0xFFFF)
-        return 0;
-    return len;
+    uint32_t code = 0;
+    size_t size = hl_utf8_char ((const char *) p, len, &code);
+    return size && (code == 0xFFFE || code == 0xFFFF)? 0: size;
 }
 
 static void
 s_text (web_xml_t *self, const char *text)
 {
     const unsigned char *p = (const unsigned char *) text;
+    const unsigned char *end = p + strlen (text);
     while (*p) {
         switch (*p) {
             case '&':  s_puts (self, "&amp;");  p++; continue;
@@ -75,7 +65,7 @@ s_text (web_xml_t *self, const char *text)
             p++;
             continue;
         }
-        size_t len = s_utf8_len (p);
+        size_t len = s_utf8_len (p, (size_t) (end - p));
         if (len == 0) {
             s_puts (self, "\xEF\xBF\xBD");
             p++;

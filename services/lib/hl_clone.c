@@ -19,9 +19,8 @@
     DEALER (lazy pirate); replies are matched by Envelope.msg_id.
 */
 
-#include "hotline.h"
+#include "hl_hop_wire.h"
 #include "hl_clone.h"
-#include <inttypes.h>
 
 #define S_PUB_STREAM        "monitor"
 #define S_SNAPSHOT_STREAM   "snapshot"
@@ -56,23 +55,16 @@ s_redact (const uint8_t *data, size_t size, uint8_t **out, size_t *out_size)
     return 0;
 }
 
+//  A socket made as the hop makes its own (hardened, without CurveZMQ);
+//  a SUB subscribes to everything
 static zsock_t *
 s_socket_new (int type, const char *endpoint, bool bind)
 {
-    zsock_t *sock = zsock_new (type);
-    if (!sock) {
-        hl_error ("clone: cannot create socket: %s", zmq_strerror (zmq_errno ()));
-        return NULL;
-    }
-    hl_sock_harden (sock);
-    if (type == ZMQ_SUB)
+    hl_hop_opts_t opts;
+    hl_hop_opts_init (&opts);
+    zsock_t *sock = hl_hop_wire_socket (type, endpoint, bind, &opts, NULL);
+    if (sock && type == ZMQ_SUB)
         zsock_set_subscribe (sock, "");
-    int rc = bind? zsock_bind (sock, "%s", endpoint): zsock_connect (sock, "%s", endpoint);
-    if (rc == -1) {
-        hl_error ("clone: cannot %s %s: %s", bind? "bind": "connect", endpoint,
-                  zmq_strerror (zmq_errno ()));
-        zsock_destroy (&sock);
-    }
     return sock;
 }
 
@@ -100,16 +92,6 @@ struct _hl_clone_pub_t {
     hl_ratelimit_t rl_fetch;
 };
 
-static void
-s_items_free (hl_hop_item_t *items, size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        free (items [i].data);
-        items [i].data = NULL;
-        items [i].size = 0;
-    }
-}
-
 //  Seq of the first source item after `after`, 0 if none (or on error)
 static uint64_t
 s_pub_probe (hl_clone_pub_t *self, uint64_t after)
@@ -125,7 +107,7 @@ s_pub_probe (hl_clone_pub_t *self, uint64_t after)
             hl_warn ("clone: fetch after=%" PRIu64 " failed (rc=%d, %ld similar suppressed)",
                      after, rc, suppressed);
     }
-    s_items_free (self->items, rc > 0 && rc <= 1? (size_t) rc: 1);
+    hl_hop_wire_items_free (self->items, rc > 0 && rc <= 1? (size_t) rc: 1);
     return seq;
 }
 
@@ -165,48 +147,20 @@ s_pub_discover_head (hl_clone_pub_t *self)
         self->head = lo;
 }
 
-static int
-s_pub_send (zsock_t *sock, zframe_t *routing_id, Hotline__Envelope *env)
-{
-    zframe_t *frame = hl_msg_encode (env);
-    if (!frame)
-        return -1;
-    if (routing_id
-    &&  zframe_send (&routing_id, sock, ZFRAME_MORE | ZFRAME_REUSE | ZFRAME_DONTWAIT) == -1) {
-        zframe_destroy (&frame);
-        return -1;
-    }
-    if (zframe_send (&frame, sock, ZFRAME_DONTWAIT) == -1) {
-        zframe_destroy (&frame);
-        return -1;
-    }
-    return 0;
-}
-
 //  Send redacted [0, count) as one HopBatch on sock
 static int
 s_pub_send_batch (hl_clone_pub_t *self, zsock_t *sock, zframe_t *routing_id,
                   const char *stream, const char *msg_id, size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        Hotline__HopItem init = HOTLINE__HOP_ITEM__INIT;
-        self->pb_items [i] = init;
-        self->pb_items [i].seq = self->redacted [i].seq;
-        self->pb_items [i].payload.len = self->redacted [i].size;
-        self->pb_items [i].payload.data = self->redacted [i].data;
-        self->pb_ptrs [i] = &self->pb_items [i];
-    }
-    Hotline__HopBatch batch = HOTLINE__HOP_BATCH__INIT;
-    batch.stream = (char *) stream;
-    batch.n_items = count;
-    batch.items = count? self->pb_ptrs: NULL;
-    batch.head = self->head;
+    Hotline__HopBatch batch;
+    hl_hop_wire_batch (&batch, stream, self->head, self->redacted, count,
+                       self->pb_items, self->pb_ptrs);
     Hotline__Envelope env = HOTLINE__ENVELOPE__INIT;
     env.body_case = HOTLINE__ENVELOPE__BODY_BATCH;
     env.batch = &batch;
     if (msg_id)
         env.msg_id = (char *) msg_id;
-    return s_pub_send (sock, routing_id, &env);
+    return hl_hop_wire_send_env (sock, routing_id, &env, NULL, NULL);
 }
 
 //  Redact one item into redacted [index]; a placeholder if it is not a
@@ -272,7 +226,7 @@ s_pub_serve (hl_clone_pub_t *self, zframe_t *routing_id, Hotline__Envelope *env)
             if (suppressed >= 0)
                 hl_warn ("clone: snapshot fetch after=%" PRIu64 " failed (rc=%d,"
                          " %ld similar suppressed)", after, rc, suppressed);
-            s_items_free (self->items, max);
+            hl_hop_wire_items_free (self->items, max);
             return;             //  no answer: the subscriber asks again
         }
         size_t fetched = (size_t) rc;
@@ -295,10 +249,10 @@ s_pub_serve (hl_clone_pub_t *self, zframe_t *routing_id, Hotline__Envelope *env)
         }
         if (fetched && self->items [fetched - 1].seq > self->head)
             self->head = self->items [fetched - 1].seq;
-        s_items_free (self->items, max);
+        hl_hop_wire_items_free (self->items, max);
     }
     s_pub_send_batch (self, self->snapshot, routing_id, S_SNAPSHOT_STREAM, env->msg_id, count);
-    s_items_free (self->redacted, count);
+    hl_hop_wire_items_free (self->redacted, count);
 }
 
 static int
@@ -394,19 +348,16 @@ hl_clone_pub_new (zloop_t *loop, const char *pub_endpoint, const char *snapshot_
     s_drop_init ();
 
     self->pub = s_socket_new (ZMQ_PUB, pub_endpoint, true);
-    self->snapshot = s_socket_new (ZMQ_ROUTER, snapshot_endpoint, true);
+    hl_hop_opts_t opts;
+    hl_hop_opts_init (&opts);
+    self->snapshot = hl_hop_wire_open (loop, ZMQ_ROUTER, snapshot_endpoint, true, &opts, NULL,
+                                       s_pub_recv, self);
     if (!self->pub || !self->snapshot) {
         hl_clone_pub_destroy (&self);
         return NULL;
     }
     self->pub_endpoint = hl_strdup (zsock_endpoint (self->pub));
     self->snapshot_endpoint = hl_strdup (zsock_endpoint (self->snapshot));
-    if (zloop_reader (loop, self->snapshot, s_pub_recv, self)) {
-        hl_error ("clone: cannot register the snapshot reader");
-        hl_clone_pub_destroy (&self);
-        return NULL;
-    }
-    zloop_reader_set_tolerant (loop, self->snapshot);
     self->timer_id = zloop_timer (loop, (size_t) self->heartbeat_ms, 0, s_pub_tick, self);
     if (self->timer_id == -1) {
         hl_clone_pub_destroy (&self);
@@ -457,7 +408,7 @@ hl_clone_pub_publish (hl_clone_pub_t *self, uint64_t seq, const uint8_t *data, s
     s_pub_redact_item (self, 0, seq, data, size);
     if (s_pub_send_batch (self, self->pub, NULL, S_PUB_STREAM, NULL, 1))
         hl_debug ("clone: seq %" PRIu64 " not published (%s)", seq, zmq_strerror (zmq_errno ()));
-    s_items_free (self->redacted, 1);
+    hl_hop_wire_items_free (self->redacted, 1);
 }
 
 uint64_t

@@ -2,8 +2,10 @@
     for the protocol, hl_hop_sender.c and hl_hop_receiver.c for each side.
 
     This file holds, in order:
-      - the wire (declared in hl_hop_wire.h): options, sockets, one frame
-        per message sent and received without blocking, decoding
+      - the wire (declared in hl_hop_wire.h): options, sockets and their
+        loop readers, one frame per message sent and received without
+        blocking, batches built from fetched items, decoding (hl_clone
+        uses the sockets, sends and batches too)
       - hl_hop_fetch_sql, the usual source for a sender (an SQLite table)
       - the selftest fixture both classes' selftests use (a source that
         can leave gaps, a sink that can fail), and hl_hop_test: the
@@ -116,6 +118,34 @@ hl_hop_wire_socket (int type, const char *endpoint, bool bind,
     return sock;
 }
 
+zsock_t *
+hl_hop_wire_open (zloop_t *loop, int type, const char *endpoint, bool bind,
+                  const hl_hop_opts_t *opts, const char *server_key,
+                  zloop_reader_fn *fn, void *arg)
+{
+    zsock_t *sock = hl_hop_wire_socket (type, endpoint, bind, opts, server_key);
+    if (!sock)
+        return NULL;
+    if (zloop_reader (loop, sock, fn, arg)) {
+        hl_error ("hop: %s: cannot register a reader", endpoint);
+        zsock_destroy (&sock);
+        return NULL;
+    }
+    zloop_reader_set_tolerant (loop, sock);
+    return sock;
+}
+
+void
+hl_hop_wire_retire (zloop_t *loop, zsock_t **sock_p, zsock_t **zombie_p)
+{
+    if (*sock_p) {
+        zloop_reader_end (loop, *sock_p);
+        zsock_destroy (zombie_p);
+        *zombie_p = *sock_p;
+        *sock_p = NULL;
+    }
+}
+
 //  Send one frame (preceded by routing_id if not NULL) without blocking.
 //  Always consumes *frame_p. Returns 0 or the errno of the failure.
 int
@@ -130,6 +160,57 @@ hl_hop_wire_send (zsock_t *sock, zframe_t *routing_id, zframe_t **frame_p)
         err = zmq_errno ();
     zframe_destroy (frame_p);
     return err == 0? 0: err;
+}
+
+int
+hl_hop_wire_send_env (zsock_t *sock, zframe_t *routing_id, Hotline__Envelope *env,
+                      bool *dead, int64_t *last_sent)
+{
+    zframe_t *frame = hl_msg_encode (env);
+    if (!frame) {
+        hl_error ("hop: cannot encode a message (body %d)", (int) env->body_case);
+        return -1;
+    }
+    int err = hl_hop_wire_send (sock, routing_id, &frame);
+    if (err) {
+        if (err == EHOSTUNREACH && dead)
+            *dead = true;
+        return -1;
+    }
+    if (last_sent)
+        *last_sent = hl_hop_wire_now ();
+    return 0;
+}
+
+void
+hl_hop_wire_batch (Hotline__HopBatch *batch, const char *stream, uint64_t head,
+                   const hl_hop_item_t *items, size_t count,
+                   Hotline__HopItem *pb_items, Hotline__HopItem **pb_ptrs)
+{
+    for (size_t i = 0; i < count; i++) {
+        Hotline__HopItem init = HOTLINE__HOP_ITEM__INIT;
+        pb_items [i] = init;
+        pb_items [i].seq = items [i].seq;
+        pb_items [i].payload.len = items [i].size;
+        pb_items [i].payload.data = items [i].data;
+        pb_ptrs [i] = &pb_items [i];
+    }
+    Hotline__HopBatch init = HOTLINE__HOP_BATCH__INIT;
+    *batch = init;
+    batch->stream = (char *) stream;
+    batch->n_items = count;
+    batch->items = count? pb_ptrs: NULL;
+    batch->head = head;
+}
+
+void
+hl_hop_wire_items_free (hl_hop_item_t *items, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free (items [i].data);
+        items [i].data = NULL;
+        items [i].size = 0;
+    }
 }
 
 //  Receive one message without blocking. Returns its (single) payload frame
@@ -428,6 +509,15 @@ hl_hop_t_send_env (zsock_t *sock, Hotline__Envelope *env)
     assert (rc == 0);
 }
 
+static int
+t_reader (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    (void) sock;
+    (void) arg;
+    return 0;
+}
+
 //  ==================================================================
 //  Selftest: the shared parts. The hop itself, end to end, is tested
 //  from each side in hl_hop_sender_test and hl_hop_receiver_test.
@@ -482,6 +572,70 @@ hl_hop_test (bool verbose)
     assert (!hl_hop_receiver_new (loop, "inproc://hl-hop-test-0", false, NULL,
                                   hl_hop_t_apply, hl_hop_t_cursor, NULL, &opts));
     assert (!hl_hop_sender_new (loop, "bogus://x", true, "log", hl_hop_t_fetch, NULL, &opts));
+    zloop_destroy (&loop);
+
+    //  The wire: a socket read by the loop, retired on reconnect; a batch
+    //  points at the fetched items; a send stamps the peer, and a ROUTER's
+    //  unknown peer is dead; freeing the items clears them
+    loop = zloop_new ();
+    assert (loop);
+    assert (!hl_hop_wire_open (loop, ZMQ_DEALER, "bogus://x", false, &opts, NULL,
+                               t_reader, NULL));
+    zsock_t *router = hl_hop_wire_open (loop, ZMQ_ROUTER, "inproc://hl-hop-test-wire", true,
+                                        &opts, NULL, t_reader, NULL);
+    zsock_t *dealer = hl_hop_wire_open (loop, ZMQ_DEALER, "inproc://hl-hop-test-wire", false,
+                                        &opts, NULL, t_reader, NULL);
+    assert (router && dealer);
+    hl_hop_item_t fetched [2] = {
+        { .seq = 7, .data = (uint8_t *) hl_strdup ("a"), .size = 1 },
+        { .seq = 9, .data = (uint8_t *) hl_strdup ("bc"), .size = 2 } };
+    Hotline__HopItem pb_items [2];
+    Hotline__HopItem *pb_ptrs [2];
+    Hotline__HopBatch batch;
+    hl_hop_wire_batch (&batch, "log", 12, fetched, 2, pb_items, pb_ptrs);
+    assert (streq (batch.stream, "log") && batch.head == 12 && batch.n_items == 2);
+    assert (batch.items [1]->seq == 9 && batch.items [1]->payload.len == 2
+         && batch.items [1]->payload.data == fetched [1].data);
+    Hotline__Envelope env = HOTLINE__ENVELOPE__INIT;
+    env.body_case = HOTLINE__ENVELOPE__BODY_BATCH;
+    env.batch = &batch;
+    bool dead = false;
+    int64_t last_sent = 0;
+    assert (hl_hop_wire_send_env (dealer, NULL, &env, &dead, &last_sent) == 0);
+    assert (!dead && last_sent > 0);
+    hl_ratelimit_t rl = { 0 };
+    zframe_t *routing_id = NULL;
+    zframe_t *frame = NULL;
+    while (!frame)
+        frame = hl_hop_wire_recv (router, true, &routing_id, &rl);
+    assert (routing_id);
+    Hotline__Envelope *got = hl_hop_wire_decode (frame, &rl);
+    assert (got && got->body_case == HOTLINE__ENVELOPE__BODY_BATCH);
+    assert (got->batch->n_items == 2 && got->batch->items [0]->seq == 7
+         && got->batch->items [1]->payload.len == 2
+         && memcmp (got->batch->items [1]->payload.data, "bc", 2) == 0);
+    hl_msg_free (&got);
+    zframe_destroy (&frame);
+    hl_hop_wire_batch (&batch, "log", 12, fetched, 0, pb_items, pb_ptrs);
+    assert (batch.n_items == 0 && batch.items == NULL);
+    assert (hl_hop_wire_send_env (router, routing_id, &env, &dead, &last_sent) == 0);
+    zframe_t *nobody = zframe_new ("nobody", 6);
+    last_sent = 0;
+    assert (hl_hop_wire_send_env (router, nobody, &env, &dead, &last_sent) == -1);
+    assert (dead && last_sent == 0);
+    zframe_destroy (&nobody);
+    zframe_destroy (&routing_id);
+    hl_hop_wire_items_free (fetched, 2);
+    assert (!fetched [0].data && !fetched [1].data && fetched [1].size == 0);
+    zsock_t *zombie = NULL;
+    zsock_t *old = dealer;
+    hl_hop_wire_retire (loop, &dealer, &zombie);
+    assert (!dealer && zombie == old);
+    hl_hop_wire_retire (loop, &dealer, &zombie);
+    assert (zombie == old);
+    zsock_destroy (&zombie);
+    zloop_reader_end (loop, router);
+    zsock_destroy (&router);
     zloop_destroy (&loop);
 
     //  hl_hop_fetch_sql: items after a cursor, at most max, in seq order,

@@ -191,18 +191,8 @@ s_rx_credit (hl_hop_receiver_t *self, s_rxpeer_t *peer, bool reset)
     Hotline__Envelope env = HOTLINE__ENVELOPE__INIT;
     env.body_case = HOTLINE__ENVELOPE__BODY_CREDIT;
     env.credit = &credit;
-    zframe_t *frame = hl_msg_encode (&env);
-    if (!frame) {
-        hl_error ("hop: receiver stream=%s cannot encode credit", st->name);
+    if (hl_hop_wire_send_env (self->sock, peer->routing_id, &env, &peer->dead, &peer->last_sent))
         return -1;
-    }
-    int err = hl_hop_wire_send (self->sock, peer->routing_id, &frame);
-    if (err) {
-        if (err == EHOSTUNREACH)
-            peer->dead = true;
-        return -1;
-    }
-    peer->last_sent = hl_hop_wire_now ();
     peer->credited = st->cursor;
     return 0;
 }
@@ -505,26 +495,16 @@ s_receiver_recv (zloop_t *loop, zsock_t *sock, void *arg)
 static int
 s_receiver_connect (hl_hop_receiver_t *self)
 {
-    if (self->sock) {
-        zloop_reader_end (self->loop, self->sock);
-        zsock_destroy (&self->zombie);
-        self->zombie = self->sock;
-        self->sock = NULL;
-    }
+    hl_hop_wire_retire (self->loop, &self->sock, &self->zombie);
     int64_t now = hl_hop_wire_now ();
     self->connected_at = now;
     self->last_heard = 0;
     self->peer->dead = false;
     self->peer->last_progress = now;
-    self->sock = hl_hop_wire_socket (ZMQ_DEALER, self->endpoint, false, &self->opts, self->server_key);
+    self->sock = hl_hop_wire_open (self->loop, ZMQ_DEALER, self->endpoint, false, &self->opts,
+                                   self->server_key, s_receiver_recv, self);
     if (!self->sock)
         return -1;
-    if (zloop_reader (self->loop, self->sock, s_receiver_recv, self)) {
-        hl_error ("hop: receiver stream=%s cannot register reader", self->stream);
-        zsock_destroy (&self->sock);
-        return -1;
-    }
-    zloop_reader_set_tolerant (self->loop, self->sock);
     self->peer->resync = false;
     s_rx_resync (self, self->peer, now);
     return 0;
@@ -640,13 +620,12 @@ hl_hop_receiver_new (zloop_t *loop, const char *endpoint, bool bind,
         self->peers = zhashx_new ();
         assert (self->peers);
         zhashx_set_destructor (self->peers, s_rxpeer_free);
-        self->sock = hl_hop_wire_socket (ZMQ_ROUTER, endpoint, true, &self->opts, self->server_key);
-        if (!self->sock
-        ||  zloop_reader (loop, self->sock, s_receiver_recv, self)) {
+        self->sock = hl_hop_wire_open (loop, ZMQ_ROUTER, endpoint, true, &self->opts,
+                                       self->server_key, s_receiver_recv, self);
+        if (!self->sock) {
             hl_hop_receiver_destroy (&self);
             return NULL;
         }
-        zloop_reader_set_tolerant (loop, self->sock);
     }
     else {
         self->peer = (s_rxpeer_t *) zmalloc (sizeof (s_rxpeer_t));

@@ -97,33 +97,13 @@ s_txpeer_free (void **item)
     s_txpeer_destroy ((s_txpeer_t **) item);
 }
 
-static void
-s_items_free (hl_hop_item_t *items, size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        free (items [i].data);
-        items [i].data = NULL;
-    }
-}
-
 static int
 s_sender_send (hl_hop_sender_t *self, s_txpeer_t *peer, Hotline__Envelope *env)
 {
     if (!self->sock)
         return -1;
-    zframe_t *frame = hl_msg_encode (env);
-    if (!frame) {
-        hl_error ("hop: sender stream=%s cannot encode message", self->stream);
-        return -1;
-    }
-    int err = hl_hop_wire_send (self->sock, peer->routing_id, &frame);
-    if (err) {
-        if (err == EHOSTUNREACH)
-            peer->dead = true;
-        return -1;
-    }
-    peer->last_sent = hl_hop_wire_now ();
-    return 0;
+    return hl_hop_wire_send_env (self->sock, peer->routing_id, env,
+                                 &peer->dead, &peer->last_sent);
 }
 
 static int
@@ -174,20 +154,9 @@ s_sender_admits (hl_hop_sender_t *self, const char *user_id, const char *stream)
 static int
 s_sender_send_batch (hl_hop_sender_t *self, s_txpeer_t *peer, size_t first, size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        hl_hop_item_t *item = &self->items [first + i];
-        Hotline__HopItem init = HOTLINE__HOP_ITEM__INIT;
-        self->pb_items [i] = init;
-        self->pb_items [i].seq = item->seq;
-        self->pb_items [i].payload.len = item->size;
-        self->pb_items [i].payload.data = item->data;
-        self->pb_ptrs [i] = &self->pb_items [i];
-    }
-    Hotline__HopBatch batch = HOTLINE__HOP_BATCH__INIT;
-    batch.stream = (char *) s_peer_stream (self, peer);
-    batch.n_items = count;
-    batch.items = count? self->pb_ptrs: NULL;
-    batch.head = self->head;
+    Hotline__HopBatch batch;
+    hl_hop_wire_batch (&batch, s_peer_stream (self, peer), self->head,
+                       self->items + first, count, self->pb_items, self->pb_ptrs);
     Hotline__Envelope env = HOTLINE__ENVELOPE__INIT;
     env.body_case = HOTLINE__ENVELOPE__BODY_BATCH;
     env.batch = &batch;
@@ -246,7 +215,7 @@ s_sender_pump_peer (hl_hop_sender_t *self, s_txpeer_t *peer)
                     hl_warn ("hop: sender stream=%s fetch after=%" PRIu64 " failed (rc=%d,"
                              " %ld similar suppressed)", self->stream, peer->sent, rc, suppressed);
             }
-            s_items_free (self->items, max);
+            hl_hop_wire_items_free (self->items, max);
             break;
         }
         size_t fetched = (size_t) rc;
@@ -269,13 +238,13 @@ s_sender_pump_peer (hl_hop_sender_t *self, s_txpeer_t *peer)
                 hl_error ("hop: sender stream=%s fetch after=%" PRIu64 " returned items"
                           " out of order (%ld similar suppressed)",
                           self->stream, peer->sent, suppressed);
-            s_items_free (self->items, max);
+            hl_hop_wire_items_free (self->items, max);
             break;
         }
         if (self->items [fetched - 1].seq > self->head)
             self->head = self->items [fetched - 1].seq;
         rc = count? s_sender_send_items (self, peer, count): -1;
-        s_items_free (self->items, max);
+        hl_hop_wire_items_free (self->items, max);
         if (rc || fetched < max)
             break;              //  stopped, or the source has no more
     }
@@ -430,27 +399,17 @@ s_sender_recv (zloop_t *loop, zsock_t *sock, void *arg)
 static int
 s_sender_connect (hl_hop_sender_t *self)
 {
-    if (self->sock) {
-        zloop_reader_end (self->loop, self->sock);
-        zsock_destroy (&self->zombie);
-        self->zombie = self->sock;
-        self->sock = NULL;
-    }
+    hl_hop_wire_retire (self->loop, &self->sock, &self->zombie);
     s_txpeer_t *peer = self->peer;
     peer->credited = false;
     peer->dead = false;
     peer->cursor = peer->limit = peer->sent = 0;
     self->connected_at = hl_hop_wire_now ();
     self->last_heard = 0;
-    self->sock = hl_hop_wire_socket (ZMQ_DEALER, self->endpoint, false, &self->opts, self->server_key);
+    self->sock = hl_hop_wire_open (self->loop, ZMQ_DEALER, self->endpoint, false, &self->opts,
+                                   self->server_key, s_sender_recv, self);
     if (!self->sock)
         return -1;
-    if (zloop_reader (self->loop, self->sock, s_sender_recv, self)) {
-        hl_error ("hop: sender stream=%s cannot register reader", self->stream);
-        zsock_destroy (&self->sock);
-        return -1;
-    }
-    zloop_reader_set_tolerant (self->loop, self->sock);
     s_sender_send_hello (self);
     return 0;
 }
@@ -563,13 +522,12 @@ hl_hop_sender_new (zloop_t *loop, const char *endpoint, bool bind,
         self->peers = zhashx_new ();
         assert (self->peers);
         zhashx_set_destructor (self->peers, s_txpeer_free);
-        self->sock = hl_hop_wire_socket (ZMQ_ROUTER, endpoint, true, &self->opts, self->server_key);
-        if (!self->sock
-        ||  zloop_reader (loop, self->sock, s_sender_recv, self)) {
+        self->sock = hl_hop_wire_open (loop, ZMQ_ROUTER, endpoint, true, &self->opts,
+                                       self->server_key, s_sender_recv, self);
+        if (!self->sock) {
             hl_hop_sender_destroy (&self);
             return NULL;
         }
-        zloop_reader_set_tolerant (loop, self->sock);
     }
     else {
         self->peer = (s_txpeer_t *) zmalloc (sizeof (s_txpeer_t));

@@ -1,5 +1,7 @@
 /*  hl_hop_wire — what the hop's two classes share (internal: included by
- *  hl_hop.c, hl_hop_sender.c and hl_hop_receiver.c, not by hotline.h).
+ *  hl_hop.c, hl_hop_sender.c and hl_hop_receiver.c, not by hotline.h;
+ *  hl_clone.c, which speaks the hop's messages, uses its sockets, sends
+ *  and batches too).
  *
  *  - the wire: sockets made, hardened and secured the same way on both
  *    sides; one frame per message, sent without blocking; malformed
@@ -37,9 +39,32 @@ bool hl_hop_wire_stream_ok (const char *name);
 //  (logged).
 zsock_t *hl_hop_wire_socket (int type, const char *endpoint, bool bind,
                              const hl_hop_opts_t *opts, const char *server_key);
+//  The same, with a tolerant zloop reader (fn, arg) on it: the hop's
+//  sockets are read by the loop. NULL on error (logged).
+zsock_t *hl_hop_wire_open (zloop_t *loop, int type, const char *endpoint, bool bind,
+                           const hl_hop_opts_t *opts, const char *server_key,
+                           zloop_reader_fn *fn, void *arg);
+//  Connect mode, before a new socket: end *sock_p's reader and keep it in
+//  *zombie_p (destroying the one there) until the next tick, because zloop
+//  may still call the reader for it in this iteration. *sock_p is NULL.
+void hl_hop_wire_retire (zloop_t *loop, zsock_t **sock_p, zsock_t **zombie_p);
 //  Send one frame (preceded by routing_id if not NULL) without blocking.
 //  Always consumes *frame_p. Returns 0 or the errno of the failure.
 int hl_hop_wire_send (zsock_t *sock, zframe_t *routing_id, zframe_t **frame_p);
+//  Encode env and send it as one frame (after routing_id if not NULL)
+//  without blocking. 0, or -1 if it could not be encoded (logged) or sent.
+//  Unless NULL: *dead is set when the peer is unreachable (EHOSTUNREACH on
+//  a ROUTER), *last_sent is set to hl_hop_wire_now () on success.
+int hl_hop_wire_send_env (zsock_t *sock, zframe_t *routing_id, Hotline__Envelope *env,
+                          bool *dead, int64_t *last_sent);
+//  Point batch at items [0, count) of a fetch buffer, through pb_items and
+//  pb_ptrs (room for count each; they must outlive the send), with its
+//  stream and head. The items' data is not copied.
+void hl_hop_wire_batch (Hotline__HopBatch *batch, const char *stream, uint64_t head,
+                        const hl_hop_item_t *items, size_t count,
+                        Hotline__HopItem *pb_items, Hotline__HopItem **pb_ptrs);
+//  Free the data of items [0, count) of a fetch buffer and clear them
+void hl_hop_wire_items_free (hl_hop_item_t *items, size_t count);
 //  Receive one message without blocking. Returns its (single) payload frame
 //  and, on a ROUTER, the routing id; NULL if nothing to read or the
 //  message was malformed (it is drained and dropped).

@@ -206,18 +206,21 @@ hl_consumer_test (bool verbose)
     //  A store without the cursor's table is refused, with nothing started
     hl_store_t *store = hl_store_new (path, "CREATE TABLE handled (seq INTEGER NOT NULL)");
     zloop_t *loop = zloop_new ();
-    assert (hl_consumer_new (loop, "tcp://127.0.0.1:17931", store, s_test_handler, NULL) == NULL);
+    assert (hl_consumer_new (loop, "inproc://hl-consumer-refused", store, s_test_handler, NULL) == NULL);
     zloop_destroy (&loop);
     assert (hl_store_exec (store, hl_consumer_schema) == 0);
     s_test_state_t state = { store, false, zloop_new (), NULL };
     hl_hop_opts_t opts;
     hl_hop_opts_init (&opts);
     opts.timeout_ms = 300;
-    hl_hop_sender_t *sender = hl_hop_sender_new (state.loop, "tcp://127.0.0.1:17931", true,
+    //  On a port the system picks, so that selftests running side by side
+    //  (several builds, several engineers) do not take each other's port
+    hl_hop_sender_t *sender = hl_hop_sender_new (state.loop, "tcp://127.0.0.1:*", true,
                                                  "log", s_test_fetch, NULL, &opts);
     assert (sender);
-    state.consumer = hl_consumer_new (state.loop, "tcp://127.0.0.1:17931", store,
-                                      s_test_handler, &state);
+    const char *endpoint = hl_hop_sender_endpoint (sender);
+    assert (strncmp (endpoint, "tcp://127.0.0.1:", 16) == 0 && !strstr (endpoint, "*"));
+    state.consumer = hl_consumer_new (state.loop, endpoint, store, s_test_handler, &state);
     assert (state.consumer);
     zloop_timer (state.loop, 50, 0, s_test_check, &state);
     zloop_timer (state.loop, 20000, 1, s_test_check, &state);     //  hard stop

@@ -302,6 +302,54 @@ s_parse (const char *command, int argc, char **argv, const char *accepts, bool w
     return 0;
 }
 
+//  A group's commands (user, apikey): each VERB with its options (as
+//  s_parse's accepts) and whether it names a user or key
+typedef struct {
+    const char *verb;
+    const char *accepts;
+    bool named;
+} s_verb_t;
+
+//  The start of `hotline GROUP VERB ...`: VERB one of verbs (ended by a NULL
+//  verb), its options parsed into args, and command, the name messages go
+//  under ("GROUP VERB", size 32). 0, or an exit code with a message.
+static int
+s_start (const char *group, const s_verb_t *verbs, const char *config_path,
+         int argc, char **argv, char command [32], s_args_t *args)
+{
+    char names [128] = "";        //  "add|list|revoke"
+    char listed [128] = "";       //  "add, list or revoke"
+    for (size_t i = 0; verbs [i].verb; i++) {
+        size_t used = strlen (names);
+        snprintf (names + used, sizeof names - used, "%s%s", i? "|": "", verbs [i].verb);
+        used = strlen (listed);
+        snprintf (listed + used, sizeof listed - used, "%s%s",
+                  i == 0? "": verbs [i + 1].verb? ", ": " or ", verbs [i].verb);
+    }
+    if (argc < 1) {
+        fprintf (stderr, "hotline %s: %s (see hotline help)\n", group, names);
+        return CLI_BAD_INPUT;
+    }
+    const char *verb = argv [0];
+    snprintf (command, 32, "%s %s", group, verb);
+    memset (args, 0, sizeof *args);
+    args->config = config_path;
+    for (size_t i = 0; verbs [i].verb; i++)
+        if (streq (verb, verbs [i].verb))
+            return s_parse (command, argc - 1, argv + 1, verbs [i].accepts, verbs [i].named, args);
+    return cli_bad (group, "unknown command '%s': %s", verb, listed);
+}
+
+//  A list from the accounts store as JSON (--json), its times beside the *_ms
+static void
+s_print_json (json_t *list)
+{
+    hl_clock_json_times (list);
+    char *text = json_dumps (list, JSON_INDENT (2));
+    printf ("%s\n", text);
+    free (text);
+}
+
 static void
 s_time (int64_t ms, char *buf, size_t size)
 {
@@ -316,35 +364,20 @@ s_time (int64_t ms, char *buf, size_t size)
 int
 cli_user (const char *node, const char *config_path, int argc, char **argv)
 {
-    if (argc < 1) {
-        fprintf (stderr, "hotline user: add|passwd|disable|list|totp (see hotline help)\n");
-        return CLI_BAD_INPUT;
-    }
-    const char *verb = argv [0];
+    static const s_verb_t verbs [] = {
+        { "add", "role password-stdin!", true },
+        { "passwd", "password-stdin!", true },
+        { "disable", "enable!", true },
+        { "list", "json!", false },
+        { "totp", "clear!", true },
+        { NULL, NULL, false }
+    };
     char command [32];
-    snprintf (command, sizeof command, "user %s", verb);
     s_args_t args;
-    memset (&args, 0, sizeof args);
-    args.config = config_path;
-    int rc;
-    if (streq (verb, "add"))
-        rc = s_parse (command, argc - 1, argv + 1, "role password-stdin!", true, &args);
-    else
-    if (streq (verb, "passwd"))
-        rc = s_parse (command, argc - 1, argv + 1, "password-stdin!", true, &args);
-    else
-    if (streq (verb, "disable"))
-        rc = s_parse (command, argc - 1, argv + 1, "enable!", true, &args);
-    else
-    if (streq (verb, "list"))
-        rc = s_parse (command, argc - 1, argv + 1, "json!", false, &args);
-    else
-    if (streq (verb, "totp"))
-        rc = s_parse (command, argc - 1, argv + 1, "clear!", true, &args);
-    else
-        return cli_bad ("user", "unknown command '%s': add, passwd, disable, list or totp", verb);
+    int rc = s_start ("user", verbs, config_path, argc, argv, command, &args);
     if (rc)
         return rc;
+    const char *verb = argv [0];
     if (streq (verb, "add") && !args.role)
         return cli_bad (command, "--role ROLE is required");
 
@@ -412,12 +445,8 @@ cli_user (const char *node, const char *config_path, int argc, char **argv)
             fprintf (stderr, "hotline %s: cannot read the accounts store\n", command);
             goto done;
         }
-        if (args.flags [0]) {
-            hl_clock_json_times (list);
-            char *text = json_dumps (list, JSON_INDENT (2));
-            printf ("%s\n", text);
-            free (text);
-        }
+        if (args.flags [0])
+            s_print_json (list);
         else {
             printf ("%-24s %-12s %-9s %-5s %-17s %s\n", "NAME", "ROLE", "STATUS", "TOTP",
                     "CREATED", "LAST LOGIN");
@@ -475,26 +504,18 @@ done:
 int
 cli_apikey (const char *node, const char *config_path, int argc, char **argv)
 {
-    if (argc < 1) {
-        fprintf (stderr, "hotline apikey: add|list|revoke (see hotline help)\n");
-        return CLI_BAD_INPUT;
-    }
-    const char *verb = argv [0];
+    static const s_verb_t verbs [] = {
+        { "add", "", true },
+        { "list", "json!", false },
+        { "revoke", "", true },
+        { NULL, NULL, false }
+    };
     char command [32];
-    snprintf (command, sizeof command, "apikey %s", verb);
     s_args_t args;
-    memset (&args, 0, sizeof args);
-    args.config = config_path;
-    int rc;
-    if (streq (verb, "add") || streq (verb, "revoke"))
-        rc = s_parse (command, argc - 1, argv + 1, "", true, &args);
-    else
-    if (streq (verb, "list"))
-        rc = s_parse (command, argc - 1, argv + 1, "json!", false, &args);
-    else
-        return cli_bad ("apikey", "unknown command '%s': add, list or revoke", verb);
+    int rc = s_start ("apikey", verbs, config_path, argc, argv, command, &args);
     if (rc)
         return rc;
+    const char *verb = argv [0];
     hl_config_t *config = cli_node_config (command, node, args.config);
     if (!config)
         return CLI_BAD_INPUT;
@@ -528,12 +549,8 @@ cli_apikey (const char *node, const char *config_path, int argc, char **argv)
             rc = CLI_UNAVAILABLE;
         }
         else
-        if (args.flags [0]) {
-            hl_clock_json_times (list);
-            char *text = json_dumps (list, JSON_INDENT (2));
-            printf ("%s\n", text);
-            free (text);
-        }
+        if (args.flags [0])
+            s_print_json (list);
         else {
             printf ("%-24s %-9s %s\n", "NAME", "STATUS", "CREATED");
             size_t i;

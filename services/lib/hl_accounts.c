@@ -252,6 +252,42 @@ s_step_change (hl_accounts_t *self, sqlite3_stmt *stmt)
     return sqlite3_changes (hl_store_db (self->store));
 }
 
+//  End every session of user name (a new password, a disabled account).
+//  Returns the number ended, or -1.
+static int
+s_end_sessions (hl_accounts_t *self, const char *name)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (self->store, "DELETE FROM sessions WHERE user = ?");
+    if (stmt)
+        sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
+    return s_step_change (self, stmt);
+}
+
+//  The end of a list's rows: list, or NULL (logged, list freed) if the
+//  last step (rc) was not the end of the rows but a failed read
+static json_t *
+s_list_end (hl_accounts_t *self, sqlite3_stmt *stmt, int rc, json_t *list)
+{
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE) {
+        hl_error ("%s: %s", self->path, hl_store_error (self->store));
+        json_decref (list);
+        return NULL;
+    }
+    return list;
+}
+
+//  The first column of a count (*) statement's row, or -1 if it fails
+static int
+s_count (sqlite3_stmt *stmt)
+{
+    int count = -1;
+    if (sqlite3_step (stmt) == SQLITE_ROW)
+        count = sqlite3_column_int (stmt, 0);
+    sqlite3_reset (stmt);
+    return count;
+}
+
 //  --------------------------------------------------------------------------
 //  Open and close
 
@@ -366,10 +402,7 @@ hl_accounts_passwd (hl_accounts_t *self, const char *name, const char *password,
     }
     if (s_step_change (self, stmt) != 1)
         goto failed;
-    stmt = hl_store_prepare (self->store, "DELETE FROM sessions WHERE user = ?");
-    if (stmt)
-        sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
-    if (s_step_change (self, stmt) < 0 || hl_store_commit (self->store))
+    if (s_end_sessions (self, name) < 0 || hl_store_commit (self->store))
         goto failed;
     return 0;
 failed:
@@ -395,13 +428,8 @@ hl_accounts_disable (hl_accounts_t *self, const char *name, bool disabled,
     }
     if (s_step_change (self, stmt) != 1)
         goto failed;
-    if (disabled) {
-        stmt = hl_store_prepare (self->store, "DELETE FROM sessions WHERE user = ?");
-        if (stmt)
-            sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
-        if (s_step_change (self, stmt) < 0)
-            goto failed;
-    }
+    if (disabled && s_end_sessions (self, name) < 0)
+        goto failed;
     if (hl_store_commit (self->store))
         goto failed;
     return 0;
@@ -506,13 +534,7 @@ hl_accounts_list (hl_accounts_t *self)
             "totp", account.totp, "created_ms", (json_int_t) account.created_ms,
             "last_login_ms", (json_int_t) account.last_login_ms));
     }
-    sqlite3_reset (stmt);
-    if (rc != SQLITE_DONE) {
-        hl_error ("%s: %s", self->path, hl_store_error (self->store));
-        json_decref (list);
-        return NULL;
-    }
-    return list;
+    return s_list_end (self, stmt, rc, list);
 }
 
 int
@@ -660,11 +682,7 @@ hl_accounts_failures (hl_accounts_t *self, const char *name, const char *ip, int
     const char *key = name? name: (ip? ip: "");
     sqlite3_bind_text (stmt, 1, key, (int) strnlen (key, 64), SQLITE_TRANSIENT);
     sqlite3_bind_int64 (stmt, 2, since_ms);
-    int count = -1;
-    if (sqlite3_step (stmt) == SQLITE_ROW)
-        count = sqlite3_column_int (stmt, 0);
-    sqlite3_reset (stmt);
-    return count;
+    return s_count (stmt);
 }
 
 //  --------------------------------------------------------------------------
@@ -801,11 +819,7 @@ hl_accounts_session_count (hl_accounts_t *self, int64_t idle_ms, int64_t max_ms)
         "SELECT count(*) FROM sessions s JOIN users u ON u.name = s.user WHERE u.disabled = 0");
     if (!stmt)
         return -1;
-    int count = -1;
-    if (sqlite3_step (stmt) == SQLITE_ROW)
-        count = sqlite3_column_int (stmt, 0);
-    sqlite3_reset (stmt);
-    return count;
+    return s_count (stmt);
 }
 
 //  --------------------------------------------------------------------------
@@ -909,13 +923,7 @@ hl_accounts_apikey_list (hl_accounts_t *self)
             "name", (const char *) sqlite3_column_text (stmt, 0),
             "created_ms", (json_int_t) sqlite3_column_int64 (stmt, 1),
             "revoked", sqlite3_column_int64 (stmt, 2) != 0));
-    sqlite3_reset (stmt);
-    if (rc != SQLITE_DONE) {
-        hl_error ("%s: %s", self->path, hl_store_error (self->store));
-        json_decref (list);
-        return NULL;
-    }
-    return list;
+    return s_list_end (self, stmt, rc, list);
 }
 
 //  --------------------------------------------------------------------------

@@ -36,6 +36,7 @@ static s_test_t s_tests [] = {
     { "evidence",  hl_evidence_test },
     { "jpeg",      hl_jpeg_test },
     { "public",    hl_public_test },
+    { "areas",     hl_areas_test },
     { NULL, NULL }
 };
 

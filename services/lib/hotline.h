@@ -60,5 +60,6 @@
 #include "hl_evidence.h"
 #include "hl_jpeg.h"
 #include "hl_public.h"
+#include "hl_areas.h"
 
 #endif

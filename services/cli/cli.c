@@ -1006,6 +1006,21 @@ s_sibling_endpoint (cli_t *cli, const char *key, char *buf, size_t size)
         snprintf (buf, size, "%s", cli->endpoint);
 }
 
+//  The node's notification service, which keeps the outbox: --notification
+//  ENDPOINT, else the front door's sibling. The cli returned talks to it
+//  through endpoint (size bytes, the caller's).
+static cli_t
+s_notification_cli (cli_t *cli, s_opts_t *opts, char *endpoint, size_t size)
+{
+    if (s_opt (opts, "notification"))
+        snprintf (endpoint, size, "%s", s_opt (opts, "notification"));
+    else
+        s_sibling_endpoint (cli, "notification", endpoint, size);
+    cli_t sibling = *cli;
+    sibling.endpoint = endpoint;
+    return sibling;
+}
+
 int
 cli_deadletter (cli_t *cli, int argc, char **argv)
 {
@@ -1025,12 +1040,7 @@ cli_deadletter (cli_t *cli, int argc, char **argv)
             return CLI_BAD_INPUT;
         }
         char endpoint [256];
-        if (s_opt (&opts, "notification"))
-            snprintf (endpoint, sizeof endpoint, "%s", s_opt (&opts, "notification"));
-        else
-            s_sibling_endpoint (cli, "notification", endpoint, sizeof endpoint);
-        cli_t sibling = *cli;
-        sibling.endpoint = endpoint;
+        cli_t sibling = s_notification_cli (cli, &opts, endpoint, sizeof endpoint);
         Hotline__Query query = HOTLINE__QUERY__INIT;
         query.kind = kase? "resend": "resend_all";
         query.case_id = (char *) kase;
@@ -1053,12 +1063,7 @@ cli_deadletter (cli_t *cli, int argc, char **argv)
         return CLI_BAD_INPUT;
     }
     char endpoint [256];
-    if (s_opt (&opts, "notification"))
-        snprintf (endpoint, sizeof endpoint, "%s", s_opt (&opts, "notification"));
-    else
-        s_sibling_endpoint (cli, "notification", endpoint, sizeof endpoint);
-    cli_t sibling = *cli;
-    sibling.endpoint = endpoint;
+    cli_t sibling = s_notification_cli (cli, &opts, endpoint, sizeof endpoint);
     Hotline__Query query = HOTLINE__QUERY__INIT;
     query.kind = s_flag (&opts, "all")? "outbox": "deadletter";
     int zone_rc = cli_zone (cli, false);

@@ -244,6 +244,28 @@ s_maybe_return (archive_t *self, const Hotline__Event *event)
     return rc;
 }
 
+//  City: our intake's filing at a ward (federation.h, "Filing"): recorded,
+//  and queued whole on that ward's return stream, in this transaction. A
+//  "file" event anywhere else (a ward's stream: wards file nothing at the
+//  city) stays in the log as it came and does nothing. 0 or -1.
+static int
+s_filing (archive_t *self, const Hotline__Event *event, const uint8_t *data, size_t size,
+          const char *origin)
+{
+    if (!self->city || strneq (origin, hl_service_node (self->service))) {
+        long suppressed = hl_ratelimit (&self->rl_bad);
+        if (suppressed >= 0)
+            hl_warn ("a filing from %s is not ours to carry: ignored (%ld similar suppressed)",
+                     origin, suppressed);
+        return 0;
+    }
+    if (archive_filings_queued (self, event)
+    ||  federation_queue_filing (self->federation, event->ward, data, size))
+        return -1;
+    self->returns_queued = true;
+    return 0;
+}
+
 //  Append one event to the log. 1 if it was new, 0 if a duplicate, -1 on
 //  error. local_case: for the city's events about a Department case, the
 //  ward's own case number (NULL otherwise)
@@ -273,10 +295,16 @@ s_append (archive_t *self, const Hotline__Event *event, const uint8_t *data, siz
         //  A node-level event
         if (streq (event->action, HL_ACTION_DIRECTORY))
             return s_update_directory (self, event) == 0? 1: -1;
+        if (streq (event->action, HL_ACTION_FILE))
+            return s_filing (self, event, data, size, origin) == 0? 1: -1;
         return 1;
     }
     if (local_case)
         return s_update_department (self, event, local_case) == 0? 1: -1;
+    //  A ward's case the city filed there: the filing's answer
+    if (self->city && strncmp (origin, "ward:", 5) == 0 && event->report
+    &&  (!event->from_state || !*event->from_state) && archive_filings_filed (self, event))
+        return -1;
     if (s_update_case (self, event, data, size) || s_maybe_return (self, event))
         return -1;
     return 1;
@@ -362,7 +390,8 @@ s_apply_batch (archive_t *self, const char *stream, const char *origin,
         Hotline__Event *event = hotline__event__unpack (NULL, items [i].size, items [i].data);
         if (!event || hl_msg_check (&event->base, &reason) || !event->origin || !*event->origin
         ||  !event->action || !*event->action
-        ||  ((!event->case_id || !*event->case_id) && strneq (event->action, HL_ACTION_DIRECTORY))) {
+        ||  ((!event->case_id || !*event->case_id) && strneq (event->action, HL_ACTION_DIRECTORY)
+             && strneq (event->action, HL_ACTION_FILE))) {
             hl_error ("stream %s item %" PRIu64 " is not a valid event (%s): skipped",
                       stream, items [i].seq, reason);
             if (event)
@@ -370,6 +399,9 @@ s_apply_batch (archive_t *self, const char *stream, const char *origin,
             continue;
         }
         const char *local_case = returned? hl_event_arg (event, "origin_case"): NULL;
+        if (returned && !*event->case_id && streq (event->action, HL_ACTION_FILE))
+            ;   //  a filing: done by our intake (federation.c, s_file), in our log as its event
+        else
         if (returned && !*local_case)
             hl_warn ("return stream item %" PRIu64 " names no ward case: skipped", items [i].seq);
         else
@@ -596,7 +628,8 @@ archive_new (hl_service_t *service)
     char *path = hl_service_path (service, "archive.db");
     self->store = hl_store_new (path, NULL);
     free (path);
-    if (!self->store || hl_store_migrate (self->store, "archive.db", s_migrations, self)) {
+    if (!self->store || hl_store_migrate (self->store, "archive.db", s_migrations, self)
+    ||  archive_filings_setup (self)) {
         archive_destroy (&self);
         return NULL;
     }

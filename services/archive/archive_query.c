@@ -129,6 +129,7 @@ typedef struct {
     size_t n_texts;
     int64_t since, until, now;
     char *match;                //  the FTS5 expression of the query's text
+    char *ids;                  //  case_id "a,b,c" as a JSON array, for json_each
 } s_filter_t;
 
 //  Add a condition on a text parameter; parameters 1-3 are the period and now
@@ -197,13 +198,30 @@ s_filter_build (s_filter_t *filter, const Hotline__Query *query)
     filter->until = query->until_ms? query->until_ms: INT64_MAX;
     filter->now = hl_clock_now ();
     if (query->status && *query->status) {
-        s_filter_text (filter, " AND state = ?%d", query->status);
+        //  "a,b,c": any of these states (Open311's open and closed are sets)
+        if (strchr (query->status, ','))
+            s_filter_text (filter, " AND instr (',' || ?%d || ',', ',' || state || ',') > 0", query->status);
+        else
+            s_filter_text (filter, " AND state = ?%d", query->status);
     }
     if (query->type) {
         s_filter_text (filter, " AND type = ?%d", hl_type_name (query->type));
     }
     if (query->ward && *query->ward) {
         s_filter_text (filter, " AND ward = ?%d", query->ward);
+    }
+    //  case_id "a,b,c": only these cases (Open311's service_request_id
+    //  list), each looked up by its key
+    if (query->case_id && *query->case_id) {
+        json_t *ids = json_array ();
+        char *copy = hl_strdup (query->case_id);
+        char *save = NULL;
+        for (char *id = strtok_r (copy, ",", &save); id; id = strtok_r (NULL, ",", &save))
+            json_array_append_new (ids, json_string (id));
+        free (copy);
+        filter->ids = json_dumps (ids, JSON_COMPACT);
+        json_decref (ids);
+        s_filter_text (filter, " AND case_id IN (SELECT value FROM json_each (?%d))", filter->ids);
     }
     //  The earliest running deadline is past due exactly when any is
     if (query->overdue)
@@ -231,6 +249,7 @@ static void
 s_filter_destroy (s_filter_t *filter)
 {
     zstr_free (&filter->match);
+    zstr_free (&filter->ids);
 }
 
 //  The summary of a case row (columns as in s_case_columns)
@@ -811,6 +830,63 @@ s_query_report (archive_t *self, const Hotline__Query *query)
     return result;
 }
 
+//  list_detail: the list's page (the same filters, order and paging), each
+//  row with what Open311 shows of a case (web_open311.c): "report" without
+//  the reporter, and "informed_note", the note of its last action of the
+//  procedure's informed meaning (null before one). One query answers a
+//  page, where a case query per row was a round trip each.
+static json_t *
+s_query_list_detail (archive_t *self, const Hotline__Query *query, int *code, char *error, size_t size)
+{
+    json_t *rows = s_query_list (self, query, false, code, error, size);
+    if (!rows)
+        return NULL;
+    hl_store_t *store = archive_store (self);
+    hl_procedure_t *procedure = hl_service_procedure (archive_service (self));
+    sqlite3_stmt *report = hl_store_prepare (store, "SELECT report FROM cases WHERE case_id = ?");
+    sqlite3_stmt *events = hl_store_prepare (store, "SELECT event FROM log WHERE case_id = ? ORDER BY seq DESC");
+    bool ok = report && events;
+    size_t i;
+    json_t *row;
+    json_array_foreach (rows, i, row) {
+        if (!ok)
+            break;
+        const char *case_id = json_string_value (json_object_get (row, "case_id"));
+        sqlite3_bind_text (report, 1, case_id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step (report);
+        if (rc == SQLITE_ROW && sqlite3_column_type (report, 0) == SQLITE_BLOB) {
+            Hotline__Event *submit = hotline__event__unpack (NULL, (size_t) sqlite3_column_bytes (report, 0),
+                                                             (const uint8_t *) sqlite3_column_blob (report, 0));
+            if (submit && submit->report)
+                json_object_set_new (row, "report", hl_report_to_json (submit->report, true));
+            if (submit)
+                hotline__event__free_unpacked (submit, NULL);
+        }
+        sqlite3_reset (report);
+        ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
+        json_t *note = json_null ();
+        sqlite3_bind_text (events, 1, case_id, -1, SQLITE_STATIC);
+        while (ok && json_is_null (note) && (rc = sqlite3_step (events)) == SQLITE_ROW) {
+            Hotline__Event *event = hotline__event__unpack (NULL, (size_t) sqlite3_column_bytes (events, 0),
+                                                            (const uint8_t *) sqlite3_column_blob (events, 0));
+            if (event && event->note && *event->note
+            &&  hl_procedure_means (procedure, "informed", event->action, event->variant? event->variant: ""))
+                note = json_string (event->note);
+            if (event)
+                hotline__event__free_unpacked (event, NULL);
+        }
+        ok = ok && (rc == SQLITE_ROW || rc == SQLITE_DONE);
+        sqlite3_reset (events);
+        json_object_set_new (row, "informed_note", note);
+    }
+    if (!ok) {
+        hl_error ("list_detail: %s", hl_store_error (store));
+        json_decref (rows);
+        return NULL;
+    }
+    return rows;
+}
+
 char *
 archive_query (archive_t *self, const Hotline__Query *query, int *code, char *error, size_t size)
 {
@@ -832,6 +908,12 @@ archive_query (archive_t *self, const Hotline__Query *query, int *code, char *er
     if (streq (kind, "count"))
         result = s_query_list (self, query, true, code, error, size);
     else
+    if (streq (kind, "list_detail"))
+        result = s_query_list_detail (self, query, code, error, size);
+    else
+    if (streq (kind, "filing"))
+        result = archive_filings_query (self, query, code, error, size);
+    else
     if (streq (kind, "report"))
         result = s_query_report (self, query);
     else
@@ -839,7 +921,7 @@ archive_query (archive_t *self, const Hotline__Query *query, int *code, char *er
         result = archive_wards_query (self, query, code, error, size);
     else {
         *code = HL_BAD_INPUT;
-        snprintf (error, size, "unknown query kind '%.32s' (case, list, count, report, wards, charts, map)", kind);
+        snprintf (error, size, "unknown query kind '%.32s' (case, list, list_detail, count, report, filing, wards, charts, map)", kind);
         return NULL;
     }
     if (!result) {

@@ -17,6 +17,7 @@ struct _federation_t {
     hl_hop_receiver_t *from_city;   //  ward
     hl_hop_receiver_t *from_wards;  //  city
     hl_hop_sender_t *to_wards;      //  city
+    hl_client_t *intake;            //  ward: our intake, for the city's filings
     bool acked_started;             //  ward metrics: the city's acknowledgements
     uint64_t acked_seen;
     int64_t wards_refreshed;        //  city metrics: when the per-ward gauges were set
@@ -143,11 +144,99 @@ s_cursor_return (void *arg, const char *stream, uint64_t *cursor)
     return self->sink.cursor (self->sink.arg, "city", cursor);
 }
 
+//  One filing from the city (a node-level "file" event: federation.h,
+//  "Filing"): the command it carries, done by our intake as the actor it
+//  names, with its request id. Intake remembers each request id with its
+//  reply, so a filing redelivered (the batch failed, the archive was killed
+//  before its cursor moved) is answered from that memory: one case, however
+//  often it comes. 0 when intake answered (done, or refused: logged and
+//  dropped, a refusal does not change on retry), -1 when it did not (the
+//  whole batch is redelivered).
+static int
+s_file (federation_t *self, const Hotline__Event *event, uint64_t seq)
+{
+    const char *actor = event->actor? event->actor: "";
+    const char *colon = strchr (actor, ':');
+    size_t role_len = colon? (size_t) (colon - actor): 0;
+    //  The city files reports and the reporter's own actions, never as an
+    //  officer of ours: the roles of the web's public form and of Open311
+    bool role_ok = (role_len == 6 && strncmp (actor, "system", 6) == 0)
+                || (role_len == 7 && strncmp (actor, "citizen", 7) == 0);
+    if (!event->ward || strneq (event->ward, self->ward) || !role_ok
+    ||  !hl_filing_id_valid (event->request_id)) {
+        hl_error ("return stream item %" PRIu64 ": a filing for ward %s as '%.40s' (request %.40s)"
+                  " is not one we take: dropped", seq, event->ward? event->ward: "", actor,
+                  event->request_id? event->request_id: "");
+        hl_metrics_add (hl_service_metrics (self->service), "hotline_federation_filings_refused_total", 1);
+        return 0;
+    }
+    size_t n_args = 0;
+    Hotline__Command__ArgsEntry *entries = (Hotline__Command__ArgsEntry *)
+        zmalloc ((event->n_args + 1) * sizeof (Hotline__Command__ArgsEntry));
+    Hotline__Command__ArgsEntry **entry_ptrs = (Hotline__Command__ArgsEntry **)
+        zmalloc ((event->n_args + 1) * sizeof (Hotline__Command__ArgsEntry *));
+    for (size_t i = 0; i < event->n_args; i++)
+        if (strncmp (event->args [i]->key, "file_", 5)) {
+            hotline__command__args_entry__init (&entries [n_args]);
+            entries [n_args].key = event->args [i]->key;
+            entries [n_args].value = event->args [i]->value;
+            entry_ptrs [n_args] = &entries [n_args];
+            n_args++;
+        }
+    Hotline__Command command = HOTLINE__COMMAND__INIT;
+    command.action = (char *) hl_event_arg (event, "file_action");
+    command.variant = (char *) hl_event_arg (event, "file_variant");
+    command.case_id = (char *) hl_event_arg (event, "file_case");
+    command.report = event->report;
+    command.note = event->note;
+    command.args = entry_ptrs;
+    command.n_args = n_args;
+    Hotline__Envelope *reply = hl_client_command (self->intake, event->request_id, actor, &command);
+    free (entries);
+    free (entry_ptrs);
+    if (!reply)
+        return -1;                  //  logged by hl_client_command
+    hl_metrics_t *metrics = hl_service_metrics (self->service);
+    if (reply->reply->code != HL_OK) {
+        hl_warn ("the city's filing %s (%s%s%s) was refused by intake (%d: %s): dropped",
+                 event->request_id, command.action, *command.variant? " ": "", command.variant,
+                 reply->reply->code, reply->reply->error? reply->reply->error: "");
+        hl_metrics_add (metrics, "hotline_federation_filings_refused_total", 1);
+    }
+    else
+    if (!reply->reply->replayed) {
+        hl_log (HL_INFO, reply->reply->case_id, "filed from the city (%s, %s)", event->request_id,
+                command.action);
+        hl_metrics_add (metrics, "hotline_federation_filed_total", 1);
+    }
+    else    //  delivered again (a crash, a failed batch): intake remembered it
+        hl_log (HL_INFO, reply->reply->case_id, "the city's filing %s was done before: not again",
+                event->request_id);
+    hl_msg_free (&reply);
+    return 0;
+}
+
+//  The city's return stream: its filings are done through our intake
+//  first (s_file), then the whole batch is applied with its cursor (the
+//  archive records the city's events about our Department cases and skips
+//  the filings, which reach our log as our intake's own events). A filing
+//  done before a failed apply is done again on redelivery, which intake
+//  answers from its memory: exactly once either way.
 static int
 s_apply_return (void *arg, const char *stream, const hl_hop_item_t *items, size_t count)
 {
     (void) stream;
     federation_t *self = (federation_t *) arg;
+    for (size_t i = 0; i < count; i++) {
+        Hotline__Event *event = hotline__event__unpack (NULL, items [i].size, items [i].data);
+        bool filing = event && (!event->case_id || !*event->case_id)
+                   && event->action && streq (event->action, HL_ACTION_FILE);
+        int rc = filing? s_file (self, event, items [i].seq): 0;
+        if (event)
+            hotline__event__free_unpacked (event, NULL);
+        if (rc)
+            return -1;
+    }
     return self->sink.apply (self->sink.arg, "city", items, count, true);
 }
 
@@ -259,6 +348,26 @@ federation_queue_return (federation_t *self, const Hotline__Event *event,
         sqlite3_reset (stmt);
     }
     free (buffer);
+    return rc;
+}
+
+int
+federation_queue_filing (federation_t *self, const char *ward, const uint8_t *data, size_t size)
+{
+    //  As written by our intake, NOT redacted: the ward needs the reporter
+    //  to answer them. The return stream of a ward goes to that ward's key
+    //  only (s_authorize), over CurveZMQ
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "INSERT INTO return_outbox (ward, seq, event) VALUES (?1,"
+        " (SELECT coalesce (max (seq), 0) + 1 FROM return_outbox WHERE ward = ?1), ?2)");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, ward, -1, SQLITE_STATIC);
+    sqlite3_bind_blob (stmt, 2, data, (int) size, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
+    sqlite3_reset (stmt);
+    if (rc)
+        hl_error ("federation: cannot queue a filing for ward %s: %s", ward, hl_store_error (self->store));
     return rc;
 }
 
@@ -391,6 +500,10 @@ federation_new (const federation_sink_t *sink, zloop_t *loop)
                                            s_fetch_ward, self, &opts);
         self->from_city = hl_hop_receiver_new (loop, city_return, false, self->ward,
                                                s_apply_return, s_cursor_return, self, &opts);
+        //  One try per delivery: a filing intake did not answer fails its
+        //  batch, which the hop redelivers after a short delay, so the
+        //  archive's loop is never held longer than one timeout
+        self->intake = hl_client_new (hl_service_endpoint (self->service, "intake"), 3000, 1);
         zcert_destroy (&city_cert);             //  the hop copied the key
         free (city_return);
         if (!self->to_city || !self->from_city) {
@@ -458,6 +571,7 @@ federation_destroy (federation_t **self_p)
         hl_hop_receiver_destroy (&self->from_city);
         hl_hop_receiver_destroy (&self->from_wards);
         hl_hop_sender_destroy (&self->to_wards);
+        hl_client_destroy (&self->intake);
         hl_keyring_destroy (&self->keyring);
         zcert_destroy (&self->cert);
         free (self);

@@ -16,6 +16,35 @@
  *  admits only the certificates in its allow directory, and the `ward`
  *  metadata of a certificate decides which ward code that key speaks for.
  *  Plaintext only with federation/plaintext = 1 (development).
+ *
+ *  Filing: the city files a report (or a reporter's action on their case)
+ *  at the ward where the case lives; the city never opens it itself.
+ *    1. The city's web (the public form, Open311) sends intake a command
+ *       with Command.ward and a request id "file-<32 hex>", the filing id.
+ *       Intake checks it as the ward will and writes ONE node-level event
+ *       "file" (HL_ACTION_FILE): the command whole, the reporter included.
+ *       It answers only after its commit: the filing is durable before the
+ *       web answers 201 / the Open311 token, and a client's retry with the
+ *       same request id is answered from intake's memory.
+ *    2. The city's archive applies it and, in the same transaction, records
+ *       the filing (table filings: id, ward, case_id still empty) and puts
+ *       the event, NOT redacted, on that ward's return stream
+ *       (federation_queue_filing). A ward's return stream is served only to
+ *       that ward's key, over CurveZMQ: personal data goes from the city to
+ *       that one ward, and into no redacted stream (the city's live stream
+ *       and dashboards redact every event; web_stream names it "filing").
+ *    3. The ward's archive, applying its return stream, gives each filing
+ *       to its own intake (hl_client_command) as the actor it names (roles
+ *       system and citizen only), with the filing id as the request id,
+ *       BEFORE the batch and its cursor commit. Intake remembers a request
+ *       id with its reply, so a redelivered batch (a killed archive, a cut
+ *       link, an intake that did not answer: the batch fails and the hop
+ *       redelivers it) files nothing twice. A refusal is logged, counted
+ *       (hotline_federation_filings_refused_total) and dropped.
+ *    4. The new case is the ward's own, in its log, and reaches the city in
+ *       the ward's normal (redacted) stream; its submit event carries the
+ *       filing id as its request id, so the city's archive fills in the
+ *       filing's case_id when it applies it (query kind "filing").
  */
 #ifndef FEDERATION_H_INCLUDED
 #define FEDERATION_H_INCLUDED
@@ -59,5 +88,9 @@ int federation_queue_return (federation_t *self, const Hotline__Event *event,
                              const char *ward, const char *ward_case);
 //  City: new return items were committed
 void federation_notify_return (federation_t *self);
+//  City: inside the apply transaction of our intake's "file" event (data,
+//  size: the event as written): queue it, unredacted, on ward's return
+//  stream. 0 or -1 (logged).
+int federation_queue_filing (federation_t *self, const char *ward, const uint8_t *data, size_t size);
 
 #endif

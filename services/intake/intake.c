@@ -70,6 +70,7 @@ struct _intake_t {
     int64_t counter_last;       //  (counter_year 0: read it from the store)
     hl_ratelimit_t rl_bad;      //  bad input: one log line a second
     char *ping_json;            //  the ping's answer: {"node", "timezone"}
+    bool city;                  //  files commands at wards (Command.ward)
 };
 
 //  One request of a batch, and the reply it will get
@@ -329,6 +330,135 @@ s_write_event (intake_t *self, Hotline__Event *event, const char *state_before)
     return 0;
 }
 
+//  City: a command to be filed at a ward (Command.ward). Checked here as
+//  the ward's intake will check it, as far as the city can know (the report,
+//  the role, the action; not the ward case's state), then written as one
+//  node-level event "file": no case, no deadline here. The archive carries
+//  it to the ward (federation.h, "Filing"), whose intake does it with this
+//  request id, so exactly once. The command travels whole in the event: its
+//  action, variant and case in the reserved args file_action, file_variant,
+//  file_case, its own args, note and report as they are.
+#define S_FILE_ARGS 3
+
+static int
+s_execute_filing (intake_t *self, Hotline__Request *request, Hotline__Reply *reply,
+                  s_scratch_t *scratch, const char *role, int64_t now)
+{
+    Hotline__Command *command = request->command;
+    const char *ward = command->ward;
+    const char *action = command->action;
+    const char *variant = command->variant? command->variant: "";
+    size_t len = strlen (ward);
+    if (!self->city)
+        return s_bad_field (reply, scratch, "ward", "only the city files a command at a ward");
+    if (len > 10 || strspn (ward, "0123456789") != len)
+        return s_bad_field (reply, scratch, "ward", "'%.20s' is not a ward code (digits)", ward);
+    if (!hl_filing_id_valid (request->request_id))
+        return s_bad_field (reply, scratch, "request_id", "a filing's request id is %s and 32 hex digits",
+                            HL_FILING_PREFIX);
+    for (size_t i = 0; i < command->n_args; i++)
+        if (strncmp (command->args [i]->key, "file_", 5) == 0)
+            return s_bad_field (reply, scratch, command->args [i]->key,
+                                "argument names file_* are reserved");
+    const char *case_id = command->case_id? command->case_id: "";
+    if (!*case_id) {
+        const char *to_state = NULL;
+        int rc = hl_procedure_check (self->procedure, NULL, action, variant, role, &to_state);
+        if (rc == HL_FORBIDDEN)
+            return s_refuse (reply, scratch, HL_FORBIDDEN, "role '%s' may not %s", role, action);
+        if (rc != HL_OK)
+            return s_bad_field (reply, scratch, "case_id", "a case number is required for '%s'", action);
+        size_t count = hl_report_validate (command->report, scratch->errs, 16);
+        if (count) {
+            s_field_errors (reply, scratch, count);
+            return 0;
+        }
+    }
+    else {
+        if (!hl_case_id_valid (case_id) || strncmp (case_id, ward, len) || case_id [len] != '-')
+            return s_bad_field (reply, scratch, "case_id", "'%.40s' is not a case number of ward %s",
+                                case_id, ward);
+        if (command->report)
+            return s_bad_field (reply, scratch, "report", "a report goes only with a new case");
+        //  The ward knows the case's state; here: may the role take this
+        //  action in any state at all
+        const char *states [128];
+        size_t count = hl_procedure_states (self->procedure, states, 128);
+        bool may = false, known = false;
+        for (size_t i = 0; i < count && !may; i++) {
+            const char *to_state = NULL;
+            int rc = hl_procedure_check (self->procedure, states [i], action, variant, role, &to_state);
+            may = rc == HL_OK;
+            known = known || rc != HL_NOT_FOUND;
+        }
+        if (!known)
+            return s_bad_field (reply, scratch, "action", "unknown action '%s%s%s'",
+                                action, *variant? " ": "", variant);
+        if (!may)
+            return s_refuse (reply, scratch, HL_FORBIDDEN, "role '%s' may not %s%s%s", role,
+                             action, *variant? " ": "", variant);
+    }
+    Hotline__Event__ArgsEntry entries [MAX_ARGS + S_FILE_ARGS];
+    Hotline__Event__ArgsEntry *entry_ptrs [MAX_ARGS + S_FILE_ARGS];
+    const char *reserved [S_FILE_ARGS][2] = {
+        { "file_action", action }, { "file_variant", variant }, { "file_case", case_id } };
+    size_t n = 0;
+    for (size_t i = 0; i < S_FILE_ARGS; i++) {
+        hotline__event__args_entry__init (&entries [n]);
+        entries [n].key = (char *) reserved [i][0];
+        entries [n].value = (char *) reserved [i][1];
+        entry_ptrs [n] = &entries [n];
+        n++;
+    }
+    for (size_t i = 0; i < command->n_args; i++) {
+        hotline__event__args_entry__init (&entries [n]);
+        entries [n].key = command->args [i]->key;
+        entries [n].value = command->args [i]->value;
+        entry_ptrs [n] = &entries [n];
+        n++;
+    }
+    char event_id [128];
+    Hotline__Event event = HOTLINE__EVENT__INIT;
+    event.seq = self->last_seq + 1;
+    snprintf (event_id, sizeof event_id, "%s/%" PRIu64, hl_service_node (self->service), event.seq);
+    event.event_id = event_id;
+    event.case_id = "";
+    event.ward = (char *) ward;
+    event.at_ms = now;
+    event.actor = request->actor;
+    event.action = HL_ACTION_FILE;
+    event.note = command->note;
+    event.report = command->report;     //  received_ms: set by the ward's intake
+    event.n_args = n;
+    event.args = entry_ptrs;
+    event.request_id = request->request_id;
+    event.origin = (char *) hl_service_node (self->service);
+    size_t size = hotline__event__get_packed_size (&event);
+    uint8_t *buffer = (uint8_t *) zmalloc (size? size: 1);
+    hotline__event__pack (&event, buffer);
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "INSERT INTO log (seq, case_id, at_ms, event) VALUES (?, '', ?, ?)");
+    int rc = -1;
+    if (stmt) {
+        sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) event.seq);
+        sqlite3_bind_int64 (stmt, 2, event.at_ms);
+        sqlite3_bind_blob (stmt, 3, buffer, (int) size, SQLITE_STATIC);
+        rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
+        sqlite3_reset (stmt);
+    }
+    free (buffer);
+    if (rc)
+        return -1;
+    self->last_seq = event.seq;
+    reply->code = HL_OK;
+    snprintf (scratch->case_id, sizeof scratch->case_id, "%s", case_id);
+    reply->case_id = scratch->case_id;
+    reply->seq = event.seq;
+    snprintf (scratch->summary, sizeof scratch->summary, "%s%s%s by %s: filed at ward %s as %s",
+              action, *variant? " ": "", variant, role, ward, request->request_id);
+    return 0;
+}
+
 //  Validate and apply one command. Fills reply. Returns 0 (reply says what
 //  happened) or -1 on a store failure.
 static int
@@ -365,10 +495,13 @@ s_execute (intake_t *self, Hotline__Request *request, Hotline__Reply *reply, s_s
             return s_bad_field (reply, scratch, key, "%s %s", key, problem);
     }
 
+    int64_t now = hl_clock_now ();
+    if (command->ward && *command->ward)
+        return s_execute_filing (self, request, reply, scratch, role, now);
+
     Hotline__Event event = HOTLINE__EVENT__INIT;
     char state [64] = "", regime [32] = "";
     const char *to_state = NULL;
-    int64_t now = hl_clock_now ();
     bool creating = !command->case_id || !*command->case_id;
     if (creating) {
         int rc = hl_procedure_check (self->procedure, NULL, action, variant, role, &to_state);
@@ -1012,6 +1145,7 @@ intake_new (hl_service_t *service)
     self->prefix = hl_config_get (config, "node/case_prefix", hl_service_ward (service));
     if (!*self->prefix)
         self->prefix = hl_config_get (config, "node/city_code", "0");
+    self->city = streq (hl_service_role (service), "city");
     char *path = hl_service_path (service, "intake.db");
     self->store = hl_store_new (path, NULL);
     free (path);

@@ -52,6 +52,10 @@ static const s_known_t s_known [] = {
       "Ward: log events the city has not acknowledged yet." },
     { "hotline_federation_oldest_unacked_age_seconds", S_GAUGE, true,
       "Ward: age of the oldest log event the city has not acknowledged." },
+    { "hotline_federation_filed_total", S_COUNTER, false,
+      "Ward: the city's filings (reports, a reporter's actions) our intake did since start." },
+    { "hotline_federation_filings_refused_total", S_COUNTER, false,
+      "Ward: the city's filings refused (by intake, or not ours to take) and dropped since start." },
     //  log consumers (routing, deadline-watcher, notification)
     { "hotline_consumer_cursor", S_GAUGE, false, "Last log seq this consumer applied." },
     { "hotline_consumer_lag", S_GAUGE, true,

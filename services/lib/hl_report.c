@@ -292,6 +292,14 @@ hl_case_id_valid (const char *case_id)
     return true;
 }
 
+bool
+hl_filing_id_valid (const char *id)
+{
+    size_t prefix = strlen (HL_FILING_PREFIX);
+    return id && strlen (id) == prefix + 32 && strncmp (id, HL_FILING_PREFIX, prefix) == 0
+        && strspn (id + prefix, "0123456789abcdef") == 32;
+}
+
 static void
 s_set_text (json_t *object, const char *key, const char *value)
 {
@@ -491,6 +499,11 @@ hl_report_test (bool verbose)
     assert (!hl_case_id_valid ("31001-2026-00001"));
     assert (!hl_case_id_valid ("x1001-2026-000001"));
     assert (!hl_case_id_valid ("31001-2026-000001x"));
+    assert (hl_filing_id_valid ("file-0123456789abcdef0123456789abcdef"));
+    assert (!hl_filing_id_valid ("file-0123456789abcdef0123456789abcdeF"));
+    assert (!hl_filing_id_valid ("file-0123456789abcdef0123456789abcde"));
+    assert (!hl_filing_id_valid ("fil-0123456789abcdef0123456789abcdef0"));
+    assert (!hl_filing_id_valid (NULL));
 
     json_t *json = hl_report_to_json (&report, true);
     char *text = json_dumps (json, JSON_COMPACT);

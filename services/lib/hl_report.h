@@ -48,6 +48,9 @@ size_t hl_text_chars (const char *text);
 const char *hl_occurred_check (int64_t occurred_ms, int64_t now);
 //  Is this a well-formed case id "<ward>-<yyyy>-<nnnnnn>"?
 bool hl_case_id_valid (const char *case_id);
+//  A filing's id (federation.h, "Filing"): HL_FILING_PREFIX and 32
+//  lowercase hex digits
+bool hl_filing_id_valid (const char *id);
 
 //  JSON views (jansson). redact: drop reporter personal data.
 json_t *hl_report_to_json (const Hotline__Report *report, bool redact);

@@ -26,6 +26,13 @@
 #define HL_FEED_COALESCE_MS 5
 
 #define HL_ACTION_DIRECTORY "directory"
+//  Node-level event, the city only: a command to be filed at a ward
+//  (Command.ward), carried to it by the archive's return stream
+//  (services/archive/federation.h, "Filing")
+#define HL_ACTION_FILE      "file"
+//  A filing's id (its request id at the city and at the ward): this prefix
+//  and 32 hex digits
+#define HL_FILING_PREFIX    "file-"
 
 //  Reply codes (Reply.code)
 #define HL_OK               0

@@ -1,0 +1,113 @@
+/*  archive_filings — the city's filings at its wards (federation.h,
+ *  "Filing"): the table filings, written inside the archive's apply
+ *  transactions, and the query kind "filing".
+ *
+ *      filing_id   the filing's request id ("file-<32 hex>"), the Open311
+ *                  token and the key of a public tracking link at the city
+ *      ward        where it is filed
+ *      action      the command's action (the procedure's)
+ *      at_ms       when the city's intake took it
+ *      case_id     the ward's case: for a new report, filled in when the
+ *                  ward's stream brings the case's first event (whose
+ *                  request id is the filing id); for an action, its case
+ *      filed_ms    when that event happened at the ward (0: not yet)
+ *
+ *  Nothing personal: the report travels in the "file" event only.
+ */
+#include "hotline.h"
+#include "archive.h"
+
+int
+archive_filings_setup (archive_t *self)
+{
+    return hl_store_exec (archive_store (self),
+        "CREATE TABLE IF NOT EXISTS filings ("
+        "  filing_id TEXT PRIMARY KEY, ward TEXT NOT NULL, action TEXT NOT NULL,"
+        "  at_ms INTEGER NOT NULL, case_id TEXT NOT NULL DEFAULT '',"
+        "  filed_ms INTEGER NOT NULL DEFAULT 0)");
+}
+
+int
+archive_filings_queued (archive_t *self, const Hotline__Event *event)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (archive_store (self),
+        "INSERT OR IGNORE INTO filings (filing_id, ward, action, at_ms, case_id, filed_ms)"
+        " VALUES (?, ?, ?, ?, ?, CASE WHEN ?5 <> '' THEN ?4 ELSE 0 END)");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, event->request_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, event->ward, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 3, hl_event_arg (event, "file_action"), -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 4, event->at_ms);
+    sqlite3_bind_text (stmt, 5, hl_event_arg (event, "file_case"), -1, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE) {
+        hl_error ("archive: cannot record filing %s: %s", event->request_id,
+                  hl_store_error (archive_store (self)));
+        return -1;
+    }
+    return 0;
+}
+
+int
+archive_filings_filed (archive_t *self, const Hotline__Event *event)
+{
+    if (!hl_filing_id_valid (event->request_id))
+        return 0;
+    //  Only the ward it was filed at can answer it (s_apply_ward checked
+    //  that the event is of the ward whose key sent it)
+    sqlite3_stmt *stmt = hl_store_prepare (archive_store (self),
+        "UPDATE filings SET case_id = ?, filed_ms = ? WHERE filing_id = ? AND ward = ? AND case_id = ''");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, event->at_ms);
+    sqlite3_bind_text (stmt, 3, event->request_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 4, event->ward, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE) {
+        hl_error ("archive: cannot record where filing %s went: %s", event->request_id,
+                  hl_store_error (archive_store (self)));
+        return -1;
+    }
+    return 0;
+}
+
+json_t *
+archive_filings_query (archive_t *self, const Hotline__Query *query, int *code, char *error, size_t size)
+{
+    const char *id = query->text? query->text: "";
+    if (!hl_filing_id_valid (id)) {
+        *code = HL_BAD_INPUT;
+        snprintf (error, size, "'%.40s' is not a filing id (%s and 32 hex digits)", id, HL_FILING_PREFIX);
+        return NULL;
+    }
+    sqlite3_stmt *stmt = hl_store_prepare (archive_store (self),
+        "SELECT ward, action, at_ms, case_id, filed_ms FROM filings WHERE filing_id = ?");
+    if (!stmt)
+        return NULL;            //  a store error: 503
+    sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt);
+    json_t *result = NULL;
+    if (rc == SQLITE_ROW) {
+        const char *case_id = (const char *) sqlite3_column_text (stmt, 3);
+        result = json_pack ("{s:s, s:s, s:s, s:I}", "filing_id", id,
+                            "ward", (const char *) sqlite3_column_text (stmt, 0),
+                            "action", (const char *) sqlite3_column_text (stmt, 1),
+                            "at_ms", (json_int_t) sqlite3_column_int64 (stmt, 2));
+        json_object_set_new (result, "case_id", case_id && *case_id? json_string (case_id): json_null ());
+        if (sqlite3_column_int64 (stmt, 4))
+            json_object_set_new (result, "filed_ms", json_integer (sqlite3_column_int64 (stmt, 4)));
+    }
+    else
+    if (rc == SQLITE_DONE) {
+        *code = HL_NOT_FOUND;
+        snprintf (error, size, "unknown filing %s", id);
+    }
+    else
+        hl_error ("archive: filing query: %s", hl_store_error (archive_store (self)));
+    sqlite3_reset (stmt);
+    return result;
+}

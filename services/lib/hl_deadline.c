@@ -53,19 +53,6 @@ s_empty (const char *text)
     return !text || !*text;
 }
 
-//  Step a cached statement that returns no rows; 0 or -1.
-static int
-s_step_done (hl_store_t *store, sqlite3_stmt *stmt)
-{
-    int rc = sqlite3_step (stmt);
-    sqlite3_reset (stmt);
-    if (rc != SQLITE_DONE) {
-        hl_error ("deadline store: %s", hl_store_error (store));
-        return -1;
-    }
-    return 0;
-}
-
 //  deadline_warn / deadline_breach: mark the instance, once
 static int
 s_apply_firing (hl_store_t *store, const Hotline__Event *event, bool warn)
@@ -92,7 +79,7 @@ s_apply_firing (hl_store_t *store, const Hotline__Event *event, bool warn)
     sqlite3_bind_text (stmt, 2, event->case_id, -1, SQLITE_STATIC);
     sqlite3_bind_text (stmt, 3, name, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (stmt, 4, (sqlite3_int64) started_seq);
-    return s_step_done (store, stmt);
+    return hl_store_step_done (store, stmt);
 }
 
 int
@@ -131,7 +118,7 @@ hl_deadline_apply (hl_store_t *store, hl_procedure_t *procedure, const Hotline__
         sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64 (stmt, 2, anchor);
         sqlite3_bind_text (stmt, 3, regime, -1, SQLITE_STATIC);
-        if (s_step_done (store, stmt))
+        if (hl_store_step_done (store, stmt))
             return -1;
         if (sqlite3_changes (hl_store_db (store)) == 1) {
             stored_now = true;          //  no need to read it back
@@ -174,7 +161,7 @@ hl_deadline_apply (hl_store_t *store, hl_procedure_t *procedure, const Hotline__
             sqlite3_bind_text (stmt, 2, event->case_id, -1, SQLITE_STATIC);
             sqlite3_bind_text (stmt, 3, defs [i]->name, -1, SQLITE_STATIC);
             sqlite3_bind_int64 (stmt, 4, (sqlite3_int64) event->seq);
-            if (s_step_done (store, stmt))
+            if (hl_store_step_done (store, stmt))
                 return -1;
         }
     }
@@ -209,7 +196,7 @@ hl_deadline_apply (hl_store_t *store, hl_procedure_t *procedure, const Hotline__
         sqlite3_bind_int64 (stmt, 4, started_ms);
         sqlite3_bind_int64 (stmt, 5, due_ms);
         sqlite3_bind_int64 (stmt, 6, warn_ms);
-        if (s_step_done (store, stmt))
+        if (hl_store_step_done (store, stmt))
             return -1;
     }
     return 0;

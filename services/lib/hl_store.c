@@ -183,6 +183,20 @@ hl_store_prepare (hl_store_t *self, const char *sql)
     return stmt;
 }
 
+int
+hl_store_step_done (hl_store_t *self, sqlite3_stmt *stmt)
+{
+    if (!stmt)
+        return -1;
+    int rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE) {
+        hl_error ("%s: %s", self->path, sqlite3_errmsg (self->db));
+        return -1;
+    }
+    return 0;
+}
+
 int64_t
 hl_store_int (hl_store_t *self, const char *sql, int64_t dflt)
 {
@@ -321,6 +335,18 @@ hl_store_test (bool verbose)
     }
     assert (hl_store_commit (store) == 0);
     assert (hl_store_int (store, "SELECT sum(v) FROM kv", -1) == 4950);
+    //  A statement without rows runs to its end, or fails (a duplicate key,
+    //  a row where none was expected, no statement at all) with -1
+    sqlite3_stmt *change = hl_store_prepare (store, "UPDATE kv SET v = v + 1 WHERE k = ?");
+    sqlite3_bind_text (change, 1, "k1", -1, SQLITE_TRANSIENT);
+    assert (hl_store_step_done (store, change) == 0);
+    assert (hl_store_int (store, "SELECT v FROM kv WHERE k = 'k1'", -1) == 2);
+    change = hl_store_prepare (store, "INSERT INTO kv (k, v) VALUES ('k1', 0)");
+    assert (hl_store_step_done (store, change) == -1);
+    assert (hl_store_step_done (store, hl_store_prepare (store, "SELECT 1")) == -1);
+    assert (hl_store_step_done (store, NULL) == -1);
+    change = hl_store_prepare (store, "UPDATE kv SET v = v - 1 WHERE k = 'k1'");
+    assert (hl_store_step_done (store, change) == 0);
     //  A failed statement inside a transaction, then rollback: nothing changes
     assert (hl_store_begin (store) == 0);
     assert (hl_store_exec (store, "INSERT INTO kv VALUES ('x', 1)") == 0);

@@ -30,6 +30,10 @@ int hl_store_rollback (hl_store_t *self);
 int hl_store_exec (hl_store_t *self, const char *sql);
 //  A cached prepared statement, reset and with bindings cleared. NULL on error.
 sqlite3_stmt *hl_store_prepare (hl_store_t *self, const char *sql);
+//  Step a prepared statement that returns no rows (INSERT, UPDATE, DELETE)
+//  and reset it. 0 if it ran to SQLITE_DONE; -1 if stmt is NULL (the
+//  prepare logged why) or the step failed (logged with the store's path).
+int hl_store_step_done (hl_store_t *self, sqlite3_stmt *stmt);
 //  Single integer result of a query with no parameters (or dflt: no row, a
 //  NULL, or an error, which is logged; pass a dflt no answer can be).
 int64_t hl_store_int (hl_store_t *self, const char *sql, int64_t dflt);

@@ -253,18 +253,6 @@ s_case_free (s_case_t *kase)
     memset (kase, 0, sizeof *kase);
 }
 
-static int
-s_step_done (notification_t *self, sqlite3_stmt *stmt)
-{
-    int rc = sqlite3_step (stmt);
-    sqlite3_reset (stmt);
-    if (rc != SQLITE_DONE) {
-        hl_error ("notify.db: %s", hl_store_error (self->store));
-        return -1;
-    }
-    return 0;
-}
-
 //  Remember what later messages need: report facts, reporter contact,
 //  assignee, state
 static int
@@ -275,7 +263,7 @@ s_case_apply (notification_t *self, const Hotline__Event *event)
     if (!stmt)
         return -1;
     sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_STATIC);
-    if (s_step_done (self, stmt))
+    if (hl_store_step_done (self->store, stmt))
         return -1;
     if (event->report) {
         const Hotline__Report *report = event->report;
@@ -295,7 +283,7 @@ s_case_apply (notification_t *self, const Hotline__Event *event)
         sqlite3_bind_text (stmt, 6, !anonymous && who && who->phone? who->phone: "", -1, SQLITE_STATIC);
         sqlite3_bind_int (stmt, 7, anonymous);
         sqlite3_bind_text (stmt, 8, event->case_id, -1, SQLITE_STATIC);
-        if (s_step_done (self, stmt))
+        if (hl_store_step_done (self->store, stmt))
             return -1;
     }
     const char *assignee = streq (event->action, self->assign_action)?
@@ -312,7 +300,7 @@ s_case_apply (notification_t *self, const Hotline__Event *event)
     sqlite3_bind_text (stmt, 2, event->regime? event->regime: "", -1, SQLITE_STATIC);
     sqlite3_bind_text (stmt, 3, assignee, -1, SQLITE_STATIC);
     sqlite3_bind_text (stmt, 4, event->case_id, -1, SQLITE_STATIC);
-    return s_step_done (self, stmt);
+    return hl_store_step_done (self->store, stmt);
 }
 
 static int

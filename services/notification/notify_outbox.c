@@ -55,18 +55,6 @@ struct _notify_outbox_t {
 
 static void s_dispatch (notify_outbox_t *self);
 
-static int
-s_step_done (notify_outbox_t *self, sqlite3_stmt *stmt)
-{
-    int rc = sqlite3_step (stmt);
-    sqlite3_reset (stmt);
-    if (rc != SQLITE_DONE) {
-        hl_error ("notify.db: %s", hl_store_error (self->store));
-        return -1;
-    }
-    return 0;
-}
-
 static char *
 s_column (sqlite3_stmt *stmt, int column)
 {
@@ -114,7 +102,7 @@ s_mark_sent (notify_outbox_t *self, int64_t id)
         return -1;
     sqlite3_bind_int64 (stmt, 1, hl_clock_now ());
     sqlite3_bind_int64 (stmt, 2, id);
-    if (s_step_done (self, stmt))
+    if (hl_store_step_done (self->store, stmt))
         return -1;
     if (sqlite3_changes (hl_store_db (self->store)) > 0)
         hl_metrics_add (self->metrics, "hotline_notifications_sent_total", 1);
@@ -189,7 +177,7 @@ s_mark_failed (notify_outbox_t *self, int64_t id, const char *error)
         sqlite3_bind_int64 (stmt, 3, next);
         sqlite3_bind_int (stmt, 4, dead);
         sqlite3_bind_int64 (stmt, 5, id);
-        s_step_done (self, stmt);
+        hl_store_step_done (self->store, stmt);
     }
     if (dead)
         hl_log (HL_WARN, case_id, "message %s is dead after %" PRId64 " attempts: %s",
@@ -330,7 +318,7 @@ notify_outbox_purge (notify_outbox_t *self, int64_t now)
     if (!stmt)
         return -1;
     sqlite3_bind_int64 (stmt, 1, now - self->retention_ms);
-    if (s_step_done (self, stmt))
+    if (hl_store_step_done (self->store, stmt))
         return -1;
     int64_t deleted = sqlite3_changes (hl_store_db (self->store));
     if (deleted > 0)
@@ -490,7 +478,7 @@ notify_outbox_resend (notify_outbox_t *self, const char *case_id)
         return -1;
     sqlite3_bind_int64 (stmt, 1, now);
     sqlite3_bind_text (stmt, 2, case_id, -1, SQLITE_STATIC);
-    if (s_step_done (self, stmt))
+    if (hl_store_step_done (self->store, stmt))
         return -1;
     int64_t moved = sqlite3_changes (hl_store_db (self->store));
     if (moved) {
@@ -752,7 +740,7 @@ notify_outbox_enqueue (notify_outbox_t *self, const char *key, const char *event
     sqlite3_bind_text (stmt, 9, body, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (stmt, 10, now);
     sqlite3_bind_int64 (stmt, 11, now);
-    return s_step_done (self, stmt);
+    return hl_store_step_done (self->store, stmt);
 }
 
 void

@@ -45,18 +45,6 @@ struct _routing_t {
     const char *create_action;      //  city: its create meaning, to open a Department case
 };
 
-static int
-s_step (hl_store_t *store, sqlite3_stmt *stmt)
-{
-    int rc = sqlite3_step (stmt);
-    sqlite3_reset (stmt);
-    if (rc != SQLITE_DONE) {
-        hl_error ("routing store: %s", hl_store_error (store));
-        return -1;
-    }
-    return 0;
-}
-
 //  Where routing.conf is: routing/rules, else beside the procedure
 static char *
 s_rules_path (hl_config_t *config)
@@ -95,7 +83,7 @@ s_remember (routing_t *self, const Hotline__Event *event)
     sqlite3_bind_int (stmt, 5, report->urgent || (event->regime && streq (event->regime, "urgent")));
     sqlite3_bind_text (stmt, 6, report->polluter_category? report->polluter_category: "", -1, SQLITE_STATIC);
     sqlite3_bind_text (stmt, 7, report->description? report->description: "", -1, SQLITE_STATIC);
-    return s_step (self->store, stmt);
+    return hl_store_step_done (self->store, stmt);
 }
 
 //  The case is routed, or ended unrouted: keep only that fact (the report
@@ -111,7 +99,7 @@ s_mark_done (routing_t *self, const char *case_id, int64_t at_ms)
         return -1;
     sqlite3_bind_text (stmt, 1, case_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (stmt, 2, at_ms);
-    return s_step (self->store, stmt);
+    return hl_store_step_done (self->store, stmt);
 }
 
 static int
@@ -129,7 +117,7 @@ s_record (routing_t *self, const Hotline__Event *event, const char *variant,
     sqlite3_bind_text (stmt, 4, variant, -1, SQLITE_STATIC);
     sqlite3_bind_text (stmt, 5, reason, -1, SQLITE_STATIC);
     sqlite3_bind_int (stmt, 6, code);
-    return s_step (self->store, stmt);
+    return hl_store_step_done (self->store, stmt);
 }
 
 //  The case entered a routable state: decide and submit

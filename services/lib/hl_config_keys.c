@@ -133,6 +133,7 @@ const hl_config_key_t hl_config_keys [] = {
     { "web/stream_keepalive_s", "15",             "live stream: a comment line this often keeps proxies open" },
     { "web/dashboard_cache",  "32",               "the city dashboard's cached answers (0-4096)" },
     { "web/dashboard_cache_ms", "10000",          "how long a cached dashboard answer is served" },
+    { "web/ward_areas",       "",                 "city: file of the wards it files reports at and their areas (CODE | NAME | LAT LON, ...); none: the two demo wards" },
 
     //  open311 (services/web/API.md, "Open311")
     { "open311/department_name", "",              "the Department's name (default \"Sở Nông nghiệp và Môi trường\" + node/city)" },

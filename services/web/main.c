@@ -23,6 +23,7 @@
 #include "web_public.h"
 #include "web_xml.h"
 #include "web_open311.h"
+#include "web_filing.h"
 
 static void
 s_refresh (void *arg)
@@ -55,6 +56,7 @@ main (int argc, char *argv [])
             web_public_test (verbose);
             web_xml_test (verbose);
             web_open311_test (verbose);
+            web_filing_test (verbose);
             return 0;
         }
         if (streq (argv [i], "--init-admin") && i + 1 < argc)

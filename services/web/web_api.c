@@ -48,6 +48,7 @@ struct _web_api_t {
     pthread_key_t key;              //  -> s_local_t of the calling thread
     web_public_t *pub;              //  citizens and evidence files (web_public)
     web_open311_t *open311;         //  /open311/v2/ (no session: api_key)
+    hl_areas_t *areas;              //  city: the wards it files at (web/ward_areas)
 };
 
 //  What each worker thread owns
@@ -205,6 +206,22 @@ web_api_new (hl_service_t *service)
         web_api_destroy (&self);
         return NULL;
     }
+    //  The city's wards and their areas (a file; none: the demo wards)
+    const char *areas = hl_config_get (config, "web/ward_areas", "");
+    if (self->city && *areas) {
+        char *path = hl_config_resolve (config, areas);
+        char why [300];
+        self->areas = hl_areas_load (path, why, sizeof why);
+        free (path);
+        if (!self->areas) {
+            fprintf (stderr, "hotline-web: web/ward_areas: %s\n", why);
+            web_api_destroy (&self);
+            return NULL;
+        }
+    }
+    else
+    if (self->city)
+        self->areas = hl_areas_default ();
     //  web.db is migrated now, at start-up, or refused (a newer release
     //  wrote it: logged), not at the first request
     if (!web_api_accounts (self)) {
@@ -236,6 +253,7 @@ web_api_destroy (web_api_t **self_p)
         pthread_key_delete (self->key);
         web_public_destroy (&self->pub);
         web_open311_destroy (&self->open311);
+        hl_areas_destroy (&self->areas);
         free (self->db_path);
         free (self->intake);
         free (self->notification);
@@ -261,6 +279,12 @@ web_public_t *
 web_api_public (web_api_t *self)
 {
     return self->pub;
+}
+
+hl_areas_t *
+web_api_areas (web_api_t *self)
+{
+    return self->areas;
 }
 
 bool

@@ -17,6 +17,8 @@
  *      map_center          "LAT,LON" where the map opens [20.86,106.68,
  *                          Hải Phòng]
  *      map_zoom            1-19 [14]
+ *      ward_areas          the city only: a file of the wards and their
+ *                          areas (hl_areas.h) [none: the two demo wards]
  *
  *  The handlers live in their own classes and read the same way: parse
  *  (web_request), check (the session, the role, against the procedure),
@@ -76,6 +78,9 @@ web_public_t *web_api_public (web_api_t *self);
 int web_api_auth (web_api_t *self, web_request_t *request, hl_session_info_t *session);
 //  Is this node the city aggregator
 bool web_api_city (web_api_t *self);
+//  The city's wards and their areas (web/ward_areas, else the demo wards:
+//  hl_areas_default); NULL at a ward
+hl_areas_t *web_api_areas (web_api_t *self);
 //  The node's ward code ("" at the city)
 const char *web_api_ward_code (web_api_t *self);
 //  The web's own store's file (web.db in the node's data directory)

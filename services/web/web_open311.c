@@ -9,23 +9,26 @@
  *    3. the form of a POST (application/x-www-form-urlencoded), strictly
  *    4. services, a service's definition, discovery
  *    5. a case as an Open311 request, field by field (never the reporter)
- *    6. POST requests: the key, the limit, the fields, web_cases_file
- *    7. GET requests (the filters, the status across paging), one request,
- *       a token
+ *    6. POST requests: the key, the limit, the fields, the idempotency
+ *       key; at a ward web_cases_file, at the city a filing at the ward
+ *       (web_filing) answered with a token
+ *    7. GET requests (the filters; a page is one list_detail query), one
+ *       request, a token (at the city: a filing's)
  *    8. the router and the selftest
  */
 #include "hotline.h"
 #include "web_open311.h"
 #include "web_cases.h"
 #include "web_xml.h"
+#include "web_filing.h"
 #include <pthread.h>
 #include <math.h>
 
 #define S_MAX_IDS       100         //  service_request_id=a,b,...
 #define S_MAX_ROWS      1000        //  the specification's ceiling per answer
 #define S_DEFAULT_ROWS  100
-#define S_MAX_SCAN      10000       //  a status filter pages over at most this many rows
 #define S_SPAN_MS       (90LL * 24 * 3600 * 1000)   //  the spec's default and widest date range
+#define S_MAX_KEY       128         //  characters of an idempotency key
 
 typedef enum { S_JSON, S_XML } s_format_t;
 
@@ -498,6 +501,11 @@ s_request_object (web_open311_t *self, json_t *done, json_t *c)
     const char *notes = NULL;
     size_t i;
     json_t *event;
+    //  A list_detail row carries it (the archive found it); a case, its history
+    json_t *informed = json_object_get (c, "informed_note");
+    if (informed)
+        notes = json_string_value (informed);
+    else
     json_array_foreach (json_object_get (c, "history"), i, event) {
         const char *action = json_string_value (json_object_get (event, "action"));
         const char *variant = json_string_value (json_object_get (event, "variant"));
@@ -617,7 +625,7 @@ static const char *s_post_fields [] = {
     "api_key", "jurisdiction_id", "service_code", "lat", "long", "address_string", "address_id",
     "email", "device_id", "account_id", "first_name", "last_name", "phone", "description",
     "media_url", "attribute[urgent]", "attribute[scope]", "attribute[polluter]", "attribute[occurred]",
-    NULL
+    "idempotency_key", NULL
 };
 
 //  The report from the form: 0, or -1 (answered 400)
@@ -737,6 +745,77 @@ s_post_report (web_request_t *request, s_format_t format, s_form_t *form, Hotlin
     return 0;
 }
 
+//  The client's idempotency key: the header Idempotency-Key or the form
+//  field idempotency_key (not both, unless the same), 1-128 characters.
+//  0 and the key (NULL when none), or -1 (answered 400)
+static int
+s_idempotency (web_request_t *request, s_format_t format, s_form_t *form, const char **key)
+{
+    const char *header = web_request_header (request, "Idempotency-Key");
+    const char *field = s_form_get (form, "idempotency_key");
+    if (header && field && strneq (header, field)) {
+        s_error (request, format, 400, "Idempotency-Key, idempotency_key: hai khoá khác nhau "
+                 "(the header and the field differ)");
+        return -1;
+    }
+    *key = header? header: field;
+    if (*key && (!**key || hl_text_check (*key, S_MAX_KEY))) {
+        s_error (request, format, 400, "Idempotency-Key: 1-%d ký tự (1 to %d characters of text)",
+                 S_MAX_KEY, S_MAX_KEY);
+        return -1;
+    }
+    return 0;
+}
+
+//  At the city: the report filed at its ward (web_filing), chosen by
+//  jurisdiction_id, else by its coordinates in a ward's area. The answer is
+//  the filing's token (GET tokens/{token} gives the ward's case number once
+//  the ward has filed it), sent once the city's intake has it durably.
+static void
+s_post_city (web_open311_t *self, web_request_t *request, s_format_t format, Hotline__Report *report,
+             const char *chosen, const char *actor, const char *id)
+{
+    const char *ward = NULL;
+    web_filing_where_t where = web_filing_ward (self->api, chosen, report, &ward);
+    if (where == WEB_FILING_UNKNOWN) {
+        s_error (request, format, 404, "Không có đơn vị (unknown jurisdiction_id) '%.20s'", chosen);
+        return;
+    }
+    if (where == WEB_FILING_OUTSIDE) {
+        s_error (request, format, 400, "lat, long: không thuộc phường nào của thành phố, hãy ghi "
+                 "jurisdiction_id (outside every ward's area: give jurisdiction_id)");
+        return;
+    }
+    if (where == WEB_FILING_NOWHERE) {
+        s_error (request, format, 400, "jurisdiction_id (mã phường), hoặc lat/long trong một phường, là "
+                 "bắt buộc ở thành phố (required at the city)");
+        return;
+    }
+    //  What the ward's intake would refuse, refused here first
+    hl_field_error_t errs [16];
+    size_t count = hl_report_validate (report, errs, 16);
+    if (count) {
+        s_error (request, format, 400, "%s: %s", errs [0].field, errs [0].message);
+        return;
+    }
+    Hotline__Command command = HOTLINE__COMMAND__INIT;
+    command.action = (char *) hl_procedure_meaning (web_api_procedure (self->api), "report", NULL);
+    command.report = report;
+    if (web_filing_send (self->api, request, id, ward, actor, &command)) {
+        s_rewrite (request, format);
+        return;
+    }
+    hl_info ("open311: %s filed at ward %s as %s", actor, ward, id);
+    //  So that GET tokens/{token} at once finds it (the archive follows intake)
+    web_filing_wait (self->api, request, id, 2000);
+    char notice [300];
+    snprintf (notice, sizeof notice, "Đã tiếp nhận, chuyển về %s; GET tokens/{token} cho mã hồ sơ "
+              "(received, filed at the ward: the token gives its service_request_id)",
+              hl_areas_name (web_api_areas (self->api), ward));
+    s_answer (request, format, 200, "service_requests", json_pack ("[{s:s, s:s, s:n}]",
+        "token", id, "service_notice", notice, "account_id"));
+}
+
 //  POST requests.(json|xml)
 static void
 s_post (web_open311_t *self, web_request_t *request, s_format_t format)
@@ -778,15 +857,9 @@ s_post (web_open311_t *self, web_request_t *request, s_format_t format)
     const char *ward;
     if (s_jurisdiction (self, request, format, s_form_get (&form, "jurisdiction_id"), &ward))
         goto done;
-    if (self->city) {
-        //  A case lives at its ward: the city does not open it, and has no
-        //  path to a ward's intake yet (see API.md)
-        s_error (request, format, ward? 501: 400, ward?
-                 "Thành phố chưa chuyển được phản ánh về phường: gửi tới Open311 của phường "
-                 "(the city cannot file at a ward yet: POST to the ward's own /open311/v2/)":
-                 "jurisdiction_id (mã phường) là bắt buộc ở thành phố (required at the city)");
+    const char *idempotency = NULL;
+    if (s_idempotency (request, format, &form, &idempotency))
         goto done;
-    }
     Hotline__Report report = HOTLINE__REPORT__INIT;
     Hotline__Reporter reporter = HOTLINE__REPORTER__INIT;
     report.reporter = &reporter;
@@ -794,9 +867,20 @@ s_post (web_open311_t *self, web_request_t *request, s_format_t format)
     char *evidence [1];
     if (s_post_report (request, format, &form, &report, location, sizeof location, name, sizeof name, evidence))
         goto done;
-    char actor [128], case_id [64];
+    char actor [128], case_id [64], scope [160], id [WEB_FILING_ID_SIZE];
     snprintf (actor, sizeof actor, "system:open311-%s", key_name);
-    if (web_cases_file (self->api, request, &report, NULL, actor, case_id, sizeof case_id)) {
+    //  The key's requests apart from another key's: the key name and the
+    //  client's idempotency key make the id (web_filing_id)
+    snprintf (scope, sizeof scope, "open311\x1f%s", key_name);
+    web_filing_id (scope, idempotency, id);
+    if (self->city) {
+        s_post_city (self, request, format, &report, ward, actor, id);
+        goto done;
+    }
+    char request_id [64];
+    snprintf (request_id, sizeof request_id, "open311-%s", id + strlen (HL_FILING_PREFIX));
+    if (web_cases_file (self->api, request, &report, idempotency? request_id: NULL, actor,
+                        case_id, sizeof case_id)) {
         s_rewrite (request, format);
         goto done;
     }
@@ -844,81 +928,90 @@ s_int_arg (web_request_t *request, s_format_t format, const char *name, long max
     return 0;
 }
 
-//  Rows newest first, as the archive's list orders them
-static int
-s_newest_first (const void *a, const void *b)
+//  The rows of one list_detail query (each case with its report, never
+//  the reporter, and its informed note), or NULL (answered). An answer too
+//  large for one frame (413: a page of long descriptions) is asked for in
+//  two halves, each one query, and so on down to one row.
+static json_t *
+s_detail (web_open311_t *self, web_request_t *request, Hotline__Query *query)
 {
-    json_t *x = *(json_t * const *) a, *y = *(json_t * const *) b;
-    json_int_t tx = json_integer_value (json_object_get (x, "received_ms"));
-    json_int_t ty = json_integer_value (json_object_get (y, "received_ms"));
-    if (tx != ty)
-        return tx < ty? 1: -1;
-    return -strcmp (json_string_value (json_object_get (x, "case_id")),
-                    json_string_value (json_object_get (y, "case_id")));
+    query->kind = "list_detail";
+    json_t *rows = web_api_query (self->api, request, query, "system:open311", false);
+    if (rows && !json_is_array (rows)) {
+        json_decref (rows);
+        web_request_unavailable (request);
+        return NULL;
+    }
+    if (rows || request->status != 413 || query->limit <= 1)
+        return rows;
+    uint32_t limit = query->limit, offset = query->offset, half = limit / 2;
+    query->limit = half;
+    rows = s_detail (self, request, query);
+    json_t *rest = NULL;
+    if (rows && json_array_size (rows) == half) {
+        query->offset = offset + half;
+        query->limit = limit - half;
+        rest = s_detail (self, request, query);
+        if (!rest)
+            json_decref (rows);
+        rows = rest? rows: NULL;
+    }
+    query->limit = limit;
+    query->offset = offset;
+    if (rest) {
+        json_array_extend (rows, rest);
+        json_decref (rest);
+    }
+    return rows;
 }
 
-//  The case numbers of one page: a list query, or with a status filter one
-//  list per state of that status, merged (the archive filters one state at
-//  a time). NULL (answered, in Open311's shape) or an array of summaries.
+//  One page: a list_detail query; with a status filter the states of that
+//  status go in it as a set ("a,b,c"), so paging is the archive's. NULL
+//  (answered, in Open311's shape) or the rows.
 static json_t *
 s_page (web_open311_t *self, web_request_t *request, s_format_t format, Hotline__Query *query,
         json_t *done, int status, long page, long page_size)
 {
-    query->kind = "list";
-    if (status < 0) {
-        query->limit = (uint32_t) page_size;
-        query->offset = (uint32_t) ((page - 1) * page_size);
-        json_t *rows = web_api_query (self->api, request, query, "system:open311", false);
-        if (!json_is_array (rows)) {
-            if (rows)
-                web_request_unavailable (request);
-            json_decref (rows);
-            s_rewrite (request, format);
-            return NULL;
+    char *states = NULL;
+    if (status >= 0) {
+        json_t *spec = hl_procedure_json (web_api_procedure (self->api));
+        size_t i, size = 1;
+        json_t *state;
+        states = (char *) zmalloc (size);
+        json_array_foreach (json_object_get (spec, "states"), i, state) {
+            const char *name = json_string_value (json_object_get (state, "name"));
+            if (!name || s_closed (done, name) != (status == 1))
+                continue;
+            size_t len = strlen (states);
+            size = len + strlen (name) + 2;
+            states = (char *) hl_realloc (states, size);
+            snprintf (states + len, size - len, "%s%s", len? ",": "", name);
         }
-        return rows;
-    }
-    if (page * page_size > S_MAX_SCAN) {
-        s_error (request, format, 400, "page: với status, page × page_size tối đa %d "
-                 "(with status, page * page_size is at most %d: narrow the dates)", S_MAX_SCAN, S_MAX_SCAN);
-        return NULL;
-    }
-    json_t *spec = hl_procedure_json (web_api_procedure (self->api));
-    json_t *all = json_array ();
-    size_t i;
-    json_t *state;
-    json_array_foreach (json_object_get (spec, "states"), i, state) {
-        const char *name = json_string_value (json_object_get (state, "name"));
-        if (s_closed (done, name) != (status == 1))
-            continue;
-        query->status = (char *) name;
-        query->limit = (uint32_t) (page * page_size);
-        query->offset = 0;
-        json_t *rows = web_api_query (self->api, request, query, "system:open311", false);
-        if (!json_is_array (rows)) {
-            if (rows)
-                web_request_unavailable (request);
-            json_decref (rows);
-            s_rewrite (request, format);
-            json_decref (all);
-            json_decref (spec);
-            return NULL;
+        json_decref (spec);
+        if (!*states) {
+            free (states);
+            return json_array ();           //  no state is of this status
         }
-        json_array_extend (all, rows);
-        json_decref (rows);
+        query->status = states;
     }
-    json_decref (spec);
-    size_t count = json_array_size (all);
-    json_t **items = (json_t **) zmalloc ((count + 1) * sizeof (json_t *));
-    for (i = 0; i < count; i++)
-        items [i] = json_array_get (all, i);
-    qsort (items, count, sizeof (json_t *), s_newest_first);
-    json_t *rows = json_array ();
-    for (i = (size_t) ((page - 1) * page_size); i < count && json_array_size (rows) < (size_t) page_size; i++)
-        json_array_append (rows, items [i]);
-    free (items);
-    json_decref (all);
+    query->limit = (uint32_t) page_size;
+    query->offset = (uint32_t) ((page - 1) * page_size);
+    json_t *rows = s_detail (self, request, query);
+    query->status = NULL;
+    free (states);
+    if (!rows)
+        s_rewrite (request, format);
     return rows;
+}
+
+//  The requests of rows (list_detail rows) appended to list
+static void
+s_append_rows (web_open311_t *self, json_t *done, json_t *rows, json_t *list)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach (rows, i, row)
+        json_array_append_new (list, s_request_object (self, done, row));
 }
 
 //  GET requests.(json|xml)
@@ -934,16 +1027,19 @@ s_requests (web_open311_t *self, web_request_t *request, s_format_t format)
         return;
     }
     json_t *list = json_array ();
-    //  service_request_id=a,b,c overrides every other argument (the spec)
+    //  service_request_id=a,b,c overrides every other argument (the spec):
+    //  one query for them all, answered in the order asked
     const char *ids = web_request_arg (request, "service_request_id");
     if (ids && *ids) {
-        char buf [S_MAX_IDS * 24];
+        char buf [S_MAX_IDS * 24], wanted [S_MAX_IDS * 24] = "";
         if (strlen (ids) >= sizeof buf) {
             s_error (request, format, 400, "service_request_id: tối đa %d (at most %d)", S_MAX_IDS, S_MAX_IDS);
             goto done;
         }
         snprintf (buf, sizeof buf, "%s", ids);
         char *save = NULL;
+        const char *order [S_MAX_IDS];
+        size_t count = 0;
         for (char *id = strtok_r (buf, ",", &save); id; id = strtok_r (NULL, ",", &save)) {
             while (*id == ' ')
                 id++;
@@ -952,12 +1048,32 @@ s_requests (web_open311_t *self, web_request_t *request, s_format_t format)
                          "(not a case number, like 31001-2026-000001)", id);
                 goto done;
             }
-            int rc = s_request_get (self, request, done, id, list);
-            if (rc < 0) {
-                s_rewrite (request, format);
+            if (count == S_MAX_IDS) {
+                s_error (request, format, 400, "service_request_id: tối đa %d (at most %d)", S_MAX_IDS, S_MAX_IDS);
                 goto done;
             }
+            order [count++] = id;
+            size_t len = strlen (wanted);
+            snprintf (wanted + len, sizeof wanted - len, "%s%s", len? ",": "", id);
         }
+        Hotline__Query query = HOTLINE__QUERY__INIT;
+        query.case_id = wanted;
+        query.limit = S_MAX_IDS;
+        json_t *rows = s_detail (self, request, &query);
+        if (!rows) {
+            s_rewrite (request, format);
+            goto done;
+        }
+        for (size_t k = 0; k < count; k++) {
+            size_t i;
+            json_t *row;
+            json_array_foreach (rows, i, row)
+                if (streq (json_string_value (json_object_get (row, "case_id")), order [k])) {
+                    json_array_append_new (list, s_request_object (self, done, row));
+                    break;
+                }
+        }
+        json_decref (rows);
         s_answer (request, format, 200, "service_requests", list);
         return;
     }
@@ -1012,16 +1128,7 @@ s_requests (web_open311_t *self, web_request_t *request, s_format_t format)
     json_t *rows = s_page (self, request, format, &query, done, wanted, page, page_size);
     if (!rows)
         goto done;
-    size_t i;
-    json_t *row;
-    json_array_foreach (rows, i, row) {
-        int rc = s_request_get (self, request, done, json_string_value (json_object_get (row, "case_id")), list);
-        if (rc < 0) {
-            json_decref (rows);
-            s_rewrite (request, format);
-            goto done;
-        }
-    }
+    s_append_rows (self, done, rows, list);
     json_decref (rows);
     s_answer (request, format, 200, "service_requests", list);
     return;
@@ -1029,10 +1136,36 @@ done:
     json_decref (list);
 }
 
-//  GET requests/{id}.(json|xml), and tokens/{token}: the token is the id
+//  GET tokens/{token} at the city: a filing's token. The case number once
+//  the ward's case has reached the city, null before (the spec lets the
+//  answer wait for it)
+static void
+s_token_filing (web_open311_t *self, web_request_t *request, s_format_t format, const char *id)
+{
+    json_t *filing = NULL;
+    int rc = web_filing_state (self->api, request, id, &filing);
+    if (rc) {
+        if (rc > 0)
+            s_error (request, format, 404, "Không có (no such token) '%.40s'", id);
+        else
+            s_rewrite (request, format);
+        return;
+    }
+    json_t *case_id = json_object_get (filing, "case_id");
+    s_answer (request, format, 200, "service_requests", json_pack ("[{s:s, s:O}]", "token", id,
+              "service_request_id", json_is_string (case_id)? case_id: json_null ()));
+    json_decref (filing);
+}
+
+//  GET requests/{id}.(json|xml), and tokens/{token}: at a ward (and for a
+//  case number at the city) the token is the id
 static void
 s_request_one (web_open311_t *self, web_request_t *request, s_format_t format, const char *id, bool token)
 {
+    if (token && self->city && hl_filing_id_valid (id)) {
+        s_token_filing (self, request, format, id);
+        return;
+    }
     if (!hl_case_id_valid (id)) {
         s_error (request, format, 404, "Không có (no such %s) '%.40s'", token? "token": "service_request_id", id);
         return;

@@ -12,10 +12,18 @@
  *       add a photo)
  *    6. an officer's attach, and serving a file (stripped beyond the ward)
  *    7. the upload router (web_public_upload_handle), the selftest
+ *
+ *  At the city (API.md, "Filing at a ward") the form files the report at
+ *  its ward (web_filing): the ward chosen, or the one whose area holds the
+ *  pin; no files (they would have to travel to the ward). Its tracking
+ *  link opens the filing, and once the ward's case has reached the city,
+ *  the city's copy of that case; the reporter's rate and reopen are filed
+ *  at the ward the same way.
  */
 #include "hotline.h"
 #include "web_public.h"
 #include "web_multipart.h"
+#include "web_filing.h"
 #include <math.h>
 #include <pthread.h>
 
@@ -472,12 +480,74 @@ s_number (web_upload_t *upload, web_request_t *request, const char *name, bool *
 
 // ------------------------------------------------------------- 4. a public report
 
+//  At the city: the ward that files the report (web_filing_ward). 0 and
+//  ward, or -1 (answered 400 naming the field "ward" or "evidence")
+static int
+s_city_ward (web_public_t *self, web_request_t *request, web_upload_t *upload, const char *chosen,
+             const Hotline__Report *report, const char **ward)
+{
+    if (upload->n_files) {
+        web_request_error (request, 400, "evidence",
+            "Trang của thành phố chưa nhận ảnh, ghi âm, video: xin gửi phản ánh không kèm tệp, hoặc gửi "
+            "tại trang của phường (the city's form takes no files: send the report without them, or at "
+            "the ward's own page)");
+        return -1;
+    }
+    web_filing_where_t where = web_filing_ward (self->api, chosen, report, ward);
+    if (where == WEB_FILING_UNKNOWN)
+        web_request_error (request, 400, "ward", "Không có phường này trong danh sách (no such ward) '%.20s'",
+                           chosen);
+    else
+    if (where == WEB_FILING_OUTSIDE)
+        web_request_error (request, 400, "ward",
+            "Vị trí đã đánh dấu không thuộc phường nào của thành phố: xin chọn phường trong danh sách "
+            "(the pinned place is in no ward's area: choose the ward from the list)");
+    else
+    if (where == WEB_FILING_NOWHERE)
+        web_request_error (request, 400, "ward",
+            "Xin chọn phường, hoặc đánh dấu nơi xảy ra trên bản đồ (choose the ward, or pin the place "
+            "on the map)");
+    return where == WEB_FILING_WARD? 0: -1;
+}
+
+//  At the city: the report filed at ward (web_filing), 201 once the city's
+//  intake has it durably, with a tracking link to the filing
+static void
+s_report_city (web_public_t *self, web_request_t *request, hl_public_t *store, Hotline__Report *report,
+               const char *ward, const char *request_id)
+{
+    //  The page's request id, kept across its retries, makes the filing
+    //  id: a retry is the same filing, answered from intake's memory
+    char id [WEB_FILING_ID_SIZE];
+    web_filing_id ("public", request_id, id);
+    Hotline__Command command = HOTLINE__COMMAND__INIT;
+    command.action = (char *) hl_procedure_meaning (self->procedure, "report", NULL);
+    command.report = report;
+    if (web_filing_send (self->api, request, id, ward, S_SUBMIT_ACTOR, &command))
+        return;
+    hl_public_submission_add (store, request->ip, report->reporter->phone);
+    //  So that the link opened at once finds it (the archive follows intake)
+    web_filing_wait (self->api, request, id, 2000);
+    const char *name = hl_areas_name (web_api_areas (self->api), ward);
+    json_t *answer = json_pack ("{s:n, s:s, s:s}", "case_id", "ward", ward, "ward_name", name? name: ward);
+    char token [HL_TOKEN_HEX];
+    if (hl_public_track_new (store, id, token))
+        json_object_set_new (answer, "tracking_url", json_null ());
+    else {
+        char url [128];
+        snprintf (url, sizeof url, "/track.html#%s", token);
+        json_object_set_new (answer, "tracking_url", json_string (url));
+    }
+    hl_info ("web: public report filed at ward %s as %s", ward, id);
+    web_request_json (request, 201, answer);
+}
+
 static void
 s_report (web_public_t *self, web_request_t *request, web_upload_t *upload)
 {
     static const char *names [] = { "type", "location", "description", "scope", "sudden", "polluter",
         "polluter_category", "occurred_ms", "latitude", "longitude", "name", "phone", "email", "address",
-        "anonymous", "request_id", "website", NULL };
+        "anonymous", "request_id", "website", "ward", NULL };
     if (s_fields_known (upload, request, names))
         return;
     //  The honeypot: a field the page hides from people; only a robot fills it
@@ -553,6 +623,16 @@ s_report (web_public_t *self, web_request_t *request, web_upload_t *upload)
                            errs [0].field, errs [0].message);
         return;
     }
+    //  Where it is filed: here, or at the city the ward chosen or pinned
+    const char *chosen = s_field (upload, "ward");
+    const char *ward = NULL;
+    if (!self->city && chosen && *chosen && strneq (chosen, web_api_ward_code (self->api))) {
+        web_request_error (request, 400, "ward", "Trang này nhận phản ánh của phường %s (this form files at "
+                           "ward %s only)", web_api_ward_code (self->api), web_api_ward_code (self->api));
+        return;
+    }
+    if (self->city && s_city_ward (self, request, upload, chosen, &report, &ward))
+        return;
     //  The rate limits, per address and per phone number
     hl_public_t *store = s_store (self);
     if (!store) {
@@ -571,6 +651,10 @@ s_report (web_public_t *self, web_request_t *request, web_upload_t *upload)
         web_request_error (request, 429, NULL,
             "Bạn đã gửi quá nhiều phản ánh, xin thử lại sau hoặc gọi đường dây nóng "
             "(too many reports, try again later or phone the hotline)");
+        return;
+    }
+    if (self->city) {
+        s_report_city (self, request, store, &report, ward, request_id);
         return;
     }
     //  The files first, durably; only then the command that names them
@@ -629,6 +713,10 @@ web_public_config (web_public_t *self, web_request_t *request)
     json_object_set_new (answer, "map", web_api_map (self->api));
     json_object_set_new (answer, "evidence_max_files", json_integer ((json_int_t) self->max_files));
     json_object_set_new (answer, "evidence_max_bytes", json_integer ((json_int_t) self->max_bytes));
+    //  The city's form: the wards it files at, and no files
+    json_object_set_new (answer, "files", json_boolean (!self->city));
+    if (self->city)
+        json_object_set_new (answer, "wards", hl_areas_json (web_api_areas (self->api)));
     web_request_json (request, 200, answer);
 }
 
@@ -645,6 +733,75 @@ s_track_case (web_public_t *self, web_request_t *request, const char *token, cha
     if (rc)
         web_request_unavailable (request);
     return rc? -1: 0;
+}
+
+//  The ward a filing went to, into answer: "ward", "ward_name"
+static void
+s_filing_ward (web_public_t *self, json_t *answer, json_t *filing)
+{
+    const char *ward = json_string_value (json_object_get (filing, "ward"));
+    const char *name = ward? hl_areas_name (web_api_areas (self->api), ward): NULL;
+    json_object_set_new (answer, "ward", json_string (ward? ward: ""));
+    json_object_set_new (answer, "ward_name", json_string (name? name: ward? ward: ""));
+}
+
+//  At the city, a filing the ward has not filed yet (or whose case has
+//  not reached the city): what there is to say, in the tracking answer's
+//  shape, with "pending": true and no case number
+static void
+s_track_pending (web_public_t *self, web_request_t *request, json_t *filing)
+{
+    json_t *answer = json_object ();
+    json_object_set_new (answer, "case_id", json_null ());
+    json_object_set_new (answer, "pending", json_true ());
+    json_object_set_new (answer, "state", json_string (""));
+    json_object_set_new (answer, "state_label", json_string ("Đang chuyển về phường"));
+    json_object_set (answer, "received_ms", json_object_get (filing, "at_ms"));
+    json_object_set_new (answer, "deadlines", json_array ());
+    json_object_set_new (answer, "history", json_array ());
+    json_object_set_new (answer, "result_note", json_null ());
+    json_object_set_new (answer, "rating", json_null ());
+    json_object_set_new (answer, "can", json_object ());
+    json_object_set_new (answer, "evidence", json_array ());
+    json_object_set_new (answer, "now_ms", json_integer (hl_clock_now ()));
+    s_filing_ward (self, answer, filing);
+    web_request_json (request, 200, answer);
+}
+
+//  At the city: the reporter's rate or reopen (what) on the case a filing
+//  became, filed at its ward like the report was. Checked against the
+//  city's copy of the case first (409 when the procedure does not allow it
+//  now); the ward's intake checks again. HL_OK (answered nothing), or -1
+//  (answered)
+static int
+s_track_city_act (web_public_t *self, web_request_t *request, const char *case_id, json_t *filing,
+                  const char *what, const char *variant, const char *note)
+{
+    Hotline__Query query = HOTLINE__QUERY__INIT;
+    query.kind = "case";
+    query.case_id = (char *) case_id;
+    json_t *result = web_api_query (self->api, request, &query, S_SUBMIT_ACTOR, false);
+    if (!result)
+        return -1;
+    const char *state = json_string_value (json_object_get (result, "state"));
+    const char *to_state = NULL;
+    int rc = state? hl_procedure_check (self->procedure, state, what, variant? variant: "", "citizen",
+                                        &to_state): HL_CONFLICT;
+    json_decref (result);
+    if (rc != HL_OK) {
+        web_request_error (request, rc == HL_FORBIDDEN? 403: 409, NULL,
+                           "Chưa làm được việc này lúc này (the procedure does not allow it now)");
+        return -1;
+    }
+    Hotline__Command command = HOTLINE__COMMAND__INIT;
+    command.action = (char *) what;
+    command.variant = (char *) (variant? variant: "");
+    command.case_id = (char *) case_id;
+    command.note = (char *) (note? note: "");
+    char id [WEB_FILING_ID_SIZE];
+    web_filing_id ("citizen", NULL, id);
+    return web_filing_send (self->api, request, id, json_string_value (json_object_get (filing, "ward")),
+                            S_REPORTER_ACTOR, &command);
 }
 
 //  Is evidence ref one the reporter gave (in the report, or attached as reporter)
@@ -668,7 +825,7 @@ s_reporter_evidence (json_t *result)
 }
 
 static void
-s_track_get (web_public_t *self, web_request_t *request, const char *case_id)
+s_track_get (web_public_t *self, web_request_t *request, const char *case_id, json_t *filing)
 {
     Hotline__Query query = HOTLINE__QUERY__INIT;
     query.kind = "case";
@@ -734,6 +891,12 @@ s_track_get (web_public_t *self, web_request_t *request, const char *case_id)
             *space = 0;
         json_object_set_new (can, name, json_true ());
     }
+    if (filing) {
+        //  At the city: the reporter adds no file here (it would have to
+        //  travel to the ward)
+        json_object_del (can, "attach");
+        s_filing_ward (self, answer, filing);
+    }
     json_object_set_new (answer, "can", can);
     json_object_set_new (answer, "evidence", s_reporter_evidence (result));
     json_object_set_new (answer, "now_ms", json_integer (hl_clock_now ()));
@@ -741,10 +904,35 @@ s_track_get (web_public_t *self, web_request_t *request, const char *case_id)
     web_request_json (request, 200, answer);
 }
 
+//  The case a token opens (s_track_case); at the city, a token opens a
+//  filing: *filing is set, and case_id is the case it became, or empty
+//  while it has not reached the city. 0, or -1 (answered)
+static int
+s_track_open (web_public_t *self, web_request_t *request, const char *token, char *case_id, size_t size,
+              json_t **filing)
+{
+    *filing = NULL;
+    if (s_track_case (self, request, token, case_id, size))
+        return -1;
+    if (!hl_filing_id_valid (case_id))
+        return 0;
+    char id [64];
+    snprintf (id, sizeof id, "%s", case_id);
+    int rc = web_filing_state (self->api, request, id, filing);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)     //  durable at intake, not yet at the archive: on its way
+        *filing = json_pack ("{s:s, s:s, s:I, s:n}", "filing_id", id, "ward", "",
+                             "at_ms", (json_int_t) hl_clock_now (), "case_id");
+    const char *filed = json_string_value (json_object_get (*filing, "case_id"));
+    snprintf (case_id, size, "%s", filed? filed: "");
+    return 0;
+}
+
 void
 web_public_track (web_public_t *self, web_request_t *request, const char *token, const char *what)
 {
-    char case_id [32];
+    char case_id [64];
     bool get = streq (request->method, "GET") || streq (request->method, "HEAD");
     if (!what && !get) {
         web_request_error (request, 405, NULL, "Phương thức không hỗ trợ (method not allowed)");
@@ -758,10 +946,21 @@ web_public_track (web_public_t *self, web_request_t *request, const char *token,
         web_request_error (request, 404, NULL, "Không có (not found)");
         return;
     }
-    if (s_track_case (self, request, token, case_id, sizeof case_id))
+    json_t *filing = NULL;
+    if (s_track_open (self, request, token, case_id, sizeof case_id, &filing))
         return;
     if (!what) {
-        s_track_get (self, request, case_id);
+        if (filing && !*case_id)
+            s_track_pending (self, request, filing);
+        else
+            s_track_get (self, request, case_id, filing);
+        json_decref (filing);
+        return;
+    }
+    if (filing && !*case_id) {
+        web_request_error (request, 409, NULL, "Phản ánh đang được chuyển về phường, xin thử lại sau "
+                           "(the report is still on its way to the ward)");
+        json_decref (filing);
         return;
     }
     static const char *rate_fields [] = { "satisfied", "note", NULL };
@@ -786,14 +985,16 @@ web_public_track (web_public_t *self, web_request_t *request, const char *token,
         web_request_error (request, 400, "note", "Xin cho biết vì sao chưa được xử lý (say what is not fixed)");
         goto done;
     }
-    if (s_command (self, request, S_REPORTER_ACTOR, case_id, what,
-                   streq (what, "rate")? (satisfied? "satisfied": "unsatisfied"): NULL,
-                   note, NULL, NULL, NULL) == HL_OK)
+    const char *variant = streq (what, "rate")? (satisfied? "satisfied": "unsatisfied"): NULL;
+    if ((filing? s_track_city_act (self, request, case_id, filing, what, variant, note)
+               : s_command (self, request, S_REPORTER_ACTOR, case_id, what, variant, note, NULL, NULL, NULL))
+        == HL_OK)
         //  Durable at intake; the case view (the archive) follows a moment
         //  later, so the page reads the case again rather than this answer
         web_request_json (request, 200, json_pack ("{s:s, s:s}", "case_id", case_id, "done", what));
 done:
     json_decref (body);
+    json_decref (filing);
 }
 
 // ------------------------------------------------------------- 6. attach, serve
@@ -993,7 +1194,14 @@ s_upload_route (web_public_t *self, web_request_t *request, web_upload_t *upload
     snprintf (id, sizeof id, "%.*s", (int) (strrchr (url, '/') - start), start);
     if (strncmp (url, "/api/v1/public/", 15) == 0) {
         request->route = "public_track";
-        char case_id [32];
+        char case_id [64];
+        if (self->city) {
+            //  A file would have to travel to the ward: not taken here
+            web_request_error (request, 409, "evidence",
+                "Thành phố chưa nhận thêm ảnh cho phản ánh; xin gửi tại phường (the city takes no files: "
+                "add them at the ward)");
+            return;
+        }
         if (s_upload_done (upload, request) == 0
         &&  s_track_case (self, request, id, case_id, sizeof case_id) == 0)
             s_attach (self, request, upload, S_REPORTER_ACTOR, case_id, true);

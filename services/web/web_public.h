@@ -30,6 +30,12 @@
  *  submit: "the system logs a web report") with channel web; the
  *  reporter's own actions as "citizen:web" (the procedure's role
  *  citizen decides what they may do, and until when). Never the phone.
+ *
+ *  At the city (API.md, "Filing at a ward"): a report is filed at its ward
+ *  (web_filing: the ward chosen in the field "ward", else the one whose
+ *  area holds the pin), without files; its tracking token opens the
+ *  filing (pending until the ward's case reaches the city, then the
+ *  city's copy of the case), and rate and reopen are filed at the ward.
  */
 #ifndef WEB_PUBLIC_H_INCLUDED
 #define WEB_PUBLIC_H_INCLUDED

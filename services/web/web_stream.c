@@ -161,12 +161,15 @@ s_entry_make (s_entry_t *entry, uint64_t seq, const uint8_t *data, size_t size)
     hl_event_redact (event);
     char *json = s_event_json (seq, event);
     bool directory = !event->case_id || !*event->case_id;
+    //  The city's filing at a ward (federation.h, "Filing"): no case here,
+    //  and no ward directory either; the pages listen for neither name
+    bool filing = directory && event->action && streq (event->action, HL_ACTION_FILE);
     hotline__event__free_unpacked (event, NULL);
     if (!json)
         return -1;
     char head [80];
     int len = snprintf (head, sizeof head, "id: %" PRIu64 "\nevent: %s\ndata: ", seq,
-                        directory? "directory": "case");
+                        filing? "filing": directory? "directory": "case");
     entry->seq = seq;
     entry->frame = zsys_sprintf ("%s%s\n\n", head, json);
     assert (entry->frame);

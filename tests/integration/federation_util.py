@@ -77,3 +77,30 @@ def wait_converged(city, wards, timeout=60):
         wait_for(lambda: ward_settled(ward), timeout=timeout, what=f"ward {code} archive caught up")
         wait_for(lambda: converged(city, ward, code), timeout=timeout,
                  what=f"city converged with ward {code}")
+
+
+def make_filing_city(node_factory, tmp_path, codes=("31001", "31002"), areas=None,
+                     city_services=("archive", "intake", "web"), ward_services=("archive", "intake")):
+    """A city whose web files at its wards (the public form, Open311) and
+    the wards, linked over CurveZMQ: (city, {code: ward}). areas: the text
+    of a web/ward_areas file (None: the demo wards built in)."""
+    keys = make_keys(tmp_path, codes)
+    extra = ""
+    if areas is not None:
+        path = os.path.join(str(tmp_path), "wards.areas")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(areas)
+        extra = f"web\n    ward_areas = {path}\n"
+    city = make_city(node_factory, keys, services=city_services, extra=extra).start()
+    wards = {code: node_factory(name=f"ward-{code}", ward_code=code, ward_name=f"Phường {code}",
+                                services=ward_services, extra=ward_extra(city, keys, code)).start()
+             for code in codes}
+    return city, wards
+
+
+def filing_case(city, token, timeout=30):
+    """The ward's case number of a filing, once the city has it (waits)."""
+    def filed():
+        rows = city.query("archive", "SELECT case_id FROM filings WHERE filing_id = ?", token)
+        return rows and rows[0][0]
+    return wait_for(filed, timeout=timeout, what=f"filing {token} filed at its ward")

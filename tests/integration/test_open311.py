@@ -271,3 +271,144 @@ def test_status_along_a_case_life(o311):
     assert call(o311, "GET", f"requests.json?status=closed").doc[0]["service_request_id"] == case
     assert call(o311, "GET", f"requests.json?status=open").doc == []
     status_after("reopen", case, "--note", "Người dân báo chưa khắc phục")
+
+
+# ----------------------------------------------------------------- at the city
+
+#   A triangle far from the demo wards: a report there can only be placed by
+#   the file web/ward_areas names
+AREAS = ("# test wards\n"
+         "31001 | Phường An Biên | 20.8700 106.6700, 20.8700 106.6900, 20.8520 106.6900, 20.8520 106.6700\n"
+         "31002 | Phường Thử Nghiệm | 10.0 100.0, 10.0 101.0, 11.0 100.5\n")
+
+
+def city_post(city, form, fmt="json", key=None):
+    conn = http.client.HTTPConnection("127.0.0.1", city.base + 10, timeout=30 * SLOW)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if key:
+        headers["Idempotency-Key"] = key
+    conn.request("POST", "/open311/v2/requests." + fmt, body=urllib.parse.urlencode(form).encode(),
+                 headers=headers)
+    resp = conn.getresponse()
+    resp.body = resp.read()
+    conn.close()
+    resp.doc = json.loads(resp.body) if fmt == "json" else ET.fromstring(resp.body)
+    return resp
+
+
+def test_city_files_at_the_ward_and_the_token_gives_its_case(node_factory, tmp_path):
+    from federation_util import make_filing_city, filing_case
+    city, wards = make_filing_city(node_factory, tmp_path, areas=AREAS)
+    key = apikey(city, "city-app")
+    filings = lambda: city.query("archive", "SELECT count(*) FROM filings")[0][0]
+
+    # Refused, each in the spec's shape, and nothing filed: an unknown ward,
+    # no ward and no place, a place in no ward's area, a bad report
+    assert_error(city, "POST", "requests", 404, report(key, jurisdiction_id="99999"))
+    assert_error(city, "POST", "requests", 404, report(key, jurisdiction_id="abc"))
+    assert_error(city, "POST", "requests", 400, report(key, lat=None, long=None, address_string="Tổ 5"))
+    assert_error(city, "POST", "requests", 400, report(key, lat="21.03", long="105.85"))
+    assert_error(city, "POST", "requests", 400, report(key, jurisdiction_id="31002", description=None))
+    assert filings() == 0
+
+    # By jurisdiction_id, with an Idempotency-Key: the answer is a token; the
+    # client's retry gets the same token and files nothing more
+    resp = city_post(city, report(key, jurisdiction_id="31002"), key="retry-1")
+    assert resp.status == 200, resp.body
+    token = resp.doc[0]["token"]
+    assert re.fullmatch(r"file-[0-9a-f]{32}", token) and "service_request_id" not in resp.doc[0]
+    again = city_post(city, report(key, jurisdiction_id="31002"), fmt="xml", key="retry-1")
+    assert again.status == 200 and xml_items(again.doc, "request")[0]["token"] == token
+    # The same key for another report is refused, not filed
+    other = city_post(city, report(key, jurisdiction_id="31002", description="Khác hẳn"), key="retry-1")
+    assert other.status == 422 and other.doc[0]["code"] == 422
+
+    # The ward files it; the token gives its case, which lives at the ward
+    case = filing_case(city, token)
+    assert case.startswith("31002-")
+    j, x = both(city, "GET", f"tokens/{token}")
+    assert j.doc == [{"token": token, "service_request_id": case}]
+    assert xml_items(x.doc, "request") == [{"token": token, "service_request_id": case}]
+    ward = wards["31002"]
+    shown = ward.show(case)
+    assert shown["report"]["reporter"]["phone"] == "0916 588 826"     # the ward can answer them
+    assert ward.query("intake", "SELECT count(*) FROM requests WHERE request_id = ?", token) == [(1,)]
+    assert city.query("intake", "SELECT count(*) FROM cases") == [(0,)]       # no case at the city
+    # The city's copy came back in the ward's redacted stream
+    city.wait_archived(case)
+    assert city.query("archive", "SELECT redacted FROM cases WHERE case_id = ?", case) == [(1,)]
+    r = get_request(city, case)
+    assert r["service_request_id"] == case and r["agency_responsible"] == "UBND phường 31002"
+
+    # By coordinates in the area of the file's ward: filed there
+    resp = city_post(city, report(key, lat="10.2", long="100.5"))
+    assert resp.status == 200, resp.body
+    placed = filing_case(city, resp.doc[0]["token"])
+    assert placed.startswith("31002-") and placed != case
+    assert wards["31001"].query("archive", "SELECT count(*) FROM cases") == [(0,)]
+
+    # GET requests at the city for the ward: both, in one list
+    city.wait_archived(placed)
+    j = call(city, "GET", "requests.json?jurisdiction_id=31002")
+    assert {r["service_request_id"] for r in j.doc} == {case, placed}
+    j = call(city, "GET", f"requests.json?service_request_id={case},{placed}")
+    assert [r["service_request_id"] for r in j.doc] == [case, placed]
+    # Nothing of the reporter in the city's answers, nor in the token's
+    for path in (f"requests/{case}.json", "requests.xml?jurisdiction_id=31002", f"tokens/{token}.json"):
+        body = call(city, "GET", path).body.decode()
+        for secret in ("0916", "hang@example", "Hằng", "Nguyễn Thị"):
+            assert secret not in body, (path, secret)
+    assert_error(city, "GET", "tokens/file-" + "0" * 32, 404)
+
+
+def test_idempotency_key_at_a_ward(o311):
+    key = apikey(o311, "retrying-app")
+    form = report(key, idempotency_key="k-1")
+    first = post(o311, form)
+    assert post(o311, form) == first
+    # The header is the same key
+    resp = city_post(o311, report(key), key="k-1")
+    assert resp.status == 200 and resp.doc[0]["service_request_id"] == first
+    assert post(o311, report(key, idempotency_key="k-2")) != first
+    assert_error(o311, "POST", "requests", 400, report(key, idempotency_key=""))
+    assert_error(o311, "POST", "requests", 400, report(key, idempotency_key="x" * 129))
+    assert o311.query("intake", "SELECT count(*) FROM cases") == [(2,)]
+
+
+def test_city_filing_survives_kill_of_the_ward_intake_and_archive(node_factory, tmp_path):
+    """The city->ward filing is done exactly once: the ward's intake killed
+    (-9) while the filing waits, then its archive killed (-9) and its cursor
+    of the city's return stream put back before the filing (the window of a
+    crash after intake filed it and before the archive's commit), so the
+    filing is delivered and given to intake again."""
+    import sqlite3
+    from federation_util import make_filing_city, filing_case
+    city, wards = make_filing_city(node_factory, tmp_path, codes=("31001",))
+    ward = wards["31001"]
+    key = apikey(city, "crash-app")
+    ward.kill("intake")
+    resp = city_post(city, report(key, jurisdiction_id="31001"))
+    assert resp.status == 200, resp.body
+    token = resp.doc[0]["token"]
+    # The ward's archive has the filing and cannot give it to intake yet
+    wait_for(lambda: f"request {token}" in ward.log("archive"), what="the ward tried its intake")
+    assert ward.query("archive", "SELECT count(*) FROM cases") == [(0,)]
+    ward.start("intake")
+    case = filing_case(city, token)
+    assert case.startswith("31001-")
+    assert ward.query("intake", "SELECT count(*) FROM cases") == [(1,)]
+
+    ward.kill("archive")
+    with sqlite3.connect(os.path.join(ward.data, "archive.db")) as db:
+        assert db.execute("SELECT seq FROM hop_cursor WHERE stream = 'city'").fetchone()[0] >= 1
+        db.execute("UPDATE hop_cursor SET seq = 0 WHERE stream = 'city'")
+    ward.start("archive")
+    wait_for(lambda: ward.query("archive", "SELECT seq FROM hop_cursor WHERE stream = 'city'") == [(1,)],
+             what="the filing delivered again")
+    # Given to intake again, answered from its memory: still one case
+    assert f"the city's filing {token} was done before" in ward.log("archive")
+    assert ward.query("intake", "SELECT count(*) FROM cases") == [(1,)]
+    assert ward.query("intake", "SELECT count(*) FROM requests WHERE request_id = ?", token) == [(1,)]
+    ward.wait_archived(case)
+    assert ward.query("archive", "SELECT count(*) FROM cases") == [(1,)]
+    assert city.query("archive", "SELECT case_id FROM filings WHERE filing_id = ?", token) == [(case,)]

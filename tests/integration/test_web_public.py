@@ -189,7 +189,7 @@ def test_public_config_is_the_officers_map_and_the_file_limits(node_factory):
     officer = Web(node)
     officer.login("lan", node.web_user("lan", "officer"))
     assert got.json == {"map": officer.request("GET", "/api/v1/me").json["map"],
-                        "evidence_max_files": 3, "evidence_max_bytes": 2000000}
+                        "evidence_max_files": 3, "evidence_max_bytes": 2000000, "files": True}
     assert got.json["map"]["center"] == [20.8449, 106.6881] and got.json["map"]["zoom"] == 16
     assert citizen.request("POST", "/api/v1/public/config", {}).status == 405
 
@@ -264,3 +264,82 @@ def test_case_list_total_reused_briefly_then_counted_again(public_ward):
         wait_for(lambda: listed("type=waste_water&page=2&per_page=1")["total"] == 2, what="the new total")
     finally:
         conn.close()
+
+
+def test_city_form_files_at_the_ward_of_the_pin(node_factory, tmp_path):
+    """The city's form (the demo wards built in: 31001 An Biên, 31002 Lê
+    Chân): the report is filed at the ward whose area holds the pin, or the
+    ward chosen; refused with a clear message, storing nothing, when the
+    pin is in no ward's area; tracked from the city, and rated there."""
+    from federation_util import make_filing_city, filing_case
+    city, wards = make_filing_city(node_factory, tmp_path)
+    web = Web(city)
+    cfg = web.get("/api/v1/public/config").json
+    assert cfg["files"] is False
+    assert [(w["code"], w["area"]) for w in cfg["wards"]] == [("31001", True), ("31002", True)]
+    filings = lambda: city.query("archive", "SELECT count(*) FROM filings")[0][0]
+    fields = [f for f in REPORT if f[0] not in ("latitude", "longitude")]
+
+    def send(extra, files=()):
+        body, ctype = multipart(fields + list(extra), files)
+        return post(city, "/api/v1/public/reports", body, ctype)
+
+    # Refused, in Vietnamese, naming the field, nothing stored
+    resp = send([("latitude", "21.03"), ("longitude", "105.85")])           # Hà Nội
+    assert resp.status == 400 and resp.json["field"] == "ward", resp.body
+    assert "không thuộc phường nào" in resp.json["error"]
+    resp = send([])
+    assert resp.status == 400 and resp.json["field"] == "ward" and "Xin chọn phường" in resp.json["error"]
+    resp = send([("ward", "99999"), ("latitude", "20.845"), ("longitude", "106.68")])
+    assert resp.status == 400 and resp.json["field"] == "ward"
+    resp = send([("latitude", "20.845"), ("longitude", "106.68")], [("evidence", "anh.jpg", JPEG)])
+    assert resp.status == 400 and resp.json["field"] == "evidence"
+    assert filings() == 0 and evidence_files(city) == []
+
+    # The pin in Lê Chân's area: filed at 31002; the answer has no number
+    # yet, the ward, and the tracking link
+    resp = send([("latitude", "20.845"), ("longitude", "106.68"), ("request_id", uuid.uuid4().hex)])
+    assert resp.status == 201, resp.body
+    assert resp.json["case_id"] is None and resp.json["ward"] == "31002"
+    assert resp.json["ward_name"] == "Phường Lê Chân"
+    token = resp.json["tracking_url"].split("#", 1)[1]
+
+    def tracked(check):
+        def ok():
+            got = web.get(f"/api/v1/public/track/{token}")
+            assert got.status == 200, got.body
+            return got.json if check(got.json) else None
+        return wait_for(ok, what="the city's tracking answer")
+    track = tracked(lambda t: t["case_id"])
+    case = track["case_id"]
+    assert case.startswith("31002-") and track["ward_name"] == "Phường Lê Chân"
+    assert "attach" not in track["can"] and "0912" not in json.dumps(track)
+    assert wards["31002"].show(case)["report"]["reporter"]["phone"] == "0912 345 678"
+    assert wards["31001"].query("intake", "SELECT count(*) FROM cases") == [(0,)]
+
+    # Not yet informed: rating is refused, nothing filed
+    assert web.post(f"/api/v1/public/track/{token}/rate", {"satisfied": True}).status == 409
+    before = filings()
+    # The ward works the case and tells the reporter; the reporter rates it
+    # from the city's link, and the rating is filed at the ward
+    ward = wards["31002"]
+    for args in (["inform_leaders", case], ["route", case, "--to", "ward"],
+                 ["assign", case, "--to", "division:lan"],
+                 ["verify", case, "--result", "accurate", "--note", "Đúng"],
+                 ["contain", case, "--note", "Đã dừng"], ["resolve", case, "--note", "Đã dọn sạch"],
+                 ["inform", case, "--channel", "web", "--note", "Đã dọn sạch rác"]):
+        ward.cli(*args)
+    tracked(lambda t: t["result_note"] == "Đã dọn sạch rác" and t["can"].get("rate"))
+    rated = web.post(f"/api/v1/public/track/{token}/rate", {"satisfied": True})
+    assert rated.status == 200, rated.body
+    wait_for(lambda: filings() == before + 1, what="the rating filed")
+    assert tracked(lambda t: t["rating"])["rating"] == "satisfied"
+    assert [(e["actor"], e.get("variant")) for e in ward.show(case)["history"] if e["action"] == "rate"] == [
+        ("citizen:web", "satisfied")]
+
+    # A ward chosen from the list wins over the pin
+    resp = send([("ward", "31001"), ("latitude", "20.845"), ("longitude", "106.68")])
+    assert resp.status == 201 and resp.json["ward"] == "31001"
+    chosen = resp.json["tracking_url"].split("#", 1)[1]
+    wait_for(lambda: web.get(f"/api/v1/public/track/{chosen}").json["case_id"], what="filed at 31001")
+    assert wards["31001"].query("intake", "SELECT count(*) FROM cases") == [(1,)]

@@ -15,6 +15,12 @@
 // The map and the file limits come from GET /api/v1/public/config (no
 // session: the same map the officers' /api/v1/me carries), see mapConfig
 // below.
+//
+// At the city the config lists its wards ("wards") and says "files":
+// false: the form offers the wards (or "from the pin": the server finds the
+// ward whose area holds it), takes no files, and files the report at the
+// ward (API.md, "Filing at a ward"). The answer then has no case number
+// yet, only the ward and the tracking link.
 
 import { h, fill, $ } from './dom.js';
 import { code, codes, lang, setLang } from './i18n.js';
@@ -30,6 +36,7 @@ let inFlight = false;
 let picker = null;
 let pin = null;                      // {lat, lon}
 let files = null;                    // the evidence (public-files.js)
+let wards = null;                    // at the city: [{code, name}]
 
 function newId () {
   return (crypto.randomUUID && crypto.randomUUID())
@@ -43,6 +50,15 @@ function fillTypes () {
   const keep = select.value;
   fill(select, h('option', { value: '' }, pt('p_type_choose')),
     codes('type').map((c) => h('option', { value: c }, code('type', c))));
+  select.value = keep;
+}
+
+function fillWards () {
+  if (!wards) return;
+  const select = $('#ward');
+  const keep = select.value;
+  fill(select, h('option', { value: '' }, pt('p_ward_auto')),
+    wards.map((w) => h('option', { value: w.code }, w.name)));
   select.value = keep;
 }
 
@@ -95,6 +111,7 @@ function localCheck () {
   if (!v('type')) errs.push({ field: 'type', message: pt('p_err_type') });
   if (!v('description')) errs.push({ field: 'description', message: pt('p_err_description') });
   if (!v('location') && !pin) errs.push({ field: 'location', message: pt('p_err_where') });
+  if (wards && !v('ward') && !pin) errs.push({ field: 'ward', message: pt('p_err_ward') });
   if (!$('#anonymous').checked && !v('phone') && !v('email')) errs.push({ field: 'phone', message: pt('p_err_contact') });
   return errs;
 }
@@ -116,6 +133,7 @@ function friendly (status, body, retryAfter) {
     latitude: () => pt('p_err_coords'),
     longitude: () => pt('p_err_coords'),
     anonymous: () => pt('p_err_anonymous'),
+    ward: () => (/in no ward|không thuộc/i.test(msg) ? pt('p_err_ward_outside') : pt('p_err_ward')),
   };
   if (field && words[field]) return mk(field, words[field]());
   if (/refused/.test(msg)) return mk(null, pt('p_err_refused'));
@@ -134,10 +152,11 @@ function formData () {
   const place = v('location') || `Vị trí đánh dấu trên bản đồ (${pin.lat.toFixed(6)}, ${pin.lon.toFixed(6)})`;
   fd.append('location', place);
   if (pin) { fd.append('latitude', String(pin.lat)); fd.append('longitude', String(pin.lon)); }
+  if (wards && v('ward')) fd.append('ward', v('ward'));
   if ($('#anonymous').checked) fd.append('anonymous', 'true');
   else for (const k of ['name', 'phone', 'email']) if (v(k)) fd.append(k, v(k));
   fd.append('website', form.elements.website.value);     // the honeypot, as found
-  files.append(fd);
+  if (!wards) files.append(fd);
   return fd;
 }
 
@@ -152,7 +171,7 @@ async function submit () {
   try {
     const { status, body, retryAfter } = await postForm('/api/v1/public/reports', formData());
     if (status !== 201) throw friendly(status, body, retryAfter);
-    done(body.case_id, body.tracking_url);
+    done(body.case_id, body.tracking_url, body.ward_name);
   } catch (e) {
     showErrors(form, e instanceof ApiError ? e : new ApiError(0, { error: String(e) }));
   } finally {
@@ -162,8 +181,9 @@ async function submit () {
   }
 }
 
-function done (caseId, url) {
-  $('#case-number').textContent = caseId;
+function done (caseId, url, wardName) {
+  // At the city the ward files it: no number yet, the ward it went to
+  $('#case-number').textContent = caseId || pt('p_done_pending', { ward: wardName || '' });
   const link = url ? new URL(url, location.href).href : '';
   $('#link-box').hidden = !link;
   $('#no-link').hidden = !!link;
@@ -222,6 +242,7 @@ async function mapConfig () {
 function redraw () {
   applyPublic(document);
   fillTypes();
+  fillWards();
   drawPin();
   files.draw();
   if (!inFlight) button.textContent = pt('p_submit');
@@ -242,6 +263,16 @@ async function main () {
   if (navigator.geolocation && window.isSecureContext) $('#geolocate').addEventListener('click', geolocate);
   else $('#geolocate').hidden = true;
   const cfg = await mapConfig();
+  const full = await publicConfig();
+  if (Array.isArray(full.wards) && full.wards.length) {
+    wards = full.wards;
+    fillWards();
+    $('#ward-field').hidden = false;
+  }
+  if (full.files === false) {
+    $('#evidence-set').hidden = true;
+    $('#city-no-files').hidden = false;
+  }
   files.draw();                      // the node's file limits, now known
   if (!cfg.tiles) $('#map-hint').dataset.pt = 'p_map_offline';
   applyPublic(document);

@@ -9,6 +9,12 @@
 // (rate, "not fixed", add a photo) are drawn from "can" alone, so the
 // procedure data decides, never this page.
 //
+// At the city (API.md, "Filing at a ward") the token opens a report the
+// city filed at its ward: "pending" (no case number, the ward's name) until
+// the ward's case has reached the city, then that case as the city holds
+// it; rate and "not fixed" are filed at the ward the same way, and no file
+// is taken there ("can" never says attach).
+//
 // After an action the server has the command durably at intake, and the
 // case view (the archive) follows a moment later: the page reads the case
 // again until the change shows. It also reads it every 30 s while visible.
@@ -71,12 +77,16 @@ function draw () {
   if (!data) return;
   $('#loading').hidden = true;
   $('#case').hidden = false;
-  $('#case-id').textContent = data.case_id;
-  $('#received').textContent = `${pt('track_received')} ${fmtTime(data.received_ms)}`;
+  // At the city, a report on its way to the ward has no number yet
+  const pending = !!data.pending;
+  $('#case-id').textContent = data.case_id || pt('track_no_number');
+  $('#received').textContent = `${pt('track_received')} ${fmtTime(data.received_ms)}`
+    + (data.ward_name ? ` · ${data.ward_name}` : '');
   const state = $('#state');
-  state.textContent = stateLabel(data.state, data.state_label);
-  state.dataset.state = data.state;
-  $('#state-help').textContent = stateHelp(data.state);
+  state.textContent = pending ? pt('track_pending', { ward: data.ward_name || data.ward || '' })
+    : stateLabel(data.state, data.state_label);
+  state.dataset.state = pending ? 'pending' : data.state;
+  $('#state-help').textContent = pending ? pt('track_pending_help') : stateHelp(data.state);
 
   $('#result').hidden = !data.result_note;
   $('#result-note').textContent = data.result_note || '';
@@ -88,7 +98,7 @@ function draw () {
         h('span', pt('track_due', { when: fmtTime(d.due_ms) }), ' · ', countdown(d.due_ms))))
     : h('li.muted', pt('track_no_deadline')));
 
-  $('#type').textContent = code('type', data.type);
+  $('#type').textContent = data.type ? code('type', data.type) : '';
   $('#location').textContent = data.location || '';
   $('#description').textContent = data.description || '';
   const n = Array.isArray(data.evidence) ? data.evidence.length : 0;

@@ -421,7 +421,27 @@ hl_accounts_disable (hl_accounts_t *self, const char *name, bool disabled,
         return s_fail (err, errsize, "no user '%.64s'", name? name: "");
     if (hl_store_begin (self->store))
         return s_store_fail (self, err, errsize);
-    sqlite3_stmt *stmt = hl_store_prepare (self->store, "UPDATE users SET disabled = ? WHERE name = ?");
+    sqlite3_stmt *stmt;
+    if (disabled && streq (account.role, "admin")) {
+        //  Counted inside the write transaction (BEGIN IMMEDIATE), so two
+        //  admins disabling each other at once, from the console and the
+        //  CLI, cannot both pass: the second one counts after the first
+        stmt = hl_store_prepare (self->store,
+            "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0 AND name <> ?");
+        if (!stmt)
+            goto failed;
+        sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
+        int others = s_count (stmt);
+        if (others < 0)
+            goto failed;
+        if (others == 0 && !account.disabled) {
+            hl_store_rollback (self->store);
+            s_fail (err, errsize, "'%.64s' is the last enabled admin: add or enable another admin "
+                    "first", name);
+            return HL_CONFLICT;
+        }
+    }
+    stmt = hl_store_prepare (self->store, "UPDATE users SET disabled = ? WHERE name = ?");
     if (stmt) {
         sqlite3_bind_int (stmt, 1, disabled? 1: 0);
         sqlite3_bind_text (stmt, 2, name, -1, SQLITE_TRANSIENT);
@@ -1149,6 +1169,17 @@ hl_accounts_test (bool verbose)
     assert (streq (err, S_LOGIN_FAILED));
     assert (hl_accounts_disable (accounts, "minh.tran", false, err, sizeof err) == 0);
     assert (hl_accounts_verify (accounts, "minh.tran", "a new long password", NULL, &account, err, sizeof err) == 0);
+    //  The last enabled admin stays enabled; with another one, either may go
+    assert (hl_accounts_disable (accounts, "admin", true, err, sizeof err) == HL_CONFLICT);
+    assert (strstr (err, "last enabled admin"));
+    assert (hl_accounts_get (accounts, "admin", &account) == 0 && !account.disabled);
+    assert (hl_accounts_add (accounts, "admin2", "admin", "0123456789ab", err, sizeof err) == 0);
+    assert (hl_accounts_disable (accounts, "admin", true, err, sizeof err) == 0);
+    assert (hl_accounts_disable (accounts, "admin2", true, err, sizeof err) == HL_CONFLICT);
+    assert (hl_accounts_disable (accounts, "admin", true, err, sizeof err) == 0);   //  already
+    assert (hl_accounts_disable (accounts, "admin", false, err, sizeof err) == 0);
+    assert (hl_accounts_disable (accounts, "admin2", true, err, sizeof err) == 0);
+    assert (hl_accounts_get (accounts, "admin2", &account) == 0 && account.disabled);
 
     //  TOTP: the right code, one step of skew either side; not two, not a
     //  wrong one, not none, and a code only once
@@ -1307,7 +1338,7 @@ hl_accounts_test (bool verbose)
     //  Reopen: everything is there; no password, token or key in clear
     accounts = hl_accounts_new (path);
     assert (accounts);
-    assert (hl_accounts_count (accounts) == 4);
+    assert (hl_accounts_count (accounts) == 5);          //  with admin2
     assert (hl_accounts_apikey_check (accounts, key, key_name, sizeof key_name) == 0);
     hl_accounts_destroy (&accounts);
     char cmd [256];

@@ -63,7 +63,11 @@ int hl_accounts_add (hl_accounts_t *self, const char *name, const char *role,
 //  A new password ends the user's sessions.
 int hl_accounts_passwd (hl_accounts_t *self, const char *name, const char *password,
                         char *err, size_t errsize);
-//  Disable (true) or enable (false); disabling ends the user's sessions
+//  Disable (true) or enable (false); disabling ends the user's sessions.
+//  The last enabled "admin" is not disabled: that returns HL_CONFLICT with
+//  a message, and nothing changes (with no admin left, nobody could add a
+//  user, reset a password or enable an admin through the console). -1 for
+//  an unknown user or a store error.
 int hl_accounts_disable (hl_accounts_t *self, const char *name, bool disabled,
                          char *err, size_t errsize);
 //  Set a TOTP secret (RFC 6238, SHA-1, 30 s, 6 digits): writes its base32

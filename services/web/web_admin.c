@@ -105,6 +105,10 @@ web_admin_user (web_api_t *api, web_request_t *request, hl_session_info_t *sessi
         }
         rc = hl_accounts_disable (accounts, name, json_is_true (value), err, sizeof err);
     }
+    if (rc == HL_CONFLICT)
+        web_request_error (request, 409, "disabled", "Không thể vô hiệu hoá quản trị viên cuối cùng "
+                           "(%s)", err);
+    else
     if (rc)
         web_request_error (request, 400, password? "password": "disabled", "%s", *err? err: "refused");
     else {

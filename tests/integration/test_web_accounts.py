@@ -236,6 +236,21 @@ def test_passwd_disable_enable(node):
     assert users(node)["lan"]["disabled"] is False
 
 
+def test_the_last_enabled_admin_cannot_be_disabled(node):
+    """With no admin left nobody could manage users from the console: the
+    last enabled admin is refused (exit 2, nothing changed); with a second
+    admin either may go, and then the other is the last."""
+    assert add(node, "boss", "admin").returncode == 0
+    refused = run(node, "user", "disable", "boss")
+    assert refused.returncode == 2 and "last enabled admin" in refused.stderr, refused.stderr
+    assert users(node)["boss"]["disabled"] is False
+    assert add(node, "second", "admin").returncode == 0
+    assert run(node, "user", "disable", "boss").returncode == 0
+    refused = run(node, "user", "disable", "second")
+    assert refused.returncode == 2 and "last enabled admin" in refused.stderr, refused.stderr
+    assert users(node)["second"]["disabled"] is False and users(node)["boss"]["disabled"] is True
+
+
 def test_totp_uri_and_secret(node):
     assert add(node, "lan", "officer").returncode == 0
     result = run(node, "user", "totp", "lan")

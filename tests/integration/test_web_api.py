@@ -315,6 +315,10 @@ def test_procedure_users_and_admin(web_ward):
     assert "moi" in {u["name"] for u in admin.get("/api/v1/users").json}
     assert admin.post("/api/v1/users/moi/disable", {"disabled": True}).status == 200
     Web(web_ward).login("moi", "leader-pass-123", expect=401)
+    # the last enabled admin cannot disable itself (409), and stays in
+    resp = admin.post("/api/v1/users/boss/disable", {"disabled": True})
+    assert resp.status == 409 and resp.json["field"] == "disabled", resp.body
+    assert admin.get("/api/v1/me").status == 200
     # admin may not work cases, nor see reporters
     assert admin.post("/api/v1/cases", report_body()).status == 403
     assert admin.get("/api/v1/me").json["can_see_reporter"] is False

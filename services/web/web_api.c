@@ -510,8 +510,23 @@ s_session_login (web_api_t *self, web_request_t *request)
         goto done;
     }
     int64_t since = hl_clock_now () - self->window_ms;
-    if (hl_accounts_failures (accounts, user, NULL, since) >= self->max_failures
-    ||  hl_accounts_failures (accounts, NULL, request->ip, since) >= self->max_failures_ip) {
+    int by_user = hl_accounts_failures (accounts, user, NULL, since);
+    int by_ip = by_user < 0? -1: hl_accounts_failures (accounts, NULL, request->ip, since);
+    if (by_user < 0 || by_ip < 0) {
+        //  The throttle cannot count the failures: it fails closed. Letting
+        //  the login through would give a password guesser as many tries
+        //  as the store stays broken
+        static _Thread_local hl_ratelimit_t s_throttle_rl;
+        long suppressed = hl_ratelimit (&s_throttle_rl);
+        if (suppressed >= 0)
+            hl_error ("web: login refused: the login throttle cannot read web.db's audit "
+                      "(%ld similar suppressed)", suppressed);
+        snprintf (request->retry_after, sizeof request->retry_after, "%d", 5);
+        web_request_error (request, 503, NULL, "Tạm thời không đăng nhập được, thử lại sau "
+                           "(logins cannot be checked now; try again later)");
+        goto done;
+    }
+    if (by_user >= self->max_failures || by_ip >= self->max_failures_ip) {
         hl_accounts_audit (accounts, user, request->ip, false, "throttled");
         hl_metrics_add (hl_metrics_default (), "hotline_web_login_failures_total", 1);
         snprintf (request->retry_after, sizeof request->retry_after, "%lld",

@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import socket
+import sqlite3
 import ssl
 import subprocess
 import time
@@ -161,6 +162,21 @@ def test_login_throttled_and_audited(web_ward):
     line = [l for l in metrics.splitlines() if l.startswith("hotline_web_login_failures_total")][0]
     assert float(line.split()[-1]) >= 6
     assert 'route="session",code="401"' in metrics and 'route="session",code="429"' in metrics
+    # A throttle that cannot count fails closed: with the audit unreadable
+    # (its table gone from web.db), even the right password of an account
+    # without a failure is refused, 503, until the throttle can count again
+    password = web_ward.web_user("mai", "officer")
+    db = sqlite3.connect(os.path.join(web_ward.data, "web.db"), timeout=30 * SLOW)
+    try:
+        db.execute("ALTER TABLE login_audit RENAME TO login_audit_away")
+        db.commit()
+        resp = Web(web_ward).login("mai", password, expect=503)
+        assert int(resp.getheader("Retry-After")) > 0
+    finally:
+        db.execute("ALTER TABLE login_audit_away RENAME TO login_audit")
+        db.commit()
+        db.close()
+    Web(web_ward).login("mai", password)
 
 
 # ------------------------------------------------------------------ cases

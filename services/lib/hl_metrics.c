@@ -734,10 +734,12 @@ s_handler (void *cls, struct MHD_Connection *connection, const char *url, const 
                     hl_strdup ("not found: /metrics /healthz /readyz /status\n"));
 }
 
-//  Parse "tcp://HOST:PORT" into addr; 0 or -1
-static int
-s_parse_endpoint (const char *endpoint, struct sockaddr_in *addr)
+int
+hl_metrics_listen_addr (const char *endpoint, bool resolve, struct sockaddr_in *addr)
 {
+    assert (addr);
+    if (!endpoint)
+        return -1;
     const char *p = endpoint;
     if (strncmp (p, "tcp://", 6) == 0)
         p += 6;
@@ -763,7 +765,12 @@ s_parse_endpoint (const char *endpoint, struct sockaddr_in *addr)
     if (streq (host, "*") || streq (host, "0.0.0.0"))
         addr->sin_addr.s_addr = htonl (INADDR_ANY);
     else
+    if (streq (host, "localhost"))
+        addr->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    else
     if (inet_pton (AF_INET, host, &addr->sin_addr) != 1) {
+        if (!resolve)
+            return -1;
         struct addrinfo hints, *found = NULL;
         memset (&hints, 0, sizeof hints);
         hints.ai_family = AF_INET;
@@ -782,7 +789,7 @@ hl_metrics_serve (hl_metrics_t *self, const char *endpoint)
     if (!self || self->daemon)
         return -1;
     struct sockaddr_in addr;
-    if (!endpoint || s_parse_endpoint (endpoint, &addr)) {
+    if (hl_metrics_listen_addr (endpoint, true, &addr)) {
         hl_error ("metrics: '%s' is not an HTTP endpoint (tcp://HOST:PORT)", endpoint? endpoint: "");
         return -1;
     }
@@ -999,6 +1006,20 @@ hl_metrics_test (bool verbose)
     snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
     assert (hl_metrics_serve (other, endpoint) == -1);
     assert (hl_metrics_serve (other, "tcp://nonsense") == -1);
+    //  Where to listen: every interface, loopback, an address, a name only
+    //  when names are allowed; anything else is not an endpoint
+    struct sockaddr_in addr;
+    assert (hl_metrics_listen_addr ("tcp://*:9100", false, &addr) == 0);
+    assert (addr.sin_addr.s_addr == htonl (INADDR_ANY) && ntohs (addr.sin_port) == 9100);
+    assert (hl_metrics_listen_addr ("http://localhost:*", false, &addr) == 0);
+    assert (addr.sin_addr.s_addr == htonl (INADDR_LOOPBACK) && addr.sin_port == 0);
+    assert (hl_metrics_listen_addr ("10.1.2.3:80", false, &addr) == 0);
+    assert (addr.sin_addr.s_addr == inet_addr ("10.1.2.3") && ntohs (addr.sin_port) == 80);
+    assert (hl_metrics_listen_addr ("tcp://127.0.0.1.nip:80", false, &addr) == -1);
+    const char *bad [] = { NULL, "", "nothing", "tcp://:80", "tcp://127.0.0.1:", "tcp://127.0.0.1:x",
+                           "tcp://127.0.0.1:65536", "tcp://127.0.0.1:-1", "tcp://127.0.0.1:80x" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++)
+        assert (hl_metrics_listen_addr (bad [i], true, &addr) == -1);
     hl_metrics_destroy (&other);
 
     //  The default registry

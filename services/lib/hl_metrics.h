@@ -87,5 +87,13 @@ int hl_metrics_serve (hl_metrics_t *self, const char *endpoint);
 //  The port served (0 when not serving)
 int hl_metrics_port (hl_metrics_t *self);
 
+//  Where an HTTP server listens (this one's and the web console's):
+//  endpoint "tcp://HOST:PORT" (also http:// or HOST:PORT) into addr. HOST
+//  is "*" or 0.0.0.0 (every interface), localhost, an IPv4 address or, if
+//  resolve, a name (looked up now, IPv4); PORT is 0-65535 or "*" (0: a free
+//  one). 0, or -1 if endpoint is none of these.
+struct sockaddr_in;
+int hl_metrics_listen_addr (const char *endpoint, bool resolve, struct sockaddr_in *addr);
+
 void hl_metrics_test (bool verbose);
 #endif

@@ -417,42 +417,6 @@ s_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
 
 // ------------------------------------------------------------- 5. start
 
-//  "tcp://HOST:PORT" (or http://, or HOST:PORT) into addr; 0 or -1
-static int
-s_parse_endpoint (const char *endpoint, struct sockaddr_in *addr)
-{
-    const char *p = endpoint;
-    if (strncmp (p, "tcp://", 6) == 0)
-        p += 6;
-    else
-    if (strncmp (p, "http://", 7) == 0)
-        p += 7;
-    const char *colon = strrchr (p, ':');
-    if (!colon || colon == p)
-        return -1;
-    char host [256];
-    snprintf (host, sizeof host, "%.*s", (int) (colon - p), p);
-    char *end;
-    long port = strtol (colon + 1, &end, 10);
-    if (streq (colon + 1, "*"))
-        port = 0;
-    else
-    if (*end || !colon [1] || port < 0 || port > 65535)
-        return -1;
-    memset (addr, 0, sizeof *addr);
-    addr->sin_family = AF_INET;
-    addr->sin_port = htons ((uint16_t) port);
-    if (streq (host, "*") || streq (host, "0.0.0.0"))
-        addr->sin_addr.s_addr = htonl (INADDR_ANY);
-    else
-    if (streq (host, "localhost"))
-        addr->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    else
-    if (inet_pton (AF_INET, host, &addr->sin_addr) != 1)
-        return -1;
-    return 0;
-}
-
 static char *
 s_realpath (const char *path)
 {
@@ -503,7 +467,8 @@ web_server_new (hl_service_t *service, web_api_t *api)
     //  Where to listen, and whether that is allowed without TLS
     const char *endpoint = hl_service_bind_endpoint (service, "web");
     struct sockaddr_in addr;
-    if (!endpoint || s_parse_endpoint (endpoint, &addr)) {
+    //  An IPv4 address (or *, localhost), not a name: as the message says
+    if (hl_metrics_listen_addr (endpoint, false, &addr)) {
         fprintf (stderr, "hotline-web: '%s' is not an address to listen on (tcp://IPv4:PORT)\n",
                  endpoint? endpoint: "");
         web_server_destroy (&self);
@@ -666,10 +631,13 @@ web_server_test (bool verbose)
     assert (streq (s_content_type ("/a/b.mjs"), "text/javascript; charset=utf-8"));
     assert (streq (s_content_type ("/a.b/c"), "application/octet-stream"));
     struct sockaddr_in addr;
-    assert (s_parse_endpoint ("tcp://127.0.0.1:7110", &addr) == 0 && ntohs (addr.sin_port) == 7110);
-    assert (s_parse_endpoint ("tcp://*:80", &addr) == 0 && addr.sin_addr.s_addr == htonl (INADDR_ANY));
-    assert (s_parse_endpoint ("tcp://127.0.0.1:x", &addr) == -1);
-    assert (s_parse_endpoint ("nothing", &addr) == -1);
+    assert (hl_metrics_listen_addr ("tcp://127.0.0.1:7110", false, &addr) == 0
+         && ntohs (addr.sin_port) == 7110);
+    assert (hl_metrics_listen_addr ("tcp://*:80", false, &addr) == 0
+         && addr.sin_addr.s_addr == htonl (INADDR_ANY));
+    assert (hl_metrics_listen_addr ("tcp://127.0.0.1:x", false, &addr) == -1);
+    assert (hl_metrics_listen_addr ("nothing", false, &addr) == -1);
+    assert (hl_metrics_listen_addr ("tcp://web.example:80", false, &addr) == -1);
     char cmd [PATH_MAX + 16];
     snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
     if (system (cmd)) {}

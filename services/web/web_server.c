@@ -537,28 +537,19 @@ web_server_new (hl_service_t *service, web_api_t *api)
     //  until the next event (web_stream.h), with no polling
     unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME
                        | (self->tls? MHD_USE_TLS: 0);
-    if (self->tls)
-        self->daemon = MHD_start_daemon (flags, 0, NULL, NULL, s_handler, self,
-            MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
-            MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) threads,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned int) connections,
-            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) per_ip,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) timeout_s,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) header_memory,
-            MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
-            MHD_OPTION_HTTPS_MEM_KEY, self->key_pem,
-            MHD_OPTION_HTTPS_MEM_CERT, self->cert_pem,
-            MHD_OPTION_END);
-    else
-        self->daemon = MHD_start_daemon (flags, 0, NULL, NULL, s_handler, self,
-            MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
-            MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) threads,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned int) connections,
-            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) per_ip,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) timeout_s,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) header_memory,
-            MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
-            MHD_OPTION_END);
+    //  Without TLS the options end before the key and certificate (there
+    //  are none): one call for both, the varargs after an END are not read
+    self->daemon = MHD_start_daemon (flags, 0, NULL, NULL, s_handler, self,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int) connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) header_memory,
+        MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
+        self->tls? MHD_OPTION_HTTPS_MEM_KEY: MHD_OPTION_END, self->key_pem,
+        MHD_OPTION_HTTPS_MEM_CERT, self->cert_pem,
+        MHD_OPTION_END);
     pthread_sigmask (SIG_SETMASK, &saved, NULL);
     if (!self->daemon) {
         fprintf (stderr, "hotline-web: cannot listen on %s%s: %s\n", endpoint,

@@ -3,13 +3,17 @@
  *
  *  Reading this file: the magic bytes (an ISO media file by its brands,
  *  then naming what a refused file is); the folder; writing one file
- *  (temp, hash as it arrives, fsync, rename, fsync the folder); finding a
- *  stored file; the selftest.
+ *  (temp, hash as it arrives, fsync, rename, fsync the folder); finding and
+ *  reading a stored file; the copy that leaves the ward (a JPEG filtered,
+ *  stored as a file of its own); a file arriving in pieces (pwrite at each
+ *  offset, fsync, then the hash checked before the rename); the selftest.
  */
 #include "hotline.h"
 #include "hl_evidence.h"
 #include <sodium.h>
 #include <sys/stat.h>
+#include <dirent.h>
+#include <inttypes.h>
 
 //  Bytes kept for the magic check: an ISO file's ftyp box is 8 bytes of
 //  header, its major brand, a minor version and its compatible brands; 64
@@ -212,6 +216,27 @@ hl_evidence_dir (hl_evidence_t *self)
     return self->dir;
 }
 
+//  Give a durable temporary file (fsynced) its content address: the
+//  folder (made durable if new), the rename, the folder fsynced. *renamed
+//  is set once the temporary name is gone. 0 or -1 (logged)
+static int
+s_place (hl_evidence_t *self, const char *path, const char *hex, bool *renamed)
+{
+    char folder [PATH_MAX], target [PATH_MAX + 80];
+    snprintf (folder, sizeof folder, "%s/%.2s", self->dir, hex);
+    snprintf (target, sizeof target, "%s/%s", folder, hex + 2);
+    struct stat info;
+    bool created = stat (folder, &info) != 0;
+    if (s_mkdir (folder) || (created && s_sync_dir (self->dir)))
+        return -1;
+    if (rename (path, target)) {
+        hl_error ("evidence: cannot rename %s to %s: %s", path, target, strerror (errno));
+        return -1;
+    }
+    *renamed = true;
+    return s_sync_dir (folder);
+}
+
 // ------------------------------------------------------------- one file
 
 hl_evidence_file_t *
@@ -315,22 +340,10 @@ hl_evidence_file_commit (hl_evidence_file_t *self, char *ref)
     }
     close (self->fd);
     self->fd = -1;
-    char folder [PATH_MAX], target [PATH_MAX + 80];
-    snprintf (folder, sizeof folder, "%s/%.2s", self->owner->dir, hex);
-    snprintf (target, sizeof target, "%s/%s", folder, hex + 2);
-    struct stat info;
-    bool created = stat (folder, &info) != 0;
-    if (s_mkdir (folder) || (created && s_sync_dir (self->owner->dir)))
-        return -1;
-    if (rename (self->path, target)) {
-        hl_error ("evidence: cannot rename %s to %s: %s", self->path, target, strerror (errno));
-        return -1;
-    }
-    self->committed = true;
-    if (s_sync_dir (folder))
-        return -1;
-    snprintf (ref, HL_EVIDENCE_REF_SIZE, "sha256:%s", hex);
-    return 0;
+    int rc = s_place (self->owner, self->path, hex, &self->committed);
+    if (rc == 0)
+        snprintf (ref, HL_EVIDENCE_REF_SIZE, "sha256:%s", hex);
+    return rc;
 }
 
 // ------------------------------------------------------------- finding one
@@ -361,6 +374,242 @@ hl_evidence_find (hl_evidence_t *self, const char *ref, char *path, size_t size,
     *type = hl_evidence_sniff (head, (size_t) got);
     *bytes = (size_t) info.st_size;
     return *type? 0: 1;
+}
+
+bool
+hl_evidence_has (hl_evidence_t *self, const char *ref)
+{
+    if (!hl_evidence_ref_valid (ref))
+        return false;
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/%.2s/%s", self->dir, ref + 7, ref + 9);
+    struct stat info;
+    return stat (path, &info) == 0 && S_ISREG (info.st_mode);
+}
+
+ssize_t
+hl_evidence_read (hl_evidence_t *self, const char *ref, uint64_t offset, void *buffer, size_t size)
+{
+    if (!hl_evidence_ref_valid (ref))
+        return -1;
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/%.2s/%s", self->dir, ref + 7, ref + 9);
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            hl_error ("evidence: cannot open %s: %s", path, strerror (errno));
+        return -1;
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t rc = pread (fd, (char *) buffer + got, size - got, (off_t) (offset + got));
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0) {
+            hl_error ("evidence: cannot read %s: %s", path, strerror (errno));
+            close (fd);
+            return -1;
+        }
+        if (rc == 0)
+            break;              //  the end of the file
+        got += (size_t) rc;
+    }
+    close (fd);
+    return (ssize_t) got;
+}
+
+// ------------------------------------------------------------- beyond the ward
+
+//  The whole of a stored file, in a buffer (caller frees). 0, 1 when there
+//  is no such file, -1 on an error (logged)
+static int
+s_slurp (hl_evidence_t *self, const char *ref, unsigned char **data, size_t *size)
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/%.2s/%s", self->dir, ref + 7, ref + 9);
+    struct stat info;
+    if (stat (path, &info))
+        return errno == ENOENT? 1: -1;
+    *size = (size_t) info.st_size;
+    *data = (unsigned char *) zmalloc (*size? *size: 1);
+    ssize_t got = hl_evidence_read (self, ref, 0, *data, *size);
+    if (got < 0 || (size_t) got != *size) {
+        if (got >= 0)
+            hl_error ("evidence: %s changed size while read", path);
+        free (*data);
+        *data = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int
+hl_evidence_outgoing (hl_evidence_t *self, const char *ref, char *out_ref, size_t *bytes)
+{
+    if (!hl_evidence_ref_valid (ref))
+        return 1;
+    unsigned char *data = NULL;
+    size_t size = 0;
+    int rc = s_slurp (self, ref, &data, &size);
+    if (rc)
+        return rc;
+    const char *type = hl_evidence_sniff (data, size < S_HEAD? size: S_HEAD);
+    unsigned char *copy = NULL;
+    size_t copy_size = 0;
+    if (!type || strneq (type, "image/jpeg")) {
+        //  Nothing to take out: the file leaves as it is
+        snprintf (out_ref, HL_EVIDENCE_REF_SIZE, "%s", ref);
+        *bytes = size;
+    }
+    else
+    if (hl_jpeg_strip (data, size, &copy, &copy_size)) {
+        hl_warn ("evidence: %.19s... is a JPEG too damaged to filter; it stays at the ward", ref);
+        rc = 1;
+    }
+    else
+    if (copy_size == size) {
+        //  The filter only takes segments out: as long, it is the same file
+        snprintf (out_ref, HL_EVIDENCE_REF_SIZE, "%s", ref);
+        *bytes = size;
+    }
+    else {
+        hl_evidence_file_t *file = hl_evidence_file_new (self, copy_size);
+        rc = !file || hl_evidence_file_write (file, copy, copy_size)
+          || hl_evidence_file_commit (file, out_ref)? -1: 0;
+        hl_evidence_file_destroy (&file);
+        *bytes = copy_size;
+    }
+    free (copy);
+    free (data);
+    return rc;
+}
+
+// ------------------------------------------------------------- in pieces
+
+static bool
+s_piece_name_ok (const char *name)
+{
+    size_t len = name? strlen (name): 0;
+    return len > 0 && len <= 100
+        && strspn (name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == len;
+}
+
+int
+hl_evidence_piece_write (hl_evidence_t *self, const char *name, uint64_t offset,
+                         const void *data, size_t size)
+{
+    if (!s_piece_name_ok (name)) {
+        hl_error ("evidence: '%.40s' is not a transfer name", name? name: "");
+        return -1;
+    }
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/%s.piece", self->tmp, name);
+    int fd = open (path, O_WRONLY | O_CREAT | O_CLOEXEC | (offset == 0? O_TRUNC: 0), 0640);
+    if (fd < 0) {
+        hl_error ("evidence: cannot open %s: %s", path, strerror (errno));
+        return -1;
+    }
+    const char *p = (const char *) data;
+    size_t left = size;
+    off_t at = (off_t) offset;
+    while (left) {
+        ssize_t rc = pwrite (fd, p, left, at);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0) {
+            hl_error ("evidence: cannot write %s: %s", path, strerror (errno));
+            close (fd);
+            return -1;
+        }
+        p += rc;
+        at += rc;
+        left -= (size_t) rc;
+    }
+    //  Durable before the caller's transaction records the piece as had
+    if (fsync (fd)) {
+        hl_error ("evidence: cannot fsync %s: %s", path, strerror (errno));
+        close (fd);
+        return -1;
+    }
+    close (fd);
+    return 0;
+}
+
+int
+hl_evidence_piece_finish (hl_evidence_t *self, const char *name, const char *ref,
+                          uint64_t total, const char **type)
+{
+    if (!s_piece_name_ok (name) || !hl_evidence_ref_valid (ref)) {
+        hl_error ("evidence: '%.40s' is not a transfer name or '%.80s' not a ref",
+                  name? name: "", ref? ref: "");
+        return -1;
+    }
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/%s.piece", self->tmp, name);
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        hl_error ("evidence: cannot open %s: %s", path, strerror (err));
+        return err == ENOENT? 1: -1;
+    }
+    crypto_hash_sha256_state sha;
+    crypto_hash_sha256_init (&sha);
+    unsigned char head [S_HEAD];
+    unsigned char block [65536];
+    uint64_t size = 0;
+    while (true) {
+        ssize_t rc = read (fd, block, sizeof block);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0) {
+            hl_error ("evidence: cannot read %s: %s", path, strerror (errno));
+            close (fd);
+            return -1;
+        }
+        if (rc == 0)
+            break;
+        if (size < S_HEAD)
+            memcpy (head + size, block, (size_t) rc < S_HEAD - size? (size_t) rc: S_HEAD - size);
+        crypto_hash_sha256_update (&sha, block, (size_t) rc);
+        size += (uint64_t) rc;
+    }
+    close (fd);
+    unsigned char digest [crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final (&sha, digest);
+    char hex [crypto_hash_sha256_BYTES * 2 + 1];
+    sodium_bin2hex (hex, sizeof hex, digest, sizeof digest);
+    *type = size? hl_evidence_sniff (head, size < S_HEAD? size: S_HEAD): NULL;
+    if (size != total || strneq (hex, ref + 7) || !*type) {
+        hl_error ("evidence: transfer %s is not %.19s... (%" PRIu64 " of %" PRIu64 " bytes,"
+                  " hash %s, type %s): dropped", name, ref, size, total,
+                  strneq (hex, ref + 7)? "differs": "matches", *type? *type: "refused");
+        unlink (path);
+        return 1;
+    }
+    bool renamed = false;
+    return s_place (self, path, hex, &renamed);
+}
+
+size_t
+hl_evidence_piece_drop (hl_evidence_t *self, const char *prefix)
+{
+    size_t count = 0;
+    DIR *dir = opendir (self->tmp);
+    if (!dir)
+        return 0;
+    size_t len = strlen (prefix);
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        const char *suffix = strrchr (entry->d_name, '.');
+        if (strncmp (entry->d_name, prefix, len) || !suffix || strneq (suffix, ".piece"))
+            continue;
+        char path [PATH_MAX + 256];
+        snprintf (path, sizeof path, "%s/%s", self->tmp, entry->d_name);
+        if (unlink (path) == 0)
+            count++;
+    }
+    closedir (dir);
+    return count;
 }
 
 // ------------------------------------------------------------- selftest
@@ -520,6 +769,102 @@ hl_evidence_test (bool verbose)
     assert (s_count_files (root) == 1);
     char tmp [PATH_MAX + 8];
     snprintf (tmp, sizeof tmp, "%s/tmp", root);
+    assert (s_count_files (tmp) == 0);
+    assert (hl_evidence_has (evidence, ref));
+    assert (!hl_evidence_has (evidence, "sha256:0000000000000000000000000000000000000000000000000000000000000000"));
+    assert (!hl_evidence_has (evidence, "../x"));
+    //  Reading pieces of a stored file
+    char piece [8];
+    assert (hl_evidence_read (evidence, ref, 0, piece, 4) == 4 && memcmp (piece, "\xFF\xD8\xFF\xE0", 4) == 0);
+    assert (hl_evidence_read (evidence, ref, 10, piece, 8) == 4 && memcmp (piece, "ytes", 4) == 0);
+    assert (hl_evidence_read (evidence, ref, 14, piece, 8) == 0);
+    assert (hl_evidence_read (evidence, "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                              0, piece, 8) == -1);
+
+    //  Beyond the ward: a JPEG leaves without its APP1 (Exif) as a stored
+    //  file of its own; a file with nothing to take out leaves as it is
+    static const unsigned char photo [] = {
+        0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x08, 'E', 'x', 'i', 'f', 'G', 'P',
+        0xFF, 0xDA, 0x00, 0x04, 0x00, 0x00, 0x12, 0x34, 0xFF, 0xD9
+    };
+    file = hl_evidence_file_new (evidence, 64);
+    assert (hl_evidence_file_write (file, photo, sizeof photo) == 0);
+    char photo_ref [HL_EVIDENCE_REF_SIZE];
+    assert (hl_evidence_file_commit (file, photo_ref) == 0);
+    hl_evidence_file_destroy (&file);
+    char out [HL_EVIDENCE_REF_SIZE];
+    size_t out_bytes = 0;
+    assert (hl_evidence_outgoing (evidence, photo_ref, out, &out_bytes) == 0);
+    assert (strneq (out, photo_ref) && out_bytes == sizeof photo - 10);
+    unsigned char back [32];
+    assert (hl_evidence_read (evidence, out, 0, back, sizeof back) == (ssize_t) out_bytes);
+    assert (memcmp (back, "\xFF\xD8\xFF\xDA", 4) == 0 && !memmem (back, out_bytes, "Exif", 4));
+    assert (hl_evidence_find (evidence, out, path, sizeof path, &type, &bytes) == 0
+         && streq (type, "image/jpeg"));
+    char again_out [HL_EVIDENCE_REF_SIZE];
+    assert (hl_evidence_outgoing (evidence, out, again_out, &out_bytes) == 0 && streq (again_out, out));
+    assert (hl_evidence_outgoing (evidence, ref, again_out, &out_bytes) == 1);    //  no scan: damaged
+    //  ... a damaged JPEG, a missing file, a bad ref: nothing leaves
+    file = hl_evidence_file_new (evidence, 64);
+    assert (hl_evidence_file_write (file, "\xFF\xD8\xFF\xE1\x7F\x00junk", 10) == 0);
+    char damaged [HL_EVIDENCE_REF_SIZE];
+    assert (hl_evidence_file_commit (file, damaged) == 0);
+    hl_evidence_file_destroy (&file);
+    assert (hl_evidence_outgoing (evidence, damaged, again_out, &out_bytes) == 1);
+    assert (hl_evidence_outgoing (evidence,
+        "sha256:0000000000000000000000000000000000000000000000000000000000000000", again_out, &out_bytes) == 1);
+    assert (hl_evidence_outgoing (evidence, "sha256:nope", again_out, &out_bytes) == 1);
+
+    //  In pieces: written in order, checked, then visible under the ref
+    unsigned char big [100];
+    memcpy (big, "\x89PNG\r\n\x1a\n", 8);
+    for (size_t i = 8; i < sizeof big; i++)
+        big [i] = (unsigned char) i;
+    crypto_hash_sha256 (digest, big, sizeof big);
+    sodium_bin2hex (hex, sizeof hex, digest, sizeof digest);
+    char big_ref [HL_EVIDENCE_REF_SIZE];
+    snprintf (big_ref, sizeof big_ref, "sha256:%s", hex);
+    assert (hl_evidence_piece_write (evidence, "w31002-a", 0, big, 40) == 0);
+    assert (hl_evidence_piece_write (evidence, "w31002-a", 40, big + 40, 40) == 0);
+    assert (hl_evidence_piece_write (evidence, "w31002-a", 40, big + 40, 40) == 0);    //  again: the same
+    assert (!hl_evidence_has (evidence, big_ref));
+    assert (hl_evidence_piece_write (evidence, "w31002-a", 80, big + 80, 20) == 0);
+    assert (hl_evidence_piece_finish (evidence, "w31002-a", big_ref, sizeof big, &type) == 0);
+    assert (streq (type, "image/png") && hl_evidence_has (evidence, big_ref));
+    assert (hl_evidence_find (evidence, big_ref, path, sizeof path, &type, &bytes) == 0 && bytes == sizeof big);
+    //  A PNG has nothing taken out: it leaves as it is
+    assert (hl_evidence_outgoing (evidence, big_ref, again_out, &out_bytes) == 0
+         && streq (again_out, big_ref) && out_bytes == sizeof big);
+    assert (s_count_files (tmp) == 0);
+    //  Offset 0 starts afresh: a stale temporary file does not count
+    assert (hl_evidence_piece_write (evidence, "w31002-b", 0, big, 100) == 0);
+    assert (hl_evidence_piece_write (evidence, "w31002-b", 0, big, 60) == 0);
+    assert (hl_evidence_piece_finish (evidence, "w31002-b", big_ref, sizeof big, &type) == 1);
+    assert (s_count_files (tmp) == 0);
+    //  Another hash, a wrong size, a refused type: dropped, nothing kept
+    big [50] ^= 1;
+    assert (hl_evidence_piece_write (evidence, "w31002-c", 0, big, 100) == 0);
+    assert (hl_evidence_piece_finish (evidence, "w31002-c", big_ref, sizeof big, &type) == 1);
+    big [50] ^= 1;
+    assert (hl_evidence_piece_write (evidence, "w31002-c", 0, big, 100) == 0);
+    assert (hl_evidence_piece_finish (evidence, "w31002-c", big_ref, 99, &type) == 1);
+    unsigned char elf [16] = "\x7F" "ELF";
+    crypto_hash_sha256 (digest, elf, sizeof elf);
+    sodium_bin2hex (hex, sizeof hex, digest, sizeof digest);
+    char elf_ref [HL_EVIDENCE_REF_SIZE];
+    snprintf (elf_ref, sizeof elf_ref, "sha256:%s", hex);
+    assert (hl_evidence_piece_write (evidence, "w31002-c", 0, elf, sizeof elf) == 0);
+    assert (hl_evidence_piece_finish (evidence, "w31002-c", elf_ref, sizeof elf, &type) == 1);
+    assert (!hl_evidence_has (evidence, elf_ref));
+    assert (hl_evidence_piece_finish (evidence, "w31002-none", big_ref, sizeof big, &type) == 1);
+    //  Bad names are refused; a given-up transfer is dropped by prefix
+    assert (hl_evidence_piece_write (evidence, "../x", 0, big, 10) == -1);
+    assert (hl_evidence_piece_write (evidence, "", 0, big, 10) == -1);
+    assert (hl_evidence_piece_write (evidence, "w31002-d", 0, big, 10) == 0);
+    assert (hl_evidence_piece_write (evidence, "w31003-d", 0, big, 10) == 0);
+    assert (hl_evidence_piece_drop (evidence, "w31002-") == 1);
+    assert (s_count_files (tmp) == 1);
+    assert (hl_evidence_piece_drop (evidence, "w31003-") == 1);
     assert (s_count_files (tmp) == 0);
 
     hl_evidence_destroy (&evidence);

@@ -21,6 +21,12 @@
  *  (MP3), audio/ogg. An ISO media file by its brands (hl_evidence_sniff):
  *  a HEIC photo or a QuickTime movie has an ftyp box too, and is refused.
  *
+ *  A copy of a file for beyond the ward (hl_evidence_outgoing: a JPEG
+ *  without its metadata), and a file that arrives in pieces over the
+ *  federation (hl_evidence_piece_*: written at their offsets, checked
+ *  against the SHA-256 before the file is visible), are stored the same
+ *  way.
+ *
  *  Rules for callers:
  *  - One hl_evidence_t may be used by one thread at a time; several
  *    objects (threads, processes) may share one folder: names are unique
@@ -80,6 +86,48 @@ int hl_evidence_find (hl_evidence_t *self, const char *ref, char *path, size_t s
 const char *hl_evidence_sniff (const unsigned char *head, size_t size);
 //  hl_evidence_file_kind, for the first bytes of a file
 const char *hl_evidence_kind (const unsigned char *head, size_t n, char *name, size_t size);
+//  Is ref stored here (a plain look at its content address, no reading)
+bool hl_evidence_has (hl_evidence_t *self, const char *ref);
+//  Read up to size bytes of the stored file ref from offset into buffer:
+//  the count read (0 at or past its end); -1 when there is no such file or
+//  it cannot be read (logged, but for a missing file)
+ssize_t hl_evidence_read (hl_evidence_t *self, const char *ref, uint64_t offset,
+                          void *buffer, size_t size);
+
+// ------------------------------------------------------- beyond the ward
+//  A file leaves its ward (for the city, when its case is forwarded) as
+//  the copy that may be shown beyond the ward: a JPEG without its APP1
+//  and APP13 segments (hl_jpeg), any other type as it is. The copy is a
+//  stored file of its own, under its own content address, so it can be
+//  read piece by piece later and named by its SHA-256.
+//
+//  out_ref (HL_EVIDENCE_REF_SIZE bytes) gets the copy's ref (ref itself
+//  when nothing had to be taken out) and *bytes its size. 0; 1 when there
+//  is no such file, or it is a JPEG too damaged to filter (it is never
+//  shown beyond the ward, logged); -1 on an I/O error (logged).
+int hl_evidence_outgoing (hl_evidence_t *self, const char *ref, char *out_ref, size_t *bytes);
+
+// ------------------------------------------------------- in pieces
+//  A file that arrives in pieces, in order (the city: a ward's evidence
+//  stream). name (letters, digits, '-' and '_', at most 100) names the
+//  transfer: its pieces go to one temporary file, tmp/<name>.piece.
+//
+//  _piece_write writes size bytes at offset and fsyncs them, so a piece
+//  written again (a redelivery after a crash) writes the same bytes to the
+//  same place; offset 0 starts the temporary file afresh. 0 or -1
+//  (logged).
+int hl_evidence_piece_write (hl_evidence_t *self, const char *name, uint64_t offset,
+                             const void *data, size_t size);
+//  The last piece is in: the temporary file must be total bytes with the
+//  SHA-256 of ref and an accepted type. Then it is committed under ref
+//  (rename, fsync the folder) and visible. 0 (*type set); 1 when it is
+//  not the file ref names (size, hash or type: the temporary file is
+//  removed, nothing kept; logged); -1 on an I/O error (logged).
+int hl_evidence_piece_finish (hl_evidence_t *self, const char *name, const char *ref,
+                              uint64_t total, const char **type);
+//  Remove the temporary files of every transfer whose name starts with
+//  prefix (a transfer given up). The count removed.
+size_t hl_evidence_piece_drop (hl_evidence_t *self, const char *prefix);
 
 void hl_evidence_test (bool verbose);
 #endif

@@ -169,6 +169,14 @@ void hl_hop_receiver_set_authorize (hl_hop_receiver_t *self, hl_hop_authorize_fn
 typedef int (hl_hop_group_fn) (void *arg);
 void hl_hop_receiver_set_group (hl_hop_receiver_t *self, hl_hop_group_fn *begin,
                                 hl_hop_group_fn *commit);
+//  A stream's own credit window, for a bound receiver whose streams carry
+//  items of very different sizes (the city: a ward's log events, a few
+//  hundred bytes, and its evidence pieces, 256 KiB): fn returns the window
+//  for stream (asked once, when the stream is first seen), or 0 for
+//  opts->window. The window bounds what a sender has in flight, so it
+//  bounds the memory queued for that stream on both sides.
+typedef uint32_t (hl_hop_window_fn) (void *arg, const char *stream);
+void hl_hop_receiver_set_window (hl_hop_receiver_t *self, hl_hop_window_fn *fn);
 //  Items applied since start (metrics)
 uint64_t hl_hop_receiver_applied (hl_hop_receiver_t *self);
 //  Newest seq the sender reported having, for stream (lag = head - cursor;

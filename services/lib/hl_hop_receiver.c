@@ -39,6 +39,7 @@ typedef struct {
     char *name;
     uint64_t cursor;            //  last applied seq (durable, via callbacks)
     uint64_t head;              //  sender's newest seq, as last reported
+    uint32_t window;            //  credit granted (opts.window, or the window fn's)
     bool loaded;                //  cursor read from the cursor callback
     bool grouped;               //  applied in the open group (not yet committed)
     uint64_t group_base;        //  cursor when the group opened
@@ -71,6 +72,7 @@ struct _hl_hop_receiver_t {
     hl_hop_cursor_fn *cursor;
     void *arg;
     hl_hop_authorize_fn *authorize;
+    hl_hop_window_fn *window_fn;        //  a stream's own window, or NULL
     hl_hop_opts_t opts;
     char *server_key;
     zsock_t *sock;
@@ -133,6 +135,8 @@ s_rx_stream (hl_hop_receiver_t *self, const char *name)
     if (!st) {
         st = (s_stream_t *) zmalloc (sizeof (s_stream_t));
         st->name = hl_strdup (name);
+        uint32_t window = self->window_fn? self->window_fn (self->arg, name): 0;
+        st->window = window? window: self->opts.window;
         zhashx_insert (self->streams, name, st);
     }
     return st;
@@ -186,7 +190,7 @@ s_rx_credit (hl_hop_receiver_t *self, s_rxpeer_t *peer, bool reset)
     Hotline__HopCredit credit = HOTLINE__HOP_CREDIT__INIT;
     credit.stream = st->name;
     credit.cursor = st->cursor;
-    credit.window = self->opts.window;
+    credit.window = st->window;
     credit.reset = reset;
     Hotline__Envelope env = HOTLINE__ENVELOPE__INIT;
     env.body_case = HOTLINE__ENVELOPE__BODY_CREDIT;
@@ -330,7 +334,7 @@ s_rx_on_batch (hl_hop_receiver_t *self, s_rxpeer_t *peer, Hotline__HopBatch *bat
         s_rx_resync (self, peer, now);
     }
     else
-    if (st->cursor - peer->credited >= self->opts.window / 2 || st->cursor >= st->head)
+    if (st->cursor - peer->credited >= st->window / 2 || st->cursor >= st->head)
         s_rx_credit (self, peer, false);
 }
 
@@ -684,6 +688,17 @@ hl_hop_receiver_set_authorize (hl_hop_receiver_t *self, hl_hop_authorize_fn *fn)
 }
 
 void
+hl_hop_receiver_set_window (hl_hop_receiver_t *self, hl_hop_window_fn *fn)
+{
+    self->window_fn = fn;
+    for (s_stream_t *st = (s_stream_t *) zhashx_first (self->streams); st;
+         st = (s_stream_t *) zhashx_next (self->streams)) {
+        uint32_t window = fn? fn (self->arg, st->name): 0;
+        st->window = window? window: self->opts.window;
+    }
+}
+
+void
 hl_hop_receiver_set_group (hl_hop_receiver_t *self, hl_hop_group_fn *begin,
                            hl_hop_group_fn *commit)
 {
@@ -759,6 +774,49 @@ t_restarted (void *arg)
     t_star_t *star = (t_star_t *) arg;
     return hl_hop_receiver_head (star->receiver, "31001") == star->target [0]
         && hl_hop_receiver_head (star->receiver, "31002") == star->target [1];
+}
+
+//  A stream's own window (hl_hop_receiver_set_window): the evidence
+//  stream gets 5, every other stream the receiver's
+static uint32_t
+t_window (void *arg, const char *stream)
+{
+    (void) arg;
+    return streq (stream, "31002/evidence")? 5: 0;
+}
+
+typedef struct {
+    zsock_t *socks [2];
+    hl_hop_t_db_t *db;
+    hl_hop_sender_t *sender;
+} t_windows_t;
+
+static bool
+t_windows_heard (void *arg)
+{
+    t_windows_t *w = (t_windows_t *) arg;
+    return hl_sock_readable (zsock_resolve (w->socks [0])) && hl_sock_readable (zsock_resolve (w->socks [1]));
+}
+
+static bool
+t_windows_done (void *arg)
+{
+    t_windows_t *w = (t_windows_t *) arg;
+    return w->db->cursor == w->db->n && hl_hop_sender_acked (w->sender) == w->db->n;
+}
+
+//  The window of the credit a raw peer got
+static uint32_t
+t_credit_window (zsock_t *sock, const char *stream)
+{
+    zframe_t *frame = zframe_recv (sock);
+    assert (frame);
+    Hotline__Envelope *env = hl_msg_decode (zframe_data (frame), zframe_size (frame), NULL);
+    zframe_destroy (&frame);
+    assert (env && env->body_case == HOTLINE__ENVELOPE__BODY_CREDIT && streq (env->credit->stream, stream));
+    uint32_t window = env->credit->window;
+    hl_msg_free (&env);
+    return window;
 }
 
 void
@@ -917,6 +975,56 @@ hl_hop_receiver_test (bool verbose)
         for (int i = 0; i < 3; i++)
             free (star.sink.dbs [i].count);
         free (endpoint);
+    }
+
+    //  3b. A stream's own window: the credit says it, and a stream through
+    //  a window of 5 still arrives whole, in order, once
+    {
+        const uint64_t N = 200;
+        hl_hop_opts_t small = opts;
+        small.window = 512;
+        hl_hop_t_sink_t sink;
+        memset (&sink, 0, sizeof sink);
+        hl_hop_t_db_init (&sink.dbs [0], "31002/evidence", N);
+        hl_hop_t_db_init (&sink.dbs [1], "31002", 0);
+        sink.n_dbs = 2;
+        hl_hop_t_source_t source;
+        memset (&source, 0, sizeof source);
+        source.name = "31002/evidence";
+        source.n = N;
+        zloop_t *loop = zloop_new ();
+        assert (loop);
+        hl_hop_receiver_t *receiver = hl_hop_receiver_new (loop, "tcp://127.0.0.1:*", true, NULL,
+                                                           hl_hop_t_apply, hl_hop_t_cursor, &sink, &small);
+        assert (receiver);
+        hl_hop_receiver_set_window (receiver, t_window);
+        const char *endpoint = hl_hop_receiver_endpoint (receiver);
+        t_windows_t w = { { zsock_new_dealer (endpoint), zsock_new_dealer (endpoint) }, &sink.dbs [0], NULL };
+        assert (w.socks [0] && w.socks [1]);
+        const char *streams [2] = { "31002/evidence", "31002" };
+        for (int i = 0; i < 2; i++) {
+            Hotline__HopHello hello = HOTLINE__HOP_HELLO__INIT;
+            hello.stream = (char *) streams [i];
+            Hotline__Envelope env = HOTLINE__ENVELOPE__INIT;
+            env.body_case = HOTLINE__ENVELOPE__BODY_HELLO;
+            env.hello = &hello;
+            hl_hop_t_send_env (w.socks [i], &env);
+        }
+        hl_hop_t_run (loop, t_windows_heard, &w);
+        assert (t_credit_window (w.socks [0], "31002/evidence") == 5);
+        assert (t_credit_window (w.socks [1], "31002") == 512);
+        zsock_destroy (&w.socks [0]);
+        zsock_destroy (&w.socks [1]);
+        w.sender = hl_hop_sender_new (loop, endpoint, false, "31002/evidence",
+                                      hl_hop_t_fetch, &source, &small);
+        assert (w.sender);
+        hl_hop_t_run (loop, t_windows_done, &w);
+        hl_hop_t_db_check (&sink.dbs [0], N);
+        hl_hop_sender_destroy (&w.sender);
+        hl_hop_receiver_destroy (&receiver);
+        zloop_destroy (&loop);
+        free (sink.dbs [0].count);
+        free (sink.dbs [1].count);
     }
 
     //  4. CurveZMQ: the bound receiver authorizes by the peer's public key

@@ -1080,6 +1080,26 @@ s_case_has (json_t *result, const char *ref)
     return false;
 }
 
+//  City: the file the city holds for ref on this case (the archive lists
+//  what reached it, evidence_files: by the ward's ref or by its own
+//  address), its address in stored (HL_EVIDENCE_REF_SIZE bytes). The city
+//  holds only the copy that left the ward, under its own SHA-256
+static bool
+s_city_has (json_t *result, const char *ref, char *stored)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach (json_object_get (result, "evidence_files"), i, item) {
+        const char *named = json_string_value (json_object_get (item, "ref"));
+        const char *sha = json_string_value (json_object_get (item, "sha256"));
+        if (sha && ((named && streq (named, ref)) || streq (sha, ref))) {
+            snprintf (stored, HL_EVIDENCE_REF_SIZE, "%s", sha);
+            return true;
+        }
+    }
+    return false;
+}
+
 void
 web_public_evidence_get (web_public_t *self, web_request_t *request, hl_session_info_t *session,
                          const char *case_id, const char *sha)
@@ -1098,7 +1118,13 @@ web_public_evidence_get (web_public_t *self, web_request_t *request, hl_session_
     json_t *result = web_api_query (self->api, request, &query, actor, false);
     if (!result)
         return;
-    bool has = s_case_has (result, ref);
+    //  At the city: the files of the forwarded cases that reached it, to
+    //  the Department only (the role that sees reporters there)
+    char stored [HL_EVIDENCE_REF_SIZE];
+    snprintf (stored, sizeof stored, "%s", ref);
+    bool has = self->city? web_api_can_see_reporter (self->api, session->role, NULL)
+                           && s_city_has (result, ref, stored)
+                         : s_case_has (result, ref);
     //  The original only at the ward, to those who may see the reporter;
     //  anyone else (and the city, always) gets the photo without its
     //  metadata
@@ -1107,7 +1133,7 @@ web_public_evidence_get (web_public_t *self, web_request_t *request, hl_session_
     char path [PATH_MAX];
     const char *type;
     size_t bytes;
-    int rc = has? hl_evidence_find (self->evidence, ref, path, sizeof path, &type, &bytes): 1;
+    int rc = has? hl_evidence_find (self->evidence, stored, path, sizeof path, &type, &bytes): 1;
     if (rc) {
         web_request_error (request, rc == 1? 404: 503, NULL, "Không có tệp (no such file)");
         return;

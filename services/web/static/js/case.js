@@ -39,6 +39,34 @@ function reporterView (r) {
   return h('span', { id: 'reporter' }, lines.map((l, i) => [i ? h('br') : null, l]));
 }
 
+// The case's evidence, each file a link to it (GET
+// /api/v1/cases/{id}/evidence/{sha256}). At a ward: every file the case
+// names (its report's and each attach's); another reference (a URL) shows
+// as text. At the city: the files of a forwarded case that reached it
+// (c.evidence_files, the city's own answer): the others are not here.
+const SHA_REF = /^sha256:[0-9a-f]{64}$/;
+
+function evidenceLink (ref, label) {
+  return h('a', { href: `/api/v1/cases/${encodeURIComponent(id)}/evidence/${ref.slice(7)}`,
+    target: '_blank', rel: 'noopener' }, label);
+}
+
+function evidenceList (c) {
+  if (Array.isArray(c.evidence_files)) {
+    if (!c.evidence_files.length) return null;
+    return h('ul#evidence', c.evidence_files.map((f) =>
+      h('li', evidenceLink(f.ref, `${f.ref.slice(0, 19)}… (${f.type}, ${Math.ceil(f.bytes / 1024)} KB)`))));
+  }
+  const r = c.report || {};
+  const refs = Array.isArray(r.evidence) ? r.evidence.slice() : [];
+  for (const e of Array.isArray(c.history) ? c.history : []) {
+    const ref = e.args && e.args.evidence;
+    if (typeof ref === 'string' && ref && !refs.includes(ref)) refs.push(ref);
+  }
+  if (!refs.length) return null;
+  return h('ul#evidence', refs.map((ref) => h('li', SHA_REF.test(ref) ? evidenceLink(ref, ref) : ref)));
+}
+
 function details (c) {
   const r = c.report || {};
   const coords = (typeof r.latitude === 'number' && typeof r.longitude === 'number')
@@ -56,8 +84,7 @@ function details (c) {
       fact(t('polluter'), r.polluter, r.polluter_category ? ` (${code('polluter_category', r.polluter_category)})` : null),
       fact(t('description'), h('div.description', { id: 'description' }, r.description || '')),
       fact(t('reporter'), reporterView(r.reporter)),
-      fact(t('evidence'), Array.isArray(r.evidence) && r.evidence.length
-        ? h('ul', r.evidence.map((e) => h('li', e))) : null),
+      fact(t('evidence'), evidenceList(c)),
       fact(t('assignee'), c.assignee),
       fact(t('duplicate_of'), c.duplicate_of
         ? h('a', { href: `/case.html?id=${encodeURIComponent(c.duplicate_of)}` }, c.duplicate_of) : null),

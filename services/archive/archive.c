@@ -9,6 +9,7 @@
 #include "hotline.h"
 #include "archive.h"
 #include "federation.h"
+#include "federation_guard.h"
 
 //  Step 1 of archive.db: the schema of the last unversioned release
 static const char s_schema [] =
@@ -46,12 +47,15 @@ static const char s_schema [] =
 //    3  the case list's next_due_ms, next_deadline (archive_query.c)
 //    4  the case list's search index, cases_fts (archive_query.c)
 //    5  the city dashboard's figures (archive_wards.c; the city only)
+//    7  a ward's refusal to send the city a log behind its cursor
+//       (federation_guard.h)
 static const hl_store_migration_t s_migrations [] = {
     { 1, s_schema, NULL },
     { 2, hl_deadline_schema, NULL },
     { 3, NULL, archive_query_add_due },
     { 4, NULL, archive_query_add_search },
     { 5, NULL, archive_wards_add_figures },
+    { 7, federation_guard_schema, NULL },
     { 0, NULL, NULL }
 };
 

@@ -43,6 +43,10 @@ static const char *s_next_due_sql =
     "UPDATE cases SET (next_due_ms, next_deadline) = (SELECT due_ms, name FROM deadlines d"
     " WHERE d.case_id = cases.case_id AND d.met_ms IS NULL ORDER BY due_ms, id LIMIT 1)";
 
+//  archive.db's step 3 (archive.c): the case list's deadline columns. The
+//  previous release added them outside the versions, so its stores (at
+//  version 1) may have them: look first. Inside hl_store_migrate's
+//  transaction. 0 or -1.
 int
 archive_query_add_due (hl_store_t *store, void *arg)
 {

@@ -1,6 +1,7 @@
 /*  federation — the ward<->city links of an archive. See federation.h.  */
 #include "hotline.h"
 #include "federation.h"
+#include "federation_guard.h"
 
 struct _federation_t {
     federation_sink_t sink;         //  the archive's callbacks
@@ -18,6 +19,7 @@ struct _federation_t {
     hl_hop_receiver_t *from_wards;  //  city
     hl_hop_sender_t *to_wards;      //  city
     hl_client_t *intake;            //  ward: our intake, for the city's filings
+    federation_guard_t *guard;      //  ward: refuses a log behind the city's cursor
     bool acked_started;             //  ward metrics: the city's acknowledgements
     uint64_t acked_seen;
     int64_t wards_refreshed;        //  city metrics: when the per-ward gauges were set
@@ -76,6 +78,10 @@ s_fetch_ward (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_
 {
     (void) stream;
     federation_t *self = (federation_t *) arg;
+    //  after is the city's cursor (or what we sent since): beyond our
+    //  head, the city holds events we no longer have (federation_guard.h)
+    if (!federation_guard_allows (self->guard, after))
+        return 0;
     sqlite3_stmt *stmt = hl_store_prepare (self->store,
         "SELECT l.seq, l.event, c.report FROM log l LEFT JOIN cases c ON c.case_id = l.case_id"
         " WHERE l.seq > ? ORDER BY l.seq LIMIT ?");
@@ -496,6 +502,13 @@ federation_new (const federation_sink_t *sink, zloop_t *loop)
         }
         else
             hl_warn ("federation: PLAINTEXT link to the city (development only)");
+        self->guard = federation_guard_new (self->service, self->store, self->ward);
+        if (!self->guard) {
+            zcert_destroy (&city_cert);
+            free (city_return);
+            federation_destroy (&self);
+            return NULL;
+        }
         self->to_city = hl_hop_sender_new (loop, city, false, self->ward,
                                            s_fetch_ward, self, &opts);
         self->from_city = hl_hop_receiver_new (loop, city_return, false, self->ward,
@@ -572,6 +585,7 @@ federation_destroy (federation_t **self_p)
         hl_hop_receiver_destroy (&self->from_wards);
         hl_hop_sender_destroy (&self->to_wards);
         hl_client_destroy (&self->intake);
+        federation_guard_destroy (&self->guard);
         hl_keyring_destroy (&self->keyring);
         zcert_destroy (&self->cert);
         free (self);

@@ -53,12 +53,13 @@ typedef struct _federation_t federation_t;
 
 //  What the federation needs of the store it links: the archive fills this
 //  in and passes it to federation_new. The federation calls only these (and
-//  reads the log, cases and return_outbox tables of store), never the
-//  archive, so the dependency runs one way, archive -> federation, and the
-//  federation can run over any store that has those tables.
+//  reads the log, cases and return_outbox tables of store; a ward's
+//  federation_guard also its federation_diverged), never the archive, so
+//  the dependency runs one way, archive -> federation, and the federation
+//  can run over any store that has those tables (federation_test does).
 typedef struct {
     hl_service_t *service;      //  role, ward, config, procedure, metrics
-    hl_store_t *store;          //  holds log, cases, return_outbox
+    hl_store_t *store;          //  holds log, cases, return_outbox, federation_diverged
     void *arg;                  //  passed to every callback
     //  The durable cursor of a stream, by key ("city" at a ward; "ward:CODE"
     //  at the city). 0, or -1 if it cannot be read.
@@ -92,5 +93,9 @@ void federation_notify_return (federation_t *self);
 //  size: the event as written): queue it, unredacted, on ward's return
 //  stream. 0 or -1 (logged).
 int federation_queue_filing (federation_t *self, const char *ward, const uint8_t *data, size_t size);
+
+//  Selftest: a ward and a city in one process, with stub sinks (it lives
+//  in federation_test.c)
+void federation_test (bool verbose);
 
 #endif

@@ -5,12 +5,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import urllib.request
 
 from conftest import BUILD, wait_for
-from federation_util import make_city, ward_extra, ward_events, city_events, ward_settled
+from federation_util import (make_city, ward_extra, ward_events, city_events, ward_settled,
+                             wait_converged)
 
 WARD_SERVICES = ("archive", "intake", "routing", "notification")
 
@@ -52,7 +54,7 @@ def test_backup_under_load_restore_and_catch_up(node_factory, tmp_path):
     manifest = json.load(open(os.path.join(backup, "MANIFEST.json")))
     files = {f["file"]: f for f in manifest["files"]}
     assert {"intake.db", "archive.db", "routing.db", "notify.db"} <= set(files)
-    assert files["intake.db"]["schema_version"] == 3 and files["archive.db"]["schema_version"] == 5
+    assert files["intake.db"]["schema_version"] == 3 and files["archive.db"]["schema_version"] == 7
     assert files["evidence/ab/ab" + "0" * 62]["size"] == 7
     assert len(files["intake.db"]["sha256"]) == 64
     # A backup is never overwritten
@@ -84,9 +86,8 @@ def test_backup_under_load_restore_and_catch_up(node_factory, tmp_path):
     backed = {row[0] for row in ward.query("intake", "SELECT case_id FROM cases")}
     assert set(before) <= backed and backed <= set(before + during)
     # Up to the backup's head. Beyond it, what the node acknowledged after
-    # the copy is lost at the ward, and the ward writes new events under
-    # those seqs: the city, which has the old ones, ignores them (see
-    # deploy/README.md, "Upgrades and backups": not solved yet)
+    # the copy is lost at the ward; when the city holds some of it, the ward
+    # refuses to send (the test below)
     import sqlite3
     head = sqlite3.connect(os.path.join(backup, "intake.db")).execute("SELECT max(seq) FROM log").fetchone()[0]
     wait_for(lambda: {e for e in ward_events(ward) if e[0] <= head} <= city_events(city, "31001"),
@@ -103,3 +104,73 @@ def test_backup_under_load_restore_and_catch_up(node_factory, tmp_path):
     wait_for(lambda: (city_metric("hotline_ward_cursor") or 0) >= seq, what="ward cursor gauge")
     assert city_metric("hotline_ward_last_event_timestamp_seconds") > 1e9
     assert city_metric("hotline_ward_last_event_age_seconds") >= 0
+
+
+def archive_http(node, path):
+    with urllib.request.urlopen(f"http://127.0.0.1:{node.base + 12}{path}", timeout=5) as answer:
+        return answer.status, answer.read().decode()
+
+
+def archive_metric(node, name):
+    """A metric of the node archive's, None while it has none (or is starting)."""
+    try:
+        text = archive_http(node, "/metrics")[1]
+    except OSError:
+        return None
+    match = re.search(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M)
+    return float(match.group(1)) if match else None
+
+
+def test_a_ward_restored_behind_the_city_refuses_to_send(node_factory, tmp_path):
+    """The city holds more of the ward's log than the backup: restored, the
+    ward would write its next events under the seqs and case numbers of the
+    lost ones, which the city has. It sends the city nothing from then on,
+    says so, and keeps its own events."""
+    city = make_city(node_factory, plaintext=True, services=("archive", "intake")).start()
+    ward = node_factory(extra=ward_extra(city, plaintext=True), services=("archive", "intake")).start()
+    kept = [ward.submit(request_id=f"kept-{i}") for i in range(2)]
+    wait_converged(city, {"31001": ward})
+    backup = os.path.join(str(tmp_path), "backup")
+    assert hotline(ward, "backup", "--to", backup).returncode == 0
+    lost = [ward.submit(request_id=f"lost-{i}", description=f"Vụ sau bản sao {i}") for i in range(3)]
+    wait_converged(city, {"31001": ward})
+
+    def city_cursor():
+        return city.query("archive", "SELECT seq FROM hop_cursor WHERE stream = 'ward:31001'")[0][0]
+    cursor = city_cursor()
+    assert not ward.stop()
+    restored = hotline(ward, "restore", "--from", backup, "--force")
+    assert restored.returncode == 0, restored.stderr
+    ward.start()
+    # Refused, loudly: the gauge, the log, /readyz's reason (still 200: the
+    # ward's own work goes on)
+    wait_for(lambda: archive_metric(ward, "hotline_federation_diverged") == 1, what="the refusal")
+    head = ward.query("archive", "SELECT max(seq) FROM log")[0][0]
+    assert head < cursor
+    assert f"NOT SENDING to the city: it has applied our log up to seq {cursor}, ours ended at {head}" \
+        in ward.log("archive")
+    status, body = archive_http(ward, "/readyz")
+    assert status == 200 and "NOT SENDING to the city" in body
+    # The ward takes cases and keeps them. The restored intake numbers them
+    # as it numbered the lost ones, which the city holds as they were
+    new = [ward.submit(request_id=f"new-{i}", description=f"Vụ mới {i}") for i in range(5)]
+    assert new[:3] == lost and set(kept).isdisjoint(new)
+    for case in new:
+        ward.wait_archived(case)
+    assert ward.show(new[0])["report"]["description"] == "Vụ mới 0"
+    asked = archive_metric(ward, "hotline_federation_refused_total")
+    wait_for(lambda: archive_metric(ward, "hotline_federation_refused_total") > asked,
+             what="the city asked for the ward's log again, and was refused")
+    assert city_cursor() == cursor
+    assert city.show(lost[0])["report"]["description"] == "Vụ sau bản sao 0"
+    # The ward's log has passed the city's cursor now: restarted, the ward
+    # still refuses (the refusal is in its store)
+    assert ward.query("archive", "SELECT max(seq) FROM log")[0][0] > cursor
+    ward.kill("archive", signal.SIGTERM)
+    ward.start("archive")
+    wait_for(lambda: (archive_metric(ward, "hotline_federation_refused_total") or 0) >= 1,
+             what="the restarted archive asked, and refused")
+    assert archive_metric(ward, "hotline_federation_diverged") == 1
+    assert city_cursor() == cursor
+    held = {r[0] for r in city.query("archive", "SELECT case_id FROM cases WHERE ward = '31001'")}
+    assert held == set(kept + lost)

@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BUILD, wait_for
+from conftest import BUILD, ROOT, wait_for
 from federation_util import (make_keys, make_city, ward_extra, ward_events, city_events,
                              wait_converged)
 from netproxy import Proxy
@@ -314,3 +314,13 @@ def test_monitor_late_joiner_gap_and_restart(node_factory, tmp_path):
         assert name not in out_late and phone not in out_late
     late_cases = {e.get("case_id") for e in map(json.loads, out_late.splitlines())}
     assert set(first) | set(second) <= late_cases
+
+
+def test_federation_selftests():
+    """hotline-archive --selftest: a ward's and a city's federation in one
+    process with stub sinks (redaction, the return stream, resume, a ward
+    restored behind the city's cursor, a stray case), and the guard."""
+    result = subprocess.run([os.path.join(BUILD, "hotline-archive"), "--selftest"],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.stdout.count(": OK") == 2, result.stdout[-2000:]

@@ -18,7 +18,7 @@ from test_web_api import Web
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "previous_release")
 # Each store's current version (its service's last migration step)
-CURRENT = {"intake": 3, "archive": 5, "routing": 2, "notify": 3, "deadline": 2, "web": 2}
+CURRENT = {"intake": 3, "archive": 7, "routing": 2, "notify": 3, "deadline": 2, "web": 2}
 # What only grows: every row the previous release wrote must still be there
 KEPT = {"intake": ("SELECT * FROM log", "SELECT * FROM requests"),
         "archive": ("SELECT * FROM log", "SELECT * FROM case_actions", "SELECT * FROM return_outbox",
@@ -125,7 +125,7 @@ def test_the_previous_release_upgrades_in_place(node_factory, tmp_path):
                     f"{node.name} {store}.db lost rows: {sql}"
     assert "schema upgraded from version 2 to 3" in ward.log("intake")
     assert "schema set to version 2 (an unversioned store)" in ward.log("deadline-watcher")
-    assert "schema upgraded from version 1 to 5" in city.log("archive")
+    assert f"schema upgraded from version 1 to {CURRENT['archive']}" in city.log("archive")
 
     # ... and served. The old cases, with their reporter, found by the
     # search index and ordered by the deadline columns the previous release

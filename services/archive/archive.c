@@ -49,6 +49,7 @@ static const char s_schema [] =
 //    5  the city dashboard's figures (archive_wards.c; the city only)
 //    7  a ward's refusal to send the city a log behind its cursor
 //       (federation_guard.h)
+//    8  the city's filings at its wards (archive_filings.c)
 static const hl_store_migration_t s_migrations [] = {
     { 1, s_schema, NULL },
     { 2, hl_deadline_schema, NULL },
@@ -56,6 +57,7 @@ static const hl_store_migration_t s_migrations [] = {
     { 4, NULL, archive_query_add_search },
     { 5, NULL, archive_wards_add_figures },
     { 7, federation_guard_schema, NULL },
+    { 8, archive_filings_schema, NULL },
     { 0, NULL, NULL }
 };
 
@@ -632,8 +634,7 @@ archive_new (hl_service_t *service)
     char *path = hl_service_path (service, "archive.db");
     self->store = hl_store_new (path, NULL);
     free (path);
-    if (!self->store || hl_store_migrate (self->store, "archive.db", s_migrations, self)
-    ||  archive_filings_setup (self)) {
+    if (!self->store || hl_store_migrate (self->store, "archive.db", s_migrations, self)) {
         archive_destroy (&self);
         return NULL;
     }

@@ -61,14 +61,14 @@ int archive_group_begin (void *arg);
 int archive_group_commit (void *arg);
 hl_service_t *archive_service (archive_t *self);
 //  The city's filings at its wards (archive_filings.c; federation.h,
-//  "Filing"): the table (made at start-up if missing; 0 or -1); inside the
+//  "Filing"): the table (archive.db's migration step 8); inside the
 //  apply transaction, our intake's "file" event recorded, and a ward's
 //  event whose request id is a filing id recorded as that filing's case
 //  (0 or -1); the query kind "filing" (text: the filing id) answered as
 //  {"filing_id", "ward", "action", "at_ms", "case_id" (null until the ward
 //  has filed it), "filed_ms"}, or NULL with code and error set (code
 //  HL_OK: a store error).
-int archive_filings_setup (archive_t *self);
+extern const char archive_filings_schema [];
 int archive_filings_queued (archive_t *self, const Hotline__Event *event);
 int archive_filings_filed (archive_t *self, const Hotline__Event *event);
 json_t *archive_filings_query (archive_t *self, const Hotline__Query *query, int *code,

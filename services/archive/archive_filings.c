@@ -17,15 +17,13 @@
 #include "hotline.h"
 #include "archive.h"
 
-int
-archive_filings_setup (archive_t *self)
-{
-    return hl_store_exec (archive_store (self),
-        "CREATE TABLE IF NOT EXISTS filings ("
-        "  filing_id TEXT PRIMARY KEY, ward TEXT NOT NULL, action TEXT NOT NULL,"
-        "  at_ms INTEGER NOT NULL, case_id TEXT NOT NULL DEFAULT '',"
-        "  filed_ms INTEGER NOT NULL DEFAULT 0)");
-}
+//  archive.db's step 8 (archive.c; frozen). IF NOT EXISTS: the table was
+//  made at start-up, outside the versions, for a while before it was a step
+const char archive_filings_schema [] =
+    "CREATE TABLE IF NOT EXISTS filings ("
+    "  filing_id TEXT PRIMARY KEY, ward TEXT NOT NULL, action TEXT NOT NULL,"
+    "  at_ms INTEGER NOT NULL, case_id TEXT NOT NULL DEFAULT '',"
+    "  filed_ms INTEGER NOT NULL DEFAULT 0);";
 
 int
 archive_filings_queued (archive_t *self, const Hotline__Event *event)

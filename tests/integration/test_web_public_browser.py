@@ -11,6 +11,9 @@ resolve, inform, through the CLI), with the result note; they rate the
 handling and say "not fixed" (reopen), and add a photo. Neither page
 scrolls sideways at 360 px, and no CSP violation is logged.
 
+At the city: the form lists the wards, takes no files, files at the ward
+chosen, and the tracking link shows the ward's case number once filed.
+
 Screenshots go to $HOTLINE_BUILD/screenshots/public-*.png (each page at the
 phone's viewport, and the whole page at 360 px wide).
 """
@@ -224,3 +227,46 @@ def test_citizen_reports_with_photo_and_pin_then_follows_the_case(console, brows
                          and e["args"].get("evidence") == "sha256:" + hashlib.sha256(jpeg2).hexdigest()
                          for e in node.show(number)["history"]), what="the photo attached by the reporter")
     assert not csp_violations(d), csp_violations(d)
+
+
+def test_city_form_offers_the_wards_and_files_at_the_one_chosen(node_factory, tmp_path, browser):
+    """At the city the form lists its wards (the demo ones here), takes no
+    files, and its answer has no case number yet; the tracking link shows the
+    report on its way, then the ward's case number."""
+    from selenium.webdriver.support.ui import Select
+    from federation_util import make_filing_city
+    city, wards = make_filing_city(node_factory, tmp_path)
+    d = browser
+    phone(d)
+    d.get(city.web + "/report-public.html")
+    loaded(d)
+    assert by_id(d, "ward-field").is_displayed() and not by_id(d, "evidence-set").is_displayed()
+    options = [o.get_attribute("value") for o in Select(by_id(d, "ward")).options]
+    assert options == ["", "31001", "31002"]
+    Select(by_id(d, "type")).select_by_value("noise")
+    by_id(d, "description").send_keys("Tiếng ồn máy khoan về đêm")
+    by_id(d, "location").send_keys("Ngõ 3, tổ 7")
+    by_id(d, "r-phone").send_keys("0912 345 678")
+    # Neither a ward nor a pin: said by the ward's field, nothing sent
+    by_id(d, "submit").click()
+    until(d, lambda: css(d, "#ward[aria-invalid=true]"), "the ward asked for")
+    Select(by_id(d, "ward")).select_by_value("31002")
+    no_sideways_scroll(d, "the city's form")
+    shot(d, "public-city-report")
+    by_id(d, "submit").click()
+    until(d, lambda: by_id(d, "case-number").text.strip() != "", "the answer")
+    assert "Phường Lê Chân" in by_id(d, "case-number").text
+    by_id(d, "open-track").click()
+    until(d, lambda: "/track.html#" in d.current_url, "the tracking page")
+    loaded(d)
+
+    def numbered():
+        if by_id(d, "case-id").text.startswith("31002-"):
+            return True
+        by_id(d, "refresh").click()         # the page reads it again
+        return False
+    until(d, numbered, "the ward's case number")
+    assert wards["31002"].query("intake", "SELECT count(*) FROM cases") == [(1,)]
+    assert not by_id(d, "attach-box").is_displayed() and "0912" not in d.page_source
+    shot(d, "public-city-track")
+    assert csp_violations(d) == []

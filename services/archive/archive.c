@@ -47,6 +47,8 @@ static const char s_schema [] =
 //    3  the case list's next_due_ms, next_deadline (archive_query.c)
 //    4  the case list's search index, cases_fts (archive_query.c)
 //    5  the city dashboard's figures (archive_wards.c; the city only)
+//    6  the city dashboard's (state, ward) index, in place of the state
+//       one (archive_wards.c; the city only)
 //    7  a ward's refusal to send the city a log behind its cursor
 //       (federation_guard.h)
 //    8  the city's filings at its wards (archive_filings.c)
@@ -56,6 +58,7 @@ static const hl_store_migration_t s_migrations [] = {
     { 3, NULL, archive_query_add_due },
     { 4, NULL, archive_query_add_search },
     { 5, NULL, archive_wards_add_figures },
+    { 6, NULL, archive_wards_add_ward_indexes },
     { 7, federation_guard_schema, NULL },
     { 8, archive_filings_schema, NULL },
     { 0, NULL, NULL }
@@ -697,6 +700,7 @@ archive_destroy (archive_t **self_p)
         hl_hop_sender_destroy (&self->feed);
         zsock_destroy (&self->query);
         hl_store_destroy (&self->store);
+        archive_wards_forget ();
         free (self);
         *self_p = NULL;
     }

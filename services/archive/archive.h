@@ -39,9 +39,14 @@ void archive_query_closed_states (archive_t *self, zlistx_t **done, zlistx_t **f
 //  archive), adds the columns and index it reads to the cases table (the
 //  city only; filled from the case_actions and deadlines at hand) and
 //  archive_wards_case_changed keeps them current, inside the transaction
-//  that applies the event. 0 or -1.
+//  that applies the event. 0 or -1. archive_wards_add_ward_indexes, step 6
+//  (the city only): the (state, ward) index open now reads, in place of
+//  the state one. 0 or -1. archive_wards_forget frees what the queries
+//  keep between calls (each ward's last event); archive_destroy calls it.
 int archive_wards_add_figures (hl_store_t *store, void *arg);
+int archive_wards_add_ward_indexes (hl_store_t *store, void *arg);
 int archive_wards_case_changed (archive_t *self, const Hotline__Event *event);
+void archive_wards_forget (void);
 bool archive_wards_kind (const char *kind);
 json_t *archive_wards_query (archive_t *self, const Hotline__Query *query, int *code,
                              char *error, size_t size);

@@ -323,6 +323,8 @@ def test_officer_takes_a_report_and_works_it_to_informed(console, browser):
     d.get(console.url + "/report.html")
     loaded(d)
     assert by_id(d, "figures").is_displayed() and by_id(d, "focal").is_displayed()
+    # the rule for "Còn tồn" in words, not the rule's data
+    assert by_id(d, "open-rule").text.startswith("Còn tồn:"), by_id(d, "open-rule").text
     # the prose of 2.1 is written on the page, saved for the period, and there after a reload
     by_id(d, "text-practice").send_keys("Cán bộ trực đường dây nóng tiếp nhận và ghi sổ nhật ký.")
     by_id(d, "save-text").click()

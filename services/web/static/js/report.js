@@ -76,7 +76,8 @@ function figuresTable (r) {
 }
 
 function footnote (r) {
-  const text = r.open_rule || r.footnote || (Array.isArray(r.notes) ? r.notes.join('\n') : r.notes);
+  // open_rule is the rule's data (done_states, …), footnote its sentence
+  const text = r.footnote || (Array.isArray(r.notes) ? r.notes.join('\n') : r.notes);
   return text ? h('p.footnote', { id: 'open-rule' }, text) : null;
 }
 

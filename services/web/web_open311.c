@@ -527,8 +527,12 @@ s_request_object (web_open311_t *self, json_t *done, json_t *c)
         agency = self->department_name;
     else
     if (self->city) {
+        //  The ward's name as the city's list of wards gives it (as the
+        //  ward itself answers), else its code
+        hl_areas_t *areas = web_api_areas (self->api);
+        const char *name = areas? hl_areas_name (areas, code): NULL;
         snprintf (ward, sizeof ward, "UBND phường %.20s", code);
-        agency = ward;
+        agency = name? name: ward;
     }
     json_t *lat = json_object_get (report, "latitude");
     json_t *lon = json_object_get (report, "longitude");

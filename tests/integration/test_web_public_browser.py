@@ -135,6 +135,8 @@ def test_citizen_reports_with_photo_and_pin_then_follows_the_case(console, brows
     until(d, lambda: by_id(d, "case-number").text.strip() != "", "the case number")
     number = by_id(d, "case-number").text.strip()
     assert number.startswith("31001-"), number
+    assert d.execute_script("const r = document.createRange(); r.selectNodeContents(document.getElementById('case-number'));"
+                            " return r.getClientRects().length") == 1, "the case number on one line"
     link = by_id(d, "track-link").get_attribute("value")
     assert link.startswith(console.url + "/track.html#") and "0912" not in link
     by_id(d, "copy-link").click()

@@ -655,12 +655,15 @@ s_state_at (archive_t *self, const char *case_id, int64_t until_ms, char *state,
 }
 
 //  Outstanding cases per group key (the report's rows), by the rule
+//  (*copies: how many of them are the Department's cases for a forwarded
+//  one, which the totals leave out)
 static json_t *
 s_open_counts (archive_t *self, s_open_rule_t *rule, const char *group, const Hotline__Query *query,
-               int64_t until)
+               int64_t until, int64_t *copies)
 {
+    *copies = 0;
     char sql [512];
-    snprintf (sql, sizeof sql, "SELECT %s, c.case_id, c.state, c.updated_ms FROM cases c"
+    snprintf (sql, sizeof sql, "SELECT %s, c.case_id, c.state, c.updated_ms, c.origin_case <> '' FROM cases c"
               " WHERE c.received_ms >= ?1 AND c.received_ms < ?2 AND (?3 = '' OR c.ward = ?3)", group);
     sqlite3_stmt *stmt;
     if (sqlite3_prepare_v2 (hl_store_db (archive_store (self)), sql, -1, &stmt, NULL) != SQLITE_OK)
@@ -682,6 +685,8 @@ s_open_counts (archive_t *self, s_open_rule_t *rule, const char *group, const Ho
         }
         bool open = !zlistx_find (rule->done, state) && !zlistx_find (rule->forwarded, state);
         json_object_set_new (counts, key, json_integer (json_integer_value (json_object_get (counts, key)) + open));
+        if (open && sqlite3_column_int (stmt, 4))
+            (*copies)++;
     }
     sqlite3_finalize (stmt);
     if (step != SQLITE_DONE) {
@@ -729,8 +734,9 @@ s_query_report (archive_t *self, const Hotline__Query *query)
         "             AND d.met_ms IS NOT NULL AND d.met_ms <= d.due_ms)),"
         " sum(EXISTS (SELECT 1 FROM deadlines d WHERE d.case_id = c.case_id AND d.name = ?9"
         "             AND ((d.met_ms IS NULL AND d.due_ms < ?10) OR d.met_ms > d.due_ms)))"
+        " , c.origin_case <> ''"
         " FROM cases c WHERE c.received_ms >= ?1 AND c.received_ms < ?2 AND (?11 = '' OR c.ward = ?11)"
-        " GROUP BY %s ORDER BY %s", group, group, group);
+        " GROUP BY %s, c.origin_case <> '' ORDER BY %s, c.origin_case <> ''", group, group, group);
     sqlite3_stmt *stmt;
     if (sqlite3_prepare_v2 (hl_store_db (archive_store (self)), sql, -1, &stmt, NULL) != SQLITE_OK) {
         hl_error ("report query: %s", hl_store_error (archive_store (self)));
@@ -754,10 +760,28 @@ s_query_report (archive_t *self, const Hotline__Query *query)
     json_t *totals = json_object ();
     for (int i = 0; figures [i]; i++)
         json_object_set_new (totals, figures [i], json_integer (0));
+    //  A case forwarded to the Department is in the city's archive twice:
+    //  the ward's case (counted "Chuyển Sở") and the Department's own case
+    //  for it (origin_case set), in the Department's row. The row shows
+    //  the Department's workload; the totals count each case once, the
+    //  ward's, as the dashboard does
     int step;
+    json_t *row = NULL;
     while ((step = sqlite3_step (stmt)) == SQLITE_ROW) {
-        json_t *row = json_object ();
         const char *key = (const char *) sqlite3_column_text (stmt, 0);
+        bool copy = by_ward && sqlite3_column_int (stmt, 10) != 0;
+        if (row && streq (json_string_value (json_object_get (row, by_ward? "ward": "type")), key)) {
+            for (int i = 0; figures [i]; i++) {
+                int64_t value = sqlite3_column_int64 (stmt, 1 + i);
+                json_object_set_new (row, figures [i],
+                    json_integer (json_integer_value (json_object_get (row, figures [i])) + value));
+                if (!copy)
+                    json_object_set_new (totals, figures [i],
+                        json_integer (json_integer_value (json_object_get (totals, figures [i])) + value));
+            }
+            continue;
+        }
+        row = json_object ();
         if (by_ward) {
             json_object_set_new (row, "ward", json_string (key));
             json_object_set_new (row, "label", json_string (s_ward_name (self, key)));
@@ -769,8 +793,9 @@ s_query_report (archive_t *self, const Hotline__Query *query)
         for (int i = 0; figures [i]; i++) {
             int64_t value = sqlite3_column_int64 (stmt, 1 + i);
             json_object_set_new (row, figures [i], json_integer (value));
-            json_object_set_new (totals, figures [i],
-                json_integer (json_integer_value (json_object_get (totals, figures [i])) + value));
+            if (!copy)
+                json_object_set_new (totals, figures [i],
+                    json_integer (json_integer_value (json_object_get (totals, figures [i])) + value));
         }
         json_array_append_new (rows, row);
     }
@@ -786,7 +811,8 @@ s_query_report (archive_t *self, const Hotline__Query *query)
     s_open_rule_t rule;
     s_open_rule_build (&rule, procedure);
     int64_t until = query->until_ms? query->until_ms: INT64_MAX;
-    json_t *open = s_open_counts (self, &rule, group, query, until);
+    int64_t open_copies;
+    json_t *open = s_open_counts (self, &rule, group, query, until, &open_copies);
     if (!open) {
         s_open_rule_destroy (&rule);
         json_decref (rows);
@@ -795,17 +821,24 @@ s_query_report (archive_t *self, const Hotline__Query *query)
     }
     int64_t open_total = 0;
     size_t index;
-    json_t *row;
     json_array_foreach (rows, index, row) {
         const char *key = json_string_value (json_object_get (row, by_ward? "ward": "type"));
         int64_t value = json_integer_value (json_object_get (open, key));
         json_object_set_new (row, "open", json_integer (value));
         open_total += value;
     }
-    json_object_set_new (totals, "open", json_integer (open_total));
+    json_object_set_new (totals, "open", json_integer (open_total - (by_ward? open_copies: 0)));
     json_decref (open);
     json_t *result = json_object ();
     char *footnote = s_open_rule_footnote (&rule, procedure);
+    if (by_ward) {
+        char *more = zsys_sprintf ("%s Dòng của Sở là việc Sở tự xử lý, gồm các hồ sơ Sở mở cho phản ánh"
+                                   " phường/xã chuyển lên; Tổng cộng tính mỗi phản ánh một lần (phản ánh"
+                                   " đã chuyển Sở tính ở dòng phường/xã, cột \"Chuyển Sở\"), không cộng"
+                                   " thêm các hồ sơ ấy.", footnote);
+        zstr_free (&footnote);
+        footnote = more;
+    }
     json_object_set_new (result, "footnote", json_string (footnote));
     zstr_free (&footnote);
     json_t *open_rule = json_object ();
@@ -823,6 +856,9 @@ s_query_report (archive_t *self, const Hotline__Query *query)
     json_object_set_new (result, "open_rule", open_rule);
     s_open_rule_destroy (&rule);
     json_object_set_new (result, "ward", json_string (hl_service_ward (archive_service (self))));
+    //  Who issues the report: a ward's People's Committee, or at the city
+    //  the Department (report.js and the CLI word it from this)
+    json_object_set_new (result, "role", json_string (hl_service_role (archive_service (self))));
     json_object_set_new (result, "ward_name", json_string (hl_config_get (config, "node/ward_name", "")));
     json_object_set_new (result, "city", json_string (hl_config_get (config, "node/city", "")));
     json_object_set_new (result, "since_ms", json_integer (query->since_ms));

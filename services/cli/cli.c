@@ -913,9 +913,24 @@ cli_report (cli_t *cli, int argc, char **argv)
         hl_clock_format (query.since_ms, from, sizeof from);
         hl_clock_format (query.until_ms - 1, to, sizeof to);
         from [10] = to [10] = 0;
-        printf ("ỦY BAN NHÂN DÂN %s\n", *s_str (result, "ward_name")? s_str (result, "ward_name"): s_str (result, "ward"));
+        //  A ward's People's Committee reports to the Department; at the
+        //  city the Department reports to the city People's Committee
+        if (streq (s_str (result, "role"), "city")) {
+            const char *city = s_str (result, "city");
+            if (*city)
+                printf ("UBND thành phố %s\n", city);
+            if (*s_str (result, "ward_name"))
+                printf ("%s\n", s_str (result, "ward_name"));
+            else
+                printf ("SỞ NÔNG NGHIỆP VÀ MÔI TRƯỜNG %s\n", city);
+        }
+        else
+            printf ("ỦY BAN NHÂN DÂN %s\n", *s_str (result, "ward_name")? s_str (result, "ward_name"): s_str (result, "ward"));
         printf ("BÁO CÁO\nTình hình tổ chức, vận hành đường dây nóng về ô nhiễm môi trường\n");
-        printf ("Kỳ báo cáo: từ %s đến %s\n\n", from, to);
+        printf ("Kỳ báo cáo: từ %s đến %s\n", from, to);
+        if (streq (s_str (result, "role"), "city"))
+            printf ("Kính gửi: Ủy ban nhân dân thành phố %s\n", s_str (result, "city"));
+        printf ("\n");
         printf ("1. Đầu mối tiếp nhận, xử lý thông tin qua đường dây nóng\n");
         printf ("%-4s %-32s %-40s %-40s %s\n", "STT", "Đơn vị", "Đầu mối tiếp nhận (đt, email)",
                 "Đầu mối xử lý (điện thoại, email)", "Ghi chú");

@@ -477,6 +477,19 @@ def test_wards_figures_rank_sort_page_and_detail(city):
         assert row["received"] == by_ward[row["ward"]]["received"]
         assert row["verified_on_time"] == by_ward[row["ward"]]["verified_on_time"]
         assert row["forwarded"] == by_ward[row["ward"]]["forwarded"]
+    # ... and the same total: each case once. The forwarded case is the
+    # ward's row's "Chuyển Sở"; the Department's own case for it is in the
+    # Department's row (its workload), not added to the total again
+    cases = city.node.query("archive", "SELECT count(*) FROM cases WHERE origin_case = ''")[0][0]
+    assert by_ward["31"]["received"] >= 1 and report["totals"]["forwarded"] >= 1
+    wide_totals = web.get("/api/v1/wards?from=2000-01-01&to=2099-12-31").json["totals"]
+    assert report["totals"]["received"] == cases == wide_totals["received"], (report["totals"], wide_totals)
+    assert report["totals"]["open"] == sum(r["open"] for r in report["rows"] if r["ward"] != "31")
+    assert "Dòng của Sở" in report["footnote"]
+    # The city-wide report is the Department's, to the city People's Committee
+    assert report["role"] == "city"
+    text = city.node.cli("report", "--from", "2000-01-01", "--to", "2099-12-31").stdout
+    assert "Kính gửi: Ủy ban nhân dân thành phố" in text and "ỦY BAN NHÂN DÂN" not in text, text[:400]
 
     # A viewer reads the dashboard too; without a session, nothing
     viewer = Web(city.node)

@@ -226,6 +226,16 @@ const DICT = {
   recipients: ['Nơi nhận:', 'To:'],
   recipients_list: ['- Như trên;\n- Lưu: VT.', '- As above;\n- Filed.'],
   signature: ['TM. ỦY BAN NHÂN DÂN', "FOR THE PEOPLE'S COMMITTEE"],
+  // at the city the report is the Department's, to the city People's Committee
+  dept_parent: ['UBND thành phố {city}', "People's Committee of {city} city"],
+  dept_name: ['Sở Nông nghiệp và Môi trường {city}', 'Department of Agriculture and Environment of {city}'],
+  dept_report_to: ['Kính gửi: Ủy ban nhân dân thành phố {city}.', "To: the People's Committee of {city} city."],
+  dept_closing: ['{unit} báo cáo Ủy ban nhân dân thành phố {city} xem xét, chỉ đạo./.',
+                 "{unit} reports to the People's Committee of {city} city for its consideration and direction."],
+  dept_recipients_list: ['- Như trên;\n- Bộ Nông nghiệp và Môi trường (để báo cáo);\n- Lưu: VT.',
+                         '- As above;\n- Ministry of Agriculture and Environment (for information);\n- Filed.'],
+  dept_signature: ['KT. GIÁM ĐỐC', 'FOR THE DIRECTOR'],
+  dept_signer: ['PHÓ GIÁM ĐỐC', 'DEPUTY DIRECTOR'],
   text_readonly: ['Vai trò của bạn chỉ được xem phần lời văn.', 'Your role may only read the text.'],
 
   // users

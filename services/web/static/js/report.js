@@ -1,5 +1,7 @@
-// report.js — report.html: the ward's report to the Department for a period,
-// laid out like the seed report (ward-report-an-bien.vi.txt): the national
+// report.js — report.html: the ward's report to the Department for a period
+// (at the city, r.role 'city': the Department's report to the city People's
+// Committee, issued and signed by the Department), laid out like the seed
+// report (ward-report-an-bien.vi.txt): the national
 // header, "Kính gửi", the letter it answers, 1. the focal-points table,
 // 2. the figures, then the prose 2.1 practice, 2.2 difficulties, 2.3
 // proposals, and the closing and signature. The prose and the letter are
@@ -85,15 +87,19 @@ function draw () {
   if (!rep) return;
   const r = rep;
   const q = range();
-  const place = r.ward_name || r.ward || '';
-  const unit = t('committee_prose', { place: place.charAt(0).toLowerCase() + place.slice(1) });
+  const city = r.city || '';
+  const dept = r.role === 'city';
+  const place = r.ward_name || (dept ? t('dept_name', { city }) : r.ward) || '';
+  const unit = dept ? place
+    : t('committee_prose', { place: place.charAt(0).toLowerCase() + place.slice(1) });
   fill(doc,
     h('div.doc-head',
-      h('div', h('div.org', t('committee')), h('div.org', place)),
+      dept ? h('div', city ? h('div.org', t('dept_parent', { city })) : null, h('div.org', place))
+        : h('div', h('div.org', t('committee')), h('div.org', place)),
       h('div', h('div.nation', t('nation')), h('div.motto', t('motto')))),
     h('div.doc-title', h('strong', t('report_heading')), h('strong', t('report_subject')),
       h('span', t('period_text', { from: fmtDate(Date.parse(q.from + 'T00:00:00+07:00')), to: fmtDate(Date.parse(q.to + 'T00:00:00+07:00')) }))),
-    h('p.to', t('report_to')),
+    h('p.to', dept ? t('dept_report_to', { city }) : t('report_to')),
     h('label.no-print.hint', { for: 'text-letter' }, t('letter')),
     proseBlock('letter', null),
     h('h3', t('focal_title')),
@@ -105,10 +111,11 @@ function draw () {
     proseBlock('practice', t('practice')),
     proseBlock('difficulties', t('difficulties')),
     proseBlock('proposals', t('proposals')),
-    h('p.indent', t('closing', { unit })),
+    h('p.indent', dept ? t('dept_closing', { unit, city }) : t('closing', { unit })),
     h('div.sign',
-      h('div.recipients', h('strong', t('recipients')), '\n', t('recipients_list')),
-      h('div.signer', t('signature'))),
+      h('div.recipients', h('strong', t('recipients')), '\n', t(dept ? 'dept_recipients_list' : 'recipients_list')),
+      dept ? h('div.signer', h('div', t('dept_signature')), h('div', t('dept_signer')))
+        : h('div.signer', t('signature'))),
     h('div.buttons.no-print',
       canEdit() ? h('button.btn', { type: 'submit', id: 'save-text' }, t('save_text')) : h('p.muted', t('text_readonly'))));
   for (const key of ['letter', ...PROSE]) {

@@ -42,8 +42,8 @@ def open_dashboard(d, city):
     by_id(d, "user").send_keys("hoa")
     by_id(d, "password").send_keys(city.password)
     by_id(d, "password").submit()
-    until(d, lambda: "/cases.html" in d.current_url, "the case list after login")
-    d.get(city.node.web + "/dashboard.html")
+    # a Department user at the city lands on the dashboard (officers on the case list)
+    until(d, lambda: "/dashboard.html" in d.current_url, "the dashboard after login")
     loaded(d)
     until(d, lambda: badge(d) == "live", "the live stream")
     until(d, lambda: css(d, "#wards tr.ward-row"), "the wards' table")
@@ -173,6 +173,10 @@ def test_the_department_works_a_forwarded_case_from_its_queue(city, browser):
     until(d, lambda: "/report.html" in d.current_url, "the report page")
     loaded(d)
     until(d, lambda: "31002" in page_text(d), "the city-wide report, one row per ward")
+    # ... issued by the Department to the city People's Committee, not a ward's letter
+    text = page_text(d)
+    assert "Kính gửi: Ủy ban nhân dân thành phố" in text and "KT. GIÁM ĐỐC" in text, text[:600]
+    assert "TM. ỦY BAN NHÂN DÂN" not in text and "Kính gửi: Sở" not in text
 
 
 def _save_small(src, dst):

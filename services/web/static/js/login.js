@@ -1,5 +1,7 @@
 // login.js — index.html: log in (user, password, optional OTP), then go on
-// to ?next= (a path on this site only) or the case list.
+// to ?next= (a path on this site only), else the user's landing page: the
+// dashboard for a Department user at the city, the case list for everyone
+// else.
 
 import { $ } from './dom.js';
 import { t, apply, lang, setLang } from './i18n.js';
@@ -7,10 +9,11 @@ import { api, session, setCsrf, showErrors, clearErrors, ApiError } from './api.
 
 const params = new URLSearchParams(location.search);
 
-function nextUrl () {
+function nextUrl (me) {
   const next = params.get('next') || '';
   // only a path of this site: "/x", never "//host" or "http:"
-  return /^\/(?!\/)[^\\]*$/.test(next) && !/^\/(index\.html)?(\?|$)/.test(next) ? next : '/cases.html';
+  if (/^\/(?!\/)[^\\]*$/.test(next) && !/^\/(index\.html)?(\?|$)/.test(next)) return next;
+  return me && me.role === 'department' && me.node && me.node.role === 'city' ? '/dashboard.html' : '/cases.html';
 }
 
 function note () {
@@ -28,7 +31,7 @@ async function main () {
   document.addEventListener('hl:lang', note);
   // Already logged in (a second tab): go straight on
   if (params.get('why') !== 'logout') {
-    try { await session({ noRedirect: true }); location.replace(nextUrl()); return; } catch (e) { /* log in */ }
+    try { const me = await session({ noRedirect: true }); location.replace(nextUrl(me)); return; } catch (e) { /* log in */ }
   }
   const form = $('#login');
   document.body.dataset.loaded = '1';
@@ -48,7 +51,9 @@ async function main () {
     try {
       const r = await api.post('/api/v1/session', body, { noRedirect: true });
       setCsrf(r.csrf);
-      location.assign(nextUrl());
+      // the session's node decides the landing page (/api/v1/me has it)
+      const me = await session({ noRedirect: true }).catch(() => null);
+      location.assign(nextUrl(me));
     } catch (e) {
       if (e.status === 401) e.body.error = t('login_failed');
       if (e.status === 429) e.body.error = t('login_throttled');

@@ -170,7 +170,16 @@ static void
 s_answer (web_request_t *request, s_format_t format, int status, const char *root, json_t *json)
 {
     if (format == S_JSON) {
-        web_request_json (request, status, json);
+        //  The only reals are coordinates, already at 7 decimals
+        //  (s_coordinate_json): 10 significant digits print them whole
+        //  (106.6812345) and no more: jansson's default, 17, prints the
+        //  double nearest 20.86 as 20.859999999999999
+        free (request->answer);
+        request->answer = json_dumps (json, JSON_COMPACT | JSON_REAL_PRECISION (10));
+        request->answer_size = request->answer? strlen (request->answer): 0;
+        request->content_type = "application/json; charset=utf-8";
+        request->status = status;
+        json_decref (json);
         return;
     }
     web_xml_t *xml = web_xml_new ();
@@ -489,6 +498,18 @@ s_time (int64_t ms)
     return ms > 0? json_string (hl_clock_format_iso (ms, iso, sizeof iso)): json_null ();
 }
 
+//  A coordinate for Open311: at most 7 decimals (about 1 cm, as the XML
+//  prints it), the double nearest its 7-decimal text; null if none
+static json_t *
+s_coordinate_json (json_t *value)
+{
+    if (!json_is_number (value))
+        return json_null ();
+    char text [64];
+    snprintf (text, sizeof text, "%.7f", json_number_value (value));
+    return json_real (strtod (text, NULL));
+}
+
 //  A case (the archive's case JSON) as an Open311 request. Built field by
 //  field: nothing of report.reporter is ever read here.
 static json_t *
@@ -561,8 +582,8 @@ s_request_object (web_open311_t *self, json_t *done, json_t *c)
     json_object_set_new (object, "address", json_copy (json_object_get (report, "location")));
     json_object_set_new (object, "address_id", json_null ());
     json_object_set_new (object, "zipcode", json_null ());
-    json_object_set_new (object, "lat", lat? json_copy (lat): json_null ());
-    json_object_set_new (object, "long", lon? json_copy (lon): json_null ());
+    json_object_set_new (object, "lat", s_coordinate_json (lat));
+    json_object_set_new (object, "long", s_coordinate_json (lon));
     json_object_set_new (object, "media_url", media? json_string (media): json_null ());
     return object;
 }

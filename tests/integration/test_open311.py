@@ -161,6 +161,10 @@ def test_post_and_get_in_both_formats(o311):
         assert float(r["lat"]) == pytest.approx(20.86) and float(r["long"]) == pytest.approx(106.68)
         assert ISO.match(r["requested_datetime"]) and ISO.match(r["updated_datetime"])
         assert r["address"] == "20.860000, 106.680000"
+    # JSON prints a coordinate with at most 7 decimals, trailing zeros
+    # trimmed: 20.86, not the double's 20.859999999999999
+    raw = call(o311, "GET", f"requests/{first}.json").body.decode()
+    assert re.search(r'"lat":20\.86[,}]', raw) and re.search(r'"long":106\.68[,}]', raw), raw[-300:]
     r = get_request(o311, second, "xml")
     assert r["address"] == unicodedata.normalize("NFD", "Tổ 5, phường An Biên") and r["lat"] is None
 
@@ -191,6 +195,11 @@ def test_post_and_get_in_both_formats(o311):
         body = call(o311, "GET", path).body.decode()
         for secret in ("0916", "588", "hang@example", "Hằng", "Nguyễn Thị", "phone", "email"):
             assert secret not in body, (path, secret)
+    # ... and 8 decimals typed come back as 7
+    third = post(o311, report(key, lat="20.86123456", long="106.68000001"))
+    get_request(o311, third)
+    raw = call(o311, "GET", f"requests/{third}.json").body.decode()
+    assert re.search(r'"lat":20\.8612346[,}]', raw) and re.search(r'"long":106\.68[,}]', raw), raw[-300:]
 
 
 def test_every_error(o311):

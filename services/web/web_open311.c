@@ -909,7 +909,7 @@ s_post (web_open311_t *self, web_request_t *request, s_format_t format)
         s_rewrite (request, format);
         goto done;
     }
-    hl_info ("open311: %s submit %s", actor, case_id);
+    hl_info ("open311: %s filed %s", actor, case_id);
     s_answer (request, format, 200, "service_requests", json_pack ("[{s:s, s:s, s:n}]",
         "service_request_id", case_id, "service_notice",
         "Đã tiếp nhận phản ánh; theo dõi bằng service_request_id (received)", "account_id"));

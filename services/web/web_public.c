@@ -667,7 +667,7 @@ s_report (web_public_t *self, web_request_t *request, web_upload_t *upload)
     report.evidence = evidence;
     report.n_evidence = upload->n_files;
     Hotline__Command command = HOTLINE__COMMAND__INIT;
-    command.action = "submit";
+    command.action = (char *) hl_procedure_meaning (self->procedure, "report", NULL);
     command.report = &report;
     Hotline__Request message = HOTLINE__REQUEST__INIT;
     message.kind_case = HOTLINE__REQUEST__KIND_COMMAND;

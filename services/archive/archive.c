@@ -61,6 +61,7 @@ static const hl_store_migration_t s_migrations [] = {
     { 6, NULL, archive_wards_add_ward_indexes },
     { 7, federation_guard_schema, NULL },
     { 8, archive_filings_schema, NULL },
+    { 9, NULL, archive_filings_add_refused },
     { 0, NULL, NULL }
 };
 
@@ -306,6 +307,10 @@ s_append (archive_t *self, const Hotline__Event *event, const uint8_t *data, siz
             return s_update_directory (self, event) == 0? 1: -1;
         if (streq (event->action, HL_ACTION_FILE))
             return s_filing (self, event, data, size, origin) == 0? 1: -1;
+        //  A ward refused the city's filing: the filing's answer
+        if (streq (event->action, HL_ACTION_FILING_REFUSED) && self->city
+        &&  strncmp (origin, "ward:", 5) == 0)
+            return archive_filings_refused (self, event) == 0? 1: -1;
         return 1;
     }
     if (local_case)
@@ -400,7 +405,8 @@ s_apply_batch (archive_t *self, const char *stream, const char *origin,
         if (!event || hl_msg_check (&event->base, &reason) || !event->origin || !*event->origin
         ||  !event->action || !*event->action
         ||  ((!event->case_id || !*event->case_id) && strneq (event->action, HL_ACTION_DIRECTORY)
-             && strneq (event->action, HL_ACTION_FILE))) {
+             && strneq (event->action, HL_ACTION_FILE)
+             && strneq (event->action, HL_ACTION_FILING_REFUSED))) {
             hl_error ("stream %s item %" PRIu64 " is not a valid event (%s): skipped",
                       stream, items [i].seq, reason);
             if (event)

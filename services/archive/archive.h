@@ -71,11 +71,15 @@ hl_service_t *archive_service (archive_t *self);
 //  event whose request id is a filing id recorded as that filing's case
 //  (0 or -1); the query kind "filing" (text: the filing id) answered as
 //  {"filing_id", "ward", "action", "at_ms", "case_id" (null until the ward
-//  has filed it), "filed_ms"}, or NULL with code and error set (code
-//  HL_OK: a store error).
+//  has filed it), "filed_ms"; once the ward refused it, "refused":
+//  {"code", "reason", "field", "at_ms"}}, or NULL with code and error set
+//  (code HL_OK: a store error). A ward's HL_ACTION_FILING_REFUSED event
+//  marks its filing refused (step 9: the columns; 0 or -1).
 extern const char archive_filings_schema [];
+int archive_filings_add_refused (hl_store_t *store, void *arg);
 int archive_filings_queued (archive_t *self, const Hotline__Event *event);
 int archive_filings_filed (archive_t *self, const Hotline__Event *event);
+int archive_filings_refused (archive_t *self, const Hotline__Event *event);
 json_t *archive_filings_query (archive_t *self, const Hotline__Query *query, int *code,
                                char *error, size_t size);
 

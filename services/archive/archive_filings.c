@@ -11,6 +11,11 @@
  *                  ward's stream brings the case's first event (whose
  *                  request id is the filing id); for an action, its case
  *      filed_ms    when that event happened at the ward (0: not yet)
+ *      refused_code, refused_reason, refused_field, refused_ms
+ *                  the ward's intake refused it (refused_ms 0: not refused):
+ *                  its reply code, error and field, from the ward's node-
+ *                  level event HL_ACTION_FILING_REFUSED (written once, with
+ *                  the filing id as request id); final, never retried
  *
  *  Nothing personal: the report travels in the "file" event only.
  */
@@ -24,6 +29,55 @@ const char archive_filings_schema [] =
     "  filing_id TEXT PRIMARY KEY, ward TEXT NOT NULL, action TEXT NOT NULL,"
     "  at_ms INTEGER NOT NULL, case_id TEXT NOT NULL DEFAULT '',"
     "  filed_ms INTEGER NOT NULL DEFAULT 0);";
+
+//  archive.db's step 9 (archive.c; frozen): a filing the ward refused. A
+//  function, not an ALTER: a store set back to before versions (user_version
+//  0) runs every step again and has the columns already
+int
+archive_filings_add_refused (hl_store_t *store, void *arg)
+{
+    (void) arg;
+    if (hl_store_int (store, "SELECT count(*) FROM pragma_table_info ('filings')"
+                             " WHERE name = 'refused_ms'", -1) != 0)
+        return 0;
+    return hl_store_exec (store,
+        "ALTER TABLE filings ADD COLUMN refused_code INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE filings ADD COLUMN refused_reason TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE filings ADD COLUMN refused_field TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE filings ADD COLUMN refused_ms INTEGER NOT NULL DEFAULT 0;");
+}
+
+int
+archive_filings_refused (archive_t *self, const Hotline__Event *event)
+{
+    if (!hl_filing_id_valid (event->request_id))
+        return 0;
+    //  Only the ward it was filed at (s_apply_ward: the event is of the
+    //  ward whose key sent it), and only a filing not filed: the first word
+    sqlite3_stmt *stmt = hl_store_prepare (archive_store (self),
+        "UPDATE filings SET refused_code = ?, refused_reason = ?, refused_field = ?, refused_ms = ?"
+        " WHERE filing_id = ? AND ward = ? AND case_id = '' AND refused_ms = 0");
+    if (!stmt)
+        return -1;
+    int code = atoi (hl_event_arg (event, "code"));
+    sqlite3_bind_int (stmt, 1, code? code: HL_BAD_INPUT);
+    sqlite3_bind_text (stmt, 2, hl_event_arg (event, "reason"), -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 3, hl_event_arg (event, "field"), -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 4, event->at_ms > 0? event->at_ms: 1);
+    sqlite3_bind_text (stmt, 5, event->request_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 6, event->ward, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE) {
+        hl_error ("archive: cannot record that filing %s was refused: %s", event->request_id,
+                  hl_store_error (archive_store (self)));
+        return -1;
+    }
+    if (sqlite3_changes (hl_store_db (archive_store (self))))
+        hl_warn ("filing %s was refused by ward %s: %s", event->request_id, event->ward,
+                 hl_event_arg (event, "reason"));
+    return 0;
+}
 
 int
 archive_filings_queued (archive_t *self, const Hotline__Event *event)
@@ -83,7 +137,8 @@ archive_filings_query (archive_t *self, const Hotline__Query *query, int *code, 
         return NULL;
     }
     sqlite3_stmt *stmt = hl_store_prepare (archive_store (self),
-        "SELECT ward, action, at_ms, case_id, filed_ms FROM filings WHERE filing_id = ?");
+        "SELECT ward, action, at_ms, case_id, filed_ms, refused_code, refused_reason, refused_field,"
+        " refused_ms FROM filings WHERE filing_id = ?");
     if (!stmt)
         return NULL;            //  a store error: 503
     sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
@@ -98,6 +153,12 @@ archive_filings_query (archive_t *self, const Hotline__Query *query, int *code, 
         json_object_set_new (result, "case_id", case_id && *case_id? json_string (case_id): json_null ());
         if (sqlite3_column_int64 (stmt, 4))
             json_object_set_new (result, "filed_ms", json_integer (sqlite3_column_int64 (stmt, 4)));
+        if (sqlite3_column_int64 (stmt, 8))
+            json_object_set_new (result, "refused", json_pack ("{s:i, s:s, s:s, s:I}",
+                "code", sqlite3_column_int (stmt, 5),
+                "reason", (const char *) sqlite3_column_text (stmt, 6),
+                "field", (const char *) sqlite3_column_text (stmt, 7),
+                "at_ms", (json_int_t) sqlite3_column_int64 (stmt, 8)));
     }
     else
     if (rc == SQLITE_DONE) {

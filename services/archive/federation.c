@@ -155,9 +155,12 @@ s_cursor_return (void *arg, const char *stream, uint64_t *cursor)
 //  names, with its request id. Intake remembers each request id with its
 //  reply, so a filing redelivered (the batch failed, the archive was killed
 //  before its cursor moved) is answered from that memory: one case, however
-//  often it comes. 0 when intake answered (done, or refused: logged and
-//  dropped, a refusal does not change on retry), -1 when it did not (the
-//  whole batch is redelivered).
+//  often it comes. The city's receive time goes with it (received_ms: the
+//  case's legal clock starts then, intake clamps it). 0 when intake
+//  answered (done, or refused: intake wrote the refusal in our log once,
+//  HL_ACTION_FILING_REFUSED, which our stream takes to the city; a refusal
+//  of the content does not change on retry), -1 when it did not or could
+//  not store it (HL_UNAVAILABLE: the whole batch is redelivered).
 static int
 s_file (federation_t *self, const Hotline__Event *event, uint64_t seq)
 {
@@ -197,17 +200,20 @@ s_file (federation_t *self, const Hotline__Event *event, uint64_t seq)
     command.note = event->note;
     command.args = entry_ptrs;
     command.n_args = n_args;
+    command.received_ms = event->at_ms > 0? event->at_ms: 0;
     Hotline__Envelope *reply = hl_client_command (self->intake, event->request_id, actor, &command);
     free (entries);
     free (entry_ptrs);
     if (!reply)
-        return -1;                  //  logged by hl_client_command
+        return -1;                  //  no answer, or HL_UNAVAILABLE: logged by hl_client_command
     hl_metrics_t *metrics = hl_service_metrics (self->service);
     if (reply->reply->code != HL_OK) {
-        hl_warn ("the city's filing %s (%s%s%s) was refused by intake (%d: %s): dropped",
+        hl_warn ("the city's filing %s (%s%s%s) was refused by intake (%d: %s)%s",
                  event->request_id, command.action, *command.variant? " ": "", command.variant,
-                 reply->reply->code, reply->reply->error? reply->reply->error: "");
-        hl_metrics_add (metrics, "hotline_federation_filings_refused_total", 1);
+                 reply->reply->code, reply->reply->error? reply->reply->error: "",
+                 reply->reply->replayed? ", before: not again": ": the city is told");
+        if (!reply->reply->replayed)
+            hl_metrics_add (metrics, "hotline_federation_filings_refused_total", 1);
     }
     else
     if (!reply->reply->replayed) {

@@ -79,7 +79,7 @@ typedef struct {
     zframe_t *routing_id;
     Hotline__Envelope *env;
     zframe_t *reply;            //  encoded envelope, sent after commit
-    uint8_t *stored;            //  packed Reply to remember (successes)
+    uint8_t *stored;            //  packed Reply to remember (successes, a filing's refusal)
     size_t stored_size;
     char *logged;               //  its log line, written once committed
     uint8_t hash [HL_COMMAND_HASH];     //  of the canonical command
@@ -460,9 +460,11 @@ s_execute_filing (intake_t *self, Hotline__Request *request, Hotline__Reply *rep
 }
 
 //  Validate and apply one command. Fills reply. Returns 0 (reply says what
-//  happened) or -1 on a store failure.
+//  happened) or -1 on a store failure. local: it came in by the local front
+//  door (the node's own services), not the remote one
 static int
-s_execute (intake_t *self, Hotline__Request *request, Hotline__Reply *reply, s_scratch_t *scratch)
+s_execute (intake_t *self, Hotline__Request *request, Hotline__Reply *reply, s_scratch_t *scratch,
+           bool local)
 {
     Hotline__Command *command = request->command;
     //  Who acts: "role:name"
@@ -496,6 +498,13 @@ s_execute (intake_t *self, Hotline__Request *request, Hotline__Reply *reply, s_s
     }
 
     int64_t now = hl_clock_now ();
+    //  When the city took a filing: our archive's filing path alone sets it
+    //  (federation.c, s_file), by the local door, with the filing's id
+    if (command->received_ms
+    &&  (!local || (command->ward && *command->ward) || command->received_ms < 0
+         || !hl_filing_id_valid (request->request_id)))
+        return s_bad_field (reply, scratch, "received_ms",
+                            "received_ms is set only by a ward's archive, for the city's filing");
     if (command->ward && *command->ward)
         return s_execute_filing (self, request, reply, scratch, role, now);
 
@@ -515,7 +524,15 @@ s_execute (intake_t *self, Hotline__Request *request, Hotline__Reply *reply, s_s
             s_field_errors (reply, scratch, count);
             return 0;
         }
-        command->report->received_ms = now;
+        //  The legal clock starts when the report was received: for the
+        //  city's filing, when the city took it (not in the future, at
+        //  most HL_FILING_MAX_AGE_MS back), else now
+        int64_t received = command->received_ms? command->received_ms: now;
+        if (received > now)
+            received = now;
+        if (received < now - HL_FILING_MAX_AGE_MS)
+            received = now - HL_FILING_MAX_AGE_MS;
+        command->report->received_ms = received;
         snprintf (regime, sizeof regime, "%s", command->report->urgent? "urgent": "normal");
         if (!hl_procedure_regime_exists (self->procedure, regime))
             snprintf (regime, sizeof regime, "normal");
@@ -628,6 +645,61 @@ s_execute (intake_t *self, Hotline__Request *request, Hotline__Reply *reply, s_s
     return 0;
 }
 
+//  A ward: the node-level event HL_ACTION_FILING_REFUSED for the city's
+//  filing (request) that intake refused (reply): the filing id as request
+//  id, the reply's code, its error as the reason and the field it names.
+//  Nothing of the report. 0, or -1 on a store error
+static int
+s_write_filing_refusal (intake_t *self, Hotline__Request *request, Hotline__Reply *reply)
+{
+    char code [16];
+    snprintf (code, sizeof code, "%d", reply->code);
+    const char *field = reply->n_field_errors? reply->field_errors [0]->field: "";
+    const char *args [3][2] = {
+        { "code", code }, { "reason", reply->error? reply->error: "" }, { "field", field? field: "" } };
+    Hotline__Event__ArgsEntry entries [3];
+    Hotline__Event__ArgsEntry *entry_ptrs [3];
+    for (size_t i = 0; i < 3; i++) {
+        hotline__event__args_entry__init (&entries [i]);
+        entries [i].key = (char *) args [i][0];
+        entries [i].value = (char *) args [i][1];
+        entry_ptrs [i] = &entries [i];
+    }
+    char event_id [128];
+    Hotline__Event event = HOTLINE__EVENT__INIT;
+    event.seq = self->last_seq + 1;
+    snprintf (event_id, sizeof event_id, "%s/%" PRIu64, hl_service_node (self->service), event.seq);
+    event.event_id = event_id;
+    event.case_id = "";
+    event.ward = (char *) self->prefix;
+    event.at_ms = hl_clock_now ();
+    event.actor = request->actor;
+    event.action = HL_ACTION_FILING_REFUSED;
+    event.n_args = 3;
+    event.args = entry_ptrs;
+    event.request_id = request->request_id;
+    event.origin = (char *) hl_service_node (self->service);
+    size_t size = hotline__event__get_packed_size (&event);
+    uint8_t *buffer = (uint8_t *) zmalloc (size? size: 1);
+    hotline__event__pack (&event, buffer);
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "INSERT INTO log (seq, case_id, at_ms, event) VALUES (?, '', ?, ?)");
+    int rc = -1;
+    if (stmt) {
+        sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) event.seq);
+        sqlite3_bind_int64 (stmt, 2, event.at_ms);
+        sqlite3_bind_blob (stmt, 3, buffer, (int) size, SQLITE_STATIC);
+        rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
+        sqlite3_reset (stmt);
+    }
+    free (buffer);
+    if (rc)
+        return -1;
+    self->last_seq = event.seq;
+    reply->seq = event.seq;
+    return 0;
+}
+
 //  The hash of what a request asks: its actor and its command, packed as
 //  protobuf-c packs a decoded message (one byte form per content). A retry
 //  of the same request has the same hash; a request id reused for another
@@ -729,13 +801,23 @@ s_run_batch (intake_t *self, s_item_t *items, size_t count)
             Hotline__Reply reply = HOTLINE__REPLY__INIT;
             reply.request_id = (char *) request_id;
             s_scratch_t scratch;
-            if (s_execute (self, request, &reply, &scratch)) {
+            if (s_execute (self, request, &reply, &scratch, items [i].front == self->front)) {
+                ok = false;
+                break;
+            }
+            //  The city's filing refused: said once, in our log, for the
+            //  city (remembered below, so a redelivery writes nothing more)
+            bool refusal = reply.code != HL_OK && request->command->received_ms > 0
+                        && items [i].front == self->front && hl_filing_id_valid (request_id)
+                        && !self->city;
+            if (refusal && s_write_filing_refusal (self, request, &reply)) {
                 ok = false;
                 break;
             }
             items [i].reply = s_encode_reply (&reply);
-            if (reply.code == HL_OK) {
-                items [i].logged = zsys_sprintf ("%s %s", scratch.case_id, scratch.summary);
+            if (reply.code == HL_OK || refusal) {
+                if (reply.code == HL_OK)
+                    items [i].logged = zsys_sprintf ("%s %s", scratch.case_id, scratch.summary);
                 items [i].stored_size = hotline__reply__get_packed_size (&reply);
                 items [i].stored = (uint8_t *) zmalloc (items [i].stored_size);
                 hotline__reply__pack (&reply, items [i].stored);

@@ -33,6 +33,15 @@
 //  A filing's id (its request id at the city and at the ward): this prefix
 //  and 32 hex digits
 #define HL_FILING_PREFIX    "file-"
+//  Node-level event, a ward only: its intake refused the city's filing
+//  (request id: the filing id; args code, reason, field). Written once, with
+//  the refusal remembered under the filing id; reaches the city in the
+//  ward's stream, which marks the filing refused (federation.h, "Filing")
+#define HL_ACTION_FILING_REFUSED "filing_refused"
+//  A filing's received time (Command.received_ms) older than this is taken
+//  as this old: the legal clock of a filing delivered late starts when the
+//  city took it, but never more than 7 days back
+#define HL_FILING_MAX_AGE_MS (7 * 24 * 3600 * 1000LL)
 
 //  Reply codes (Reply.code)
 #define HL_OK               0

@@ -1163,7 +1163,7 @@ done:
 
 //  GET tokens/{token} at the city: a filing's token. The case number once
 //  the ward's case has reached the city, null before (the spec lets the
-//  answer wait for it)
+//  answer wait for it); 422 once the ward refused it
 static void
 s_token_filing (web_open311_t *self, web_request_t *request, s_format_t format, const char *id)
 {
@@ -1174,6 +1174,20 @@ s_token_filing (web_open311_t *self, web_request_t *request, s_format_t format, 
             s_error (request, format, 404, "Không có (no such token) '%.40s'", id);
         else
             s_rewrite (request, format);
+        return;
+    }
+    //  The ward's intake refused it: final (it is not tried again), an
+    //  error in the spec's shape naming the ward and why
+    json_t *refused = json_object_get (filing, "refused");
+    if (refused) {
+        const char *ward = json_string_value (json_object_get (filing, "ward"));
+        const char *name = ward? hl_areas_name (web_api_areas (self->api), ward): NULL;
+        const char *field = json_string_value (json_object_get (refused, "field"));
+        s_error (request, format, 422, "%s không tiếp nhận phản ánh, không lập hồ sơ "
+                 "(the ward refused the report; it was not filed): %s%s%s",
+                 name? name: ward? ward: "", field && *field? field: "", field && *field? ": ": "",
+                 json_string_value (json_object_get (refused, "reason")));
+        json_decref (filing);
         return;
     }
     json_t *case_id = json_object_get (filing, "case_id");

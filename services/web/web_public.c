@@ -747,15 +747,21 @@ s_filing_ward (web_public_t *self, json_t *answer, json_t *filing)
 
 //  At the city, a filing the ward has not filed yet (or whose case has
 //  not reached the city): what there is to say, in the tracking answer's
-//  shape, with "pending": true and no case number
+//  shape, with "pending": true and no case number. One the ward refused
+//  (final): "pending": false, "refused": {"code", "reason", "field",
+//  "at_ms"} and state "refused"
 static void
 s_track_pending (web_public_t *self, web_request_t *request, json_t *filing)
 {
     json_t *answer = json_object ();
+    json_t *refused = json_object_get (filing, "refused");
     json_object_set_new (answer, "case_id", json_null ());
-    json_object_set_new (answer, "pending", json_true ());
-    json_object_set_new (answer, "state", json_string (""));
-    json_object_set_new (answer, "state_label", json_string ("Đang chuyển về phường"));
+    json_object_set_new (answer, "pending", json_boolean (!refused));
+    json_object_set_new (answer, "state", json_string (refused? "refused": ""));
+    json_object_set_new (answer, "state_label", json_string (refused?
+        "Phường không tiếp nhận, phản ánh không được lập hồ sơ": "Đang chuyển về phường"));
+    if (refused)
+        json_object_set (answer, "refused", refused);
     json_object_set (answer, "received_ms", json_object_get (filing, "at_ms"));
     json_object_set_new (answer, "deadlines", json_array ());
     json_object_set_new (answer, "history", json_array ());
@@ -954,6 +960,12 @@ web_public_track (web_public_t *self, web_request_t *request, const char *token,
             s_track_pending (self, request, filing);
         else
             s_track_get (self, request, case_id, filing);
+        json_decref (filing);
+        return;
+    }
+    if (filing && !*case_id && json_object_get (filing, "refused")) {
+        web_request_error (request, 409, NULL, "Phường không tiếp nhận phản ánh này, không có hồ sơ "
+                           "(the ward refused the report: there is no case)");
         json_decref (filing);
         return;
     }

@@ -80,10 +80,12 @@ def wait_converged(city, wards, timeout=60):
 
 
 def make_filing_city(node_factory, tmp_path, codes=("31001", "31002"), areas=None,
-                     city_services=("archive", "intake", "web"), ward_services=("archive", "intake")):
+                     city_services=("archive", "intake", "web"), ward_services=("archive", "intake"),
+                     ward_procedure=None):
     """A city whose web files at its wards (the public form, Open311) and
     the wards, linked over CurveZMQ: (city, {code: ward}). areas: the text
-    of a web/ward_areas file (None: the demo wards built in)."""
+    of a web/ward_areas file (None: the demo wards built in);
+    ward_procedure: the wards' procedure.conf (None: the deployed one)."""
     keys = make_keys(tmp_path, codes)
     extra = ""
     if areas is not None:
@@ -92,8 +94,10 @@ def make_filing_city(node_factory, tmp_path, codes=("31001", "31002"), areas=Non
             f.write(areas)
         extra = f"web\n    ward_areas = {path}\n"
     city = make_city(node_factory, keys, services=city_services, extra=extra).start()
+    more = {"procedure": ward_procedure} if ward_procedure else {}
     wards = {code: node_factory(name=f"ward-{code}", ward_code=code, ward_name=f"Phường {code}",
-                                services=ward_services, extra=ward_extra(city, keys, code)).start()
+                                services=ward_services, extra=ward_extra(city, keys, code),
+                                **more).start()
              for code in codes}
     return city, wards
 
@@ -104,3 +108,27 @@ def filing_case(city, token, timeout=30):
         rows = city.query("archive", "SELECT case_id FROM filings WHERE filing_id = ?", token)
         return rows and rows[0][0]
     return wait_for(filed, timeout=timeout, what=f"filing {token} filed at its ward")
+
+
+def ward_refusing_reports(tmp_path):
+    """A ward's procedure.conf in which the city's filing roles (system)
+    may not submit: the ward's intake refuses every report the city files."""
+    from conftest import PROCEDURE
+    with open(PROCEDURE, encoding="utf-8") as f:
+        text = f.read()
+    old = "received            officer,system,department"
+    assert text.count(old) == 1
+    path = os.path.join(str(tmp_path), "ward-procedure.conf")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text.replace(old, "received            officer,department       "))
+    return path
+
+
+def filing_refused(city, token, timeout=30):
+    """The ward's refusal of a filing, once the city has it (waits):
+    (code, reason)."""
+    def refused():
+        rows = city.query("archive", "SELECT refused_code, refused_reason FROM filings"
+                                     " WHERE filing_id = ? AND refused_ms > 0", token)
+        return rows and rows[0]
+    return wait_for(refused, timeout=timeout, what=f"filing {token} refused at its ward")

@@ -421,3 +421,73 @@ def test_city_filing_survives_kill_of_the_ward_intake_and_archive(node_factory, 
     ward.wait_archived(case)
     assert ward.query("archive", "SELECT count(*) FROM cases") == [(1,)]
     assert city.query("archive", "SELECT case_id FROM filings WHERE filing_id = ?", token) == [(case,)]
+
+
+def test_city_filing_the_ward_refuses_is_answered_with_the_refusal(node_factory, tmp_path):
+    """The ward's intake refuses the city's filing (its procedure lets no
+    system role submit): the refusal comes back in the ward's stream once,
+    and the token answers it; a redelivery refuses nothing twice."""
+    import sqlite3
+    from federation_util import make_filing_city, ward_refusing_reports, filing_refused
+    city, wards = make_filing_city(node_factory, tmp_path, codes=("31001",), areas=AREAS,
+                                   ward_procedure=ward_refusing_reports(tmp_path))
+    ward = wards["31001"]
+    key = apikey(city, "refused-app")
+    resp = city_post(city, report(key, jurisdiction_id="31001"))
+    assert resp.status == 200, resp.body
+    token = resp.doc[0]["token"]
+    code, reason = filing_refused(city, token)
+    assert code == 403 and "may not submit" in reason
+    j, x = both(city, "GET", f"tokens/{token}")
+    assert j.status == 422 and j.doc[0]["code"] == 422
+    assert "Phường An Biên không tiếp nhận" in j.doc[0]["description"] and "may not submit" in j.doc[0]["description"]
+    assert x.status == 422
+    refusals = lambda: ward.query("archive", "SELECT count(*) FROM log WHERE action = 'filing_refused'")[0][0]
+    assert refusals() == 1 and ward.query("intake", "SELECT count(*) FROM cases") == [(0,)]
+
+    # Delivered again (the archive's cursor put back): intake answers from
+    # its memory, no second refusal
+    ward.kill("archive")
+    with sqlite3.connect(os.path.join(ward.data, "archive.db")) as db:
+        db.execute("UPDATE hop_cursor SET seq = 0 WHERE stream = 'city'")
+    ward.start("archive")
+    wait_for(lambda: ward.query("archive", "SELECT seq FROM hop_cursor WHERE stream = 'city'") == [(1,)],
+             what="the filing delivered again")
+    assert "before: not again" in ward.log("archive")
+    assert refusals() == 1
+    assert city.query("archive", "SELECT count(*) FROM log WHERE action = 'filing_refused'") == [(1,)]
+    assert city.query("archive", "SELECT case_id FROM filings WHERE filing_id = ?", token) == [("",)]
+
+
+def test_city_filing_delivered_late_keeps_the_city_received_time(node_factory, tmp_path):
+    """The legal clock of a filed report starts when the city took it: a
+    filing the ward's intake gets two hours later (its clock moved) has
+    the city's time as the case's received time and its deadlines'
+    anchor; one eight days late is taken as at most seven days old."""
+    from federation_util import make_filing_city, filing_case
+    city, wards = make_filing_city(node_factory, tmp_path, codes=("31001",))
+    ward = wards["31001"]
+    key = apikey(city, "late-app")
+    hour = 3600 * 1000
+
+    def late(advance_ms):
+        ward.kill("intake")
+        resp = city_post(city, report(key, jurisdiction_id="31001"))
+        assert resp.status == 200, resp.body
+        token = resp.doc[0]["token"]
+        wait_for(lambda: f"request {token}" in ward.log("archive"), what="the ward tried its intake")
+        ward.advance(advance_ms)
+        ward.start("intake")
+        case = filing_case(city, token)
+        at_ms = city.query("archive", "SELECT at_ms FROM filings WHERE filing_id = ?", token)[0][0]
+        received = ward.query("intake", "SELECT received_ms FROM cases WHERE case_id = ?", case)[0][0]
+        filed = ward.query("intake", "SELECT min(at_ms) FROM log WHERE case_id = ?", case)[0][0]
+        due = ward.query("intake", "SELECT due_ms FROM deadlines WHERE case_id = ? AND name = 'inform_leaders'",
+                         case)[0][0]
+        return at_ms, received, filed, due
+
+    at_ms, received, filed, due = late(2 * hour)
+    assert filed >= at_ms + 2 * hour
+    assert received == at_ms and due == at_ms + 15 * 60 * 1000     # normal=15m from received
+    at_ms, received, filed, due = late(8 * 24 * hour)
+    assert received == filed - 7 * 24 * hour and due == received + 15 * 60 * 1000

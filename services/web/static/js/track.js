@@ -83,10 +83,14 @@ function draw () {
   $('#received').textContent = `${pt('track_received')} ${fmtTime(data.received_ms)}`
     + (data.ward_name ? ` · ${data.ward_name}` : '');
   const state = $('#state');
-  state.textContent = pending ? pt('track_pending', { ward: data.ward_name || data.ward || '' })
-    : stateLabel(data.state, data.state_label);
+  // ... or the ward refused it: final, said with the ward's reason
+  const refused = data.refused || null;
+  const ward = data.ward_name || data.ward || '';
+  state.textContent = refused ? pt('track_refused', { ward })
+    : pending ? pt('track_pending', { ward }) : stateLabel(data.state, data.state_label);
   state.dataset.state = pending ? 'pending' : data.state;
-  $('#state-help').textContent = pending ? pt('track_pending_help') : stateHelp(data.state);
+  $('#state-help').textContent = refused ? pt('track_refused_help', { reason: refused.reason || '' })
+    : pending ? pt('track_pending_help') : stateHelp(data.state);
 
   $('#result').hidden = !data.result_note;
   $('#result-note').textContent = data.result_note || '';

@@ -87,6 +87,17 @@ def test_compose_volumes_and_networks(compose):
     keys_init = services["keys-init"]
     assert any(v.startswith("keys:") for v in keys_init["volumes"])
     assert "keys init" in " ".join(keys_init["command"])
+    # without a shell (the image has none): one command, which also gives
+    # each node's volume its keys (--to OUT: OUT/city, OUT/<ward>)
+    command = keys_init["command"]
+    assert command[:3] == ["hotline", "keys", "init"] and "--to" in command, command
+    out = command[command.index("--to") + 1]
+    for node in ("city", "31001", "31002"):
+        assert f"keys-{node}:{out}/{node}" in keys_init["volumes"], keys_init["volumes"]
+    # nor does any healthcheck need one (exec form, not CMD-SHELL)
+    for name, service in services.items():
+        if "healthcheck" in service:
+            assert service["healthcheck"]["test"][0] == "CMD", name
 
 
 def test_compose_endpoints_resolve(compose):
@@ -366,8 +377,10 @@ def test_compose_web(compose):
     with open(os.path.join(DEPLOY, "deps.sh")) as f:
         runtime = re.search(r'RUNTIME_PKGS="([^"]+)"', f.read()).group(1).split()
     assert {"libjs-leaflet", "libjs-chart.js", "libsodium23", "liboath0"} <= set(runtime)
-    with open(os.path.join(DEPLOY, "docker-entrypoint.sh")) as f:
-        services_line = re.search(r'^SERVICES="([^"]+)"', f.read(), re.M).group(1).split()
+    # the image's entrypoint (C, no shell) knows the Makefile's SERVICES
+    assert re.search(r'^ENTRYPOINT \["/usr/local/bin/hotline-entrypoint"\]$', dockerfile, re.M)
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        services_line = re.search(r'^SERVICES\s*:=\s*(.+)$', f.read(), re.M).group(1).split()
     assert "web" in services_line
 
 

@@ -39,12 +39,30 @@
  *       BEFORE the batch and its cursor commit. Intake remembers a request
  *       id with its reply, so a redelivered batch (a killed archive, a cut
  *       link, an intake that did not answer: the batch fails and the hop
- *       redelivers it) files nothing twice. A refusal is logged, counted
- *       (hotline_federation_filings_refused_total) and dropped.
+ *       redelivers it) files nothing twice. The command carries the
+ *       city's receive time (the event's at_ms) as Command.received_ms:
+ *       the ward's intake makes it the new case's received_ms, the anchor
+ *       of the deadlines counted from "received" (the legal clock starts
+ *       when the city took the report, however late the ward gets it),
+ *       clamped to [now - HL_FILING_MAX_AGE_MS (7 days), now]; intake
+ *       takes received_ms only by its local door, with a filing id and no
+ *       Command.ward, and refuses it from anyone else.
+ *       Refused: when the ward's intake refuses the content (reply code
+ *       not OK, its procedure or the case's state), it writes ONE node-
+ *       level event HL_ACTION_FILING_REFUSED (request id: the filing id;
+ *       args code, reason, field; nothing of the report) and remembers the
+ *       refusal under the filing id, in the same transaction: a redelivery
+ *       is answered from memory and writes nothing more. Logged, counted
+ *       (hotline_federation_filings_refused_total). No answer, or
+ *       HL_UNAVAILABLE, is no refusal: the batch fails and comes again.
  *    4. The new case is the ward's own, in its log, and reaches the city in
  *       the ward's normal (redacted) stream; its submit event carries the
  *       filing id as its request id, so the city's archive fills in the
- *       filing's case_id when it applies it (query kind "filing").
+ *       filing's case_id when it applies it (query kind "filing"). A
+ *       filing_refused event comes the same way: the city marks the
+ *       filing refused (filings.refused_*, final; only one not filed, and
+ *       only from the ward it was filed at), and the web answers the
+ *       refusal (services/web/API.md, "Filing at a ward").
  */
 #ifndef FEDERATION_H_INCLUDED
 #define FEDERATION_H_INCLUDED

@@ -343,3 +343,27 @@ def test_city_form_files_at_the_ward_of_the_pin(node_factory, tmp_path):
     chosen = resp.json["tracking_url"].split("#", 1)[1]
     wait_for(lambda: web.get(f"/api/v1/public/track/{chosen}").json["case_id"], what="filed at 31001")
     assert wards["31001"].query("intake", "SELECT count(*) FROM cases") == [(1,)]
+
+
+def test_city_form_report_the_ward_refuses_is_tracked_as_refused(node_factory, tmp_path):
+    """A report the ward's intake refuses (its procedure lets no system
+    role submit): the city's tracking answer says, in Vietnamese, that the
+    ward did not take it and why, for good; nothing to rate."""
+    from federation_util import make_filing_city, ward_refusing_reports, filing_refused
+    city, wards = make_filing_city(node_factory, tmp_path, codes=("31001",),
+                                   ward_procedure=ward_refusing_reports(tmp_path))
+    web = Web(city)
+    body, ctype = multipart(REPORT + [("ward", "31001"), ("request_id", uuid.uuid4().hex)])
+    resp = post(city, "/api/v1/public/reports", body, ctype)
+    assert resp.status == 201, resp.body
+    token = resp.json["tracking_url"].split("#", 1)[1]
+    filing_id = city.query("archive", "SELECT filing_id FROM filings")[0][0]
+    filing_refused(city, filing_id)
+    track = web.get(f"/api/v1/public/track/{token}")
+    assert track.status == 200, track.body
+    t = track.json
+    assert t["pending"] is False and t["state"] == "refused" and t["case_id"] is None
+    assert "không tiếp nhận" in t["state_label"] and "may not submit" in t["refused"]["reason"]
+    assert "0912" not in track.body.decode()
+    assert web.post(f"/api/v1/public/track/{token}/rate", {"satisfied": True}).status == 409
+    assert wards["31001"].query("intake", "SELECT count(*) FROM cases") == [(0,)]

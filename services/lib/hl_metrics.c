@@ -55,7 +55,7 @@ static const s_known_t s_known [] = {
     { "hotline_federation_filed_total", S_COUNTER, false,
       "Ward: the city's filings (reports, a reporter's actions) our intake did since start." },
     { "hotline_federation_filings_refused_total", S_COUNTER, false,
-      "Ward: the city's filings refused (by intake, or not ours to take) and dropped since start." },
+      "Ward: the city's filings refused since start (by intake: told to the city; not ours to take: dropped)." },
     //  log consumers (routing, deadline-watcher, notification)
     { "hotline_consumer_cursor", S_GAUGE, false, "Last log seq this consumer applied." },
     { "hotline_consumer_lag", S_GAUGE, true,

@@ -337,6 +337,28 @@ def node_factory(tmp_path):
     assert not problems, "\n\n".join(problems)
 
 
+@pytest.fixture(scope="class")
+def class_node_factory(tmp_path_factory):
+    """node_factory for a class of independent tests that share one node:
+    starting a node's services costs 10-14 s under valgrind. Each test must
+    use its own data (unique names, keys, phones) and prove what it did by
+    counts before and after, never by "empty"; the node is stopped, and a
+    sanitizer or valgrind report fails (the last test's teardown), once
+    the class ends."""
+    nodes = []
+    tmp = tmp_path_factory.mktemp("shared")
+
+    def make(**kwargs):
+        node = Node(tmp, **kwargs)
+        nodes.append(node)
+        return node
+    yield make
+    problems = []
+    for node in nodes:
+        problems += node.stop()
+    assert not problems, "\n\n".join(problems)
+
+
 @pytest.fixture
 def ward(node_factory):
     """A ward node with intake and archive (the write path and the record)."""

@@ -7,6 +7,7 @@ import hashlib
 import http.client
 import json
 import os
+import sqlite3
 import struct
 import uuid
 
@@ -154,24 +155,74 @@ def test_public_report_with_photo_tracked_to_the_end(public_ward):
     assert node.show(case)["state"] == "closed"
 
 
-@pytest.mark.parametrize("name,body", [
-    ("elf named anh.jpg", lambda: multipart(REPORT, [("evidence", "anh.jpg", b"\x7fELF\x02\x01\x01" + b"\0" * 200)])),
-    ("11 MB", lambda: multipart(REPORT, [("evidence", "anh.jpg", JPEG + b"\0" * (11 * 1024 * 1024))])),
-    ("zero bytes", lambda: multipart(REPORT, [("evidence", "anh.jpg", b"")])),
-    ("1,000 parts", lambda: multipart(REPORT + [(f"x{i}", "1") for i in range(1000)])),
-    ("truncated", lambda: (lambda b: (b[0][:-40], b[1]))(multipart(REPORT, [("evidence", "anh.jpg", JPEG)]))),
-    ("filename with ../", lambda: multipart(REPORT, [("evidence", "../../anh.jpg", JPEG)])),
-    ("honeypot", lambda: multipart(REPORT + [("website", "http://spam")], [("evidence", "anh.jpg", JPEG)])),
-    ("six files", lambda: multipart(REPORT, [("evidence", f"{i}.jpg", JPEG + bytes([i])) for i in range(6)])),
-])
-def test_bad_uploads_refused_nothing_stored(web_ward, name, body):
-    node = web_ward
-    data, ctype = body()
-    resp = post(node, "/api/v1/public/reports", data, ctype)
-    assert 400 <= resp.status < 500, (name, resp.status, resp.body)
-    assert resp.json and resp.json["error"], resp.body       # a message, in Vietnamese
-    assert evidence_files(node) == [], name
-    assert cases(node) == 0
+def stored(node):
+    """Everything a public report leaves: evidence files (any, even a
+    half-written one), intake's log and cases, the archive's cases, web.db's
+    tracking tokens and counted submissions."""
+    web_db = os.path.join(node.data, "web.db")
+    web = {}
+    if os.path.exists(web_db):
+        conn = sqlite3.connect(f"file:{web_db}?mode=ro", uri=True, timeout=10)
+        try:
+            for table in ("public_tracking", "public_submissions"):
+                try:
+                    web[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                except sqlite3.OperationalError:
+                    web[table] = 0      # not created yet: nothing in it
+        finally:
+            conn.close()
+    return {"evidence": sorted(evidence_files(node)),
+            "intake log": node.query("intake", "SELECT count(*) FROM log")[0][0],
+            "intake cases": node.query("intake", "SELECT count(*) FROM cases")[0][0],
+            "archive cases": cases(node),
+            "web": {t: n for t, n in web.items() if n}}
+
+
+@pytest.fixture(scope="class")
+def upload_ward(class_node_factory):
+    """One ward (archive, intake, web) for every bad upload: each is refused
+    on its own, and each proves nothing stored by counts before and after."""
+    return class_node_factory(services=("archive", "intake", "web"),
+                              extra="web\n    timeout_s = 2\n").start()
+
+
+class TestBadUploads:
+    @pytest.mark.parametrize("name,body", [
+        ("elf named anh.jpg", lambda: multipart(REPORT, [("evidence", "anh.jpg", b"\x7fELF\x02\x01\x01" + b"\0" * 200)])),
+        ("11 MB", lambda: multipart(REPORT, [("evidence", "anh.jpg", JPEG + b"\0" * (11 * 1024 * 1024))])),
+        ("zero bytes", lambda: multipart(REPORT, [("evidence", "anh.jpg", b"")])),
+        ("1,000 parts", lambda: multipart(REPORT + [(f"x{i}", "1") for i in range(1000)])),
+        ("truncated", lambda: (lambda b: (b[0][:-40], b[1]))(multipart(REPORT, [("evidence", "anh.jpg", JPEG)]))),
+        ("filename with ../", lambda: multipart(REPORT, [("evidence", "../../anh.jpg", JPEG)])),
+        ("honeypot", lambda: multipart(REPORT + [("website", "http://spam")], [("evidence", "anh.jpg", JPEG)])),
+        ("six files", lambda: multipart(REPORT, [("evidence", f"{i}.jpg", JPEG + bytes([i])) for i in range(6)])),
+    ])
+    def test_bad_uploads_refused_nothing_stored(self, upload_ward, name, body):
+        node = upload_ward
+        before = stored(node)
+        data, ctype = body()
+        resp = post(node, "/api/v1/public/reports", data, ctype)
+        # refused for itself, not by the per-phone limit of a shared node
+        assert 400 <= resp.status < 500 and resp.status != 429, (name, resp.status, resp.body)
+        assert resp.json and resp.json["error"], resp.body       # a message, in Vietnamese
+        assert stored(node) == before, name
+
+    def test_good_upload_is_what_stored_counts(self, upload_ward):
+        """The control: stored() sees a report that is taken (so "equal
+        before and after" above can fail); waits for the archive, so no case
+        is still in flight when another test of the class counts."""
+        node = upload_ward
+        before = stored(node)
+        form = [(k, v) for k, v in REPORT if k != "phone"] + [("phone", "0912 000 417")]
+        data, ctype = multipart(form, [("evidence", "anh.jpg", JPEG)])
+        resp = post(node, "/api/v1/public/reports", data, ctype)
+        assert resp.status == 201, resp.body
+        wait_for(lambda: cases(node) == before["archive cases"] + 1, what="the report archived")
+        after = stored(node)
+        assert len(after["evidence"]) == len(before["evidence"]) + 1
+        assert after["intake cases"] == before["intake cases"] + 1
+        assert after["intake log"] > before["intake log"]
+        assert after["web"].get("public_tracking", 0) == before["web"].get("public_tracking", 0) + 1
 
 
 def test_public_config_is_the_officers_map_and_the_file_limits(node_factory):

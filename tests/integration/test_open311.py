@@ -21,11 +21,26 @@ ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00$")
 CODES = ["waste_water", "air_emissions", "solid_waste", "noise", "odour", "soil", "other"]
 
 
-@pytest.fixture
-def o311(node_factory):
-    node = node_factory(services=("archive", "intake", "web"),
-                        extra="open311\n    rate_per_min = 40\n").start()
-    return node
+@pytest.fixture(scope="class")
+def o311(class_node_factory):
+    """One ward (archive, intake, web) for the class TestAtAWard: its tests
+    use their own API keys and cases and compare before and after."""
+    return class_node_factory(services=("archive", "intake", "web"),
+                              extra="open311\n    rate_per_min = 40\n").start()
+
+
+def intake_cases(node):
+    return node.query("intake", "SELECT count(*) FROM cases")[0][0]
+
+
+def listed(node, query=""):
+    """The ids GET requests.json answers, once every case intake took is in
+    the archive (none of an earlier test still on its way)."""
+    wait_for(lambda: intake_cases(node) == node.query("archive", "SELECT count(*) FROM cases")[0][0],
+             what="the archive has every case")
+    resp = call(node, "GET", "requests.json" + ("?" + query if query else ""))
+    assert resp.status == 200, resp.body
+    return {r["service_request_id"] for r in resp.doc}
 
 
 def apikey(node, name):
@@ -103,183 +118,211 @@ def get_request(node, case_id, fmt="json"):
     return xml_items(resp.doc, "request")[0]
 
 
-def test_discovery_services_and_definitions(o311):
-    j, x = both(o311, "GET", "services")
-    assert j.status == 200 and x.status == 200
-    assert [s["service_code"] for s in j.doc] == CODES
-    for s in j.doc:
-        assert s["metadata"] is True and s["type"] == "realtime"
-        assert s["service_name"] and s["description"] and s["keywords"] and s["group"]
-    assert x.doc.tag == "services"
-    rows = xml_items(x.doc, "service")
-    assert [r["service_code"] for r in rows] == CODES
-    assert rows[0]["metadata"] == "true" and rows[0]["service_name"] == j.doc[0]["service_name"]
+class TestAtAWard:
+    """Tests that need a ward but not a fresh one: they share it."""
 
-    j, x = both(o311, "GET", "services/noise")
-    assert j.status == 200 and j.doc["service_code"] == "noise"
-    attrs = {a["code"]: a for a in j.doc["attributes"]}
-    assert set(attrs) == {"urgent", "scope", "polluter", "occurred"}
-    assert attrs["scope"]["datatype"] == "singlevaluelist"
-    assert [v["key"] for v in attrs["scope"]["values"]] == ["within_ward", "several_wards", "beyond_city"]
-    assert attrs["polluter"]["datatype"] == "string" and attrs["occurred"]["datatype"] == "datetime"
-    assert [a["order"] for a in j.doc["attributes"]] == [1, 2, 3, 4]
-    assert x.doc.tag == "service_definition" and x.doc.findtext("service_code") == "noise"
-    xattrs = x.doc.findall("attributes/attribute")
-    assert [a.findtext("code") for a in xattrs] == ["urgent", "scope", "polluter", "occurred"]
-    assert [v.findtext("key") for v in xattrs[1].findall("values/value")] == [
-        "within_ward", "several_wards", "beyond_city"]
-    assert_error(o311, "GET", "services/asbestos", 404)
+    def test_discovery_services_and_definitions(self, o311):
+        j, x = both(o311, "GET", "services")
+        assert j.status == 200 and x.status == 200
+        assert [s["service_code"] for s in j.doc] == CODES
+        for s in j.doc:
+            assert s["metadata"] is True and s["type"] == "realtime"
+            assert s["service_name"] and s["description"] and s["keywords"] and s["group"]
+        assert x.doc.tag == "services"
+        rows = xml_items(x.doc, "service")
+        assert [r["service_code"] for r in rows] == CODES
+        assert rows[0]["metadata"] == "true" and rows[0]["service_name"] == j.doc[0]["service_name"]
 
-    j, x = both(o311, "GET", "discovery")
-    assert j.doc["endpoints"][0]["specification"] == "http://wiki.open311.org/GeoReport_v2"
-    assert j.doc["endpoints"][0]["url"].endswith("/open311/v2")
-    assert x.doc.tag == "discovery"
-    assert [f.text for f in x.doc.findall("endpoints/endpoint/formats/format")] == ["text/xml", "application/json"]
+        j, x = both(o311, "GET", "services/noise")
+        assert j.status == 200 and j.doc["service_code"] == "noise"
+        attrs = {a["code"]: a for a in j.doc["attributes"]}
+        assert set(attrs) == {"urgent", "scope", "polluter", "occurred"}
+        assert attrs["scope"]["datatype"] == "singlevaluelist"
+        assert [v["key"] for v in attrs["scope"]["values"]] == ["within_ward", "several_wards", "beyond_city"]
+        assert attrs["polluter"]["datatype"] == "string" and attrs["occurred"]["datatype"] == "datetime"
+        assert [a["order"] for a in j.doc["attributes"]] == [1, 2, 3, 4]
+        assert x.doc.tag == "service_definition" and x.doc.findtext("service_code") == "noise"
+        xattrs = x.doc.findall("attributes/attribute")
+        assert [a.findtext("code") for a in xattrs] == ["urgent", "scope", "polluter", "occurred"]
+        assert [v.findtext("key") for v in xattrs[1].findall("values/value")] == [
+            "within_ward", "several_wards", "beyond_city"]
+        assert_error(o311, "GET", "services/asbestos", 404)
 
-
-def test_post_and_get_in_both_formats(o311):
-    key = apikey(o311, "fixmystreet")
-    # Vietnamese decomposed (NFD): combining marks must come back byte for byte
-    nfd = unicodedata.normalize("NFD", "Nước thải đen ngòm, mùi hôi thối <b>&</b> ")
-    assert nfd != unicodedata.normalize("NFC", nfd)
-    long_text = (nfd * 200)[:4000]
-    assert len(long_text) == 4000
-    first = post(o311, report(key, description=long_text, media_url="https://anh.example.vn/1.jpg",
-                              **{"attribute[urgent]": "true", "attribute[polluter]": "Cơ sở X",
-                                 "attribute[occurred]": "2026-01-05T08:30:00+07:00"}))
-    second = post(o311, report(key, service_code="noise", lat=None, long=None,
-                               address_string=unicodedata.normalize("NFD", "Tổ 5, phường An Biên"),
-                               phone=None, email=None, first_name=None, last_name=None), fmt="xml")
-    assert re.fullmatch(r"31001-\d{4}-\d{6}", first) and first != second
-
-    for fmt in ("json", "xml"):
-        r = get_request(o311, first, fmt)
-        assert r["service_request_id"] == first and r["status"] == "open"
-        assert r["service_code"] == "waste_water" and r["description"] == long_text
-        assert r["agency_responsible"] == "Phường An Biên"
-        assert r["media_url"] == "https://anh.example.vn/1.jpg"
-        assert float(r["lat"]) == pytest.approx(20.86) and float(r["long"]) == pytest.approx(106.68)
-        assert ISO.match(r["requested_datetime"]) and ISO.match(r["updated_datetime"])
-        assert r["address"] == "20.860000, 106.680000"
-    # JSON prints a coordinate with at most 7 decimals, trailing zeros
-    # trimmed: 20.86, not the double's 20.859999999999999
-    raw = call(o311, "GET", f"requests/{first}.json").body.decode()
-    assert re.search(r'"lat":20\.86[,}]', raw) and re.search(r'"long":106\.68[,}]', raw), raw[-300:]
-    r = get_request(o311, second, "xml")
-    assert r["address"] == unicodedata.normalize("NFD", "Tổ 5, phường An Biên") and r["lat"] is None
-
-    # Tokens map to the id
-    j, x = both(o311, "GET", f"tokens/{first}")
-    assert j.doc == [{"service_request_id": first, "token": first}]
-    assert xml_items(x.doc, "request") == [{"service_request_id": first, "token": first}]
-
-    # The list: by ids, by service_code, by dates, paging
-    j, x = both(o311, "GET", f"requests", None)
-    assert {r["service_request_id"] for r in j.doc} == {first, second}
-    assert {r["service_request_id"] for r in xml_items(x.doc, "request")} == {first, second}
-    j = call(o311, "GET", f"requests.json?service_request_id={second},{first}")
-    assert [r["service_request_id"] for r in j.doc] == [second, first]
-    j = call(o311, "GET", "requests.json?service_code=noise")
-    assert [r["service_request_id"] for r in j.doc] == [second]
-    j = call(o311, "GET", "requests.json?start_date=2001-01-01T00:00:00Z&end_date=2001-02-01T00:00:00Z")
-    assert j.doc == []
-    j = call(o311, "GET", "requests.json?page_size=1&page=2")
-    assert len(j.doc) == 1
-    j = call(o311, "GET", "requests.json?status=closed")
-    assert j.doc == []
-    j = call(o311, "GET", "requests.json?status=open&page_size=1")
-    assert len(j.doc) == 1
-
-    # No reporter identity in any GET
-    for path in ("requests.json", "requests.xml", f"requests/{first}.json", f"requests/{first}.xml"):
-        body = call(o311, "GET", path).body.decode()
-        for secret in ("0916", "588", "hang@example", "Hằng", "Nguyễn Thị", "phone", "email"):
-            assert secret not in body, (path, secret)
-    # ... and 8 decimals typed come back as 7
-    third = post(o311, report(key, lat="20.86123456", long="106.68000001"))
-    get_request(o311, third)
-    raw = call(o311, "GET", f"requests/{third}.json").body.decode()
-    assert re.search(r'"lat":20\.8612346[,}]', raw) and re.search(r'"long":106\.68[,}]', raw), raw[-300:]
+        j, x = both(o311, "GET", "discovery")
+        assert j.doc["endpoints"][0]["specification"] == "http://wiki.open311.org/GeoReport_v2"
+        assert j.doc["endpoints"][0]["url"].endswith("/open311/v2")
+        assert x.doc.tag == "discovery"
+        assert [f.text for f in x.doc.findall("endpoints/endpoint/formats/format")] == ["text/xml", "application/json"]
 
 
-def test_every_error(o311):
-    key = apikey(o311, "errors")
-    assert_error(o311, "POST", "requests", 403, report(None))
-    assert_error(o311, "POST", "requests", 403, report("0" * 64))
-    revoked = apikey(o311, "revoked")
-    subprocess.run([os.path.join(BUILD, "hotline"), "-c", o311.config, "apikey", "revoke", "revoked"],
-                   env=o311.env, check=True, capture_output=True)
-    assert_error(o311, "POST", "requests", 403, report(revoked))
-    for bad in ({"service_code": None}, {"service_code": "asbestos"}, {"lat": None},
-                {"lat": None, "long": None}, {"lat": "91"}, {"long": "abc"},
-                {"description": None}, {"description": "x" * 4001},
-                {"attribute[urgent]": "maybe"}, {"attribute[scope]": "planet"},
-                {"attribute[occurred]": "2026-02-30"}, {"attribute[colour]": "red"},
-                {"media_url": "file:///etc/passwd"}, {"phone": "12ab"},
-                {"phone": None, "email": None}, {"jurisdiction_id": "99999"}):
-        description = assert_error(o311, "POST", "requests", 400 if "jurisdiction_id" not in bad else 404,
-                                   report(key, **bad))
-        assert description
-    assert_error(o311, "POST", "requests", 400, report(key), content_type="application/json")
-    assert_error(o311, "GET", "requests/31001-2026-999999", 404)
-    assert_error(o311, "GET", "requests/not-a-case", 404)
-    assert_error(o311, "GET", "tokens/nope", 404)
-    for query in ("start_date=yesterday", "end_date=2026-13-01", "status=pending", "page_size=1001",
-                  "page=0", "service_code=asbestos", "service_request_id=x,y",
-                  "start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z"):
-        j = call(o311, "GET", "requests.json?" + query)
-        assert j.status == 400 and j.doc[0]["code"] == 400, (query, j.body)
-        x = call(o311, "GET", "requests.xml?" + query)
-        assert x.status == 400 and x.doc.find("error/code").text == "400"
-    assert_error(o311, "DELETE", "requests", 405)
-    assert_error(o311, "GET", "nothing", 404)
-    resp = call(o311, "GET", "services.html")
-    assert resp.status == 404 and resp.doc[0]["code"] == 404
-    # Nothing was stored by any of them
-    assert call(o311, "GET", "requests.json").doc == []
+    def test_post_and_get_in_both_formats(self, o311):
+        key = apikey(o311, "fixmystreet")
+        # what the shared ward lists already (other tests' cases): the lists
+        # below must be exactly these plus ours
+        before, noise_before, closed_before = (listed(o311, q) for q in ("", "service_code=noise",
+                                                                          "status=closed"))
+        # Vietnamese decomposed (NFD): combining marks must come back byte for byte
+        nfd = unicodedata.normalize("NFD", "Nước thải đen ngòm, mùi hôi thối <b>&</b> ")
+        assert nfd != unicodedata.normalize("NFC", nfd)
+        long_text = (nfd * 200)[:4000]
+        assert len(long_text) == 4000
+        first = post(o311, report(key, description=long_text, media_url="https://anh.example.vn/1.jpg",
+                                  **{"attribute[urgent]": "true", "attribute[polluter]": "Cơ sở X",
+                                     "attribute[occurred]": "2026-01-05T08:30:00+07:00"}))
+        second = post(o311, report(key, service_code="noise", lat=None, long=None,
+                                   address_string=unicodedata.normalize("NFD", "Tổ 5, phường An Biên"),
+                                   phone=None, email=None, first_name=None, last_name=None), fmt="xml")
+        assert re.fullmatch(r"31001-\d{4}-\d{6}", first) and first != second
 
-    # The per-key limit (40 a minute here), counted before the fields are
-    # read: a 429 within 81 tries (a new minute can only reset the count
-    # once), and another key unaffected
-    flood = apikey(o311, "flood")
-    statuses = [call(o311, "POST", "requests.json", report(flood, service_code=None)).status
-                for _ in range(81)]
-    assert 429 in statuses and statuses.index(429) >= 40 and set(statuses) == {400, 429}
-    other = apikey(o311, "other")
-    assert call(o311, "POST", "requests.json", report(other)).status == 200
+        for fmt in ("json", "xml"):
+            r = get_request(o311, first, fmt)
+            assert r["service_request_id"] == first and r["status"] == "open"
+            assert r["service_code"] == "waste_water" and r["description"] == long_text
+            assert r["agency_responsible"] == "Phường An Biên"
+            assert r["media_url"] == "https://anh.example.vn/1.jpg"
+            assert float(r["lat"]) == pytest.approx(20.86) and float(r["long"]) == pytest.approx(106.68)
+            assert ISO.match(r["requested_datetime"]) and ISO.match(r["updated_datetime"])
+            assert r["address"] == "20.860000, 106.680000"
+        # JSON prints a coordinate with at most 7 decimals, trailing zeros
+        # trimmed: 20.86, not the double's 20.859999999999999
+        raw = call(o311, "GET", f"requests/{first}.json").body.decode()
+        assert re.search(r'"lat":20\.86[,}]', raw) and re.search(r'"long":106\.68[,}]', raw), raw[-300:]
+        r = get_request(o311, second, "xml")
+        assert r["address"] == unicodedata.normalize("NFD", "Tổ 5, phường An Biên") and r["lat"] is None
+
+        # Tokens map to the id
+        j, x = both(o311, "GET", f"tokens/{first}")
+        assert j.doc == [{"service_request_id": first, "token": first}]
+        assert xml_items(x.doc, "request") == [{"service_request_id": first, "token": first}]
+
+        # The list: by ids, by service_code, by dates, paging
+        assert first not in before and second not in before
+        j, x = both(o311, "GET", f"requests", None)
+        assert {r["service_request_id"] for r in j.doc} == before | {first, second}
+        assert {r["service_request_id"] for r in xml_items(x.doc, "request")} == before | {first, second}
+        j = call(o311, "GET", f"requests.json?service_request_id={second},{first}")
+        assert [r["service_request_id"] for r in j.doc] == [second, first]
+        j = call(o311, "GET", "requests.json?service_code=noise")
+        assert {r["service_request_id"] for r in j.doc} == noise_before | {second}
+        assert {r["service_code"] for r in j.doc} == {"noise"}
+        j = call(o311, "GET", "requests.json?start_date=2001-01-01T00:00:00Z&end_date=2001-02-01T00:00:00Z")
+        assert j.doc == []
+        j = call(o311, "GET", "requests.json?page_size=1&page=2")
+        assert len(j.doc) == 1
+        j = call(o311, "GET", "requests.json?status=closed")
+        assert {r["service_request_id"] for r in j.doc} == closed_before
+        j = call(o311, "GET", "requests.json?status=open&page_size=1")
+        assert len(j.doc) == 1
+
+        # No reporter identity in any GET
+        for path in ("requests.json", "requests.xml", f"requests/{first}.json", f"requests/{first}.xml"):
+            body = call(o311, "GET", path).body.decode()
+            for secret in ("0916", "588", "hang@example", "Hằng", "Nguyễn Thị", "phone", "email"):
+                assert secret not in body, (path, secret)
+        # ... and 8 decimals typed come back as 7
+        third = post(o311, report(key, lat="20.86123456", long="106.68000001"))
+        get_request(o311, third)
+        raw = call(o311, "GET", f"requests/{third}.json").body.decode()
+        assert re.search(r'"lat":20\.8612346[,}]', raw) and re.search(r'"long":106\.68[,}]', raw), raw[-300:]
 
 
-def test_status_along_a_case_life(o311):
-    key = apikey(o311, "lifecycle")
-    case = post(o311, report(key))
-    r = get_request(o311, case)
-    assert r["status"] == "open" and r["status_notes"] is None and ISO.match(r["expected_datetime"])
+    def test_every_error(self, o311):
+        key = apikey(o311, "errors")
+        cases_before, listed_before = intake_cases(o311), listed(o311)
+        assert_error(o311, "POST", "requests", 403, report(None))
+        assert_error(o311, "POST", "requests", 403, report("0" * 64))
+        revoked = apikey(o311, "revoked")
+        subprocess.run([os.path.join(BUILD, "hotline"), "-c", o311.config, "apikey", "revoke", "revoked"],
+                       env=o311.env, check=True, capture_output=True)
+        assert_error(o311, "POST", "requests", 403, report(revoked))
+        for bad in ({"service_code": None}, {"service_code": "asbestos"}, {"lat": None},
+                    {"lat": None, "long": None}, {"lat": "91"}, {"long": "abc"},
+                    {"description": None}, {"description": "x" * 4001},
+                    {"attribute[urgent]": "maybe"}, {"attribute[scope]": "planet"},
+                    {"attribute[occurred]": "2026-02-30"}, {"attribute[colour]": "red"},
+                    {"media_url": "file:///etc/passwd"}, {"phone": "12ab"},
+                    {"phone": None, "email": None}, {"jurisdiction_id": "99999"}):
+            description = assert_error(o311, "POST", "requests", 400 if "jurisdiction_id" not in bad else 404,
+                                       report(key, **bad))
+            assert description
+        assert_error(o311, "POST", "requests", 400, report(key), content_type="application/json")
+        assert_error(o311, "GET", "requests/31001-2026-999999", 404)
+        assert_error(o311, "GET", "requests/not-a-case", 404)
+        assert_error(o311, "GET", "tokens/nope", 404)
+        for query in ("start_date=yesterday", "end_date=2026-13-01", "status=pending", "page_size=1001",
+                      "page=0", "service_code=asbestos", "service_request_id=x,y",
+                      "start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z"):
+            j = call(o311, "GET", "requests.json?" + query)
+            assert j.status == 400 and j.doc[0]["code"] == 400, (query, j.body)
+            x = call(o311, "GET", "requests.xml?" + query)
+            assert x.status == 400 and x.doc.find("error/code").text == "400"
+        assert_error(o311, "DELETE", "requests", 405)
+        assert_error(o311, "GET", "nothing", 404)
+        resp = call(o311, "GET", "services.html")
+        assert resp.status == 404 and resp.doc[0]["code"] == 404
+        # Nothing was stored by any of them
+        assert intake_cases(o311) == cases_before and listed(o311) == listed_before
 
-    def status_after(*args, closed=False, **kw):
-        o311.cli(*args, **kw)
-        want = "closed" if closed else "open"
-        wait_for(lambda: get_request(o311, case)["status"] == want
-                 and get_request(o311, case, "xml")["status"] == want, what=f"{args[0]} -> {want}")
+        # The per-key limit (40 a minute here), counted before the fields are
+        # read: a 429 within 81 tries (a new minute can only reset the count
+        # once), and another key unaffected
+        flood = apikey(o311, "flood")
+        statuses = [call(o311, "POST", "requests.json", report(flood, service_code=None)).status
+                    for _ in range(81)]
+        assert 429 in statuses and statuses.index(429) >= 40 and set(statuses) == {400, 429}
+        other = apikey(o311, "other")
+        assert call(o311, "POST", "requests.json", report(other)).status == 200
 
-    status_after("inform_leaders", case)
-    status_after("route", case, "--to", "ward")
-    status_after("assign", case, "--to", "division:lan")
-    status_after("verify", case, "--result", "accurate", "--note", "Đúng phản ánh")
-    status_after("contain", case, "--note", "Đã yêu cầu dừng xả")
-    status_after("resolve", case, "--note", "Cơ sở đã khắc phục", closed=True)
-    status_after("inform", case, "--channel", "phone", "--note", "Đã xử lý xong: cơ sở đã khắc phục",
-                 closed=True)
-    # The case was already closed after resolve: wait for the inform itself
-    # to reach the archive (intake acks before the archive applies it)
-    wait_for(lambda: get_request(o311, case)["status_notes"] is not None, what="inform archived")
-    for fmt in ("json", "xml"):
-        r = get_request(o311, case, fmt)
-        assert r["status_notes"] == "Đã xử lý xong: cơ sở đã khắc phục"
-        assert r["service_notice"]
-    status_after("close", case, closed=True)
-    assert call(o311, "GET", f"requests.json?status=closed").doc[0]["service_request_id"] == case
-    assert call(o311, "GET", f"requests.json?status=open").doc == []
-    status_after("reopen", case, "--note", "Người dân báo chưa khắc phục")
+
+    def test_status_along_a_case_life(self, o311):
+        key = apikey(o311, "lifecycle")
+        case = post(o311, report(key))
+        r = get_request(o311, case)
+        assert r["status"] == "open" and r["status_notes"] is None and ISO.match(r["expected_datetime"])
+
+        def status_after(*args, closed=False, **kw):
+            o311.cli(*args, **kw)
+            want = "closed" if closed else "open"
+            wait_for(lambda: get_request(o311, case)["status"] == want
+                     and get_request(o311, case, "xml")["status"] == want, what=f"{args[0]} -> {want}")
+
+        status_after("inform_leaders", case)
+        status_after("route", case, "--to", "ward")
+        status_after("assign", case, "--to", "division:lan")
+        status_after("verify", case, "--result", "accurate", "--note", "Đúng phản ánh")
+        status_after("contain", case, "--note", "Đã yêu cầu dừng xả")
+        status_after("resolve", case, "--note", "Cơ sở đã khắc phục", closed=True)
+        status_after("inform", case, "--channel", "phone", "--note", "Đã xử lý xong: cơ sở đã khắc phục",
+                     closed=True)
+        # The case was already closed after resolve: wait for the inform itself
+        # to reach the archive (intake acks before the archive applies it)
+        wait_for(lambda: get_request(o311, case)["status_notes"] is not None, what="inform archived")
+        for fmt in ("json", "xml"):
+            r = get_request(o311, case, fmt)
+            assert r["status_notes"] == "Đã xử lý xong: cơ sở đã khắc phục"
+            assert r["service_notice"]
+        status_after("close", case, closed=True)
+        closed = call(o311, "GET", f"requests.json?status=closed").doc
+        assert case in {r["service_request_id"] for r in closed} and {r["status"] for r in closed} == {"closed"}
+        opened = call(o311, "GET", f"requests.json?status=open").doc
+        assert case not in {r["service_request_id"] for r in opened}
+        assert {r["status"] for r in opened} <= {"open"}
+        status_after("reopen", case, "--note", "Người dân báo chưa khắc phục")
+
+
+    def test_idempotency_key_at_a_ward(self, o311):
+        key = apikey(o311, "retrying-app")
+        cases_before = intake_cases(o311)
+        form = report(key, idempotency_key="k-1")
+        first = post(o311, form)
+        assert post(o311, form) == first
+        # The header is the same key
+        resp = city_post(o311, report(key), key="k-1")
+        assert resp.status == 200 and resp.doc[0]["service_request_id"] == first
+        assert post(o311, report(key, idempotency_key="k-2")) != first
+        assert_error(o311, "POST", "requests", 400, report(key, idempotency_key=""))
+        assert_error(o311, "POST", "requests", 400, report(key, idempotency_key="x" * 129))
+        assert intake_cases(o311) == cases_before + 2
 
 
 # ----------------------------------------------------------------- at the city
@@ -368,20 +411,6 @@ def test_city_files_at_the_ward_and_the_token_gives_its_case(node_factory, tmp_p
         for secret in ("0916", "hang@example", "Hằng", "Nguyễn Thị"):
             assert secret not in body, (path, secret)
     assert_error(city, "GET", "tokens/file-" + "0" * 32, 404)
-
-
-def test_idempotency_key_at_a_ward(o311):
-    key = apikey(o311, "retrying-app")
-    form = report(key, idempotency_key="k-1")
-    first = post(o311, form)
-    assert post(o311, form) == first
-    # The header is the same key
-    resp = city_post(o311, report(key), key="k-1")
-    assert resp.status == 200 and resp.doc[0]["service_request_id"] == first
-    assert post(o311, report(key, idempotency_key="k-2")) != first
-    assert_error(o311, "POST", "requests", 400, report(key, idempotency_key=""))
-    assert_error(o311, "POST", "requests", 400, report(key, idempotency_key="x" * 129))
-    assert o311.query("intake", "SELECT count(*) FROM cases") == [(2,)]
 
 
 def test_city_filing_survives_kill_of_the_ward_intake_and_archive(node_factory, tmp_path):

@@ -772,7 +772,11 @@ hl_evidence_test (bool verbose)
     assert (s_count_files (tmp) == 0);
     assert (hl_evidence_has (evidence, ref));
     assert (!hl_evidence_has (evidence, "sha256:0000000000000000000000000000000000000000000000000000000000000000"));
-    assert (!hl_evidence_has (evidence, "../x"));
+    //  In a buffer, not a literal: gcc 12 at -O2 inlines the call and warns
+    //  (-Warray-bounds) that ref + 9 lies past a 5-byte literal, although
+    //  hl_evidence_ref_valid has refused it by then
+    char traversal [72] = "../x";
+    assert (!hl_evidence_has (evidence, traversal));
     //  Reading pieces of a stored file
     char piece [8];
     assert (hl_evidence_read (evidence, ref, 0, piece, 4) == 4 && memcmp (piece, "\xFF\xD8\xFF\xE0", 4) == 0);

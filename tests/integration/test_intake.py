@@ -90,13 +90,35 @@ BAD_FIELDS = [
 ]
 
 
-@pytest.mark.parametrize("fields,field", BAD_FIELDS, ids=[f for _, f in BAD_FIELDS])
-def test_bad_field_is_refused_and_nothing_stored(ward, fields, field):
-    result = ward.cli("submit", *_args(fields), check=False)
-    assert result.returncode == 2, result
-    assert field in result.stderr and result.stdout == ""
-    assert ward.query("intake", "SELECT count(*) FROM log WHERE case_id <> ''")[0][0] == 0
-    assert ward.query("intake", "SELECT count(*) FROM cases")[0][0] == 0
+@pytest.fixture(scope="class")
+def field_ward(class_node_factory):
+    """One ward (archive, intake) for every bad field: each refusal proves
+    nothing stored by counts before and after."""
+    return class_node_factory(services=("archive", "intake")).start()
+
+
+def _stored(ward):
+    return (ward.query("intake", "SELECT count(*) FROM log WHERE case_id <> ''")[0][0],
+            ward.query("intake", "SELECT count(*) FROM cases")[0][0])
+
+
+class TestBadFields:
+    @pytest.mark.parametrize("fields,field", BAD_FIELDS, ids=[f for _, f in BAD_FIELDS])
+    def test_bad_field_is_refused_and_nothing_stored(self, field_ward, fields, field):
+        before = _stored(field_ward)
+        result = field_ward.cli("submit", *_args(fields), check=False)
+        assert result.returncode == 2, result
+        assert field in result.stderr and result.stdout == ""
+        assert _stored(field_ward) == before
+
+    def test_good_fields_are_what_stored_counts(self, field_ward):
+        """The control: a taken report moves both counts (so "equal before
+        and after" above can fail)."""
+        log, cases = _stored(field_ward)
+        case = field_ward.cli("submit", *_args({})).stdout.strip()
+        assert case
+        after_log, after_cases = _stored(field_ward)
+        assert after_log > log and after_cases == cases + 1
 
 
 def _args(fields):

@@ -10,6 +10,7 @@
 #include "archive.h"
 #include "federation.h"
 #include "federation_guard.h"
+#include "evidence_link.h"
 
 //  Step 1 of archive.db: the schema of the last unversioned release
 static const char s_schema [] =
@@ -52,6 +53,9 @@ static const char s_schema [] =
 //    7  a ward's refusal to send the city a log behind its cursor
 //       (federation_guard.h)
 //    8  the city's filings at its wards (archive_filings.c)
+//    9  a refused filing (archive_filings.c)
+//    10 the evidence of forwarded cases: a ward's outbox of pieces, the
+//       city's files (evidence_link.h)
 static const hl_store_migration_t s_migrations [] = {
     { 1, s_schema, NULL },
     { 2, hl_deadline_schema, NULL },
@@ -62,6 +66,7 @@ static const hl_store_migration_t s_migrations [] = {
     { 7, federation_guard_schema, NULL },
     { 8, archive_filings_schema, NULL },
     { 9, NULL, archive_filings_add_refused },
+    { 10, evidence_link_schema, NULL },
     { 0, NULL, NULL }
 };
 
@@ -321,6 +326,10 @@ s_append (archive_t *self, const Hotline__Event *event, const uint8_t *data, siz
         return -1;
     if (s_update_case (self, event, data, size) || s_maybe_return (self, event))
         return -1;
+    //  Ward: a forwarded case's files leave with it (the case row and its
+    //  actions are current now)
+    if (!self->city && federation_queue_evidence (self->federation, event))
+        return -1;
     return 1;
 }
 
@@ -382,10 +391,12 @@ s_committed (archive_t *self, uint64_t seq_before)
 //  origin: who the log records as the events' origin (the authenticated
 //  stream, not what the payload claims; NULL: the payload's origin, for
 //  our own intake). returned: the city's events about the Department cases
-//  this ward forwarded
+//  this ward forwarded. each: items that are not events (a ward's evidence
+//  pieces), each applied by each (each_arg, item) instead
 static int
 s_apply_batch (archive_t *self, const char *stream, const char *origin,
-               const hl_hop_item_t *items, size_t count, bool returned)
+               const hl_hop_item_t *items, size_t count, bool returned,
+               int (*each) (void *, const hl_hop_item_t *), void *each_arg)
 {
     uint64_t seq_before = self->last_seq;
     bool returns_before = self->returns_queued;
@@ -399,7 +410,9 @@ s_apply_batch (archive_t *self, const char *stream, const char *origin,
     if (self->in_group? hl_store_exec (self->store, "SAVEPOINT batch"): hl_store_begin (self->store))
         return -1;
     int rc = 0;
-    for (size_t i = 0; i < count && rc == 0; i++) {
+    for (size_t i = 0; i < count && rc == 0 && each; i++)
+        rc = each (each_arg, &items [i]);
+    for (size_t i = 0; i < count && rc == 0 && !each; i++) {
         const char *reason = "malformed";
         Hotline__Event *event = hotline__event__unpack (NULL, items [i].size, items [i].data);
         if (!event || hl_msg_check (&event->base, &reason) || !event->origin || !*event->origin
@@ -495,14 +508,21 @@ archive_group_commit (void *arg)
 int
 archive_apply (void *arg, const char *stream, const hl_hop_item_t *items, size_t count)
 {
-    return s_apply_batch ((archive_t *) arg, stream, NULL, items, count, false);
+    return s_apply_batch ((archive_t *) arg, stream, NULL, items, count, false, NULL, NULL);
 }
 
 int
 archive_apply_from (archive_t *self, const char *stream, const hl_hop_item_t *items,
                     size_t count, bool returned)
 {
-    return s_apply_batch (self, stream, stream, items, count, returned);
+    return s_apply_batch (self, stream, stream, items, count, returned, NULL, NULL);
+}
+
+int
+archive_apply_each (archive_t *self, const char *stream, const hl_hop_item_t *items, size_t count,
+                    int (*each) (void *, const hl_hop_item_t *), void *each_arg)
+{
+    return s_apply_batch (self, stream, stream, items, count, false, each, each_arg);
 }
 
 //  The log, for consumers
@@ -634,6 +654,13 @@ s_sink_apply (void *arg, const char *key, const hl_hop_item_t *items, size_t cou
     return archive_apply_from ((archive_t *) arg, key, items, count, returned);
 }
 
+static int
+s_sink_apply_each (void *arg, const char *key, const hl_hop_item_t *items, size_t count,
+                   federation_item_fn *each, void *each_arg)
+{
+    return archive_apply_each ((archive_t *) arg, key, items, count, each, each_arg);
+}
+
 archive_t *
 archive_new (hl_service_t *service)
 {
@@ -677,7 +704,7 @@ archive_new (hl_service_t *service)
     self->city = streq (hl_service_role (service), "city");
     federation_sink_t sink = {
         service, self->store, self, archive_cursor, s_sink_apply, archive_group_begin,
-        archive_group_commit
+        archive_group_commit, s_sink_apply_each
     };
     self->federation = federation_new (&sink, loop);
     if (self->city)

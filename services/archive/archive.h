@@ -59,6 +59,13 @@ int archive_apply (void *arg, const char *stream, const hl_hop_item_t *items, si
 //  payload claims. returned: the city's events about our Department cases.
 int archive_apply_from (archive_t *self, const char *stream, const hl_hop_item_t *items,
                         size_t count, bool returned);
+//  Apply a batch of items that are not events (a ward's evidence pieces at
+//  the city): each (each_arg, item) for every item, then the cursor of
+//  stream, in one transaction, or in a savepoint of the open group, as for
+//  events. 0, or -1 when each did (nothing of the batch is kept in the
+//  store; it is redelivered).
+int archive_apply_each (archive_t *self, const char *stream, const hl_hop_item_t *items,
+                        size_t count, int (*each) (void *, const hl_hop_item_t *), void *each_arg);
 int archive_cursor (void *arg, const char *stream, uint64_t *cursor);
 //  hl_hop group commit (the city's ward links): batches of many wards in
 //  one transaction, each batch in a savepoint. 0 or -1.

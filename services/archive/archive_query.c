@@ -3,6 +3,7 @@
  */
 #include "hotline.h"
 #include "archive.h"
+#include "evidence_link.h"
 
 //  ---------------------------------------------------------------- the case list
 //
@@ -368,6 +369,11 @@ s_query_case (archive_t *self, const Hotline__Query *query, int *code, char *err
         return NULL;
     }
     json_object_set_new (result, "history", history);
+    //  City: the evidence files that reached it, for this case and the
+    //  ward case it was forwarded from (evidence_link.h)
+    if (streq (hl_service_role (archive_service (self)), "city"))
+        json_object_set_new (result, "evidence_files", evidence_link_files (store, query->case_id,
+            json_string_value (json_object_get (result, "origin_case"))));
     json_object_set_new (result, "deadlines", hl_deadline_json (store, query->case_id, now));
     //  What may be done next
     hl_procedure_t *procedure = hl_service_procedure (archive_service (self));

@@ -2,6 +2,7 @@
 #include "hotline.h"
 #include "federation.h"
 #include "federation_guard.h"
+#include "evidence_link.h"
 
 struct _federation_t {
     federation_sink_t sink;         //  the archive's callbacks
@@ -20,6 +21,8 @@ struct _federation_t {
     hl_hop_sender_t *to_wards;      //  city
     hl_client_t *intake;            //  ward: our intake, for the city's filings
     federation_guard_t *guard;      //  ward: refuses a log behind the city's cursor
+    evidence_link_t *evidence;      //  a forwarded case's files (evidence_link.h)
+    hl_hop_sender_t *evidence_to_city;  //  ward: the evidence stream
     bool acked_started;             //  ward metrics: the city's acknowledgements
     uint64_t acked_seen;
     int64_t wards_refreshed;        //  city metrics: when the per-ward gauges were set
@@ -383,6 +386,91 @@ federation_queue_filing (federation_t *self, const char *ward, const uint8_t *da
     return rc;
 }
 
+// ---------------------------------------------------------------- evidence
+
+//  The wards' evidence streams ("<ward>/evidence", evidence_link.h) come
+//  to the same bound receiver as their log streams: these wrap the log
+//  stream's callbacks and take the evidence streams aside
+
+//  A key may send its ward's evidence stream as it may send its log
+static bool
+s_authorize_ward (void *arg, const char *user_id, const char *stream)
+{
+    federation_t *self = (federation_t *) arg;
+    char ward [64];
+    if (!evidence_link_stream_ward (stream, ward, sizeof ward))
+        return s_authorize (arg, user_id, stream);
+    return self->sink.apply_each && s_authorize (arg, user_id, ward);
+}
+
+//  An evidence stream's credit: a few pieces (2 MiB), not the log's
+//  thousands of events
+static uint32_t
+s_window_ward (void *arg, const char *stream)
+{
+    (void) arg;
+    char ward [64];
+    return evidence_link_stream_ward (stream, ward, sizeof ward)? EVIDENCE_LINK_WINDOW: 0;
+}
+
+static int
+s_cursor_from_ward (void *arg, const char *stream, uint64_t *cursor)
+{
+    federation_t *self = (federation_t *) arg;
+    char ward [64], key [96];
+    if (!evidence_link_stream_ward (stream, ward, sizeof ward))
+        return s_cursor_ward (arg, stream, cursor);
+    snprintf (key, sizeof key, "evidence:%s", ward);
+    return self->sink.cursor (self->sink.arg, key, cursor);
+}
+
+typedef struct {
+    evidence_link_t *link;
+    const char *ward;
+} s_evidence_apply_t;
+
+static int
+s_apply_evidence_item (void *arg, const hl_hop_item_t *item)
+{
+    s_evidence_apply_t *apply = (s_evidence_apply_t *) arg;
+    return evidence_link_apply (apply->link, apply->ward, item);
+}
+
+static int
+s_apply_from_ward (void *arg, const char *stream, const hl_hop_item_t *items, size_t count)
+{
+    federation_t *self = (federation_t *) arg;
+    char ward [64], key [96];
+    if (!evidence_link_stream_ward (stream, ward, sizeof ward))
+        return s_apply_ward (arg, stream, items, count);
+    snprintf (key, sizeof key, "evidence:%s", ward);
+    s_evidence_apply_t apply = { self->evidence, ward };
+    return self->sink.apply_each (self->sink.arg, key, items, count, s_apply_evidence_item, &apply);
+}
+
+int
+federation_queue_evidence (federation_t *self, const Hotline__Event *event)
+{
+    return self && !self->city? evidence_link_queue (self->evidence, event): 0;
+}
+
+//  Ward: the evidence stream, beside the log stream on the same link (its
+//  own socket: a hop connection serves one stream)
+static int
+s_evidence_sender (federation_t *self, zloop_t *loop, const char *city, const hl_hop_opts_t *opts)
+{
+    hl_hop_opts_t evidence_opts = *opts;
+    evidence_opts.batch = EVIDENCE_LINK_WINDOW;
+    char stream [64];
+    evidence_link_stream_name (self->ward, stream, sizeof stream);
+    self->evidence_to_city = hl_hop_sender_new (loop, city, false, stream, evidence_link_fetch,
+                                                self->evidence, &evidence_opts);
+    if (!self->evidence_to_city)
+        return -1;
+    evidence_link_set_sender (self->evidence, self->evidence_to_city, loop);
+    return 0;
+}
+
 // ---------------------------------------------------------------- setup
 
 //  The return endpoint, by default two ports above the city's federation
@@ -480,6 +568,13 @@ federation_new (const federation_sink_t *sink, zloop_t *loop)
     self->procedure = hl_service_procedure (self->service);
     hl_hop_opts_t opts;
     hl_hop_opts_init (&opts);
+    //  Even a ward without a city queues its forwarded cases' files: they
+    //  go when a city is configured, as its log does
+    self->evidence = evidence_link_new (self->service, self->store);
+    if (!self->evidence) {
+        federation_destroy (&self);
+        return NULL;
+    }
 
     if (!self->city) {
         const char *city = hl_config_get (config, "endpoints/city", NULL);
@@ -523,9 +618,10 @@ federation_new (const federation_sink_t *sink, zloop_t *loop)
         //  batch, which the hop redelivers after a short delay, so the
         //  archive's loop is never held longer than one timeout
         self->intake = hl_client_new (hl_service_endpoint (self->service, "intake"), 3000, 1);
-        zcert_destroy (&city_cert);             //  the hop copied the key
+        int evidence = s_evidence_sender (self, loop, city, &opts);
+        zcert_destroy (&city_cert);             //  the hops copied the key
         free (city_return);
-        if (!self->to_city || !self->from_city) {
+        if (!self->to_city || !self->from_city || evidence) {
             federation_destroy (&self);
             return NULL;
         }
@@ -561,7 +657,7 @@ federation_new (const federation_sink_t *sink, zloop_t *loop)
         else
             hl_warn ("federation: PLAINTEXT ward links accepted (development only)");
         self->from_wards = hl_hop_receiver_new (loop, hl_service_bind_endpoint (self->service, "federation"),
-                                                true, NULL, s_apply_ward, s_cursor_ward, self, &opts);
+                                                true, NULL, s_apply_from_ward, s_cursor_from_ward, self, &opts);
         self->to_wards = hl_hop_sender_new (loop,
                                             hl_service_bind_endpoint (self->service, "federation_return"),
                                             true, "*", s_fetch_return, self, &opts);
@@ -569,7 +665,8 @@ federation_new (const federation_sink_t *sink, zloop_t *loop)
             federation_destroy (&self);
             return NULL;
         }
-        hl_hop_receiver_set_authorize (self->from_wards, s_authorize);
+        hl_hop_receiver_set_authorize (self->from_wards, s_authorize_ward);
+        hl_hop_receiver_set_window (self->from_wards, s_window_ward);
         //  One transaction (one fsync) for every ward batch waiting on the
         //  socket, rather than one per ward
         hl_hop_receiver_set_group (self->from_wards, s_group_begin, s_group_commit);
@@ -592,6 +689,8 @@ federation_destroy (federation_t **self_p)
         hl_hop_sender_destroy (&self->to_wards);
         hl_client_destroy (&self->intake);
         federation_guard_destroy (&self->guard);
+        hl_hop_sender_destroy (&self->evidence_to_city);
+        evidence_link_destroy (&self->evidence);
         hl_keyring_destroy (&self->keyring);
         zcert_destroy (&self->cert);
         free (self);
@@ -604,6 +703,8 @@ federation_notify (federation_t *self)
 {
     if (self && self->to_city)
         hl_hop_sender_notify (self->to_city);
+    if (self && self->evidence_to_city)
+        hl_hop_sender_notify (self->evidence_to_city);
 }
 
 void

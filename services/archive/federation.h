@@ -12,6 +12,10 @@
  *  City role:
  *    - receives every ward's stream on endpoints/federation (bound);
  *    - serves each ward its return stream on endpoints/federation_return.
+ *  Evidence: a ward's forwarded cases' files go to the city on a stream
+ *  of their own, "<ward code>/evidence", over the same link and keys
+ *  (evidence_link.h: what leaves, in pieces; the city checks each file's
+ *  SHA-256 before it shows it).
  *  Both directions use CurveZMQ: each ward has its own keypair; the city
  *  admits only the certificates in its allow directory, and the `ward`
  *  metadata of a certificate decides which ward code that key speaks for.
@@ -69,6 +73,10 @@
 
 typedef struct _federation_t federation_t;
 
+//  Applies one item of a batch that is not events (federation_sink_t
+//  apply_each). 0 or -1.
+typedef int (federation_item_fn) (void *arg, const hl_hop_item_t *item);
+
 //  What the federation needs of the store it links: the archive fills this
 //  in and passes it to federation_new. The federation calls only these (and
 //  reads the log, cases and return_outbox tables of store; a ward's
@@ -92,6 +100,13 @@ typedef struct {
     //  (hl_hop group commit, city). 0 or -1.
     int (*group_begin) (void *arg);
     int (*group_commit) (void *arg);
+    //  City: a batch of a ward's evidence stream, each item applied by
+    //  each (each_arg, item), in one transaction (or savepoint of the
+    //  group) with the cursor of key ("evidence:CODE"). 0, or -1 and
+    //  nothing kept in the store. NULL: the city takes no evidence streams
+    //  (refused at hello).
+    int (*apply_each) (void *arg, const char *key, const hl_hop_item_t *items, size_t count,
+                       federation_item_fn *each, void *each_arg);
 } federation_sink_t;
 
 //  Returns NULL on a configuration error (logged). When the node has no
@@ -101,6 +116,10 @@ federation_t *federation_new (const federation_sink_t *sink, zloop_t *loop);
 void federation_destroy (federation_t **self_p);
 //  New events in the archive's log (ward: send them on)
 void federation_notify (federation_t *self);
+//  Ward: inside the apply transaction, after an event of our own was
+//  appended and its case updated: queue the evidence files it makes leave
+//  the ward (evidence_link_queue). 0 or -1.
+int federation_queue_evidence (federation_t *self, const Hotline__Event *event);
 //  City: inside the apply transaction, after an event of a Department case
 //  linked to a ward was appended: queue it for that ward. 0 or -1.
 int federation_queue_return (federation_t *self, const Hotline__Event *event,

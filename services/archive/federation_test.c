@@ -146,7 +146,8 @@ s_side_start (s_side_t *side, zloop_t *loop, const char *dir)
     assert (side->service);
     federation_sink_t sink = {
         side->service, side->stub.store, &side->stub, s_stub_cursor, s_stub_apply,
-        s_stub_group_begin, s_stub_group_commit
+        s_stub_group_begin, s_stub_group_commit,
+        NULL        //  no evidence streams (test_evidence_federation.py runs them)
     };
     side->federation = federation_new (&sink, loop);
     assert (side->federation);

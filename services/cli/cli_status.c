@@ -116,6 +116,7 @@ s_queue_label (const char *name, char *buf, size_t size)
         { "hotline_open_cases", "open_cases" },
         { "hotline_federation_backlog", "city_backlog" },
         { "hotline_federation_oldest_unacked_age_seconds", "city_oldest_s" },
+        { "hotline_federation_evidence_backlog", "city_evidence_pieces" },
         { "hotline_consumer_lag", "lag" },
         { "hotline_deadline_pending_firings", "firings" },
         { "hotline_notifications_pending", "pending" },

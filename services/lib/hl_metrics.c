@@ -56,6 +56,15 @@ static const s_known_t s_known [] = {
       "Ward: the city's filings (reports, a reporter's actions) our intake did since start." },
     { "hotline_federation_filings_refused_total", S_COUNTER, false,
       "Ward: the city's filings refused since start (by intake: told to the city; not ours to take: dropped)." },
+    { "hotline_federation_evidence_backlog", S_GAUGE, true,
+      "Ward: pieces (256 KiB) of forwarded cases' evidence files the city has not acknowledged." },
+    { "hotline_federation_evidence_files_total", S_COUNTER, false,
+      "City: evidence files from the wards checked (SHA-256) and stored since start." },
+    { "hotline_federation_evidence_bytes_total", S_COUNTER, false,
+      "City: bytes of the evidence files from the wards stored since start." },
+    { "hotline_federation_evidence_refused_total", S_COUNTER, false,
+      "City: evidence pieces or files from the wards refused (malformed, another ward's case, a"
+      " hash that does not match, lost at the ward) since start." },
     //  log consumers (routing, deadline-watcher, notification)
     { "hotline_consumer_cursor", S_GAUGE, false, "Last log seq this consumer applied." },
     { "hotline_consumer_lag", S_GAUGE, true,

@@ -67,14 +67,22 @@ RULES = [
 ]
 
 
-@pytest.mark.parametrize("fields,variant,reason", RULES,
-                         ids=[f"{i}-{r[1]}" for i, r in enumerate(RULES)])
-def test_rules_decide_and_the_reason_is_recorded(node, fields, variant, reason):
-    case = node.submit(**fields)
-    inform(node, case)
-    assert routed(node, case) == [("system:routing", variant, reason)]
-    view = node.show(case)
-    assert view["state"] == ("forwarded" if variant == "department" else "routed_ward")
+@pytest.fixture(scope="class")
+def rules_node(class_node_factory):
+    """One node for every rule: each case is its own and routed on its own."""
+    return class_node_factory(services=NODE).start()
+
+
+class TestRules:
+    @pytest.mark.parametrize("fields,variant,reason", RULES,
+                             ids=[f"{i}-{r[1]}" for i, r in enumerate(RULES)])
+    def test_rules_decide_and_the_reason_is_recorded(self, rules_node, fields, variant, reason):
+        node = rules_node
+        case = node.submit(**fields)
+        inform(node, case)
+        assert routed(node, case) == [("system:routing", variant, reason)]
+        view = node.show(case)
+        assert view["state"] == ("forwarded" if variant == "department" else "routed_ward")
 
 
 def test_nothing_routes_before_the_leaders_are_informed(node):

@@ -198,34 +198,41 @@ def test_dates_with_offsets_are_honoured_and_the_rest_refused_with_reasons(utc_w
 SENTENCE = "Nước thải màu đen chảy ra kênh Xáng. "
 
 
-@pytest.mark.parametrize("name, unit", [
-    ("Vietnamese", None),
-    ("emoji", "\U0001F30A"),                     # 4 bytes each
-    ("combining marks", "e\u0302\u0323"),        # ệ decomposed: 3 code points
-])
-def test_limits_count_characters(utc_ward, name, unit):
-    ward = utc_ward
-    if unit is None:
-        exact = (SENTENCE * 200)[:4000]
-    else:
-        exact = (unit * 4000)[:4000]             # 4000 code points
-    assert len(exact) == 4000
-    case = ward.submit(description=exact)
-    ward.wait_archived(case)
-    assert ward.show(case)["report"]["description"] == exact
-    before = cases(ward)
-    result = ward.cli("submit", "--phone", "0912345678", "--type", "noise", "--location", "X",
-                      "--description", exact + "x", check=False)
-    assert result.returncode == 2
-    assert "4001 characters (at most 4000)" in result.stderr, result.stderr
-    # The node refuses it too, not only the CLI: the same check on the wire
-    code, error, fields = decode_reply(exchange(ward.endpoint, envelope_submit(
-        request_id=f"long-{name}", description=exact + "x")))
-    assert code == 400 and fields[0][0] == "description" and "4001 characters" in fields[0][1]
-    code, _, _ = decode_reply(exchange(ward.endpoint, envelope_submit(
-        request_id=f"fits-{name}", description=exact)))
-    assert code == 0
-    assert cases(ward) == before + 1
+@pytest.fixture(scope="class")
+def limits_ward(class_node_factory):
+    """One ward for the three alphabets: each counts its own cases."""
+    return class_node_factory(services=("archive", "intake"), env={"TZ": "UTC"}).start()
+
+
+class TestLimits:
+    @pytest.mark.parametrize("name, unit", [
+        ("Vietnamese", None),
+        ("emoji", "\U0001F30A"),                     # 4 bytes each
+        ("combining marks", "e\u0302\u0323"),        # ệ decomposed: 3 code points
+    ])
+    def test_limits_count_characters(self, limits_ward, name, unit):
+        ward = limits_ward
+        if unit is None:
+            exact = (SENTENCE * 200)[:4000]
+        else:
+            exact = (unit * 4000)[:4000]             # 4000 code points
+        assert len(exact) == 4000
+        case = ward.submit(description=exact)
+        ward.wait_archived(case)
+        assert ward.show(case)["report"]["description"] == exact
+        before = cases(ward)
+        result = ward.cli("submit", "--phone", "0912345678", "--type", "noise", "--location", "X",
+                          "--description", exact + "x", check=False)
+        assert result.returncode == 2
+        assert "4001 characters (at most 4000)" in result.stderr, result.stderr
+        # The node refuses it too, not only the CLI: the same check on the wire
+        code, error, fields = decode_reply(exchange(ward.endpoint, envelope_submit(
+            request_id=f"long-{name}", description=exact + "x")))
+        assert code == 400 and fields[0][0] == "description" and "4001 characters" in fields[0][1]
+        code, _, _ = decode_reply(exchange(ward.endpoint, envelope_submit(
+            request_id=f"fits-{name}", description=exact)))
+        assert code == 0
+        assert cases(ward) == before + 1
 
 
 def test_crlf_is_stored_and_shown_back_byte_exact(utc_ward):

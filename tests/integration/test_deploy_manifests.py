@@ -384,29 +384,89 @@ def test_compose_web(compose):
     assert "web" in services_line
 
 
+def web_container(docs, prefix):
+    """(the workload whose pod runs the web console, its pod spec, the container)."""
+    found = [(d, c) for d in docs if d["kind"] in ("StatefulSet", "Deployment")
+             for c in d["spec"]["template"]["spec"]["containers"] if c["args"] == ["web"]]
+    assert len(found) == 1, f"{prefix}web: {len(found)} web containers"
+    (workload, container), = found
+    return workload, workload["spec"]["template"]["spec"], container
+
+
 def test_k8s_web(k8s):
+    """The web console runs in the archive's pod (one replica: never two
+    writers of web.db), its Service selects that pod, and its ports are its
+    own."""
     for node, base in (("city", 7000), ("ward-31001", 7100)):
         prefix, docs = k8s[node]
-        deployments, services = by_kind(docs, "Deployment"), by_kind(docs, "Service")
-        claims = by_kind(docs, "PersistentVolumeClaim")
-        name = prefix + "web"
-        assert name in deployments and name in services, f"{node}: {name} missing"
-        spec = deployments[name]["spec"]
-        # one writer of web.db: never two pods at once
-        assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate"
-        pod = spec["template"]["spec"]
-        volumes = {v["name"]: v for v in pod["volumes"]}
-        claim = volumes["data"]["persistentVolumeClaim"]["claimName"]
-        assert claim in claims and claims[claim]["spec"]["accessModes"] == ["ReadWriteOnce"]
-        (container,) = pod["containers"]
-        assert container["args"] == ["web"]
+        services = by_kind(docs, "Service")
+        workload, pod, container = web_container(docs, prefix)
+        assert workload["kind"] == "StatefulSet" and workload["metadata"]["name"] == prefix + "archive", node
+        assert workload["spec"]["replicas"] == 1
+        assert prefix + "web" not in by_kind(docs, "Deployment"), f"{node}: a web pod of its own"
+        assert not by_kind(docs, "PersistentVolumeClaim"), f"{node}: a PVC outside the StatefulSets"
+        selector = services[prefix + "web"]["spec"]["selector"]
+        assert selector.items() <= pod_labels(workload).items(), f"{node}: web Service selects another pod"
         assert {"name": "data", "mountPath": "/var/lib/hotline"} in container["volumeMounts"]
         env = {e["name"]: e["value"] for e in container["env"]}
         assert endpoint(env["HOTLINE_BIND_WEB"])[1] == base + WEB_PORT
         assert env["HOTLINE_WEB_INSECURE_HTTP"] == "1"
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports == {"http": base + WEB_HTTP, "web": base + WEB_PORT}
-        assert {p["port"] for p in services[name]["spec"]["ports"]} == {base + WEB_HTTP, base + WEB_PORT}
+        assert {p["port"] for p in services[prefix + "web"]["spec"]["ports"]} == {base + WEB_HTTP, base + WEB_PORT}
+        # two containers of one pod: no port bound twice
+        all_ports = [p["containerPort"] for c in pod["containers"] for p in c.get("ports", [])]
+        assert len(all_ports) == len(set(all_ports)), f"{node}: {all_ports}"
+
+
+def pod_labels(workload):
+    return workload["spec"]["template"]["metadata"]["labels"]
+
+
+def evidence_storage(docs, service):
+    """What backs the data directory's evidence/ for the container running
+    `service`: ("pod", workload, volume) for a volume of that pod (a
+    volumeClaimTemplate or an emptyDir are the pod's own), ("claim", name,
+    access modes) for a PersistentVolumeClaim object."""
+    (found,) = [(d, c) for d in docs if d["kind"] in ("StatefulSet", "Deployment")
+                for c in d["spec"]["template"]["spec"]["containers"] if c["args"] == [service]]
+    workload, container = found
+    env = {e["name"]: e["value"] for e in container.get("env", [])}
+    assert "HOTLINE_NODE_DATA_DIR" not in env, "evidence/ follows the data dir: check it here"
+    evidence = "/var/lib/hotline/evidence"
+    mounts = [m for m in container["volumeMounts"]
+              if (evidence + "/").startswith(m["mountPath"].rstrip("/") + "/")]
+    assert mounts, f"{service}: nothing mounted at {evidence}"
+    mount = max(mounts, key=lambda m: len(m["mountPath"]))
+    assert not mount.get("readOnly") and not mount.get("subPath"), (service, mount)
+    volumes = {v["name"]: v for v in workload["spec"]["template"]["spec"].get("volumes", [])}
+    volume = volumes.get(mount["name"])
+    if volume and "persistentVolumeClaim" in volume:
+        claim = by_kind(docs, "PersistentVolumeClaim")[volume["persistentVolumeClaim"]["claimName"]]
+        return ("claim", claim["metadata"]["name"], tuple(claim["spec"]["accessModes"]))
+    return ("pod", workload["metadata"]["name"], mount["name"])
+
+
+def check_evidence_shared(docs):
+    """A node's web stores the evidence files its archive sends the city (a
+    ward), and serves what its archive received (the city): both must see
+    the same evidence/. One volume of one pod, or a PVC both mount that is
+    ReadWriteMany (a ReadWriteOnce PVC in two pods works only if they land
+    on the same machine)."""
+    web, archive = evidence_storage(docs, "web"), evidence_storage(docs, "archive")
+    assert web == archive, f"web's evidence/ is on {web}, the archive's on {archive}"
+    if web[0] == "claim":
+        assert "ReadWriteMany" in web[2], f"{web}: shared by two pods, not ReadWriteMany"
+    else:
+        (workload,) = [d for d in docs if d["kind"] in ("StatefulSet", "Deployment")
+                       and d["metadata"]["name"] == web[1]]
+        assert web[2] != "tmp" and not [v for v in workload["spec"]["template"]["spec"].get("volumes", [])
+                                        if v["name"] == web[2] and "emptyDir" in v], f"{web}: not persistent"
+
+
+def test_k8s_web_and_archive_share_evidence(k8s):
+    for node, (_, docs) in k8s.items():
+        check_evidence_shared(docs)
 
 
 # ---------------------------------------------------------------- hardening, secrets, policies
@@ -421,20 +481,23 @@ def pods(docs):
 def check_hardening(docs):
     version = re.search(r'#define HOTLINE_VERSION\s+"([^"]+)"',
                         open(os.path.join(ROOT, "services", "lib", "hotline.h")).read()).group(1)
-    seen = 0
+    seen = seen_containers = 0
     for name, _, spec in pods(docs):
         seen += 1
         assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
         assert spec["securityContext"]["runAsNonRoot"] is True, name
-        tmp = [v for v in spec["volumes"] if v["name"] == "tmp"]
-        assert tmp and tmp[0]["emptyDir"].get("medium") == "Memory", f"{name}: /tmp not in memory"
+        volumes = {v["name"]: v for v in spec["volumes"]}
         for c in spec["containers"]:
+            seen_containers += 1
+            (tmp,) = [m["name"] for m in c["volumeMounts"] if m["mountPath"] == "/tmp"]
+            assert volumes[tmp]["emptyDir"].get("medium") == "Memory", f"{name}/{c['name']}: /tmp not in memory"
             assert c["image"] == f"hotline:{version}", f"{name}: image {c['image']}, not the release's tag"
             assert c["startupProbe"]["httpGet"]["path"] == "/healthz", name
             ctx = c["securityContext"]
             assert ctx["readOnlyRootFilesystem"] and not ctx["allowPrivilegeEscalation"], name
             assert ctx["capabilities"]["drop"] == ["ALL"], name
-    assert seen == 6, seen
+    # five workloads, six containers (the web console is in the archive's pod)
+    assert (seen, seen_containers) == (5, 6), (seen, seen_containers)
 
 
 def test_k8s_hardening(k8s):
@@ -461,6 +524,11 @@ def check_secrets(docs, own):
             assert os.path.basename(secret["files"][key]) == f"{own}.cert_secret", (name, secret["files"])
         assert name.endswith("archive") or not any("secret" in v for v in spec.get("volumes", [])), \
             f"{name} mounts keys"
+        # in the archive's pod, only the archive container mounts them (not the web console)
+        secret_volumes = {v["name"] for v in spec.get("volumes", []) if "secret" in v}
+        for c in spec["containers"]:
+            mounted = {m["name"] for m in c.get("volumeMounts", [])} & secret_volumes
+            assert not mounted or c["args"] == ["archive"], f"{name}/{c['name']} mounts keys"
 
 
 def test_k8s_secrets_one_node_each(k8s):
@@ -520,6 +588,11 @@ def test_k8s_city_disruption_budgets(k8s):
         workload = next(d for d in docs if d["kind"] in ("StatefulSet", "Deployment") and d["metadata"]["name"] == name)
         assert selector == workload["spec"]["selector"]["matchLabels"], name
         assert budgets[name]["spec"]["minAvailable"] == 1
+    # and no budget selects nothing
+    for name, budget in budgets.items():
+        selector = budget["spec"]["selector"]["matchLabels"]
+        assert [d for d in docs if d["kind"] in ("StatefulSet", "Deployment")
+                and selector.items() <= pod_labels(d).items()], f"PodDisruptionBudget {name} selects no pod"
 
 
 # ---------------------------------------------------------------- a ward per overlay
@@ -561,6 +634,7 @@ def test_k8s_new_ward_overlays(scratch, k8s):
         check_hardening(docs)
         check_node_policies(docs)
         check_secrets(docs, f"ward-{code}")
+        check_evidence_shared(docs)
         config = by_kind(docs, "ConfigMap")
         with open(config["hotline-ward"]["files"]["ward.cfg"]) as f:
             cfg = f.read()

@@ -132,6 +132,7 @@ const hl_config_key_t hl_config_keys [] = {
     { "web/stream_recent",    "50",               "live stream: events a new client gets first (0-1000)" },
     { "web/stream_buffer",    "65536",            "live stream: bytes buffered per client before it is dropped" },
     { "web/stream_keepalive_s", "15",             "live stream: a comment line this often keeps proxies open" },
+    { "web/stream_nice",      "19",               "city: added to the nice of the HTTP threads, which deliver the live stream, so ingest goes first (0-19)" },
     { "web/dashboard_cache",  "32",               "the city dashboard's cached answers (0-4096)" },
     { "web/dashboard_cache_ms", "10000",          "how long a cached dashboard answer is served" },
     { "web/ward_areas",       "",                 "city: file of the wards it files reports at and their areas (CODE | NAME | LAT LON, ...); none: the two demo wards" },

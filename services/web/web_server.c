@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -42,6 +43,7 @@ struct _web_server_t {
     bool tls;
     size_t max_body;
     size_t max_headers;
+    int nice;                   //  added to the HTTP threads' nice (web/stream_nice)
     char *root;                 //  realpath of the pages' folder, or NULL
     char *vendor_leaflet;       //  realpath of /usr/share/javascript/leaflet, or NULL
     char *vendor_chart;
@@ -309,12 +311,41 @@ s_peer (struct MHD_Connection *connection, char *ip, size_t size)
         inet_ntop (AF_INET6, &((struct sockaddr_in6 *) info->client_addr)->sin6_addr, ip, (socklen_t) size);
 }
 
+//  At the city, MHD's threads deliver the live stream to every dashboard:
+//  bytes times dashboards, two thirds of the CPU the archive spends on
+//  ingesting the same events when 200 dashboards read a burst (tests/bench
+//  row 11). On a node whose services share the CPU, ingest must come
+//  first: each HTTP thread lowers its own priority (nice is per thread on
+//  Linux) when it takes its first request, so the stream thread, which
+//  must keep up with the archive's publisher, keeps the priority it started
+//  with. Measured with the archive and the web on one core: ingest with 200
+//  dashboards at 60-75% of ingest without at nice 0 or 10, 95-105% at 19
+//  (the dashboards then skip ahead: web_stream.c, s_after_batch). A thread
+//  cannot raise it back without privileges, and need not.
+static _Thread_local bool s_niced;
+
+static void
+s_nice (web_server_t *self)
+{
+    s_niced = true;
+    if (!self->nice)
+        return;
+    errno = 0;
+    int now = getpriority (PRIO_PROCESS, (id_t) gettid ());
+    int target = (errno? 0: now) + self->nice;
+    if (setpriority (PRIO_PROCESS, (id_t) gettid (), target < 19? target: 19))
+        hl_warn ("web: cannot lower an HTTP thread's priority (web/stream_nice = %d): %s",
+                 self->nice, strerror (errno));
+}
+
 static enum MHD_Result
 s_handler (void *cls, struct MHD_Connection *connection, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
     (void) version;
     web_server_t *self = (web_server_t *) cls;
+    if (!s_niced)
+        s_nice (self);
     s_request_t *state = (s_request_t *) *con_cls;
     if (!state) {
         //  Headers are in: check what can be checked before any body
@@ -454,15 +485,27 @@ web_server_new (hl_service_t *service, web_api_t *api)
     int64_t max_body = hl_config_int (config, "web/max_body", 1024 * 1024);
     int64_t header_memory = hl_config_int (config, "web/header_memory", 32768);
     int64_t max_headers = hl_config_int (config, "web/max_headers", 100);
+    //  The city's only: a ward's web streams nothing (s_nice)
+    int64_t nice = web_api_city (api)? hl_config_int (config, "web/stream_nice", 19): 0;
     if (threads < 1 || threads > 256 || connections < 1 || per_ip < 1 || timeout_s < 1
-    ||  max_body < 1 || max_body > 64 * 1024 * 1024 || header_memory < 4096 || max_headers < 1) {
+    ||  max_body < 1 || max_body > 64 * 1024 * 1024 || header_memory < 4096 || max_headers < 1
+    ||  nice < 0 || nice > 19) {
         fprintf (stderr, "hotline-web: web/threads (1-256), connection_limit, per_ip_limit, timeout_s, "
-                         "max_body (up to 64 MiB), header_memory (>= 4096) and max_headers must be positive\n");
+                         "max_body (up to 64 MiB), header_memory (>= 4096) and max_headers must be positive,"
+                         " stream_nice 0-19\n");
         web_server_destroy (&self);
         return NULL;
     }
     self->max_body = (size_t) max_body;
     self->max_headers = (size_t) max_headers;
+    self->nice = (int) nice;
+    //  MHD writes a chunked body (the live stream) from a buffer carved from
+    //  the connection's memory, about half of it: 13 KB sends with 32 KiB.
+    //  Sending is most of what the stream costs (perf: the TCP stack per
+    //  send), so at the city each connection has 96 KiB more, for 64 KB
+    //  sends: a quarter less CPU per byte streamed (tests/bench row 11:
+    //  1.0-1.1 -> 0.76-0.84 ms per MB to 200 dashboards)
+    size_t memory = (size_t) header_memory + (web_api_city (api)? 96 * 1024: 0);
 
     //  Where to listen, and whether that is allowed without TLS
     const char *endpoint = hl_service_bind_endpoint (service, "web");
@@ -545,7 +588,7 @@ web_server_new (hl_service_t *service, web_api_t *api)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int) connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) header_memory,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
         self->tls? MHD_OPTION_HTTPS_MEM_KEY: MHD_OPTION_END, self->key_pem,
         MHD_OPTION_HTTPS_MEM_CERT, self->cert_pem,

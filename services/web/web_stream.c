@@ -37,6 +37,8 @@
 #define S_COALESCE_MS       25      //  under load, one round of wake-ups per this: 200 dashboards
                                     //  woken per event cost 200 eventfd writes each (MHD's resume)
 #define S_RETRY_MS          2000    //  the browser's reconnection delay (SSE retry:)
+#define S_STALL_MS          2000    //  a client whose socket took nothing this long, with
+                                    //  bytes waiting, has stopped reading (s_after_batch)
 
 // ------------------------------------------------------------- 1. the ring
 
@@ -213,6 +215,7 @@ struct _s_client_t {
     bool live;                  //  served from the ring: its cursor is in it
     bool suspended;
     bool dropped;
+    int64_t took;               //  zclock_mono when MHD last asked for bytes (its socket took ours)
     unsigned epoch;
     char *chunk;                //  bytes not yet handed to MHD
     size_t size, sent, capacity;
@@ -322,6 +325,7 @@ s_reader (void *cls, uint64_t pos, char *buf, size_t max)
         pthread_mutex_unlock (&self->mutex);
         return MHD_CONTENT_READER_END_WITH_ERROR;
     }
+    client->took = zclock_mono ();
     if (client->sent == client->size) {
         client->sent = client->size = 0;
         s_fill (self, client);
@@ -359,16 +363,22 @@ s_client_free (void *cls)
 // ------------------------------------------------------------- 5. thread
 
 //  After a batch (under the lock): wake the parked; drop the clients the
-//  ring has passed (their cursor is below its floor: they stopped reading
-//  with a full buffer, or read too slowly to keep up)
+//  ring has passed that have stopped reading: bytes wait for them (not
+//  parked) and their socket has taken none for S_STALL_MS. One the ring
+//  passed only because this service fell behind (its HTTP threads yield
+//  to ingest when the CPU is short: web_server.c, s_nice), and that takes
+//  what it is given, is not dropped: its next fill is a "behind" snapshot
+//  (s_fill), what it would get by reconnecting, without the reconnection.
 static void
 s_after_batch (web_stream_t *self)
 {
+    int64_t now = zclock_mono ();
     for (s_client_t *client = (s_client_t *) zlistx_first (self->clients); client;
          client = (s_client_t *) zlistx_next (self->clients)) {
         if (client->dropped)
             continue;
-        if (client->live && client->cursor < self->ring.floor) {
+        if (client->live && client->cursor < self->ring.floor
+        &&  !client->suspended && now - client->took > S_STALL_MS) {
             client->dropped = true;
             hl_metrics_add (hl_metrics_default (), "hotline_web_stream_dropped_total", 1);
             if (!client->suspended && client->fd >= 0)

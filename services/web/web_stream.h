@@ -30,16 +30,20 @@
  *
  *  A dashboard that does not read fills its bounded buffer (one chunk of
  *  web/stream_buffer / 2 bytes here, and a socket send buffer of the same
- *  size); its cursor then stops, and when the ring moves past it the
- *  connection is dropped (the browser's EventSource reconnects and gets a
- *  snapshot). Nothing in the thread ever waits for a client: ingest at the
- *  city never sees one.
+ *  size); its cursor then stops, and when the ring moves past it, its
+ *  socket having taken nothing for 2 s, the connection is dropped (the
+ *  browser's EventSource reconnects and gets a snapshot). One the ring
+ *  passes while it reads (the HTTP threads run at a lower priority at the
+ *  city, web/stream_nice, and fall behind a burst when ingest needs the
+ *  CPU) gets the "behind" snapshot in its stream instead. Nothing in the
+ *  thread ever waits for a client: ingest at the city never sees one.
  *
  *  Config section web (defaults in brackets):
  *      stream_ring             events kept for resuming [4096]
  *      stream_recent           events in a snapshot [50]
  *      stream_buffer           bytes a dashboard may hold unsent [65536]
  *      stream_keepalive_s      keep-alive comment interval [15]
+ *      stream_nice             added to the HTTP threads' nice [19]
  *  Endpoints: monitor and snapshot (the city's base+8 and base+9).
  *  Metrics: hotline_web_stream_clients, hotline_web_stream_last_seq,
  *  hotline_web_stream_events_total, hotline_web_stream_snapshots_total,

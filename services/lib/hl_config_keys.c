@@ -128,7 +128,7 @@ const hl_config_key_t hl_config_keys [] = {
     { "web/public_window_s",  "3600",             "the citizens' form's rate-limit window" },
     { "web/public_max_per_ip", "20",              "citizens' reports from one address per window" },
     { "web/public_max_per_phone", "5",            "citizens' reports from one phone per window" },
-    { "web/stream_ring",      "4096",             "live stream: events kept for clients that reconnect (16-1000000)" },
+    { "web/stream_ring",      "65536",            "live stream: events kept for clients that reconnect (16-1000000)" },
     { "web/stream_recent",    "50",               "live stream: events a new client gets first (0-1000)" },
     { "web/stream_buffer",    "65536",            "live stream: bytes buffered per client before it is dropped" },
     { "web/stream_keepalive_s", "15",             "live stream: a comment line this often keeps proxies open" },

@@ -319,9 +319,11 @@ s_peer (struct MHD_Connection *connection, char *ip, size_t size)
 //  Linux) when it takes its first request, so the stream thread, which
 //  must keep up with the archive's publisher, keeps the priority it started
 //  with. Measured with the archive and the web on one core: ingest with 200
-//  dashboards at 60-75% of ingest without at nice 0 or 10, 95-105% at 19
-//  (the dashboards then skip ahead: web_stream.c, s_after_batch). A thread
-//  cannot raise it back without privileges, and need not.
+//  dashboards at 60-75% of ingest without at nice 0 or 10, 94-98% at 19:
+//  the dashboards fall behind during a burst and get the rest from the
+//  ring after it (web/stream_ring; past the ring, a "behind" snapshot:
+//  web_stream.c, s_after_batch). A thread cannot raise it back without
+//  privileges, and need not.
 static _Thread_local bool s_niced;
 
 static void

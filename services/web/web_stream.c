@@ -510,7 +510,7 @@ web_stream_new (hl_service_t *service)
 {
     assert (!s_default);
     hl_config_t *config = hl_service_config (service);
-    int64_t ring = hl_config_int (config, "web/stream_ring", 4096);
+    int64_t ring = hl_config_int (config, "web/stream_ring", 65536);
     int64_t recent = hl_config_int (config, "web/stream_recent", 50);
     int64_t buffer = hl_config_int (config, "web/stream_buffer", 65536);
     int64_t keepalive = hl_config_int (config, "web/stream_keepalive_s", 15);

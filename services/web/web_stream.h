@@ -39,7 +39,8 @@
  *  thread ever waits for a client: ingest at the city never sees one.
  *
  *  Config section web (defaults in brackets):
- *      stream_ring             events kept for resuming [4096]
+ *      stream_ring             events kept for resuming and for dashboards
+ *                              the HTTP threads fall behind in a burst [65536]
  *      stream_recent           events in a snapshot [50]
  *      stream_buffer           bytes a dashboard may hold unsent [65536]
  *      stream_keepalive_s      keep-alive comment interval [15]

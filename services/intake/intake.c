@@ -284,28 +284,38 @@ s_arg_name_valid (const char *name)
     return true;
 }
 
-//  Write the event, the case row, the deadlines and the request. -1 on a
-//  store error (the batch is rolled back).
+//  Append the event to the log, packed, under its seq and case ("" for a
+//  node-level event). 0, or -1 on a store error. The caller advances
+//  last_seq once its transaction is sure to commit.
 static int
-s_write_event (intake_t *self, Hotline__Event *event, const char *state_before)
+s_append_log (intake_t *self, Hotline__Event *event)
 {
     size_t size = hotline__event__get_packed_size (event);
-    uint8_t *buffer = (uint8_t *) zmalloc (size);
+    uint8_t *buffer = (uint8_t *) zmalloc (size? size: 1);
     hotline__event__pack (event, buffer);
     sqlite3_stmt *stmt = hl_store_prepare (self->store,
         "INSERT INTO log (seq, case_id, at_ms, event) VALUES (?, ?, ?, ?)");
     int rc = -1;
     if (stmt) {
         sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) event->seq);
-        sqlite3_bind_text (stmt, 2, event->case_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 2, event->case_id? event->case_id: "", -1, SQLITE_STATIC);
         sqlite3_bind_int64 (stmt, 3, event->at_ms);
         sqlite3_bind_blob (stmt, 4, buffer, (int) size, SQLITE_STATIC);
         rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
         sqlite3_reset (stmt);
     }
     free (buffer);
-    if (rc)
+    return rc;
+}
+
+//  Write the event, the case row, the deadlines and the request. -1 on a
+//  store error (the batch is rolled back).
+static int
+s_write_event (intake_t *self, Hotline__Event *event, const char *state_before)
+{
+    if (s_append_log (self, event))
         return -1;
+    sqlite3_stmt *stmt;
     if (!state_before) {
         stmt = hl_store_prepare (self->store,
             "INSERT OR FAIL INTO cases (case_id, state, regime, received_ms) VALUES (?, ?, ?, ?)");
@@ -323,7 +333,7 @@ s_write_event (intake_t *self, Hotline__Event *event, const char *state_before)
         sqlite3_bind_text (stmt, 1, event->to_state, -1, SQLITE_STATIC);
         sqlite3_bind_text (stmt, 2, event->case_id, -1, SQLITE_STATIC);
     }
-    rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
+    int rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
     sqlite3_reset (stmt);
     if (rc || hl_deadline_apply (self->store, self->procedure, event))
         return -1;
@@ -433,21 +443,7 @@ s_execute_filing (intake_t *self, Hotline__Request *request, Hotline__Reply *rep
     event.args = entry_ptrs;
     event.request_id = request->request_id;
     event.origin = (char *) hl_service_node (self->service);
-    size_t size = hotline__event__get_packed_size (&event);
-    uint8_t *buffer = (uint8_t *) zmalloc (size? size: 1);
-    hotline__event__pack (&event, buffer);
-    sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "INSERT INTO log (seq, case_id, at_ms, event) VALUES (?, '', ?, ?)");
-    int rc = -1;
-    if (stmt) {
-        sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) event.seq);
-        sqlite3_bind_int64 (stmt, 2, event.at_ms);
-        sqlite3_bind_blob (stmt, 3, buffer, (int) size, SQLITE_STATIC);
-        rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
-        sqlite3_reset (stmt);
-    }
-    free (buffer);
-    if (rc)
+    if (s_append_log (self, &event))
         return -1;
     self->last_seq = event.seq;
     reply->code = HL_OK;
@@ -679,21 +675,7 @@ s_write_filing_refusal (intake_t *self, Hotline__Request *request, Hotline__Repl
     event.args = entry_ptrs;
     event.request_id = request->request_id;
     event.origin = (char *) hl_service_node (self->service);
-    size_t size = hotline__event__get_packed_size (&event);
-    uint8_t *buffer = (uint8_t *) zmalloc (size? size: 1);
-    hotline__event__pack (&event, buffer);
-    sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "INSERT INTO log (seq, case_id, at_ms, event) VALUES (?, '', ?, ?)");
-    int rc = -1;
-    if (stmt) {
-        sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) event.seq);
-        sqlite3_bind_int64 (stmt, 2, event.at_ms);
-        sqlite3_bind_blob (stmt, 3, buffer, (int) size, SQLITE_STATIC);
-        rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
-        sqlite3_reset (stmt);
-    }
-    free (buffer);
-    if (rc)
+    if (s_append_log (self, &event))
         return -1;
     self->last_seq = event.seq;
     reply->seq = event.seq;
@@ -1101,21 +1083,9 @@ s_write_directory (intake_t *self)
         event.event_id = event_id;
         event.at_ms = hl_clock_now ();
         event.case_id = "";
-        size_t packed_size = hotline__event__get_packed_size (&event);
-        uint8_t *packed = (uint8_t *) zmalloc (packed_size);
-        hotline__event__pack (&event, packed);
         rc = hl_store_begin (self->store);
-        stmt = rc? NULL: hl_store_prepare (self->store,
-            "INSERT INTO log (seq, case_id, at_ms, event) VALUES (?, '', ?, ?)");
-        if (stmt) {
-            sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) event.seq);
-            sqlite3_bind_int64 (stmt, 2, event.at_ms);
-            sqlite3_bind_blob (stmt, 3, packed, (int) packed_size, SQLITE_STATIC);
-            rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
-            sqlite3_reset (stmt);
-        }
-        else
-            rc = -1;
+        if (rc == 0)
+            rc = s_append_log (self, &event);
         stmt = rc? NULL: hl_store_prepare (self->store,
             "INSERT INTO meta (key, value) VALUES ('directory', ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
@@ -1134,7 +1104,6 @@ s_write_directory (intake_t *self)
             hl_store_rollback (self->store);
             rc = -1;
         }
-        free (packed);
     }
     free (content);
     return rc;

@@ -48,9 +48,8 @@ s_trim (char *text)
     return text;
 }
 
-//  One decimal degree within [-limit, limit]: 0, or -1
-static int
-s_degree (const char *text, double limit, double *out)
+int
+hl_areas_degree (const char *text, double limit, double *out)
 {
     char *end;
     errno = 0;
@@ -76,7 +75,8 @@ s_ring (char *text, s_polygon_t *polygon, char *why, size_t size)
         }
         *space = 0;
         s_point_t point;
-        if (s_degree (pair, 90, &point.lat) || s_degree (s_trim (space + 1), 180, &point.lon)) {
+        if (hl_areas_degree (pair, 90, &point.lat)
+        ||  hl_areas_degree (s_trim (space + 1), 180, &point.lon)) {
             snprintf (why, size, "'%.20s %.20s' is not \"LAT LON\" in decimal degrees", pair, s_trim (space + 1));
             return -1;
         }

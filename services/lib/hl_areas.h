@@ -51,6 +51,10 @@ const char *hl_areas_name (hl_areas_t *self, const char *code);
 const char *hl_areas_find (hl_areas_t *self, double lat, double lon);
 //  [{"code", "name", "area": bool}], in the order of the text (caller decrefs)
 json_t *hl_areas_json (hl_areas_t *self);
+//  A coordinate as a plain decimal number ("20.86", "-106.5"; no exponent,
+//  no "nan") within [-limit, limit] into out: 0, or -1. The areas' text and
+//  Open311's lat/long are read alike.
+int hl_areas_degree (const char *text, double limit, double *out);
 
 void hl_areas_test (bool verbose);
 #endif

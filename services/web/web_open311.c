@@ -632,19 +632,6 @@ s_jurisdiction (web_open311_t *self, web_request_t *request, s_format_t format, 
 
 // ------------------------------------------------------------- 6. POST requests
 
-//  A coordinate: a plain decimal number within [-limit, limit]
-static int
-s_coordinate (const char *text, double limit, double *out)
-{
-    char *end;
-    errno = 0;
-    *out = strtod (text, &end);
-    if (end == text || *end || errno || !isfinite (*out) || *out < -limit || *out > limit
-    ||  strspn (text, "+-0123456789.") != strlen (text))
-        return -1;
-    return 0;
-}
-
 //  The fields a POST may carry: the specification's, nothing else
 static const char *s_post_fields [] = {
     "api_key", "jurisdiction_id", "service_code", "lat", "long", "address_string", "address_id",
@@ -698,7 +685,7 @@ s_post_report (web_request_t *request, s_format_t format, s_form_t *form, Hotlin
         return -1;
     }
     if (lat && *lat) {
-        if (s_coordinate (lat, 90, &report->latitude) || s_coordinate (lon, 180, &report->longitude)) {
+        if (hl_areas_degree (lat, 90, &report->latitude) || hl_areas_degree (lon, 180, &report->longitude)) {
             s_error (request, format, 400, "lat, long: độ thập phân (decimal degrees, WGS84)");
             return -1;
         }
@@ -1345,10 +1332,10 @@ web_open311_test (bool verbose)
     assert (s_format (".json", name, sizeof name, &format) == -1);
     //  Coordinates
     double value;
-    assert (s_coordinate ("20.86", 90, &value) == 0 && value > 20.85);
-    assert (s_coordinate ("-106.5", 180, &value) == 0);
-    assert (s_coordinate ("91", 90, &value) == -1 && s_coordinate ("nan", 90, &value) == -1);
-    assert (s_coordinate ("1e2", 180, &value) == -1 && s_coordinate ("", 90, &value) == -1);
+    assert (hl_areas_degree ("20.86", 90, &value) == 0 && value > 20.85);
+    assert (hl_areas_degree ("-106.5", 180, &value) == 0);
+    assert (hl_areas_degree ("91", 90, &value) == -1 && hl_areas_degree ("nan", 90, &value) == -1);
+    assert (hl_areas_degree ("1e2", 180, &value) == -1 && hl_areas_degree ("", 90, &value) == -1);
     //  XML of a JSON answer: the spec's element names
     web_xml_t *xml = web_xml_new ();
     json_t *json = json_pack ("[{s:s, s:n, s:b, s:[{s:s}]}]", "service_code", "noise", "account_id",

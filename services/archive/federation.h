@@ -131,7 +131,7 @@ void federation_notify_return (federation_t *self);
 //  stream. 0 or -1 (logged).
 int federation_queue_filing (federation_t *self, const char *ward, const uint8_t *data, size_t size);
 
-//  Selftest: a ward and a city in one process, with stub sinks (it lives
+//  Selftest: a ward and a city in one process, with recording sinks (it lives
 //  in federation_test.c)
 void federation_test (bool verbose);
 

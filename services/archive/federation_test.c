@@ -1,7 +1,7 @@
 /*  federation_test — the federation's selftest (federation.h), in a file of
  *  its own beside federation.c: a ward's and a city's federation in one
  *  process, plaintext over ipc://, each over a scratch store of its own
- *  with stub sinks (no archive: the sink is all the federation knows of
+ *  with recording sinks (no archive: the sink is all the federation knows of
  *  it). Run by `hotline-archive --selftest`, from the source tree's root.
  *
  *    1. redaction: the ward's log reaches the city without the reporter,
@@ -26,7 +26,7 @@
 #define S_WARD_CASE         "31001-2026-000001"
 
 //  A scratch archive for one side: the tables the federation reads, the
-//  stub sink's (got: what was applied, hop_cursor) and the guard's
+//  recording sink's (got: what was applied, hop_cursor) and the guard's
 static const char s_schema [] =
     "CREATE TABLE log (seq INTEGER PRIMARY KEY, case_id TEXT NOT NULL, at_ms INTEGER NOT NULL,"
     "  event BLOB NOT NULL);"
@@ -40,12 +40,12 @@ static const char s_schema [] =
 typedef struct {
     hl_store_t *store;
     bool in_group;
-} s_stub_t;
+} s_recorder_t;
 
 static int
-s_stub_cursor (void *arg, const char *key, uint64_t *cursor)
+s_recorder_cursor (void *arg, const char *key, uint64_t *cursor)
 {
-    s_stub_t *self = (s_stub_t *) arg;
+    s_recorder_t *self = (s_recorder_t *) arg;
     sqlite3_stmt *stmt = hl_store_prepare (self->store, "SELECT seq FROM hop_cursor WHERE stream = ?");
     assert (stmt);
     sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
@@ -57,9 +57,9 @@ s_stub_cursor (void *arg, const char *key, uint64_t *cursor)
 
 //  The batch and its cursor in one transaction (a savepoint in a group)
 static int
-s_stub_apply (void *arg, const char *key, const hl_hop_item_t *items, size_t count, bool returned)
+s_recorder_apply (void *arg, const char *key, const hl_hop_item_t *items, size_t count, bool returned)
 {
-    s_stub_t *self = (s_stub_t *) arg;
+    s_recorder_t *self = (s_recorder_t *) arg;
     if (hl_store_exec (self->store, self->in_group? "SAVEPOINT batch": "BEGIN IMMEDIATE"))
         return -1;
     int rc = 0;
@@ -92,17 +92,17 @@ s_stub_apply (void *arg, const char *key, const hl_hop_item_t *items, size_t cou
 }
 
 static int
-s_stub_group_begin (void *arg)
+s_recorder_group_begin (void *arg)
 {
-    s_stub_t *self = (s_stub_t *) arg;
+    s_recorder_t *self = (s_recorder_t *) arg;
     self->in_group = true;
     return hl_store_begin (self->store);
 }
 
 static int
-s_stub_group_commit (void *arg)
+s_recorder_group_commit (void *arg)
 {
-    s_stub_t *self = (s_stub_t *) arg;
+    s_recorder_t *self = (s_recorder_t *) arg;
     self->in_group = false;
     return hl_store_commit (self->store);
 }
@@ -111,21 +111,21 @@ s_stub_group_commit (void *arg)
 typedef struct {
     char name [32];
     hl_service_t *service;
-    s_stub_t stub;
+    s_recorder_t recorder;
     federation_t *federation;
 } s_side_t;
 
 static void
 s_side_start (s_side_t *side, zloop_t *loop, const char *dir)
 {
-    if (!side->stub.store) {
+    if (!side->recorder.store) {
         char path [PATH_MAX];
         snprintf (path, sizeof path, "%s/%s.db", dir, side->name);
-        side->stub.store = hl_store_new (path, NULL);
-        assert (side->stub.store);
-        if (hl_store_int (side->stub.store, "SELECT count(*) FROM sqlite_master", -1) == 0)
-            assert (hl_store_exec (side->stub.store, s_schema) == 0
-                 && hl_store_exec (side->stub.store, federation_guard_schema) == 0);
+        side->recorder.store = hl_store_new (path, NULL);
+        assert (side->recorder.store);
+        if (hl_store_int (side->recorder.store, "SELECT count(*) FROM sqlite_master", -1) == 0)
+            assert (hl_store_exec (side->recorder.store, s_schema) == 0
+                 && hl_store_exec (side->recorder.store, federation_guard_schema) == 0);
     }
     char cwd [PATH_MAX], cfg [PATH_MAX];
     assert (getcwd (cwd, sizeof cwd));
@@ -145,8 +145,8 @@ s_side_start (s_side_t *side, zloop_t *loop, const char *dir)
     side->service = hl_service_new ("archive", 3, argv);
     assert (side->service);
     federation_sink_t sink = {
-        side->service, side->stub.store, &side->stub, s_stub_cursor, s_stub_apply,
-        s_stub_group_begin, s_stub_group_commit,
+        side->service, side->recorder.store, &side->recorder, s_recorder_cursor, s_recorder_apply,
+        s_recorder_group_begin, s_recorder_group_commit,
         NULL        //  no evidence streams (test_evidence_federation.py runs them)
     };
     side->federation = federation_new (&sink, loop);
@@ -159,7 +159,7 @@ s_side_stop (s_side_t *side, bool store_too)
     federation_destroy (&side->federation);
     hl_service_destroy (&side->service);
     if (store_too)
-        hl_store_destroy (&side->stub.store);
+        hl_store_destroy (&side->recorder.store);
 }
 
 //  Append one event to a side's log (and, with a report, its case row),
@@ -167,13 +167,13 @@ s_side_stop (s_side_t *side, bool store_too)
 static int64_t
 s_log (s_side_t *side, Hotline__Event *event)
 {
-    int64_t seq = hl_store_int (side->stub.store, "SELECT coalesce (max (seq), 0) + 1 FROM log", -1);
+    int64_t seq = hl_store_int (side->recorder.store, "SELECT coalesce (max (seq), 0) + 1 FROM log", -1);
     assert (seq > 0);
     event->seq = (uint64_t) seq;
     size_t size = hotline__event__get_packed_size (event);
     uint8_t *data = (uint8_t *) zmalloc (size);
     hotline__event__pack (event, data);
-    sqlite3_stmt *stmt = hl_store_prepare (side->stub.store,
+    sqlite3_stmt *stmt = hl_store_prepare (side->recorder.store,
         "INSERT INTO log (seq, case_id, at_ms, event) VALUES (?, ?, ?, ?)");
     sqlite3_bind_int64 (stmt, 1, seq);
     sqlite3_bind_text (stmt, 2, event->case_id, -1, SQLITE_TRANSIENT);
@@ -182,7 +182,7 @@ s_log (s_side_t *side, Hotline__Event *event)
     assert (sqlite3_step (stmt) == SQLITE_DONE);
     sqlite3_reset (stmt);
     if (event->report) {
-        stmt = hl_store_prepare (side->stub.store, "INSERT INTO cases (case_id, report) VALUES (?, ?)");
+        stmt = hl_store_prepare (side->recorder.store, "INSERT INTO cases (case_id, report) VALUES (?, ?)");
         sqlite3_bind_text (stmt, 1, event->case_id, -1, SQLITE_TRANSIENT);
         sqlite3_bind_blob (stmt, 2, data, (int) size, SQLITE_TRANSIENT);
         assert (sqlite3_step (stmt) == SQLITE_DONE);
@@ -250,7 +250,7 @@ s_held (s_side_t *side, const char *key, const char *what)
 {
     char sql [160];
     snprintf (sql, sizeof sql, "SELECT %s FROM got WHERE key = '%s'", what, key);
-    return hl_store_int (side->stub.store, sql, -1);
+    return hl_store_int (side->recorder.store, sql, -1);
 }
 
 static bool
@@ -273,7 +273,7 @@ s_check_once (s_side_t *side, const char *key, int64_t n)
 static Hotline__Event *
 s_got (s_side_t *side, const char *key, int64_t seq, bool *has_phone)
 {
-    sqlite3_stmt *stmt = hl_store_prepare (side->stub.store, "SELECT event FROM got WHERE key = ? AND seq = ?");
+    sqlite3_stmt *stmt = hl_store_prepare (side->recorder.store, "SELECT event FROM got WHERE key = ? AND seq = ?");
     sqlite3_bind_text (stmt, 1, key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64 (stmt, 2, seq);
     assert (sqlite3_step (stmt) == SQLITE_ROW);
@@ -387,9 +387,9 @@ federation_test (bool verbose)
     dept.case_id = "31-2026-000001";
     dept.origin = "city";
     dept.ward = "31";
-    assert (hl_store_begin (city.stub.store) == 0);
+    assert (hl_store_begin (city.recorder.store) == 0);
     assert (federation_queue_return (city.federation, &dept, "31001", S_WARD_CASE) == 0);
-    assert (hl_store_commit (city.stub.store) == 0);
+    assert (hl_store_commit (city.recorder.store) == 0);
     federation_notify_return (city.federation);
     s_run (loop, s_ward_returned, &ward);
     assert (s_held (&ward, "city", "returned") == 1);
@@ -425,7 +425,7 @@ federation_test (bool verbose)
     s_log_change (&restored, S_WARD_CASE, "assign", "");
     s_refused_t refused = { &restored, 0 };
     s_run (loop, s_refused_more, &refused);
-    assert (hl_store_int (restored.stub.store, "SELECT city_cursor * 100 + ward_head"
+    assert (hl_store_int (restored.recorder.store, "SELECT city_cursor * 100 + ward_head"
                                                " FROM federation_diverged", -1) == 602);
     for (int i = 0; i < 6; i++)
         s_log_change (&restored, S_WARD_CASE, "assign", "");       //  seqs 3 to 8

@@ -135,6 +135,7 @@ const hl_config_key_t hl_config_keys [] = {
     { "web/stream_nice",      "19",               "city: added to the nice of the HTTP threads, which deliver the live stream, so ingest goes first (0-19)" },
     { "web/dashboard_cache",  "32",               "the city dashboard's cached answers (0-4096)" },
     { "web/dashboard_cache_ms", "10000",          "how long a cached dashboard answer is served" },
+    { "web/dashboard_burst_ms", "1000",           "after newer events, how long a cached dashboard answer is still served" },
     { "web/ward_areas",       "",                 "city: file of the wards it files reports at and their areas (CODE | NAME | LAT LON, ...); none: the two demo wards" },
 
     //  open311 (services/web/API.md, "Open311")

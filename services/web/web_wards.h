@@ -19,9 +19,14 @@
  *
  *  Many dashboards refetch after the same event, so the answers are cached
  *  (web/dashboard_cache, entries [32]) and reused while the city's stream
- *  has brought no new event (web_stream_last) and for at most
+ *  has brought no new event (web_stream_last), or, during a burst, while
+ *  younger than web/dashboard_burst_ms [1000], and for at most
  *  web/dashboard_cache_ms [10000]: one archive query serves them all, and
- *  the archive's loop, which also ingests, answers once.
+ *  the archive's loop, which also ingests, answers once. While one thread
+ *  asks the archive for a key, the others missing on it wait for that
+ *  answer. Every answer carries "as_of", the stream's last event when the
+ *  archive was asked; metrics hotline_web_dashboard_cache_hits_total and
+ *  _misses_total (the archive was asked).
  *
  *  Rules for callers:
  *  - Called by web_api_handle only, with a live session; each answers the
@@ -33,7 +38,7 @@
 #define WEB_WARDS_H_INCLUDED
 #include "web_api.h"
 
-//  Read web/dashboard_cache(_ms). 0, or -1 on a bad value (printed)
+//  Read web/dashboard_cache(_ms), dashboard_burst_ms. 0, or -1 on a bad value (printed)
 int web_wards_init (hl_service_t *service);
 void web_wards_shutdown (void);
 

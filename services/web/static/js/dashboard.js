@@ -10,6 +10,11 @@
 // A snapshot (a first connection, or one that was away too long) reloads
 // everything. While the connection is down the badge says "reconnecting";
 // the stream resumes where it stopped, with no event lost.
+//
+// During a burst the server answers from figures a little older than the
+// stream (each answer's as_of: the last event it includes). An answer older
+// than the last event this page saw asks once more, debounced as the events
+// are, so the page always ends showing figures that include that event.
 
 import { h, fill, $ } from './dom.js';
 import { t, actionLabel, fmtTime, isoDate } from './i18n.js';
@@ -33,6 +38,7 @@ let charts = null;
 let queue = null;
 let events = [];                // newest first
 let status = 'connecting';
+let lastSeq = 0;                // the last stream event seen
 
 // ------------------------------------------------------------------ period
 
@@ -85,7 +91,13 @@ function drawLive (freshSeq) {
   fill(list, events.map((e) => liveItem(e, freshSeq !== undefined && e.seq >= freshSeq)));
 }
 
+// Figures older than the last event seen: ask again (debounced)
+function stale (answer) {
+  return answer && answer.as_of < lastSeq;
+}
+
 function onEvent (e) {
+  if (e.seq > lastSeq) lastSeq = e.seq;
   events.unshift(e);
   if (events.length > LIVE_MAX) events.length = LIVE_MAX;
   drawLive(e.seq);
@@ -101,6 +113,7 @@ function onSnapshot (s) {
   events = (s.events || []).slice().reverse();
   drawLive();
   if (s.seq) $('#live-last').textContent = `#${s.seq}`;
+  if (s.seq > lastSeq) lastSeq = s.seq;
   if (!first || s.reason !== 'new') {
     note(s.reason === 'new' ? dt('stream_resumed') : dt('stream_reset'));
     reloadAll();
@@ -138,7 +151,11 @@ function scheduleCharts () {
 }
 
 async function loadCharts () {
-  try { charts.set(await api.get('/api/v1/charts', period())); } catch (e) { /* shown elsewhere */ }
+  try {
+    const d = await api.get('/api/v1/charts', period());
+    charts.set(d);
+    if (stale(d)) scheduleCharts();
+  } catch (e) { /* shown elsewhere */ }
 }
 
 async function loadMap () {
@@ -173,6 +190,7 @@ async function main () {
       if (names.size !== before) drawLive();
       queue.setWard(d.department_ward);
       $('#wards-updated').textContent = `${dt('updated')} ${fmtTime(d.now_ms).slice(-5)}`;
+      if (stale(d)) wards.touch(null);
     },
   });
   queue = departmentQueue($('#queue'), $('#queue-pager'), me);

@@ -123,6 +123,11 @@ void hl_hop_sender_set_authorize (hl_hop_sender_t *self, hl_hop_authorize_fn *fn
 void hl_hop_sender_notify (hl_hop_sender_t *self);
 //  Highest seq acknowledged by any receiver (connect mode: by the receiver).
 uint64_t hl_hop_sender_acked (hl_hop_sender_t *self);
+//  A bound sender: the highest cursor a receiver of stream has reported
+//  (what it applied durably; 0 before its first credit). Connect mode:
+//  hl_hop_sender_acked. Not from inside fetch (it walks the peers, as the
+//  pump that calls fetch does).
+uint64_t hl_hop_sender_acked_stream (hl_hop_sender_t *self, const char *stream);
 //  Number of receivers heard from within timeout.
 size_t hl_hop_sender_peers (hl_hop_sender_t *self);
 //  Optional: the newest seq in the source, reported to receivers as head

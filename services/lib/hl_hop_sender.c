@@ -621,6 +621,20 @@ hl_hop_sender_acked (hl_hop_sender_t *self)
     return self->acked;
 }
 
+uint64_t
+hl_hop_sender_acked_stream (hl_hop_sender_t *self, const char *stream)
+{
+    assert (self);
+    if (!self->bind)
+        return self->acked;
+    uint64_t cursor = 0;
+    for (s_txpeer_t *peer = (s_txpeer_t *) zhashx_first (self->peers); peer;
+         peer = (s_txpeer_t *) zhashx_next (self->peers))
+        if (peer->credited && streq (s_peer_stream (self, peer), stream) && peer->cursor > cursor)
+            cursor = peer->cursor;
+    return cursor;
+}
+
 size_t
 hl_hop_sender_peers (hl_hop_sender_t *self)
 {
@@ -741,6 +755,8 @@ hl_hop_sender_test (bool verbose)
         assert (hl_hop_receiver_head (pair.receiver, NULL) == N);
         assert (hl_hop_receiver_head (pair.receiver, "nope") == 0);
         assert (hl_hop_sender_peers (pair.sender) == 1);
+        assert (hl_hop_sender_acked_stream (pair.sender, "intake") == N);
+        assert (hl_hop_sender_acked_stream (pair.sender, "other") == 0);
 
         //  More items in the source: notify and they flow
         pair.src.n = N + 500;

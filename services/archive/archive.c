@@ -56,6 +56,7 @@ static const char s_schema [] =
 //    9  a refused filing (archive_filings.c)
 //    10 the evidence of forwarded cases: a ward's outbox of pieces, the
 //       city's files (evidence_link.h)
+//    11 the city's filings' files, queued per ward (evidence_link.h)
 static const hl_store_migration_t s_migrations [] = {
     { 1, s_schema, NULL },
     { 2, hl_deadline_schema, NULL },
@@ -67,6 +68,7 @@ static const hl_store_migration_t s_migrations [] = {
     { 8, archive_filings_schema, NULL },
     { 9, NULL, archive_filings_add_refused },
     { 10, evidence_link_schema, NULL },
+    { 11, evidence_link_filings_schema, NULL },
     { 0, NULL, NULL }
 };
 
@@ -260,9 +262,10 @@ s_maybe_return (archive_t *self, const Hotline__Event *event)
 }
 
 //  City: our intake's filing at a ward (federation.h, "Filing"): recorded,
-//  and queued whole on that ward's return stream, in this transaction. A
-//  "file" event anywhere else (a ward's stream: wards file nothing at the
-//  city) stays in the log as it came and does nothing. 0 or -1.
+//  and queued whole on that ward's return stream (its files on that ward's
+//  evidence stream), in this transaction. A "file" event anywhere else (a
+//  ward's stream: wards file nothing at the city) stays in the log as it
+//  came and does nothing. 0 or -1.
 static int
 s_filing (archive_t *self, const Hotline__Event *event, const uint8_t *data, size_t size,
           const char *origin)
@@ -275,7 +278,7 @@ s_filing (archive_t *self, const Hotline__Event *event, const uint8_t *data, siz
         return 0;
     }
     if (archive_filings_queued (self, event)
-    ||  federation_queue_filing (self->federation, event->ward, data, size))
+    ||  federation_queue_filing (self->federation, event, data, size))
         return -1;
     self->returns_queued = true;
     return 0;

@@ -9,6 +9,15 @@
 #include "evidence_link.h"
 #include <inttypes.h>
 
+//  archive.db's step 11: the city's filings' files, per ward (released:
+//  the ward has the file, the city's copy is gone or kept for a case)
+const char evidence_link_filings_schema [] =
+    "CREATE TABLE IF NOT EXISTS evidence_return ("
+    "  ward TEXT NOT NULL, seq INTEGER NOT NULL, case_id TEXT NOT NULL, ref TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL, at INTEGER NOT NULL, size INTEGER NOT NULL,"
+    "  total INTEGER NOT NULL, released INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (ward, seq));"
+    "CREATE INDEX IF NOT EXISTS evidence_return_sha ON evidence_return (sha256, released);";
+
 const char evidence_link_schema [] =
     "CREATE TABLE IF NOT EXISTS evidence_outbox ("
     "  seq INTEGER PRIMARY KEY, case_id TEXT NOT NULL, ref TEXT NOT NULL,"
@@ -36,6 +45,7 @@ struct _evidence_link_t {
     int64_t filled_at;          //  monotonic ms of the last refill
     int timer;                  //  a wake-up armed (zloop timer id), or 0
     uint64_t city_cursor;       //  the highest cursor the city asked from (fetch's after)
+    hl_hop_sender_t *return_sender; //  city: serves the wards their filings' files
     hl_ratelimit_t rl_behind;   //  ward: the outbox is behind the city's cursor
     hl_ratelimit_t rl_bad;      //  city: a ward's bad pieces, one line a second
 };
@@ -63,6 +73,12 @@ evidence_link_new (hl_service_t *service, hl_store_t *store)
         hl_metrics_add (self->metrics, "hotline_federation_evidence_files_total", 0);
         hl_metrics_add (self->metrics, "hotline_federation_evidence_bytes_total", 0);
         hl_metrics_add (self->metrics, "hotline_federation_evidence_refused_total", 0);
+        hl_metrics_add (self->metrics, "hotline_federation_filing_evidence_sent_total", 0);
+    }
+    else {
+        hl_metrics_add (self->metrics, "hotline_federation_filing_evidence_files_total", 0);
+        hl_metrics_add (self->metrics, "hotline_federation_filing_evidence_bytes_total", 0);
+        hl_metrics_add (self->metrics, "hotline_federation_filing_evidence_refused_total", 0);
     }
     if (!self->evidence)
         evidence_link_destroy (&self);
@@ -121,6 +137,41 @@ s_forwarded (evidence_link_t *self, const char *case_id, bool *forwarded)
     return rc == SQLITE_ROW || rc == SQLITE_DONE? 0: -1;
 }
 
+//  Queue the pieces of the stored file sha256 (bytes long) as seq + 1,
+//  seq + 2 ...: in the ward's evidence_outbox (to: NULL), or on the
+//  city's stream to ward to (evidence_return). 0 or -1 (logged)
+static int
+s_insert_pieces (evidence_link_t *self, const char *to, int64_t seq, const char *case_id,
+                 const char *ref, const char *sha256, size_t bytes)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (self->store, to?
+        "INSERT INTO evidence_return (seq, case_id, ref, sha256, at, size, total, ward)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)":
+        "INSERT INTO evidence_outbox (seq, case_id, ref, sha256, at, size, total)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)");
+    if (!stmt)
+        return -1;
+    for (size_t at = 0; at < bytes; at += EVIDENCE_LINK_CHUNK) {
+        size_t size = bytes - at < EVIDENCE_LINK_CHUNK? bytes - at: EVIDENCE_LINK_CHUNK;
+        sqlite3_bind_int64 (stmt, 1, ++seq);
+        sqlite3_bind_text (stmt, 2, case_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 3, ref, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 4, sha256, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) at);
+        sqlite3_bind_int64 (stmt, 6, (sqlite3_int64) size);
+        sqlite3_bind_int64 (stmt, 7, (sqlite3_int64) bytes);
+        if (to)
+            sqlite3_bind_text (stmt, 8, to, -1, SQLITE_STATIC);
+        int rc = sqlite3_step (stmt);
+        sqlite3_reset (stmt);
+        if (rc != SQLITE_DONE) {
+            hl_error ("evidence: cannot queue %s: %s", case_id, hl_store_error (self->store));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 //  Queue one file of a forwarded case (once per case): its outgoing copy,
 //  in pieces. 0 (queued, or it cannot leave: logged), -1 on an error
 static int
@@ -156,27 +207,8 @@ s_queue_file (evidence_link_t *self, const char *case_id, const char *ref)
     //  cursor + 1 next, so no gap shows)
     if (seq >= 0 && (uint64_t) seq < self->city_cursor)
         seq = (int64_t) self->city_cursor;
-    stmt = hl_store_prepare (self->store,
-        "INSERT INTO evidence_outbox (seq, case_id, ref, sha256, at, size, total)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)");
-    if (seq < 0 || !stmt)
+    if (seq < 0 || s_insert_pieces (self, NULL, seq, case_id, ref, out, bytes))
         return -1;
-    for (size_t at = 0; at < bytes; at += EVIDENCE_LINK_CHUNK) {
-        size_t size = bytes - at < EVIDENCE_LINK_CHUNK? bytes - at: EVIDENCE_LINK_CHUNK;
-        sqlite3_bind_int64 (stmt, 1, ++seq);
-        sqlite3_bind_text (stmt, 2, case_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text (stmt, 3, ref, -1, SQLITE_STATIC);
-        sqlite3_bind_text (stmt, 4, out, -1, SQLITE_STATIC);
-        sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) at);
-        sqlite3_bind_int64 (stmt, 6, (sqlite3_int64) size);
-        sqlite3_bind_int64 (stmt, 7, (sqlite3_int64) bytes);
-        rc = sqlite3_step (stmt);
-        sqlite3_reset (stmt);
-        if (rc != SQLITE_DONE) {
-            hl_error ("evidence: cannot queue %s: %s", case_id, hl_store_error (self->store));
-            return -1;
-        }
-    }
     hl_log (HL_INFO, case_id, "evidence %.19s... queued for the city (%zu bytes)", out, bytes);
     return 0;
 }
@@ -272,25 +304,18 @@ s_allowance (evidence_link_t *self)
     return self->tokens;
 }
 
-int
-evidence_link_fetch (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_item_t *items)
+//  The rows of a prepared, bound SELECT seq, case_id, ref, sha256, at,
+//  size, total: one hotline.EvidenceChunk each into items, the bytes read
+//  from the stored file now. limited: under the ward's rate limit. The
+//  count, or -1 (nothing left in items)
+static int
+s_fetch_rows (evidence_link_t *self, sqlite3_stmt *stmt, bool limited, hl_hop_item_t *items)
 {
-    (void) stream;
-    evidence_link_t *self = (evidence_link_t *) arg;
-    if (after > self->city_cursor)
-        self->city_cursor = after;
-    double allowed = self->rate? s_allowance (self): 0;
-    sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "SELECT seq, case_id, ref, sha256, at, size, total FROM evidence_outbox"
-        " WHERE seq > ? ORDER BY seq LIMIT ?");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) after);
-    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) max);
+    double allowed = limited? s_allowance (self): 0;
     int count = 0, rc;
     while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
         size_t size = (size_t) sqlite3_column_int64 (stmt, 5);
-        if (self->rate && (double) size > allowed) {
+        if (limited && (double) size > allowed) {
             //  Over the rate: the rest waits until the bucket holds a piece
             if (!self->timer && self->loop) {
                 size_t wait = (size_t) (((double) size - allowed) * 1000.0 / (double) self->rate) + 1;
@@ -309,7 +334,7 @@ evidence_link_fetch (void *arg, const char *stream, uint64_t after, size_t max, 
         uint8_t *data = (uint8_t *) zmalloc (size? size: 1);
         ssize_t got = hl_evidence_read (self->evidence, chunk.sha256, chunk.offset, data, size);
         if (got < 0 || (size_t) got != size) {
-            //  Deleted or cut at this ward: said so, so the city drops the
+            //  Deleted or cut here: said so, so the receiver drops the
             //  file rather than the stream stalling on it forever
             hl_log (HL_ERROR, chunk.case_id, "evidence %.19s... cannot be read at %" PRIu64
                     ": sent as lost", chunk.sha256, chunk.offset);
@@ -325,25 +350,44 @@ evidence_link_fetch (void *arg, const char *stream, uint64_t after, size_t max, 
         hotline__evidence_chunk__pack (&chunk, items [count].data);
         free (data);
         allowed -= (double) size;
-        if (self->rate)
+        if (limited)
             self->tokens -= (double) size;
         count++;
     }
     sqlite3_reset (stmt);
-    if (count == 0 && rc == SQLITE_DONE
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        hl_error ("evidence: reading the pieces to send failed: %s", hl_store_error (self->store));
+        for (int i = 0; i < count; i++) {
+            free (items [i].data);
+            items [i].data = NULL;
+        }
+        return -1;
+    }
+    return count;
+}
+
+int
+evidence_link_fetch (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_item_t *items)
+{
+    (void) stream;
+    evidence_link_t *self = (evidence_link_t *) arg;
+    if (after > self->city_cursor)
+        self->city_cursor = after;
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT seq, case_id, ref, sha256, at, size, total FROM evidence_outbox"
+        " WHERE seq > ? ORDER BY seq LIMIT ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) after);
+    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) max);
+    int count = s_fetch_rows (self, stmt, self->rate > 0, items);
+    if (count == 0
     &&  after > (uint64_t) hl_store_int (self->store, "SELECT coalesce (max (seq), 0) FROM evidence_outbox", 0)) {
         long suppressed = hl_ratelimit (&self->rl_behind);
         if (suppressed >= 0)
             hl_error ("evidence: the city has pieces up to %" PRIu64 ", past this ward's outbox"
                       " (restored from a backup?): new files are numbered after them (%ld similar"
                       " suppressed)", after, suppressed);
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        for (int i = 0; i < count; i++) {
-            free (items [i].data);
-            items [i].data = NULL;
-        }
-        return -1;
     }
     return count;
 }
@@ -395,29 +439,34 @@ s_record (evidence_link_t *self, const Hotline__EvidenceChunk *chunk, const char
     return 0;
 }
 
-//  A piece a ward should not have sent: logged (one line a second),
+//  A piece a ward (ward NULL: the city) should not have sent: logged (one line a second),
 //  counted, skipped
 static void
 s_refuse (evidence_link_t *self, const char *ward, uint64_t seq, const char *why)
 {
-    hl_metrics_add (self->metrics, "hotline_federation_evidence_refused_total", 1);
+    hl_metrics_add (self->metrics, ward? "hotline_federation_evidence_refused_total"
+                                       : "hotline_federation_filing_evidence_refused_total", 1);
     long suppressed = hl_ratelimit (&self->rl_bad);
     if (suppressed >= 0)
-        hl_error ("ward %s evidence item %" PRIu64 ": %s; skipped (%ld similar suppressed)",
-                  ward, seq, why, suppressed);
+        hl_error ("%s%s evidence item %" PRIu64 ": %s; skipped (%ld similar suppressed)",
+                  ward? "ward ": "the city's", ward? ward: "", seq, why, suppressed);
 }
 
-//  Is a piece well formed and about one of ward's cases; why not, or NULL
+//  Is a piece well formed and about one of ward's cases (ward NULL: one
+//  of the city's filings, the citizen's original, named by its own
+//  SHA-256); why not, or NULL
 static const char *
 s_check (const Hotline__EvidenceChunk *chunk, const char *ward)
 {
     const char *reason = NULL;
     if (hl_msg_check (&chunk->base, &reason))
         return reason;
-    size_t len = strlen (ward);
-    if (!hl_case_id_valid (chunk->case_id) || strncmp (chunk->case_id, ward, len)
-    ||  chunk->case_id [len] != '-')
+    size_t len = ward? strlen (ward): 0;
+    if (ward && (!hl_case_id_valid (chunk->case_id) || strncmp (chunk->case_id, ward, len)
+             ||  chunk->case_id [len] != '-'))
         return "not a case of this ward";
+    if (!ward && (!hl_filing_id_valid (chunk->case_id) || strneq (chunk->ref, chunk->sha256)))
+        return "not a filing's file";
     if (!hl_evidence_ref_valid (chunk->ref) || !hl_evidence_ref_valid (chunk->sha256))
         return "not a sha256 ref";
     if (chunk->total == 0 || chunk->total > EVIDENCE_LINK_MAX)
@@ -426,6 +475,39 @@ s_check (const Hotline__EvidenceChunk *chunk, const char *ward)
                      ||  chunk->data.len > chunk->total - chunk->offset))
         return "a piece outside its file";
     return NULL;
+}
+
+//  One well-formed piece into the store, whichever way it travels: a
+//  temporary file per transfer, named prefix + the file's hex (one
+//  transfer open per sender: pieces come in order, so a first piece drops
+//  any other of that prefix); the last piece checked (size, SHA-256, an
+//  accepted type) and renamed to its content address. *type is set when
+//  the file is here (S_PIECE_NEW, S_PIECE_HAD)
+typedef enum { S_PIECE_ERROR = -1, S_PIECE_PART, S_PIECE_HAD, S_PIECE_NEW, S_PIECE_BAD } s_piece_t;
+
+static s_piece_t
+s_piece (evidence_link_t *self, const Hotline__EvidenceChunk *chunk, const char *prefix,
+         const char **type)
+{
+    char name [128], path [PATH_MAX];
+    snprintf (name, sizeof name, "%s%s", prefix, chunk->sha256 + 7);
+    size_t bytes = 0;
+    if (hl_evidence_find (self->evidence, chunk->sha256, path, sizeof path, type, &bytes) == 0)
+        //  Here already: a piece delivered again, or the same file sent
+        //  again. Nothing is written
+        return S_PIECE_HAD;
+    if (chunk->lost) {
+        hl_evidence_piece_drop (self->evidence, prefix);
+        return S_PIECE_BAD;
+    }
+    if (chunk->offset == 0)
+        hl_evidence_piece_drop (self->evidence, prefix);
+    if (hl_evidence_piece_write (self->evidence, name, chunk->offset, chunk->data.data, chunk->data.len))
+        return S_PIECE_ERROR;
+    if (chunk->offset + chunk->data.len < chunk->total)
+        return S_PIECE_PART;
+    int rc = hl_evidence_piece_finish (self->evidence, name, chunk->sha256, chunk->total, type);
+    return rc == 0? S_PIECE_NEW: rc == 1? S_PIECE_BAD: S_PIECE_ERROR;
 }
 
 int
@@ -444,42 +526,26 @@ evidence_link_apply (evidence_link_t *self, const char *ward, const hl_hop_item_
     }
     //  One temporary file per transfer; its name says whose (the ward's
     //  code is digits: hl_case_id_valid checked the case's prefix)
-    char prefix [32], name [128];
+    char prefix [32];
     snprintf (prefix, sizeof prefix, "w%s-", ward);
-    snprintf (name, sizeof name, "%s%s", prefix, chunk->sha256 + 7);
-    int rc = 0;
-    char path [PATH_MAX];
     const char *type = NULL;
-    size_t bytes = 0;
-    if (hl_evidence_find (self->evidence, chunk->sha256, path, sizeof path, &type, &bytes) == 0) {
-        //  Here already: a piece delivered again, or the same file sent
-        //  for another case. Nothing is written; the case names it
-        rc = s_record (self, chunk, ward, type);
-    }
+    int rc = 0;
+    s_piece_t got = s_piece (self, chunk, prefix, &type);
+    if (got == S_PIECE_ERROR)
+        rc = -1;
     else
-    if (chunk->lost) {
-        hl_evidence_piece_drop (self->evidence, prefix);
-        s_refuse (self, ward, item->seq, "the ward lost the file");
-    }
-    else {
-        if (chunk->offset == 0)
-            hl_evidence_piece_drop (self->evidence, prefix);
-        rc = hl_evidence_piece_write (self->evidence, name, chunk->offset,
-                                      chunk->data.data, chunk->data.len);
-        if (rc == 0 && chunk->offset + chunk->data.len == chunk->total) {
-            rc = hl_evidence_piece_finish (self->evidence, name, chunk->sha256, chunk->total, &type);
-            if (rc == 1) {
-                s_refuse (self, ward, item->seq, "the file is not what its sha256 says");
-                rc = 0;
-            }
-            else
-            if (rc == 0 && (rc = s_record (self, chunk, ward, type)) == 0) {
-                hl_metrics_add (self->metrics, "hotline_federation_evidence_files_total", 1);
-                hl_metrics_add (self->metrics, "hotline_federation_evidence_bytes_total", chunk->total);
-                hl_log (HL_INFO, chunk->case_id, "evidence %.19s... from ward %s (%" PRIu64 " bytes)",
-                        chunk->sha256, ward, chunk->total);
-            }
-        }
+    if (got == S_PIECE_BAD)
+        s_refuse (self, ward, item->seq, chunk->lost? "the ward lost the file"
+                                                    : "the file is not what its sha256 says");
+    else
+    if (got == S_PIECE_HAD)
+        rc = s_record (self, chunk, ward, type);    //  the case names it
+    else
+    if (got == S_PIECE_NEW && (rc = s_record (self, chunk, ward, type)) == 0) {
+        hl_metrics_add (self->metrics, "hotline_federation_evidence_files_total", 1);
+        hl_metrics_add (self->metrics, "hotline_federation_evidence_bytes_total", chunk->total);
+        hl_log (HL_INFO, chunk->case_id, "evidence %.19s... from ward %s (%" PRIu64 " bytes)",
+                chunk->sha256, ward, chunk->total);
     }
     hotline__evidence_chunk__free_unpacked (chunk, NULL);
     return rc;
@@ -508,4 +574,200 @@ evidence_link_files (hl_store_t *store, const char *case_id, const char *origin_
     if (rc != SQLITE_DONE)
         hl_error ("evidence: cannot list the files of %s: %s", case_id, hl_store_error (store));
     return files;
+}
+
+// ---------------------------------------------------------------- filings
+
+size_t
+evidence_link_filing_refs (const Hotline__Event *event, const char **refs, size_t max)
+{
+    size_t count = 0;
+    for (size_t i = 0; event->report && i < event->report->n_evidence && count < max; i++)
+        if (hl_evidence_ref_valid (event->report->evidence [i]))
+            refs [count++] = event->report->evidence [i];
+    const char *attached = hl_event_arg (event, "evidence");
+    if (hl_evidence_ref_valid (attached) && count < max)
+        refs [count++] = attached;
+    return count;
+}
+
+//  City: a filing's files, queued for its ward
+int
+evidence_link_queue_filing (evidence_link_t *self, const char *ward, const Hotline__Event *event)
+{
+    const char *refs [EVIDENCE_LINK_FILING_FILES];
+    size_t count = self? evidence_link_filing_refs (event, refs, EVIDENCE_LINK_FILING_FILES): 0;
+    for (size_t i = 0; i < count; i++) {
+        const char *ref = refs [i];
+        char path [PATH_MAX];
+        const char *type = NULL;
+        size_t bytes = 0;
+        int rc = hl_evidence_find (self->evidence, ref, path, sizeof path, &type, &bytes);
+        if (rc < 0)
+            return -1;
+        if (rc == 1 || bytes == 0 || bytes > EVIDENCE_LINK_MAX) {
+            //  The web commits the files before it files the report, so
+            //  this is a file deleted by hand
+            hl_error ("filing %s: evidence %.19s... is not in the city's store: not sent to ward %s",
+                      event->request_id, ref, ward);
+            continue;
+        }
+        sqlite3_stmt *stmt = hl_store_prepare (self->store,
+            "SELECT coalesce (max (seq), 0) FROM evidence_return WHERE ward = ?");
+        if (!stmt)
+            return -1;
+        sqlite3_bind_text (stmt, 1, ward, -1, SQLITE_STATIC);
+        rc = sqlite3_step (stmt);
+        int64_t seq = rc == SQLITE_ROW? sqlite3_column_int64 (stmt, 0): -1;
+        sqlite3_reset (stmt);
+        if (seq < 0 || s_insert_pieces (self, ward, seq, event->request_id, ref, ref, bytes))
+            return -1;
+        hl_info ("filing %s: evidence %.19s... queued for ward %s (%zu bytes)",
+                 event->request_id, ref, ward, bytes);
+    }
+    return 0;
+}
+
+//  City: the ward has every piece up to after. The city's copy of each
+//  file whose last piece that passed is deleted, unless the city still
+//  needs it: a case of the city names it (evidence_files), or it is queued
+//  again, for this ward or another, beyond what that ward has. 0 or -1
+static int
+s_release (evidence_link_t *self, const char *ward, uint64_t after)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT r.sha256, r.case_id FROM evidence_return r WHERE r.ward = ?1 AND r.seq <= ?2"
+        " AND r.released = 0 AND r.at + r.size = r.total"
+        " AND NOT EXISTS (SELECT 1 FROM evidence_files f WHERE f.sha256 = r.sha256)"
+        " AND NOT EXISTS (SELECT 1 FROM evidence_return o WHERE o.sha256 = r.sha256 AND o.released = 0"
+        "   AND (o.ward <> ?1 OR o.seq > ?2))");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, ward, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) after);
+    int rc;
+    size_t sent = 0;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+        const char *ref = (const char *) sqlite3_column_text (stmt, 0);
+        char path [PATH_MAX];
+        const char *type = NULL;
+        size_t bytes = 0;
+        sent++;
+        if (hl_evidence_find (self->evidence, ref, path, sizeof path, &type, &bytes) == 0
+        &&  unlink (path))
+            hl_error ("filing %s: cannot delete the city's copy of %.19s...: %s",
+                      (const char *) sqlite3_column_text (stmt, 1), ref, strerror (errno));
+    }
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE)
+        return -1;
+    stmt = hl_store_prepare (self->store,
+        "UPDATE evidence_return SET released = 1 WHERE ward = ? AND seq <= ? AND released = 0");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, ward, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) after);
+    rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE)
+        return -1;
+    if (sent) {
+        hl_metrics_add (self->metrics, "hotline_federation_filing_evidence_sent_total", sent);
+        hl_info ("ward %s has %zu more of the city's filed files: the city's copies are gone", ward, sent);
+    }
+    return 0;
+}
+
+int
+evidence_link_fetch_filings (void *arg, const char *stream, uint64_t after, size_t max,
+                             hl_hop_item_t *items)
+{
+    evidence_link_t *self = (evidence_link_t *) arg;
+    char ward [64];
+    if (!evidence_link_stream_ward (stream, ward, sizeof ward))
+        return -1;
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT seq, case_id, ref, sha256, at, size, total FROM evidence_return"
+        " WHERE ward = ? AND seq > ? ORDER BY seq LIMIT ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, ward, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) after);
+    sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) max);
+    return s_fetch_rows (self, stmt, false, items);
+}
+
+//  City: every second (loop thread, outside the sender's pump), the
+//  city's copies each ward now has. The cursor is what the ward reported
+//  in its last credit, sent after its apply committed; a fetch's `after`
+//  is not (the sender pipelines: it is what was sent)
+static void
+s_city_release (void *arg)
+{
+    evidence_link_t *self = (evidence_link_t *) arg;
+    if (!self->return_sender)
+        return;
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "SELECT DISTINCT ward FROM evidence_return WHERE released = 0");
+    if (!stmt)
+        return;
+    zlistx_t *wards = zlistx_new ();
+    zlistx_set_destructor (wards, (zlistx_destructor_fn *) zstr_free);
+    int rc;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        zlistx_add_end (wards, hl_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE)
+        hl_error ("evidence: cannot list the wards owed files: %s", hl_store_error (self->store));
+    for (char *ward = (char *) zlistx_first (wards); ward; ward = (char *) zlistx_next (wards)) {
+        char stream [64];
+        evidence_link_stream_name (ward, stream, sizeof stream);
+        uint64_t cursor = hl_hop_sender_acked_stream (self->return_sender, stream);
+        //  A failure is tried again in a second: the rows stay released = 0
+        if (cursor && s_release (self, ward, cursor))
+            hl_error ("evidence: cannot release the city's copies sent to ward %s: %s", ward,
+                      hl_store_error (self->store));
+    }
+    zlistx_destroy (&wards);
+}
+
+void
+evidence_link_set_return_sender (evidence_link_t *self, hl_hop_sender_t *sender)
+{
+    self->return_sender = sender;
+    hl_metrics_on_refresh (self->metrics, s_city_release, self);
+}
+
+//  Ward: one piece of the city's filings' files
+int
+evidence_link_apply_filing (evidence_link_t *self, const hl_hop_item_t *item)
+{
+    Hotline__EvidenceChunk *chunk = hotline__evidence_chunk__unpack (NULL, item->size, item->data);
+    const char *why = chunk? s_check (chunk, NULL): "not an EvidenceChunk";
+    if (why) {
+        s_refuse (self, NULL, item->seq, why);
+        if (chunk)
+            hotline__evidence_chunk__free_unpacked (chunk, NULL);
+        return 0;
+    }
+    const char *type = NULL;
+    s_piece_t got = s_piece (self, chunk, "city-", &type);
+    if (got == S_PIECE_BAD)
+        s_refuse (self, NULL, item->seq, chunk->lost? "the city lost the file"
+                                                    : "the file is not what its sha256 says");
+    else
+    if (got == S_PIECE_NEW) {
+        hl_metrics_add (self->metrics, "hotline_federation_filing_evidence_files_total", 1);
+        hl_metrics_add (self->metrics, "hotline_federation_filing_evidence_bytes_total", chunk->total);
+        hl_info ("filing %s: evidence %.19s... from the city (%" PRIu64 " bytes)",
+                 chunk->case_id, chunk->sha256, chunk->total);
+    }
+    hotline__evidence_chunk__free_unpacked (chunk, NULL);
+    return got == S_PIECE_ERROR? -1: 0;
+}
+
+bool
+evidence_link_has (evidence_link_t *self, const char *ref)
+{
+    return hl_evidence_has (self->evidence, ref);
 }

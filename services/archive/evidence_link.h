@@ -1,5 +1,7 @@
-/*  evidence_link — the evidence files of the cases a ward forwards to the
- *  Department, carried to the city over the reliable hop (hl_hop), with the
+/*  evidence_link — evidence files between a ward and the city, over the
+ *  reliable hop (hl_hop), both ways: the files of the cases a ward
+ *  forwards to the Department, ward -> city, and the files of the reports
+ *  the city files at a ward, city -> ward ("Filings" below). Both with the
  *  log stream's guarantees: durable at the ward before anything is sent,
  *  applied at the city with its cursor in one transaction, exactly once in
  *  effect, resumed after a crash or a partition from the city's cursor.
@@ -64,6 +66,38 @@
  *  time (hl_hop_receiver_set_window), so at most 2 MiB per ward is in
  *  flight, whatever the log streams' window.
  *
+ *  Filings (city -> ward; federation.h, "Filing"): the city's public form
+ *  takes photos, recordings and videos and commits them to the city's
+ *  evidence store before it files the report; the report names them.
+ *    - evidence_link_queue_filing, inside the archive's transaction that
+ *      queues the filing on the ward's return stream: queues the files'
+ *      pieces in the table evidence_return (ward, seq, ...: per-ward,
+ *      gap-free seqs; case_id holds the filing id). The original goes,
+ *      named by its own SHA-256: the ward keeps its reporter's originals.
+ *    - The stream "<ward code>/evidence", served by the city's return
+ *      sender (endpoints/federation_return) to that ward's key only, over
+ *      CurveZMQ, through evidence_link_fetch_filings; the ward pulls it on
+ *      a socket of its own, EVIDENCE_LINK_WINDOW pieces of credit.
+ *    - evidence_link_apply_filing, at the ward, inside the transaction
+ *      that moves the stream's cursor ("city/evidence"): the same piece
+ *      handling as the city's (temporary file tmp/city-<hex>.piece, the
+ *      last piece checked and renamed into the ward's store). The ward's
+ *      return stream waits for a filing's files (federation.c, s_file).
+ *    - Privacy: the city keeps the citizen's original only until the ward
+ *      has it. Every second the city reads each ward's cursor on the
+ *      stream, as the ward's last credit reported it (sent after the
+ *      ward's apply committed; a fetch's `after` is only what was sent):
+ *      the city's copy of every file whose last piece is at or before it
+ *      is deleted
+ *      (table row released = 1), unless a case at the city names it
+ *      (evidence_files) or it is queued for a ward that does not have it
+ *      yet. A ward restored behind the city's record of its cursor asks
+ *      again for pieces whose file is gone: they go as `lost`.
+ *    - Metrics: at the city hotline_federation_filing_evidence_sent_total
+ *      (files the ward has, counted when released); at the ward
+ *      hotline_federation_filing_evidence_files_total, _bytes_total and
+ *      _refused_total.
+ *
  *  Rules for callers: the tables are the archive's (archive.c's schema
  *  step that creates them: evidence_link_schema). evidence_link_queue and
  *  evidence_link_apply run inside the caller's transaction and return -1
@@ -79,8 +113,9 @@ typedef struct _evidence_link_t evidence_link_t;
 #define EVIDENCE_LINK_WINDOW    8                   //  pieces in flight per ward
 #define EVIDENCE_LINK_MAX       (256 * 1024 * 1024) //  the largest file the city takes
 
-//  The tables (an archive.db schema step)
+//  The tables (archive.db schema steps)
 extern const char evidence_link_schema [];
+extern const char evidence_link_filings_schema [];
 
 //  Opens the node's evidence folder (<data_dir>/evidence). NULL on error
 //  (logged).
@@ -109,5 +144,27 @@ int evidence_link_apply (evidence_link_t *self, const char *ward, const hl_hop_i
 //  (origin_case, or NULL): [{"case_id", "ref", "sha256", "type", "bytes"}],
 //  the ward's ref first. An empty array on a store error (logged).
 json_t *evidence_link_files (hl_store_t *store, const char *case_id, const char *origin_case);
+
+// ---------------------------------------------------------------- filings
+#define EVIDENCE_LINK_FILING_FILES  24      //  files one filing names, at most
+
+//  The files a filing (a "file" event) names: its report's evidence and
+//  its `evidence` argument (a reporter's attach), valid refs only, at most
+//  max, into refs (pointers into event). The count.
+size_t evidence_link_filing_refs (const Hotline__Event *event, const char **refs, size_t max);
+//  City: inside the transaction that queues event (a "file" event) on
+//  ward's return stream: queue the files its report names. 0 or -1.
+int evidence_link_queue_filing (evidence_link_t *self, const char *ward, const Hotline__Event *event);
+//  City: hl_hop_fetch_fn over evidence_return, for stream "<ward>/evidence"
+//  (arg: the link)
+int evidence_link_fetch_filings (void *arg, const char *stream, uint64_t after, size_t max,
+                                 hl_hop_item_t *items);
+//  City: the sender that serves those streams; every second the link
+//  releases the city's copies each ward has (see above)
+void evidence_link_set_return_sender (evidence_link_t *self, hl_hop_sender_t *sender);
+//  Ward: one item of the city's evidence stream. 0 or -1.
+int evidence_link_apply_filing (evidence_link_t *self, const hl_hop_item_t *item);
+//  Ward: is ref in this node's evidence store
+bool evidence_link_has (evidence_link_t *self, const char *ref);
 
 #endif

@@ -23,6 +23,8 @@ struct _federation_t {
     federation_guard_t *guard;      //  ward: refuses a log behind the city's cursor
     evidence_link_t *evidence;      //  a forwarded case's files (evidence_link.h)
     hl_hop_sender_t *evidence_to_city;  //  ward: the evidence stream
+    hl_hop_receiver_t *evidence_from_city;  //  ward: the city's filings' files
+    char waiting_for [64];          //  ward: the filing last logged as waiting for its files
     bool acked_started;             //  ward metrics: the city's acknowledgements
     uint64_t acked_seen;
     int64_t wards_refreshed;        //  city metrics: when the per-ward gauges were set
@@ -237,6 +239,43 @@ s_file (federation_t *self, const Hotline__Event *event, uint64_t seq)
 //  the filings, which reach our log as our intake's own events). A filing
 //  done before a failed apply is done again on redelivery, which intake
 //  answers from its memory: exactly once either way.
+//
+//  A filing whose files (its report's evidence, or the file a reporter's
+//  attach names: evidence_link_filing_refs), which the city sends on
+//  the evidence stream "<ward>/evidence") are not all in our store yet
+//  waits for them: the batch fails (-1) and the hop redelivers it, so a
+//  case is never filed before its photos. Not forever: a filing the city
+//  took more than FEDERATION_FILING_WAIT_MS ago is filed without the
+//  files still missing (the city lost them, or the evidence stream is
+//  cut), logged at error naming them, so one lost file does not hold the
+//  ward's whole return stream. 1 while waiting, 0 to file it
+static int
+s_filing_waits (federation_t *self, const Hotline__Event *event)
+{
+    char missing [HL_EVIDENCE_REF_SIZE * 3] = "";
+    size_t count = 0;
+    const char *refs [EVIDENCE_LINK_FILING_FILES];
+    size_t named = evidence_link_filing_refs (event, refs, EVIDENCE_LINK_FILING_FILES);
+    for (size_t i = 0; i < named; i++)
+        if (!evidence_link_has (self->evidence, refs [i]) && count++ < 2)
+            snprintf (missing + strlen (missing), sizeof missing - strlen (missing), "%s%.19s...",
+                      count > 1? ", ": "", refs [i]);
+    if (count == 0)
+        return 0;
+    bool logged = streq (self->waiting_for, event->request_id);
+    if (event->at_ms > 0 && hl_clock_now () - event->at_ms < FEDERATION_FILING_WAIT_MS) {
+        if (!logged)        //  once, not at every redelivery
+            hl_info ("the city's filing %s waits for %zu of its files (%s)", event->request_id,
+                     count, missing);
+        snprintf (self->waiting_for, sizeof self->waiting_for, "%s", event->request_id);
+        return 1;
+    }
+    hl_error ("the city's filing %s is filed without %zu of its files, still not here after %d"
+              " minutes: %s", event->request_id, count, FEDERATION_FILING_WAIT_MS / 60000, missing);
+    hl_metrics_add (hl_service_metrics (self->service), "hotline_federation_filings_without_files_total", 1);
+    return 0;
+}
+
 static int
 s_apply_return (void *arg, const char *stream, const hl_hop_item_t *items, size_t count)
 {
@@ -246,7 +285,9 @@ s_apply_return (void *arg, const char *stream, const hl_hop_item_t *items, size_
         Hotline__Event *event = hotline__event__unpack (NULL, items [i].size, items [i].data);
         bool filing = event && (!event->case_id || !*event->case_id)
                    && event->action && streq (event->action, HL_ACTION_FILE);
-        int rc = filing? s_file (self, event, items [i].seq): 0;
+        int rc = filing && s_filing_waits (self, event)? -1: 0;
+        if (filing && rc == 0)
+            rc = s_file (self, event, items [i].seq);
         if (event)
             hotline__event__free_unpacked (event, NULL);
         if (rc)
@@ -311,6 +352,9 @@ static int
 s_fetch_return (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_item_t *items)
 {
     federation_t *self = (federation_t *) arg;
+    char ward [64];
+    if (evidence_link_stream_ward (stream, ward, sizeof ward))
+        return evidence_link_fetch_filings (self->evidence, stream, after, max, items);
     return hl_hop_fetch_sql (self->store,
         "SELECT seq, event FROM return_outbox WHERE ward = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2",
         stream, after, max, items);
@@ -367,8 +411,9 @@ federation_queue_return (federation_t *self, const Hotline__Event *event,
 }
 
 int
-federation_queue_filing (federation_t *self, const char *ward, const uint8_t *data, size_t size)
+federation_queue_filing (federation_t *self, const Hotline__Event *event, const uint8_t *data, size_t size)
 {
+    const char *ward = event->ward;
     //  As written by our intake, NOT redacted: the ward needs the reporter
     //  to answer them. The return stream of a ward goes to that ward's key
     //  only (s_authorize), over CurveZMQ
@@ -383,6 +428,8 @@ federation_queue_filing (federation_t *self, const char *ward, const uint8_t *da
     sqlite3_reset (stmt);
     if (rc)
         hl_error ("federation: cannot queue a filing for ward %s: %s", ward, hl_store_error (self->store));
+    else    //  the archive's notify of the return sender wakes this stream too
+        rc = evidence_link_queue_filing (self->evidence, ward, event);
     return rc;
 }
 
@@ -392,15 +439,26 @@ federation_queue_filing (federation_t *self, const char *ward, const uint8_t *da
 //  to the same bound receiver as their log streams: these wrap the log
 //  stream's callbacks and take the evidence streams aside
 
-//  A key may send its ward's evidence stream as it may send its log
+//  A key may send its ward's evidence stream as it may send its log, and
+//  pull the city's evidence stream for its ward as it may pull its return
+//  stream
+static bool
+s_authorize_evidence (void *arg, const char *user_id, const char *stream)
+{
+    char ward [64];
+    if (!evidence_link_stream_ward (stream, ward, sizeof ward))
+        return s_authorize (arg, user_id, stream);
+    return s_authorize (arg, user_id, ward);
+}
+
 static bool
 s_authorize_ward (void *arg, const char *user_id, const char *stream)
 {
     federation_t *self = (federation_t *) arg;
     char ward [64];
-    if (!evidence_link_stream_ward (stream, ward, sizeof ward))
-        return s_authorize (arg, user_id, stream);
-    return self->sink.apply_each && s_authorize (arg, user_id, ward);
+    if (evidence_link_stream_ward (stream, ward, sizeof ward) && !self->sink.apply_each)
+        return false;
+    return s_authorize_evidence (arg, user_id, stream);
 }
 
 //  An evidence stream's credit: a few pieces (2 MiB), not the log's
@@ -469,6 +527,47 @@ s_evidence_sender (federation_t *self, zloop_t *loop, const char *city, const hl
         return -1;
     evidence_link_set_sender (self->evidence, self->evidence_to_city, loop);
     return 0;
+}
+
+//  Ward: the city's filings' files, "<ward>/evidence" pulled from the
+//  city's return endpoint on a socket of its own (one hop connection
+//  serves one stream), applied with the cursor "city/evidence" in one
+//  transaction, EVIDENCE_LINK_WINDOW pieces in flight
+static int
+s_cursor_city_evidence (void *arg, const char *stream, uint64_t *cursor)
+{
+    (void) stream;
+    federation_t *self = (federation_t *) arg;
+    return self->sink.cursor (self->sink.arg, "city/evidence", cursor);
+}
+
+static int
+s_apply_filing_item (void *arg, const hl_hop_item_t *item)
+{
+    return evidence_link_apply_filing ((evidence_link_t *) arg, item);
+}
+
+static int
+s_apply_city_evidence (void *arg, const char *stream, const hl_hop_item_t *items, size_t count)
+{
+    (void) stream;
+    federation_t *self = (federation_t *) arg;
+    return self->sink.apply_each (self->sink.arg, "city/evidence", items, count,
+                                  s_apply_filing_item, self->evidence);
+}
+
+static int
+s_evidence_receiver (federation_t *self, zloop_t *loop, const char *city_return, const hl_hop_opts_t *opts)
+{
+    if (!self->sink.apply_each)
+        return 0;               //  a store that takes no files (federation_test's)
+    hl_hop_opts_t evidence_opts = *opts;
+    evidence_opts.window = EVIDENCE_LINK_WINDOW;
+    char stream [64];
+    evidence_link_stream_name (self->ward, stream, sizeof stream);
+    self->evidence_from_city = hl_hop_receiver_new (loop, city_return, false, stream, s_apply_city_evidence,
+                                                    s_cursor_city_evidence, self, &evidence_opts);
+    return self->evidence_from_city? 0: -1;
 }
 
 // ---------------------------------------------------------------- setup
@@ -618,7 +717,8 @@ federation_new (const federation_sink_t *sink, zloop_t *loop)
         //  batch, which the hop redelivers after a short delay, so the
         //  archive's loop is never held longer than one timeout
         self->intake = hl_client_new (hl_service_endpoint (self->service, "intake"), 3000, 1);
-        int evidence = s_evidence_sender (self, loop, city, &opts);
+        int evidence = s_evidence_sender (self, loop, city, &opts)
+                    || s_evidence_receiver (self, loop, city_return, &opts);
         zcert_destroy (&city_cert);             //  the hops copied the key
         free (city_return);
         if (!self->to_city || !self->from_city || evidence) {
@@ -670,7 +770,8 @@ federation_new (const federation_sink_t *sink, zloop_t *loop)
         //  One transaction (one fsync) for every ward batch waiting on the
         //  socket, rather than one per ward
         hl_hop_receiver_set_group (self->from_wards, s_group_begin, s_group_commit);
-        hl_hop_sender_set_authorize (self->to_wards, s_authorize);
+        hl_hop_sender_set_authorize (self->to_wards, s_authorize_evidence);
+        evidence_link_set_return_sender (self->evidence, self->to_wards);
         hl_metrics_on_refresh (hl_service_metrics (self->service), s_city_metrics, self);
     }
     self->active = true;
@@ -690,6 +791,7 @@ federation_destroy (federation_t **self_p)
         hl_client_destroy (&self->intake);
         federation_guard_destroy (&self->guard);
         hl_hop_sender_destroy (&self->evidence_to_city);
+        hl_hop_receiver_destroy (&self->evidence_from_city);
         evidence_link_destroy (&self->evidence);
         hl_keyring_destroy (&self->keyring);
         zcert_destroy (&self->cert);

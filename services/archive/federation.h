@@ -67,9 +67,31 @@
  *       filing refused (filings.refused_*, final; only one not filed, and
  *       only from the ward it was filed at), and the web answers the
  *       refusal (services/web/API.md, "Filing at a ward").
+ *    Files: the city's form takes photos, recordings and videos. The web
+ *       commits them to the city's evidence store before it sends the
+ *       command, whose report names them (report.evidence). Step 2 queues
+ *       their pieces, in the same transaction, on the ward's evidence
+ *       stream "<ward>/evidence", served by the same return sender to the
+ *       same key (evidence_link.h, "Filings"); the ward pulls it on a
+ *       receiver of its own and applies each piece with its cursor. In
+ *       step 3 a filing waits for its files: while one the report names is
+ *       not in the ward's store the batch fails and is redelivered (logged
+ *       once per filing), so no case is filed before its photos. After
+ *       FEDERATION_FILING_WAIT_MS (10 minutes from the city's at_ms) it is
+ *       filed without the missing ones, logged at error naming them and
+ *       counted (hotline_federation_filings_without_files_total): a file
+ *       the city lost must not hold the ward's return stream, and with it
+ *       the Department's answers, for ever. Once the ward has a file (its
+ *       cursor passed the last piece) the city deletes its copy, unless a
+ *       case at the city names it: the citizen's original stays at the
+ *       ward that handles the case.
  */
 #ifndef FEDERATION_H_INCLUDED
 #define FEDERATION_H_INCLUDED
+
+//  How long a ward's return stream waits for a filing's files (from the
+//  city's at_ms) before it files the report without them (step 3, Files)
+#define FEDERATION_FILING_WAIT_MS   (10 * 60 * 1000)
 
 typedef struct _federation_t federation_t;
 
@@ -127,9 +149,11 @@ int federation_queue_return (federation_t *self, const Hotline__Event *event,
 //  City: new return items were committed
 void federation_notify_return (federation_t *self);
 //  City: inside the apply transaction of our intake's "file" event (data,
-//  size: the event as written): queue it, unredacted, on ward's return
-//  stream. 0 or -1 (logged).
-int federation_queue_filing (federation_t *self, const char *ward, const uint8_t *data, size_t size);
+//  size: the event as written): queue it, unredacted, on its ward's
+//  return stream, and the files its report names on that ward's evidence
+//  stream (evidence_link_queue_filing). 0 or -1 (logged).
+int federation_queue_filing (federation_t *self, const Hotline__Event *event,
+                             const uint8_t *data, size_t size);
 
 //  Selftest: a ward and a city in one process, with recording sinks (it lives
 //  in federation_test.c)

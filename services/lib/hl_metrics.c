@@ -65,6 +65,17 @@ static const s_known_t s_known [] = {
     { "hotline_federation_evidence_refused_total", S_COUNTER, false,
       "City: evidence pieces or files from the wards refused (malformed, another ward's case, a"
       " hash that does not match, lost at the ward) since start." },
+    { "hotline_federation_filing_evidence_sent_total", S_COUNTER, false,
+      "City: files of reports filed at a ward that the ward has (its copy at the city deleted) since start." },
+    { "hotline_federation_filing_evidence_files_total", S_COUNTER, false,
+      "Ward: files of the city's filings checked (SHA-256) and stored since start." },
+    { "hotline_federation_filing_evidence_bytes_total", S_COUNTER, false,
+      "Ward: bytes of the files of the city's filings stored since start." },
+    { "hotline_federation_filing_evidence_refused_total", S_COUNTER, false,
+      "Ward: pieces or files of the city's filings refused (malformed, a hash that does not match,"
+      " lost at the city) since start." },
+    { "hotline_federation_filings_without_files_total", S_COUNTER, false,
+      "Ward: the city's filings filed without some of their files, still missing after 10 minutes." },
     //  log consumers (routing, deadline-watcher, notification)
     { "hotline_consumer_cursor", S_GAUGE, false, "Last log seq this consumer applied." },
     { "hotline_consumer_lag", S_GAUGE, true,

@@ -15,10 +15,14 @@
  *
  *  At the city (API.md, "Filing at a ward") the form files the report at
  *  its ward (web_filing): the ward chosen, or the one whose area holds the
- *  pin; no files (they would have to travel to the ward). Its tracking
+ *  pin. Its files are checked as at a ward and committed to the city's
+ *  evidence store before the filing is sent; the filing names them, and
+ *  the city's archive sends them to the ward with it (federation.h,
+ *  "Filing", Files), deleting its copy once the ward has it. Its tracking
  *  link opens the filing, and once the ward's case has reached the city,
- *  the city's copy of that case; the reporter's rate and reopen are filed
- *  at the ward the same way.
+ *  the city's copy of that case; the reporter's rate, reopen and added
+ *  photos (one attach each, the file travelling with it) are filed at the
+ *  ward the same way.
  */
 #include "hotline.h"
 #include "web_public.h"
@@ -429,16 +433,35 @@ s_command (web_public_t *self, web_request_t *request, const char *actor, const 
     return rc;
 }
 
-//  Attach every committed file to case_id as actor, one attach each
+//  Attach every committed file to case_id as actor, one attach each; at
+//  the city, each filed at the case's ward (web_filing), the file going
+//  with it (federation.h, "Filing", Files)
 static int
 s_attach_all (web_public_t *self, web_request_t *request, const char *actor, const char *case_id,
-              char refs [][HL_EVIDENCE_REF_SIZE], size_t count, const char *note)
+              char refs [][HL_EVIDENCE_REF_SIZE], size_t count, const char *note, const char *ward)
 {
     for (size_t i = 0; i < count; i++) {
         //  The request id is the file's and the case's: a retry of the same
         //  file to the same case lands once
         char request_id [64];
         snprintf (request_id, sizeof request_id, "attach-%.20s-%.32s", case_id, refs [i] + 7);
+        if (ward) {
+            Hotline__Command__ArgsEntry entry = HOTLINE__COMMAND__ARGS_ENTRY__INIT;
+            Hotline__Command__ArgsEntry *entries [1] = { &entry };
+            entry.key = "evidence";
+            entry.value = refs [i];
+            Hotline__Command command = HOTLINE__COMMAND__INIT;
+            command.action = "attach";
+            command.case_id = (char *) case_id;
+            command.note = (char *) (note? note: "");
+            command.args = entries;
+            command.n_args = 1;
+            char id [WEB_FILING_ID_SIZE];
+            web_filing_id ("citizen", request_id, id);
+            if (web_filing_send (self->api, request, id, ward, actor, &command) != HL_OK)
+                return -1;
+        }
+        else
         if (s_command (self, request, actor, case_id, "attach", NULL, note, "evidence", refs [i], request_id))
             return -1;
     }
@@ -481,18 +504,11 @@ s_number (web_upload_t *upload, web_request_t *request, const char *name, bool *
 // ------------------------------------------------------------- 4. a public report
 
 //  At the city: the ward that files the report (web_filing_ward). 0 and
-//  ward, or -1 (answered 400 naming the field "ward" or "evidence")
+//  ward, or -1 (answered 400 naming the field "ward")
 static int
-s_city_ward (web_public_t *self, web_request_t *request, web_upload_t *upload, const char *chosen,
+s_city_ward (web_public_t *self, web_request_t *request, const char *chosen,
              const Hotline__Report *report, const char **ward)
 {
-    if (upload->n_files) {
-        web_request_error (request, 400, "evidence",
-            "Trang của thành phố chưa nhận ảnh, ghi âm, video: xin gửi phản ánh không kèm tệp, hoặc gửi "
-            "tại trang của phường (the city's form takes no files: send the report without them, or at "
-            "the ward's own page)");
-        return -1;
-    }
     web_filing_where_t where = web_filing_ward (self->api, chosen, report, ward);
     if (where == WEB_FILING_UNKNOWN)
         web_request_error (request, 400, "ward", "Không có phường này trong danh sách (no such ward) '%.20s'",
@@ -631,7 +647,7 @@ s_report (web_public_t *self, web_request_t *request, web_upload_t *upload)
                            "ward %s only)", web_api_ward_code (self->api), web_api_ward_code (self->api));
         return;
     }
-    if (self->city && s_city_ward (self, request, upload, chosen, &report, &ward))
+    if (self->city && s_city_ward (self, request, chosen, &report, &ward))
         return;
     //  The rate limits, per address and per phone number
     hl_public_t *store = s_store (self);
@@ -653,11 +669,9 @@ s_report (web_public_t *self, web_request_t *request, web_upload_t *upload)
             "(too many reports, try again later or phone the hotline)");
         return;
     }
-    if (self->city) {
-        s_report_city (self, request, store, &report, ward, request_id);
-        return;
-    }
-    //  The files first, durably; only then the command that names them
+    //  The files first, durably; only then the command that names them (at
+    //  the city too: the filing carries their refs, and the city's archive
+    //  queues them for the ward with the filing, federation.h "Filing")
     char refs [20][HL_EVIDENCE_REF_SIZE];
     char *evidence [20];
     if (s_commit_files (upload, request, refs))
@@ -666,6 +680,10 @@ s_report (web_public_t *self, web_request_t *request, web_upload_t *upload)
         evidence [i] = refs [i];
     report.evidence = evidence;
     report.n_evidence = upload->n_files;
+    if (self->city) {
+        s_report_city (self, request, store, &report, ward, request_id);
+        return;
+    }
     Hotline__Command command = HOTLINE__COMMAND__INIT;
     command.action = (char *) hl_procedure_meaning (self->procedure, "report", NULL);
     command.report = &report;
@@ -713,8 +731,9 @@ web_public_config (web_public_t *self, web_request_t *request)
     json_object_set_new (answer, "map", web_api_map (self->api));
     json_object_set_new (answer, "evidence_max_files", json_integer ((json_int_t) self->max_files));
     json_object_set_new (answer, "evidence_max_bytes", json_integer ((json_int_t) self->max_bytes));
-    //  The city's form: the wards it files at, and no files
-    json_object_set_new (answer, "files", json_boolean (!self->city));
+    //  Files at every node (the city's travel to the ward with the filing);
+    //  the city's form also lists the wards it files at
+    json_object_set_new (answer, "files", json_true ());
     if (self->city)
         json_object_set_new (answer, "wards", hl_areas_json (web_api_areas (self->api)));
     web_request_json (request, 200, answer);
@@ -897,12 +916,8 @@ s_track_get (web_public_t *self, web_request_t *request, const char *case_id, js
             *space = 0;
         json_object_set_new (can, name, json_true ());
     }
-    if (filing) {
-        //  At the city: the reporter adds no file here (it would have to
-        //  travel to the ward)
-        json_object_del (can, "attach");
+    if (filing)
         s_filing_ward (self, answer, filing);
-    }
     json_object_set_new (answer, "can", can);
     json_object_set_new (answer, "evidence", s_reporter_evidence (result));
     json_object_set_new (answer, "now_ms", json_integer (hl_clock_now ()));
@@ -1012,9 +1027,10 @@ done:
 // ------------------------------------------------------------- 6. attach, serve
 
 //  POST .../evidence: the files (and an optional note) attached to case_id
+//  (at the city: filed at ward, checked against the city's copy first)
 static void
 s_attach (web_public_t *self, web_request_t *request, web_upload_t *upload, const char *actor,
-          const char *case_id, bool public)
+          const char *case_id, bool public, const char *ward)
 {
     static const char *names [] = { "note", NULL };
     if (s_fields_known (upload, request, names))
@@ -1067,7 +1083,7 @@ s_attach (web_public_t *self, web_request_t *request, web_upload_t *upload, cons
     }
     char refs [20][HL_EVIDENCE_REF_SIZE];
     if (s_commit_files (upload, request, refs)
-    ||  s_attach_all (self, request, actor, case_id, refs, upload->n_files, note))
+    ||  s_attach_all (self, request, actor, case_id, refs, upload->n_files, note, ward))
         return;
     json_t *list = json_array ();
     for (size_t i = 0; i < upload->n_files; i++)
@@ -1233,16 +1249,18 @@ s_upload_route (web_public_t *self, web_request_t *request, web_upload_t *upload
     if (strncmp (url, "/api/v1/public/", 15) == 0) {
         request->route = "public_track";
         char case_id [64];
-        if (self->city) {
-            //  A file would have to travel to the ward: not taken here
-            web_request_error (request, 409, "evidence",
-                "Thành phố chưa nhận thêm ảnh cho phản ánh; xin gửi tại phường (the city takes no files: "
-                "add them at the ward)");
+        json_t *filing = NULL;
+        //  At the city the token opens a filing: the photo is filed at its
+        //  ward once the ward's case has reached the city
+        if (s_upload_done (upload, request) || s_track_open (self, request, id, case_id, sizeof case_id, &filing))
             return;
-        }
-        if (s_upload_done (upload, request) == 0
-        &&  s_track_case (self, request, id, case_id, sizeof case_id) == 0)
-            s_attach (self, request, upload, S_REPORTER_ACTOR, case_id, true);
+        if (filing && !*case_id)
+            web_request_error (request, 409, NULL, "Phản ánh đang được chuyển về phường, xin thử lại sau "
+                               "(the report is still on its way to the ward, or was refused there)");
+        else
+            s_attach (self, request, upload, S_REPORTER_ACTOR, case_id, true,
+                      filing? json_string_value (json_object_get (filing, "ward")): NULL);
+        json_decref (filing);
         return;
     }
     request->route = "case_evidence";
@@ -1262,7 +1280,7 @@ s_upload_route (web_public_t *self, web_request_t *request, web_upload_t *upload
         return;
     char actor [128];
     web_api_actor (&session, actor, sizeof actor);
-    s_attach (self, request, upload, actor, id, false);
+    s_attach (self, request, upload, actor, id, false, NULL);
 }
 
 void

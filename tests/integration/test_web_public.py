@@ -326,7 +326,7 @@ def test_city_form_files_at_the_ward_of_the_pin(node_factory, tmp_path):
     city, wards = make_filing_city(node_factory, tmp_path)
     web = Web(city)
     cfg = web.get("/api/v1/public/config").json
-    assert cfg["files"] is False
+    assert cfg["files"] is True
     assert [(w["code"], w["area"]) for w in cfg["wards"]] == [("31001", True), ("31002", True)]
     filings = lambda: city.query("archive", "SELECT count(*) FROM filings")[0][0]
     fields = [f for f in REPORT if f[0] not in ("latitude", "longitude")]
@@ -343,8 +343,6 @@ def test_city_form_files_at_the_ward_of_the_pin(node_factory, tmp_path):
     assert resp.status == 400 and resp.json["field"] == "ward" and "Xin chọn phường" in resp.json["error"]
     resp = send([("ward", "99999"), ("latitude", "20.845"), ("longitude", "106.68")])
     assert resp.status == 400 and resp.json["field"] == "ward"
-    resp = send([("latitude", "20.845"), ("longitude", "106.68")], [("evidence", "anh.jpg", JPEG)])
-    assert resp.status == 400 and resp.json["field"] == "evidence"
     assert filings() == 0 and evidence_files(city) == []
 
     # The pin in Lê Chân's area: filed at 31002; the answer has no number
@@ -364,7 +362,7 @@ def test_city_form_files_at_the_ward_of_the_pin(node_factory, tmp_path):
     track = tracked(lambda t: t["case_id"])
     case = track["case_id"]
     assert case.startswith("31002-") and track["ward_name"] == "Phường Lê Chân"
-    assert "attach" not in track["can"] and "0912" not in json.dumps(track)
+    assert track["can"].get("attach") and "0912" not in json.dumps(track)
     assert wards["31002"].show(case)["report"]["reporter"]["phone"] == "0912 345 678"
     assert wards["31001"].query("intake", "SELECT count(*) FROM cases") == [(0,)]
 
@@ -418,3 +416,53 @@ def test_city_form_report_the_ward_refuses_is_tracked_as_refused(node_factory, t
     assert "0912" not in track.body.decode()
     assert web.post(f"/api/v1/public/track/{token}/rate", {"satisfied": True}).status == 409
     assert wards["31001"].query("intake", "SELECT count(*) FROM cases") == [(0,)]
+
+
+def test_city_form_photo_reaches_the_ward_and_leaves_the_city(node_factory, tmp_path):
+    """A photo on the city's form goes to the ward with the filing
+    (federation.h, "Filing", Files): the ward's case names it and its store
+    holds it byte for byte; once the ward has it, the city's copy is gone.
+    An ELF named anh.jpg is refused at the city, nothing stored."""
+    from federation_util import make_filing_city, filing_case
+    city, wards = make_filing_city(node_factory, tmp_path, codes=("31001",))
+    ward = wards["31001"]
+    photo = JPEG + os.urandom(300000)       # two pieces (256 KiB each)
+    sha = hashlib.sha256(photo).hexdigest()
+    fields = [f for f in REPORT if f[0] not in ("latitude", "longitude")] + [("ward", "31001")]
+
+    body, ctype = multipart(fields, [("evidence", "anh.jpg", b"\x7fELF\x02\x01\x01" + bytes(200))])
+    resp = post(city, "/api/v1/public/reports", body, ctype)
+    assert resp.status == 415 and resp.json["field"] == "evidence", resp.body
+    assert evidence_files(city) == [] and city.query("archive", "SELECT count(*) FROM filings") == [(0,)]
+
+    body, ctype = multipart(fields + [("request_id", uuid.uuid4().hex)], [("evidence", "anh.jpg", photo)])
+    resp = post(city, "/api/v1/public/reports", body, ctype)
+    assert resp.status == 201, resp.body
+    filing = city.query("archive", "SELECT filing_id FROM filings")[0][0]
+    case = filing_case(city, filing)
+    assert ward.show(case)["report"]["evidence"] == [f"sha256:{sha}"]
+    stored = os.path.join(ward.data, "evidence", sha[:2], sha[2:])
+    with open(stored, "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == sha
+
+    # A photo added from the city's tracking link goes the same way
+    token = resp.json["tracking_url"].split("#", 1)[1]
+    wait_for(lambda: Web(city).get(f"/api/v1/public/track/{token}").json["case_id"] == case,
+             what="the ward's case at the city")
+    later = b"\x89PNG\r\n\x1a\n" + os.urandom(500)
+    later_sha = hashlib.sha256(later).hexdigest()
+    body, ctype = multipart([("note", "Thêm ảnh")], [("evidence", "them.png", later)])
+    added = post(city, f"/api/v1/public/track/{token}/evidence", body, ctype)
+    assert added.status == 200, added.body
+    wait_for(lambda: [e["args"]["evidence"] for e in ward.show(case)["history"] if e["action"] == "attach"]
+             == [f"sha256:{later_sha}"], what="the attach filed at the ward")
+    with open(os.path.join(ward.data, "evidence", later_sha[:2], later_sha[2:]), "rb") as f:
+        assert f.read() == later
+
+    # Delivered: once the ward's cursor has passed a file's last piece, the
+    # city's copy is gone
+    wait_for(lambda: city.query("archive", "SELECT count(*) FROM evidence_return WHERE released = 0")
+             == [(0,)], what="the city released the files")
+    assert evidence_files(city) == []
+    assert city.query("archive", "SELECT count(DISTINCT sha256) FROM evidence_return") == [(2,)]
+

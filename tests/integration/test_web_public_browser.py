@@ -11,7 +11,7 @@ resolve, inform, through the CLI), with the result note; they rate the
 handling and say "not fixed" (reopen), and add a photo. Neither page
 scrolls sideways at 360 px, and no CSP violation is logged.
 
-At the city: the form lists the wards, takes no files, files at the ward
+At the city: the form lists the wards, takes files, files at the ward
 chosen, and the tracking link shows the ward's case number once filed.
 
 Screenshots go to $HOTLINE_BUILD/screenshots/public-*.png (each page at the
@@ -232,9 +232,9 @@ def test_citizen_reports_with_photo_and_pin_then_follows_the_case(console, brows
 
 
 def test_city_form_offers_the_wards_and_files_at_the_one_chosen(node_factory, tmp_path, browser):
-    """At the city the form lists its wards (the demo ones here), takes no
-    files, and its answer has no case number yet; the tracking link shows the
-    report on its way, then the ward's case number."""
+    """At the city the form lists its wards (the demo ones here), offers
+    files as at a ward, and its answer has no case number yet; the tracking
+    link shows the report on its way, then the ward's case number."""
     from selenium.webdriver.support.ui import Select
     from federation_util import make_filing_city
     city, wards = make_filing_city(node_factory, tmp_path)
@@ -242,7 +242,7 @@ def test_city_form_offers_the_wards_and_files_at_the_one_chosen(node_factory, tm
     phone(d)
     d.get(city.web + "/report-public.html")
     loaded(d)
-    assert by_id(d, "ward-field").is_displayed() and not by_id(d, "evidence-set").is_displayed()
+    assert by_id(d, "ward-field").is_displayed() and by_id(d, "evidence-set").is_displayed()
     options = [o.get_attribute("value") for o in Select(by_id(d, "ward")).options]
     assert options == ["", "31001", "31002"]
     Select(by_id(d, "type")).select_by_value("noise")
@@ -269,6 +269,6 @@ def test_city_form_offers_the_wards_and_files_at_the_one_chosen(node_factory, tm
         return False
     until(d, numbered, "the ward's case number")
     assert wards["31002"].query("intake", "SELECT count(*) FROM cases") == [(1,)]
-    assert not by_id(d, "attach-box").is_displayed() and "0912" not in d.page_source
+    assert by_id(d, "attach-box").is_displayed() and "0912" not in d.page_source
     shot(d, "public-city-track")
     assert csp_violations(d) == []

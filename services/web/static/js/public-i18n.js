@@ -47,8 +47,6 @@ const DICT = {
   p_ward_auto: ['— Theo điểm đánh dấu trên bản đồ —', '— From the point marked on the map —'],
   p_ward_hint: ['Chọn phường nơi xảy ra ô nhiễm, hoặc đánh dấu trên bản đồ để biết phường theo vị trí.',
                 'Choose the ward where it is, or mark the map and the ward is found from the point.'],
-  p_city_no_files: ['Trang của thành phố chưa nhận ảnh, ghi âm, video. Có thể gửi kèm tệp tại trang phản ánh của phường.',
-                    'The city\'s page takes no photos, audio or video yet; the ward\'s own page does.'],
   p_location: ['Địa chỉ hoặc mô tả nơi xảy ra', 'Address or description of the place'],
   p_location_hint: ['Số nhà, tên đường, tổ, khu phố, hoặc mốc dễ nhận biết. Không bắt buộc nếu đã đánh dấu trên bản đồ.',
                     'House number, street, group, or a landmark. Optional if you marked the map.'],

@@ -16,11 +16,11 @@
 // session: the same map the officers' /api/v1/me carries), see mapConfig
 // below.
 //
-// At the city the config lists its wards ("wards") and says "files":
-// false: the form offers the wards (or "from the pin": the server finds the
-// ward whose area holds it), takes no files, and files the report at the
-// ward (API.md, "Filing at a ward"). The answer then has no case number
-// yet, only the ward and the tracking link.
+// At the city the config lists its wards ("wards"): the form offers the
+// wards (or "from the pin": the server finds the ward whose area holds it)
+// and files the report, with its files, at the ward (API.md, "Filing at a
+// ward"). The answer then has no case number yet, only the ward and the
+// tracking link. "files": false (no node says so today) hides the files.
 
 import { h, fill, $ } from './dom.js';
 import { code, codes, lang, setLang } from './i18n.js';
@@ -156,7 +156,7 @@ function formData () {
   if ($('#anonymous').checked) fd.append('anonymous', 'true');
   else for (const k of ['name', 'phone', 'email']) if (v(k)) fd.append(k, v(k));
   fd.append('website', form.elements.website.value);     // the honeypot, as found
-  if (!wards) files.append(fd);
+  files.append(fd);
   return fd;
 }
 
@@ -269,10 +269,7 @@ async function main () {
     fillWards();
     $('#ward-field').hidden = false;
   }
-  if (full.files === false) {
-    $('#evidence-set').hidden = true;
-    $('#city-no-files').hidden = false;
-  }
+  if (full.files === false) $('#evidence-set').hidden = true;
   files.draw();                      // the node's file limits, now known
   if (!cfg.tiles) $('#map-hint').dataset.pt = 'p_map_offline';
   applyPublic(document);

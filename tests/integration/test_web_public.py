@@ -422,7 +422,8 @@ def test_city_form_photo_reaches_the_ward_and_leaves_the_city(node_factory, tmp_
     """A photo on the city's form goes to the ward with the filing
     (federation.h, "Filing", Files): the ward's case names it and its store
     holds it byte for byte; once the ward has it, the city's copy is gone.
-    An ELF named anh.jpg is refused at the city, nothing stored."""
+    An ELF named anh.jpg is refused at the city, nothing stored. A filing
+    whose file never comes waits, then is filed without it."""
     from federation_util import make_filing_city, filing_case
     city, wards = make_filing_city(node_factory, tmp_path, codes=("31001",))
     ward = wards["31001"]
@@ -465,4 +466,28 @@ def test_city_form_photo_reaches_the_ward_and_leaves_the_city(node_factory, tmp_
              == [(0,)], what="the city released the files")
     assert evidence_files(city) == []
     assert city.query("archive", "SELECT count(DISTINCT sha256) FROM evidence_return") == [(2,)]
+
+    # A filing whose file the ward cannot get (deleted at the city while
+    # the ward's archive was down: its pieces go as lost) waits; after 10
+    # minutes of the city's time it is filed without it, logged once each
+    ward.kill("archive")
+    lost = JPEG + os.urandom(1000)
+    lost_sha = hashlib.sha256(lost).hexdigest()
+    body, ctype = multipart(fields + [("request_id", uuid.uuid4().hex)], [("evidence", "mat.jpg", lost)])
+    resp = post(city, "/api/v1/public/reports", body, ctype)
+    assert resp.status == 201, resp.body
+    wait_for(lambda: city.query("archive", "SELECT count(*) FROM evidence_return WHERE sha256 = ?",
+                                f"sha256:{lost_sha}") == [(1,)], what="the file queued for the ward")
+    os.remove(os.path.join(city.data, "evidence", lost_sha[:2], lost_sha[2:]))
+    ward.start("archive")
+    wait_for(lambda: "waits for 1 of its files" in ward.log("archive"), what="the filing waiting")
+    wait_for(lambda: "the city lost the file" in ward.log("archive"), what="the lost piece refused")
+    assert ward.query("intake", "SELECT count(*) FROM cases") == [(1,)]
+    ward.advance(11 * 60 * 1000)
+    wait_for(lambda: ward.query("intake", "SELECT count(*) FROM cases") == [(2,)], what="filed without it")
+    log = ward.log("archive")
+    waiting = city.query("archive", "SELECT case_id FROM evidence_return WHERE sha256 = ?",
+                         f"sha256:{lost_sha}")[0][0]
+    assert log.count(f"{waiting} waits for 1 of its files") == 1
+    assert log.count(f"{waiting} is filed without 1 of its files") == 1
 

@@ -37,7 +37,8 @@ struct _evidence_link_t {
     hl_procedure_t *procedure;
     hl_evidence_t *evidence;
     hl_metrics_t *metrics;
-    //  ward: the stream's sender and its rate limit (a token bucket)
+    //  the stream's sender (ward) and the rate limit of the pieces sent
+    //  (a token bucket; at the city, of the filings' files to all wards)
     hl_hop_sender_t *sender;
     zloop_t *loop;
     int64_t rate;               //  bytes a second, 0: no limit
@@ -282,8 +283,10 @@ s_wake (zloop_t *loop, int timer_id, void *arg)
     (void) timer_id;
     evidence_link_t *self = (evidence_link_t *) arg;
     self->timer = 0;
-    if (self->sender)
-        hl_hop_sender_notify (self->sender);
+    //  The ward's sender, or at the city the return sender
+    hl_hop_sender_t *sender = self->sender? self->sender: self->return_sender;
+    if (sender)
+        hl_hop_sender_notify (sender);
     return 0;
 }
 
@@ -306,7 +309,7 @@ s_allowance (evidence_link_t *self)
 
 //  The rows of a prepared, bound SELECT seq, case_id, ref, sha256, at,
 //  size, total: one hotline.EvidenceChunk each into items, the bytes read
-//  from the stored file now. limited: under the ward's rate limit. The
+//  from the stored file now. limited: under the rate limit. The
 //  count, or -1 (nothing left in items)
 static int
 s_fetch_rows (evidence_link_t *self, sqlite3_stmt *stmt, bool limited, hl_hop_item_t *items)
@@ -694,7 +697,9 @@ evidence_link_fetch_filings (void *arg, const char *stream, uint64_t after, size
     sqlite3_bind_text (stmt, 1, ward, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) after);
     sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) max);
-    return s_fetch_rows (self, stmt, false, items);
+    //  Under the same limit as a ward's: the city's uplink carries the
+    //  citizens' videos to every ward, one bucket for all of them
+    return s_fetch_rows (self, stmt, self->rate > 0, items);
 }
 
 //  City: every second (loop thread, outside the sender's pump), the
@@ -732,9 +737,10 @@ s_city_release (void *arg)
 }
 
 void
-evidence_link_set_return_sender (evidence_link_t *self, hl_hop_sender_t *sender)
+evidence_link_set_return_sender (evidence_link_t *self, hl_hop_sender_t *sender, zloop_t *loop)
 {
     self->return_sender = sender;
+    self->loop = loop;
     hl_metrics_on_refresh (self->metrics, s_city_release, self);
 }
 

@@ -78,6 +78,8 @@
  *      sender (endpoints/federation_return) to that ward's key only, over
  *      CurveZMQ, through evidence_link_fetch_filings; the ward pulls it on
  *      a socket of its own, EVIDENCE_LINK_WINDOW pieces of credit.
+ *      federation/evidence_bytes_per_s caps it as it caps a ward's stream:
+ *      at the city, one bucket for every ward's pieces (the city's uplink).
  *    - evidence_link_apply_filing, at the ward, inside the transaction
  *      that moves the stream's cursor ("city/evidence"): the same piece
  *      handling as the city's (temporary file tmp/city-<hex>.piece, the
@@ -159,9 +161,11 @@ int evidence_link_queue_filing (evidence_link_t *self, const char *ward, const H
 //  (arg: the link)
 int evidence_link_fetch_filings (void *arg, const char *stream, uint64_t after, size_t max,
                                  hl_hop_item_t *items);
-//  City: the sender that serves those streams; every second the link
-//  releases the city's copies each ward has (see above)
-void evidence_link_set_return_sender (evidence_link_t *self, hl_hop_sender_t *sender);
+//  City: the sender that serves those streams (woken on loop when the rate
+//  limit allows more); every second the link releases the city's copies
+//  each ward has (see above)
+void evidence_link_set_return_sender (evidence_link_t *self, hl_hop_sender_t *sender,
+                                      zloop_t *loop);
 //  Ward: one item of the city's evidence stream. 0 or -1.
 int evidence_link_apply_filing (evidence_link_t *self, const hl_hop_item_t *item);
 //  Ward: is ref in this node's evidence store

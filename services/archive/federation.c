@@ -771,7 +771,7 @@ federation_new (const federation_sink_t *sink, zloop_t *loop)
         //  socket, rather than one per ward
         hl_hop_receiver_set_group (self->from_wards, s_group_begin, s_group_commit);
         hl_hop_sender_set_authorize (self->to_wards, s_authorize_evidence);
-        evidence_link_set_return_sender (self->evidence, self->to_wards);
+        evidence_link_set_return_sender (self->evidence, self->to_wards, loop);
         hl_metrics_on_refresh (hl_service_metrics (self->service), s_city_metrics, self);
     }
     self->active = true;

@@ -48,7 +48,7 @@ const hl_config_key_t hl_config_keys [] = {
     { "federation/city_cert", "",                 "ward: the city's public certificate" },
     { "federation/allow",     "",                 "city: directory of the ward certificates it admits" },
     { "federation/plaintext", "0",                "1 = no CurveZMQ (development only)" },
-    { "federation/evidence_bytes_per_s", "0",     "ward: at most this many bytes a second of forwarded cases' evidence to the city; 0 = no limit" },
+    { "federation/evidence_bytes_per_s", "0",     "ward: at most this many bytes a second of forwarded cases' evidence to the city; city: of filed reports' files to the wards, all together; 0 = no limit" },
 
     //  front: the remote front door (CurveZMQ, off by default)
     { "front/remote",         "",                 "endpoint of the remote front door; empty or off: none" },

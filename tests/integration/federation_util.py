@@ -39,10 +39,12 @@ def ward_extra(city, keys=None, code=None, plaintext=False, port=None, return_po
     return text
 
 
-def make_city(node_factory, keys=None, plaintext=False, services=None, extra=""):
+def make_city(node_factory, keys=None, plaintext=False, services=None, extra="", env=None):
     kwargs = {}
     if services:
         kwargs["services"] = services
+    if env:
+        kwargs["env"] = env
     return node_factory(name="city", role="city", ward_code="0",
                         ward_name="Sở Nông nghiệp và Môi trường",
                         node_extra="    city_code = 31\n",
@@ -81,11 +83,12 @@ def wait_converged(city, wards, timeout=60):
 
 def make_filing_city(node_factory, tmp_path, codes=("31001", "31002"), areas=None,
                      city_services=("archive", "intake", "web"), ward_services=("archive", "intake"),
-                     ward_procedure=None):
+                     ward_procedure=None, city_env=None):
     """A city whose web files at its wards (the public form, Open311) and
     the wards, linked over CurveZMQ: (city, {code: ward}). areas: the text
     of a web/ward_areas file (None: the demo wards built in);
-    ward_procedure: the wards' procedure.conf (None: the deployed one)."""
+    ward_procedure: the wards' procedure.conf (None: the deployed one);
+    city_env: the city's services' extra environment."""
     keys = make_keys(tmp_path, codes)
     extra = ""
     if areas is not None:
@@ -93,7 +96,7 @@ def make_filing_city(node_factory, tmp_path, codes=("31001", "31002"), areas=Non
         with open(path, "w", encoding="utf-8") as f:
             f.write(areas)
         extra = f"web\n    ward_areas = {path}\n"
-    city = make_city(node_factory, keys, services=city_services, extra=extra).start()
+    city = make_city(node_factory, keys, services=city_services, extra=extra, env=city_env).start()
     more = {"procedure": ward_procedure} if ward_procedure else {}
     wards = {code: node_factory(name=f"ward-{code}", ward_code=code, ward_name=f"Phường {code}",
                                 services=ward_services, extra=ward_extra(city, keys, code),

@@ -2,7 +2,9 @@
 (services/archive/evidence_link.h): the copy that may leave the ward (a
 JPEG without its Exif) arrives byte for byte, is served to the Department,
 and survives a crash of the city's archive mid-transfer exactly once; a
-ward-handled case's files never reach the city. Real wards and a city over
+ward-handled case's files never reach the city. The other way, a file
+filed with a report at the city's form survives a crash of the ward's
+archive mid-transfer exactly once, and leaves the city. Real wards and a city over
 CurveZMQ, real uploads through the ward's web."""
 import hashlib
 import os
@@ -11,7 +13,7 @@ from conftest import wait_for
 from federation_util import make_keys, make_city, ward_extra, wait_converged
 from test_federation import _metric
 from test_web_api import Web
-from test_web_public import JPEG, REPORT, multipart, post
+from test_web_public import JPEG, REPORT, evidence_files, multipart, post
 
 CODE = "31002"
 
@@ -164,3 +166,48 @@ def test_a_large_file_survives_a_city_crash_mid_transfer(node_factory, tmp_path)
     assert not _pieces(city)
     wait_for(lambda: _metric(ward, "hotline_federation_evidence_backlog") == 0,
              what="the ward's evidence backlog drained")
+
+
+def test_a_city_filing_file_survives_a_ward_crash_mid_transfer(node_factory, tmp_path):
+    from federation_util import make_filing_city, filing_case
+    # 1 MiB a second from the city (federation/evidence_bytes_per_s), so a
+    # 3 MB photo is still on its way when the ward's archive is killed
+    city, wards = make_filing_city(node_factory, tmp_path, codes=(CODE,),
+                                   city_env={"HOTLINE_FEDERATION_EVIDENCE_BYTES_PER_S": str(1024 * 1024)})
+    ward = wards[CODE]
+    photo = JPEG + os.urandom(3 * 1000 * 1000)
+    sha = hashlib.sha256(photo).hexdigest()
+    fields = [f for f in REPORT if f[0] not in ("latitude", "longitude")] + [("ward", CODE)]
+    body, ctype = multipart(fields, [("evidence", "anh.jpg", photo)])
+    resp = post(city, "/api/v1/public/reports", body, ctype)
+    assert resp.status == 201, resp.body
+    pieces = 12
+
+    def applied():
+        rows = ward.query("archive", "SELECT seq FROM hop_cursor WHERE stream = 'city/evidence'")
+        return rows[0][0] if rows else 0
+
+    # Mid-transfer: some pieces applied at the ward (each with its cursor),
+    # not all; killed there
+    wait_for(lambda: applied() > 0, timeout=30, what="the first pieces at the ward")
+    assert ward.kill("archive") == -9
+    assert 0 < applied() < pieces and _pieces(ward)
+    assert not os.path.exists(_stored(ward, sha))
+    assert city.query("archive", "SELECT count(*) FROM evidence_return") == [(pieces,)]
+    ward.start("archive")
+    filing = city.query("archive", "SELECT filing_id FROM filings")[0][0]
+    case = filing_case(city, filing, timeout=60)
+    # Exactly once: one case naming the file once, the file byte for byte,
+    # completed by the restarted archive, nothing left in its temporary folder
+    assert ward.show(case)["report"]["evidence"] == [f"sha256:{sha}"]
+    assert ward.query("intake", "SELECT count(*) FROM cases") == [(1,)]
+    with open(_stored(ward, sha), "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == sha
+    assert applied() == pieces and not _pieces(ward)
+    assert _metric(ward, "hotline_federation_filing_evidence_files_total") == 1
+    assert _metric(ward, "hotline_federation_filing_evidence_bytes_total") == len(photo)
+    # Delivered: the city's copy is gone
+    wait_for(lambda: city.query("archive", "SELECT count(*) FROM evidence_return WHERE released = 0")
+             == [(0,)], what="the city released the file")
+    assert evidence_files(city) == []
+    assert _metric(city, "hotline_federation_filing_evidence_sent_total") == 1

@@ -631,15 +631,29 @@ evidence_link_queue_filing (evidence_link_t *self, const char *ward, const Hotli
     return 0;
 }
 
+//  A file the web commits again (the same photo uploaded again) is kept
+//  this long at most while no filing is queued for it: the filing that
+//  needs it is normally queued within a second (an intake round trip and
+//  one hop); past this, the ward would file that filing without the file
+//  anyway (federation.c, s_file), so keeping it longer helps no one
+#define S_FRESH_MS  (10 * 60 * 1000)
+
 //  City: the ward has every piece up to after. The city's copy of each
 //  file whose last piece that passed is deleted, unless the city still
 //  needs it: a case of the city names it (evidence_files), or it is queued
-//  again, for this ward or another, beyond what that ward has. 0 or -1
+//  again, for this ward or another, beyond what that ward has, or the web
+//  has committed it again since the last filing queued with it took it
+//  (its mtime is after that filing's at_ms: an upload again whose filing
+//  the archive has not queued yet; deleting then would leave that filing
+//  a lost file). A file kept keeps its rows unreleased: judged again in a
+//  second. 0 or -1
 static int
 s_release (evidence_link_t *self, const char *ward, uint64_t after)
 {
     sqlite3_stmt *stmt = hl_store_prepare (self->store,
-        "SELECT r.sha256, r.case_id FROM evidence_return r WHERE r.ward = ?1 AND r.seq <= ?2"
+        "SELECT r.sha256, r.case_id, (SELECT coalesce (max (f.at_ms), 0) FROM evidence_return o"
+        "   JOIN filings f ON f.filing_id = o.case_id WHERE o.sha256 = r.sha256)"
+        " FROM evidence_return r WHERE r.ward = ?1 AND r.seq <= ?2"
         " AND r.released = 0 AND r.at + r.size = r.total"
         " AND NOT EXISTS (SELECT 1 FROM evidence_files f WHERE f.sha256 = r.sha256)"
         " AND NOT EXISTS (SELECT 1 FROM evidence_return o WHERE o.sha256 = r.sha256 AND o.released = 0"
@@ -650,28 +664,41 @@ s_release (evidence_link_t *self, const char *ward, uint64_t after)
     sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) after);
     int rc;
     size_t sent = 0;
+    json_t *kept = json_array ();
+    int64_t fresh = zclock_time () - S_FRESH_MS;
     while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
         const char *ref = (const char *) sqlite3_column_text (stmt, 0);
-        char path [PATH_MAX];
-        const char *type = NULL;
-        size_t bytes = 0;
-        sent++;
-        if (hl_evidence_find (self->evidence, ref, path, sizeof path, &type, &bytes) == 0
-        &&  unlink (path))
-            hl_error ("filing %s: cannot delete the city's copy of %.19s...: %s",
-                      (const char *) sqlite3_column_text (stmt, 1), ref, strerror (errno));
+        int64_t taken = sqlite3_column_int64 (stmt, 2);
+        int got = hl_evidence_release (self->evidence, ref, taken > fresh? taken: fresh);
+        if (got == 0)
+            sent++;
+        else {
+            if (got < 0)
+                hl_error ("filing %s: cannot delete the city's copy of %.19s...",
+                          (const char *) sqlite3_column_text (stmt, 1), ref);
+            json_array_append_new (kept, json_string (ref));
+        }
     }
     sqlite3_reset (stmt);
-    if (rc != SQLITE_DONE)
+    char *keep = json_dumps (kept, JSON_COMPACT);
+    json_decref (kept);
+    if (rc != SQLITE_DONE) {
+        free (keep);
         return -1;
+    }
     stmt = hl_store_prepare (self->store,
-        "UPDATE evidence_return SET released = 1 WHERE ward = ? AND seq <= ? AND released = 0");
-    if (!stmt)
+        "UPDATE evidence_return SET released = 1 WHERE ward = ? AND seq <= ? AND released = 0"
+        " AND sha256 NOT IN (SELECT value FROM json_each (?))");
+    if (!stmt) {
+        free (keep);
         return -1;
+    }
     sqlite3_bind_text (stmt, 1, ward, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) after);
+    sqlite3_bind_text (stmt, 3, keep, -1, SQLITE_TRANSIENT);
     rc = sqlite3_step (stmt);
     sqlite3_reset (stmt);
+    free (keep);
     if (rc != SQLITE_DONE)
         return -1;
     if (sent) {

@@ -93,8 +93,12 @@
  *      is deleted
  *      (table row released = 1), unless a case at the city names it
  *      (evidence_files) or it is queued for a ward that does not have it
- *      yet. A ward restored behind the city's record of its cursor asks
- *      again for pieces whose file is gone: they go as `lost`.
+ *      yet, or the web committed it again after the last filing queued
+ *      with it was taken (the same photo uploaded again, whose filing the
+ *      archive has not queued yet: its mtime is after that filing's at_ms;
+ *      kept 10 minutes at most, hl_evidence_release). A ward restored
+ *      behind the city's record of its cursor asks again for pieces whose
+ *      file is gone: they go as `lost`.
  *    - Metrics: at the city hotline_federation_filing_evidence_sent_total
  *      (files the ward has, counted when released); at the ward
  *      hotline_federation_filing_evidence_files_total, _bytes_total and

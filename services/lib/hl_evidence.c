@@ -12,6 +12,7 @@
 #include "hl_evidence.h"
 #include <sodium.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <dirent.h>
 #include <inttypes.h>
 
@@ -484,6 +485,58 @@ hl_evidence_outgoing (hl_evidence_t *self, const char *ref, char *out_ref, size_
     return rc;
 }
 
+//  Its mtime in ms since the epoch (whole ms: a stamp taken after the
+//  write is never below it), or -1
+static int64_t
+s_mtime_ms (const char *path)
+{
+    struct stat info;
+    if (stat (path, &info))
+        return -1;
+    return (int64_t) info.st_mtim.tv_sec * 1000 + info.st_mtim.tv_nsec / 1000000;
+}
+
+int
+hl_evidence_release (hl_evidence_t *self, const char *ref, int64_t after_ms)
+{
+    if (!hl_evidence_ref_valid (ref))
+        return 0;
+    char path [PATH_MAX], aside [PATH_MAX + 80];
+    snprintf (path, sizeof path, "%s/%.2s/%s", self->dir, ref + 7, ref + 9);
+    snprintf (aside, sizeof aside, "%s/%s.release", self->tmp, ref + 7);
+    int64_t mtime = s_mtime_ms (path);
+    if (mtime < 0 && errno == ENOENT)
+        return 0;
+    if (mtime < 0) {
+        hl_error ("evidence: cannot stat %s: %s", path, strerror (errno));
+        return -1;
+    }
+    if (mtime > after_ms)
+        return 1;
+    //  Old enough: moved aside, then judged again, so that a commit of the
+    //  same bytes between our look and the unlink is not what is deleted
+    if (rename (path, aside)) {
+        if (errno == ENOENT)
+            return 0;
+        hl_error ("evidence: cannot move %s aside: %s", path, strerror (errno));
+        return -1;
+    }
+    mtime = s_mtime_ms (aside);
+    if (mtime >= 0 && mtime <= after_ms) {
+        if (unlink (aside) == 0)
+            return 0;
+        hl_error ("evidence: cannot delete %s: %s", aside, strerror (errno));
+    }
+    //  Recent after all (or not deletable): back under its name, unless a
+    //  newer commit of the same bytes is there already
+    if (link (aside, path) && errno != EEXIST) {
+        hl_error ("evidence: cannot put %s back: %s", path, strerror (errno));
+        return -1;
+    }
+    unlink (aside);
+    return mtime >= 0 && mtime > after_ms? 1: -1;
+}
+
 // ------------------------------------------------------------- in pieces
 
 static bool
@@ -870,6 +923,34 @@ hl_evidence_test (bool verbose)
     assert (s_count_files (tmp) == 1);
     assert (hl_evidence_piece_drop (evidence, "w31003-") == 1);
     assert (s_count_files (tmp) == 0);
+
+    //  Release: a file written after after_ms stays (an upload again of
+    //  the same bytes), an older one goes, nothing left aside in tmp/
+    {
+        hl_evidence_file_t *file = hl_evidence_file_new (evidence, 1024);
+        assert (file);
+        const unsigned char png [] = "\x89PNG\r\n\x1a\n release";
+        assert (hl_evidence_file_write (file, png, sizeof png) == 0);
+        char ref [HL_EVIDENCE_REF_SIZE];
+        assert (hl_evidence_file_commit (file, ref) == 0);
+        hl_evidence_file_destroy (&file);
+        char path [PATH_MAX];
+        snprintf (path, sizeof path, "%s/%.2s/%s", hl_evidence_dir (evidence), ref + 7, ref + 9);
+        int64_t written = s_mtime_ms (path);
+        assert (written > 0);
+        assert (hl_evidence_release (evidence, ref, written - 1) == 1);
+        assert (hl_evidence_has (evidence, ref));
+        assert (s_count_files (tmp) == 0);
+        //  An hour old, released as of a minute ago: deleted
+        struct timeval old [2] = { { (time_t) (written / 1000 - 3600), 0 },
+                                   { (time_t) (written / 1000 - 3600), 0 } };
+        assert (utimes (path, old) == 0);
+        assert (hl_evidence_release (evidence, ref, written - 60000) == 0);
+        assert (!hl_evidence_has (evidence, ref));
+        assert (hl_evidence_release (evidence, ref, written) == 0);     //  not there
+        assert (hl_evidence_release (evidence, "sha256:nope", written) == 0);
+        assert (s_count_files (tmp) == 0);
+    }
 
     hl_evidence_destroy (&evidence);
     assert (!evidence);

@@ -93,6 +93,13 @@ bool hl_evidence_has (hl_evidence_t *self, const char *ref);
 //  it cannot be read (logged, but for a missing file)
 ssize_t hl_evidence_read (hl_evidence_t *self, const char *ref, uint64_t offset,
                           void *buffer, size_t size);
+//  Delete the stored file ref, unless it was written after after_ms (ms
+//  since the epoch, its mtime: a commit of the same bytes renames a new
+//  file over the old one, so an upload again is a new mtime). A commit
+//  that lands while this runs is kept too: the file is moved aside into
+//  tmp/ before it is judged, and put back when it is recent. 0 deleted
+//  (or not there); 1 kept; -1 on an I/O error (logged; the file stays)
+int hl_evidence_release (hl_evidence_t *self, const char *ref, int64_t after_ms);
 
 // ------------------------------------------------------- beyond the ward
 //  A file leaves its ward (for the city, when its case is forwarded) as

@@ -4,10 +4,12 @@ JPEG without its Exif) arrives byte for byte, is served to the Department,
 and survives a crash of the city's archive mid-transfer exactly once; a
 ward-handled case's files never reach the city. The other way, a file
 filed with a report at the city's form survives a crash of the ward's
-archive mid-transfer exactly once, and leaves the city. Real wards and a city over
+archive mid-transfer exactly once, and leaves the city, but not while an
+upload of it again waits to be queued. Real wards and a city over
 CurveZMQ, real uploads through the ward's web."""
 import hashlib
 import os
+import uuid
 
 from conftest import wait_for
 from federation_util import make_keys, make_city, ward_extra, wait_converged
@@ -211,3 +213,43 @@ def test_a_city_filing_file_survives_a_ward_crash_mid_transfer(node_factory, tmp
              == [(0,)], what="the city released the file")
     assert evidence_files(city) == []
     assert _metric(city, "hotline_federation_filing_evidence_sent_total") == 1
+
+    # The same photo uploaded again once the ward has it, before the city's
+    # deletion judged it: the city keeps its copy for the filing its
+    # archive has not queued yet. The ward's archive down, the city queues
+    # photo P (filing A) then Q (B); P is committed again at the city as
+    # the web commits an upload (a new file renamed over the content
+    # address) and its filing not queued yet, the state an upload again
+    # leaves until the archive queues it; the ward gets P and Q, the city
+    # deletes Q: the pass that did judged P too, and kept it. Filing C of P
+    # then goes with P, and P leaves the city
+    def file_at_city(data, name):
+        body, ctype = multipart(fields + [("request_id", uuid.uuid4().hex)], [("evidence", name, data)])
+        resp = post(city, "/api/v1/public/reports", body, ctype)
+        assert resp.status == 201, resp.body
+    ward.kill("archive")
+    again, other = JPEG + os.urandom(1000), b"\x89PNG\r\n\x1a\n" + os.urandom(1000)
+    again_sha = hashlib.sha256(again).hexdigest()
+    file_at_city(again, "p.jpg")
+    file_at_city(other, "q.png")
+    wait_for(lambda: city.query("archive", "SELECT count(DISTINCT sha256) FROM evidence_return") == [(3,)],
+             what="P and Q queued for the ward")
+    upload = os.path.join(city.data, "evidence", "tmp", "again.part")
+    with open(upload, "wb") as f:
+        f.write(again)
+    os.rename(upload, _stored(city, again_sha))
+    before = {row[0] for row in city.query("archive", "SELECT filing_id FROM filings")}
+    ward.start("archive")
+    wait_for(lambda: _metric(city, "hotline_federation_filing_evidence_sent_total") >= 2,
+             timeout=60, what="Q delivered and deleted at the city")
+    assert os.path.exists(_stored(city, again_sha))
+    file_at_city(again, "p-again.jpg")
+    later = wait_for(lambda: {row[0] for row in city.query("archive", "SELECT filing_id FROM filings")}
+                     - before, what="filing C at the city's archive")
+    case = filing_case(city, later.pop(), timeout=60)
+    assert ward.show(case)["report"]["evidence"] == [f"sha256:{again_sha}"]
+    assert ward.query("intake", "SELECT count(*) FROM cases") == [(4,)]
+    assert "not in the city's store" not in city.log("archive")
+    wait_for(lambda: city.query("archive", "SELECT count(*) FROM evidence_return WHERE released = 0")
+             == [(0,)], what="the city released P")
+    assert evidence_files(city) == []

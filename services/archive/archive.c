@@ -57,6 +57,7 @@ static const char s_schema [] =
 //    10 the evidence of forwarded cases: a ward's outbox of pieces, the
 //       city's files (evidence_link.h)
 //    11 the city's filings' files, queued per ward (evidence_link.h)
+//    12 the wards that have shown they take filings (archive_filings.c)
 static const hl_store_migration_t s_migrations [] = {
     { 1, s_schema, NULL },
     { 2, hl_deadline_schema, NULL },
@@ -69,6 +70,7 @@ static const hl_store_migration_t s_migrations [] = {
     { 9, NULL, archive_filings_add_refused },
     { 10, evidence_link_schema, NULL },
     { 11, evidence_link_filings_schema, NULL },
+    { 12, archive_filings_wards_schema, NULL },
     { 0, NULL, NULL }
 };
 

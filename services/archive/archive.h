@@ -89,5 +89,13 @@ int archive_filings_filed (archive_t *self, const Hotline__Event *event);
 int archive_filings_refused (archive_t *self, const Hotline__Event *event);
 json_t *archive_filings_query (archive_t *self, const Hotline__Query *query, int *code,
                                char *error, size_t size);
+//  The wards that take filings (step 12: the table filing_wards, written
+//  by the federation; federation.h, "Filing", Upgrades): the query kind
+//  "filing_ward" (text: the ward code) answered as {"ward", "since_ms"},
+//  or NULL with code HL_NOT_FOUND (not shown yet), HL_BAD_INPUT, or HL_OK
+//  (a store error)
+extern const char archive_filings_wards_schema [];
+json_t *archive_filings_ward_query (archive_t *self, const Hotline__Query *query, int *code,
+                                    char *error, size_t size);
 
 #endif

@@ -18,6 +18,11 @@
  *                  the filing id as request id); final, never retried
  *
  *  Nothing personal: the report travels in the "file" event only.
+ *
+ *  filing_wards (step 12): the wards that have shown they take filings
+ *  (federation.h, "Filing", Upgrades), written by the federation the first
+ *  time a ward's archive pulls its evidence stream; the query kind
+ *  "filing_ward" the web asks before it files.
  */
 #include "hotline.h"
 #include "archive.h"
@@ -46,6 +51,11 @@ archive_filings_add_refused (hl_store_t *store, void *arg)
         "ALTER TABLE filings ADD COLUMN refused_field TEXT NOT NULL DEFAULT '';"
         "ALTER TABLE filings ADD COLUMN refused_ms INTEGER NOT NULL DEFAULT 0;");
 }
+
+//  archive.db's step 12 (archive.c; frozen)
+const char archive_filings_wards_schema [] =
+    "CREATE TABLE IF NOT EXISTS filing_wards ("
+    "  ward TEXT PRIMARY KEY, since_ms INTEGER NOT NULL);";
 
 int
 archive_filings_refused (archive_t *self, const Hotline__Event *event)
@@ -167,6 +177,38 @@ archive_filings_query (archive_t *self, const Hotline__Query *query, int *code, 
     }
     else
         hl_error ("archive: filing query: %s", hl_store_error (archive_store (self)));
+    sqlite3_reset (stmt);
+    return result;
+}
+
+json_t *
+archive_filings_ward_query (archive_t *self, const Hotline__Query *query, int *code, char *error,
+                            size_t size)
+{
+    const char *ward = query->text? query->text: "";
+    if (!*ward || strlen (ward) > 20 || !hl_utf8_valid (ward, strlen (ward))) {
+        *code = HL_BAD_INPUT;
+        snprintf (error, size, "the query's text must be a ward code");
+        return NULL;
+    }
+    sqlite3_stmt *stmt = hl_store_prepare (archive_store (self),
+        "SELECT since_ms FROM filing_wards WHERE ward = ?");
+    if (!stmt)
+        return NULL;            //  a store error: 503
+    sqlite3_bind_text (stmt, 1, ward, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt);
+    json_t *result = NULL;
+    if (rc == SQLITE_ROW)
+        result = json_pack ("{s:s, s:I}", "ward", ward, "since_ms",
+                            (json_int_t) sqlite3_column_int64 (stmt, 0));
+    else
+    if (rc == SQLITE_DONE) {
+        *code = HL_NOT_FOUND;
+        snprintf (error, size, "ward %s has not shown it takes filings (it runs the previous release)",
+                  ward);
+    }
+    else
+        hl_error ("archive: filing_ward query: %s", hl_store_error (archive_store (self)));
     sqlite3_reset (stmt);
     return result;
 }

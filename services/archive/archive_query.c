@@ -960,6 +960,9 @@ archive_query (archive_t *self, const Hotline__Query *query, int *code, char *er
     if (streq (kind, "filing"))
         result = archive_filings_query (self, query, code, error, size);
     else
+    if (streq (kind, "filing_ward"))
+        result = archive_filings_ward_query (self, query, code, error, size);
+    else
     if (streq (kind, "report"))
         result = s_query_report (self, query);
     else
@@ -967,7 +970,7 @@ archive_query (archive_t *self, const Hotline__Query *query, int *code, char *er
         result = archive_wards_query (self, query, code, error, size);
     else {
         *code = HL_BAD_INPUT;
-        snprintf (error, size, "unknown query kind '%.32s' (case, list, list_detail, count, report, filing, wards, charts, map)", kind);
+        snprintf (error, size, "unknown query kind '%.32s' (case, list, list_detail, count, report, filing, filing_ward, wards, charts, map)", kind);
         return NULL;
     }
     if (!result) {

@@ -28,6 +28,8 @@ struct _federation_t {
     bool acked_started;             //  ward metrics: the city's acknowledgements
     uint64_t acked_seen;
     int64_t wards_refreshed;        //  city metrics: when the per-ward gauges were set
+    zhashx_t *filing_wards;         //  city: wards recorded in filing_wards during this run
+    hl_ratelimit_t rl_filing_ward;  //  city: a failed record of one
 };
 
 // ---------------------------------------------------------------- keys
@@ -348,13 +350,47 @@ s_group_commit (void *arg)
     return self->sink.group_commit (self->sink.arg);
 }
 
+//  A ward's archive pulling "<ward>/evidence" runs this release: it takes
+//  filings (federation.h, "Filing", Upgrades). Recorded durably the first
+//  time, once per ward per run; only outside a transaction (a fetch woken
+//  inside one would be rolled back with it), else at a later fetch. A
+//  failure is logged and tried again: the fetch itself goes on
+static void
+s_filing_ward_seen (federation_t *self, const char *ward)
+{
+    if (zhashx_lookup (self->filing_wards, ward)
+    ||  !sqlite3_get_autocommit (hl_store_db (self->store)))
+        return;
+    sqlite3_stmt *stmt = hl_store_prepare (self->store,
+        "INSERT OR IGNORE INTO filing_wards (ward, since_ms) VALUES (?, ?)");
+    int rc = SQLITE_ERROR;
+    if (stmt) {
+        sqlite3_bind_text (stmt, 1, ward, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 2, hl_clock_now ());
+        rc = sqlite3_step (stmt);
+        sqlite3_reset (stmt);
+    }
+    if (rc != SQLITE_DONE) {
+        long suppressed = hl_ratelimit (&self->rl_filing_ward);
+        if (suppressed >= 0)
+            hl_error ("federation: cannot record that ward %s takes filings: %s (%ld similar suppressed)",
+                      ward, hl_store_error (self->store), suppressed);
+        return;
+    }
+    if (sqlite3_changes (hl_store_db (self->store)))
+        hl_info ("federation: ward %s takes filings (its archive pulls its evidence stream)", ward);
+    zhashx_insert (self->filing_wards, ward, (void *) "");
+}
+
 static int
 s_fetch_return (void *arg, const char *stream, uint64_t after, size_t max, hl_hop_item_t *items)
 {
     federation_t *self = (federation_t *) arg;
     char ward [64];
-    if (evidence_link_stream_ward (stream, ward, sizeof ward))
+    if (evidence_link_stream_ward (stream, ward, sizeof ward)) {
+        s_filing_ward_seen (self, ward);
         return evidence_link_fetch_filings (self->evidence, stream, after, max, items);
+    }
     return hl_hop_fetch_sql (self->store,
         "SELECT seq, event FROM return_outbox WHERE ward = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2",
         stream, after, max, items);
@@ -665,6 +701,7 @@ federation_new (const federation_sink_t *sink, zloop_t *loop)
     self->ward = hl_service_ward (self->service);
     self->plaintext = hl_config_int (config, "federation/plaintext", 0) == 1;
     self->procedure = hl_service_procedure (self->service);
+    self->filing_wards = zhashx_new ();
     hl_hop_opts_t opts;
     hl_hop_opts_init (&opts);
     //  Even a ward without a city queues its forwarded cases' files: they
@@ -795,6 +832,7 @@ federation_destroy (federation_t **self_p)
         evidence_link_destroy (&self->evidence);
         hl_keyring_destroy (&self->keyring);
         zcert_destroy (&self->cert);
+        zhashx_destroy (&self->filing_wards);
         free (self);
         *self_p = NULL;
     }

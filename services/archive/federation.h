@@ -85,6 +85,20 @@
  *       cursor passed the last piece) the city deletes its copy, unless a
  *       case at the city names it: the citizen's original stays at the
  *       ward that handles the case.
+ *    Upgrades: a ward on the previous release skips a "file" event as
+ *       invalid, and the report would be lost. So the city files only at a
+ *       ward that has shown it runs this release: its archive pulls
+ *       "<ward>/evidence" from the city's return endpoint (s_evidence_
+ *       receiver; no new field on the wire, which an old node would not
+ *       read). The city's return sender, the first time it is asked for
+ *       that stream by the ward's key, records the ward in archive.db's
+ *       filing_wards (step 12; once per ward per run, outside any
+ *       transaction) and logs it. Before step 1 the city's web asks the
+ *       archive (query kind "filing_ward") and, for a ward not recorded,
+ *       refuses with 503 and Retry-After, storing nothing, its files
+ *       included (services/web/API.md, "Filing at a ward"). Wards may be
+ *       upgraded in any order; one still on the previous release gets no
+ *       filings until it is.
  */
 #ifndef FEDERATION_H_INCLUDED
 #define FEDERATION_H_INCLUDED
@@ -101,8 +115,9 @@ typedef int (federation_item_fn) (void *arg, const hl_hop_item_t *item);
 
 //  What the federation needs of the store it links: the archive fills this
 //  in and passes it to federation_new. The federation calls only these (and
-//  reads the log, cases and return_outbox tables of store; a ward's
-//  federation_guard also its federation_diverged), never the archive, so
+//  reads the log, cases and return_outbox tables of store, the city's
+//  filing_wards too; a ward's federation_guard also its
+//  federation_diverged), never the archive, so
 //  the dependency runs one way, archive -> federation, and the federation
 //  can run over any store that has those tables (federation_test does).
 typedef struct {

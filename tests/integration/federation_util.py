@@ -102,7 +102,21 @@ def make_filing_city(node_factory, tmp_path, codes=("31001", "31002"), areas=Non
                                 services=ward_services, extra=ward_extra(city, keys, code),
                                 **more).start()
              for code in codes}
+    if "archive" in ward_services:
+        for code in codes:
+            wait_takes_filings(city, code)
     return city, wards
+
+
+def takes_filings(city, code):
+    """The city has recorded that ward code takes filings (its archive
+    pulled its evidence stream: federation.h, "Filing", Upgrades)."""
+    return city.query("archive", "SELECT count(*) FROM filing_wards WHERE ward = ?", code) == [(1,)]
+
+
+def wait_takes_filings(city, code, timeout=30):
+    """Until the city files at ward code: before, its web refuses (503)."""
+    wait_for(lambda: takes_filings(city, code), timeout=timeout, what=f"the city knows ward {code} takes filings")
 
 
 def filing_case(city, token, timeout=30):

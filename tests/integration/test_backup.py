@@ -58,7 +58,7 @@ def test_backup_under_load_restore_and_catch_up(node_factory, tmp_path):
     manifest = json.load(open(os.path.join(backup, "MANIFEST.json")))
     files = {f["file"]: f for f in manifest["files"]}
     assert {"intake.db", "archive.db", "routing.db", "notify.db"} <= set(files)
-    assert files["intake.db"]["schema_version"] == 3 and files["archive.db"]["schema_version"] == 11
+    assert files["intake.db"]["schema_version"] == 3 and files["archive.db"]["schema_version"] == 12
     assert files["evidence/ab/ab" + "0" * 62]["size"] == 7
     assert len(files["intake.db"]["sha256"]) == 64
     # A backup is never overwritten

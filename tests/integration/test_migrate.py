@@ -18,7 +18,7 @@ from test_web_api import Web
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "previous_release")
 # Each store's current version (its service's last migration step)
-CURRENT = {"intake": 3, "archive": 11, "routing": 2, "notify": 3, "deadline": 2, "web": 2}
+CURRENT = {"intake": 3, "archive": 12, "routing": 2, "notify": 3, "deadline": 2, "web": 2}
 # What only grows: every row the previous release wrote must still be there
 KEPT = {"intake": ("SELECT * FROM log", "SELECT * FROM requests"),
         "archive": ("SELECT * FROM log", "SELECT * FROM case_actions", "SELECT * FROM return_outbox",

@@ -115,6 +115,45 @@ web_filing_state (web_api_t *api, web_request_t *request, const char *id, json_t
     return rc;
 }
 
+int
+web_filing_ready (web_api_t *api, web_request_t *request, const char *ward)
+{
+    //  Asked each time, not cached: one indexed lookup in the archive,
+    //  beside a filing's own intake command and commit, and a ward that
+    //  was just upgraded takes filings at the next try
+    Hotline__Query query = HOTLINE__QUERY__INIT;
+    query.kind = "filing_ward";
+    query.text = (char *) ward;
+    Hotline__Request message = HOTLINE__REQUEST__INIT;
+    message.kind_case = HOTLINE__REQUEST__KIND_QUERY;
+    message.query = &query;
+    Hotline__Envelope *reply = web_api_call (api, request, &message, "system:web", false);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->reply->code == HL_NOT_FOUND)
+        rc = 1;
+    else
+    if (reply->reply->code != HL_OK) {
+        web_request_refusal (request, reply->reply);
+        rc = -1;
+    }
+    hl_msg_free (&reply);
+    if (rc == 1)
+        snprintf (request->retry_after, sizeof request->retry_after, "%d", WEB_FILING_RETRY_AFTER_S);
+    return rc;
+}
+
+void
+web_filing_not_ready (web_request_t *request, const char *ward)
+{
+    web_request_error (request, 503, "ward",
+        "Phường %.20s chưa nhận được phản ánh gửi từ thành phố (đang nâng cấp), chưa lưu gì: xin gửi "
+        "lại sau, hoặc gửi trực tiếp tại phường (ward %.20s does not take reports filed at the city "
+        "yet: it is being upgraded; nothing was stored, try again later or report at the ward)",
+        ward, ward);
+}
+
 void
 web_filing_wait (web_api_t *api, web_request_t *request, const char *id, int timeout_ms)
 {

@@ -26,6 +26,8 @@
 
 //  "file-" + 32 hex digits + NUL
 #define WEB_FILING_ID_SIZE  38
+//  The Retry-After of a refusal at a ward that does not take filings yet
+#define WEB_FILING_RETRY_AFTER_S  600
 
 typedef enum {
     WEB_FILING_WARD,            //  *ward is set
@@ -51,6 +53,18 @@ int web_filing_send (web_api_t *api, web_request_t *request, const char *id, con
 //  (caller decrefs). 0; 1 when the city's archive does not know it (or id
 //  is malformed), answered nothing; -1 answered (the refusal, or 503).
 int web_filing_state (web_api_t *api, web_request_t *request, const char *id, json_t **filing);
+//  Before anything of a filing is stored (its files included): does ward
+//  take filings? A ward on the previous release would skip the "file"
+//  event and lose the report (federation.h, "Filing", Upgrades); the city
+//  files only at a ward whose archive has shown it runs this release (the
+//  archive's query kind "filing_ward"). 0 it does; 1 not yet, answered
+//  nothing but the request's Retry-After (WEB_FILING_RETRY_AFTER_S: the
+//  caller answers 503, web_filing_not_ready or its own format); -1
+//  answered (the archive's refusal, or 503).
+int web_filing_ready (web_api_t *api, web_request_t *request, const char *ward);
+//  The answer to a filing at a ward that does not take filings yet: 503,
+//  field "ward", Vietnamese with English in parentheses, nothing stored
+void web_filing_not_ready (web_request_t *request, const char *ward);
 //  After web_filing_send: wait, at most timeout_ms, until the city's
 //  archive knows the filing (intake answered once it was durable; the
 //  archive follows it by a moment), so that a client reading the token or

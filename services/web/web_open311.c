@@ -810,6 +810,17 @@ s_post_city (web_open311_t *self, web_request_t *request, s_format_t format, Hot
         s_error (request, format, 400, "%s: %s", errs [0].field, errs [0].message);
         return;
     }
+    //  A ward still on the previous release would lose it (federation.h,
+    //  "Filing", Upgrades): 503 with Retry-After, nothing stored
+    int ready = web_filing_ready (self->api, request, ward);
+    if (ready == 1)
+        s_error (request, format, 503, "jurisdiction_id: phường %.20s chưa nhận phản ánh gửi từ thành phố "
+                 "(đang nâng cấp), xin gửi lại sau (the ward does not take requests filed at the city "
+                 "yet: it is being upgraded; nothing was stored, try again later)", ward);
+    if (ready == -1)
+        s_rewrite (request, format);
+    if (ready)
+        return;
     Hotline__Command command = HOTLINE__COMMAND__INIT;
     command.action = (char *) hl_procedure_meaning (web_api_procedure (self->api), "report", NULL);
     command.report = report;

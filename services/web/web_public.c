@@ -649,6 +649,16 @@ s_report (web_public_t *self, web_request_t *request, web_upload_t *upload)
     }
     if (self->city && s_city_ward (self, request, chosen, &report, &ward))
         return;
+    //  At a ward still on the previous release the report would be lost
+    //  (federation.h, "Filing", Upgrades): refused before anything, its
+    //  files included, is stored
+    if (self->city) {
+        int ready = web_filing_ready (self->api, request, ward);
+        if (ready == 1)
+            web_filing_not_ready (request, ward);
+        if (ready)
+            return;
+    }
     //  The rate limits, per address and per phone number
     hl_public_t *store = s_store (self);
     if (!store) {

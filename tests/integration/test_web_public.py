@@ -425,6 +425,7 @@ def test_city_form_photo_reaches_the_ward_and_leaves_the_city(node_factory, tmp_
     An ELF named anh.jpg is refused at the city, nothing stored. A filing
     whose file never comes waits, then is filed without it."""
     from federation_util import make_filing_city, filing_case
+    from test_federation import _metric     # the archive's /metrics (base+12): the ward has no web
     city, wards = make_filing_city(node_factory, tmp_path, codes=("31001",))
     ward = wards["31001"]
     photo = JPEG + os.urandom(300000)       # two pieces (256 KiB each)
@@ -445,6 +446,8 @@ def test_city_form_photo_reaches_the_ward_and_leaves_the_city(node_factory, tmp_
     stored = os.path.join(ward.data, "evidence", sha[:2], sha[2:])
     with open(stored, "rb") as f:
         assert hashlib.sha256(f.read()).hexdigest() == sha
+    assert _metric(ward, "hotline_federation_filing_evidence_files_total") == 1
+    assert _metric(ward, "hotline_federation_filing_evidence_bytes_total") == len(photo)
 
     # A photo added from the city's tracking link goes the same way
     token = resp.json["tracking_url"].split("#", 1)[1]
@@ -459,6 +462,8 @@ def test_city_form_photo_reaches_the_ward_and_leaves_the_city(node_factory, tmp_
              == [f"sha256:{later_sha}"], what="the attach filed at the ward")
     with open(os.path.join(ward.data, "evidence", later_sha[:2], later_sha[2:]), "rb") as f:
         assert f.read() == later
+    assert _metric(ward, "hotline_federation_filing_evidence_files_total") == 2
+    assert _metric(ward, "hotline_federation_filing_evidence_bytes_total") == len(photo) + len(later)
 
     # Delivered: once the ward's cursor has passed a file's last piece, the
     # city's copy is gone

@@ -172,10 +172,11 @@ def test_a_large_file_survives_a_city_crash_mid_transfer(node_factory, tmp_path)
 
 def test_a_city_filing_file_survives_a_ward_crash_mid_transfer(node_factory, tmp_path):
     from federation_util import make_filing_city, filing_case
-    # 1 MiB a second from the city (federation/evidence_bytes_per_s), so a
-    # 3 MB photo is still on its way when the ward's archive is killed
+    # 512 KiB a second from the city (federation/evidence_bytes_per_s): two
+    # pieces at once, then two a second, so a 3 MB photo (12 pieces) is
+    # seconds from whole when the test sees the first and kills the ward
     city, wards = make_filing_city(node_factory, tmp_path, codes=(CODE,),
-                                   city_env={"HOTLINE_FEDERATION_EVIDENCE_BYTES_PER_S": str(1024 * 1024)})
+                                   city_env={"HOTLINE_FEDERATION_EVIDENCE_BYTES_PER_S": str(512 * 1024)})
     ward = wards[CODE]
     photo = JPEG + os.urandom(3 * 1000 * 1000)
     sha = hashlib.sha256(photo).hexdigest()

@@ -668,3 +668,30 @@ def test_k8s_ward_31001_is_generated(scratch):
         with open(os.path.join(scratch, "k8s", "wards", "31001", name)) as a, \
                 open(os.path.join(K8S, "wards", "31001", name)) as b:
             assert a.read() == b.read(), name
+
+
+# ---------------------------------------------------------------- CPU weights
+
+def cpu_millis(quantity):
+    quantity = str(quantity)
+    return int(quantity[:-1]) if quantity.endswith("m") else int(float(quantity) * 1000)
+
+
+def test_archive_outweighs_web(compose, k8s):
+    """Under CPU contention a node's archive (ingest) goes before its web
+    console: the web's web/stream_nice ranks threads inside one cgroup, and
+    every deployment runs the two in cgroups of their own, which the kernel
+    shares by weight (compose cpu_shares, the k8s CPU request, CPUWeight=)."""
+    services = compose["services"]
+    for node in ("city", "31001", "31002"):
+        archive, web = services[f"archive-{node}"], services[f"web-{node}"]
+        assert archive["cpu_shares"] > web["cpu_shares"], node
+        assert archive["cpu_shares"] > 1024 > web["cpu_shares"], node
+    for node, (prefix, docs) in k8s.items():
+        _, pod, web = web_container(docs, prefix)
+        (archive,) = [c for c in pod["containers"] if c["args"] == ["archive"]]
+        assert cpu_millis(archive["resources"]["requests"]["cpu"]) > \
+            cpu_millis(web["resources"]["requests"]["cpu"]), node
+    weight = {svc: int(unit(os.path.join(DEPLOY, "systemd", f"hotline-{svc}@.service"))["Service"]["CPUWeight"])
+              for svc in ("archive", "web")}
+    assert weight["archive"] > 100 > weight["web"], weight

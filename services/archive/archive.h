@@ -93,7 +93,9 @@ json_t *archive_filings_query (archive_t *self, const Hotline__Query *query, int
 //  by the federation; federation.h, "Filing", Upgrades): the query kind
 //  "filing_ward" (text: the ward code) answered as {"ward", "since_ms"},
 //  or NULL with code HL_NOT_FOUND (not shown yet), HL_BAD_INPUT, or HL_OK
-//  (a store error)
+//  (a store error). Without text (or text ""): every ward recorded, in
+//  one answer {"wards": {"<code>": since_ms, ...}} (the pages' config marks
+//  the wards not in it), or NULL with code HL_OK (a store error)
 extern const char archive_filings_wards_schema [];
 json_t *archive_filings_ward_query (archive_t *self, const Hotline__Query *query, int *code,
                                     char *error, size_t size);

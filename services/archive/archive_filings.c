@@ -22,7 +22,8 @@
  *  filing_wards (step 12): the wards that have shown they take filings
  *  (federation.h, "Filing", Upgrades), written by the federation the first
  *  time a ward's archive pulls its evidence stream; the query kind
- *  "filing_ward" the web asks before it files.
+ *  "filing_ward" the web asks before it files (one ward), and for the
+ *  public form's list of wards (all of them, no text).
  */
 #include "hotline.h"
 #include "archive.h"
@@ -181,12 +182,37 @@ archive_filings_query (archive_t *self, const Hotline__Query *query, int *code, 
     return result;
 }
 
+//  Every ward recorded: {"wards": {"<code>": since_ms}}, or NULL (a store
+//  error, logged). A few dozen rows at most: one per ward of the city
+static json_t *
+s_filing_wards (archive_t *self)
+{
+    sqlite3_stmt *stmt = hl_store_prepare (archive_store (self),
+        "SELECT ward, since_ms FROM filing_wards ORDER BY ward");
+    if (!stmt)
+        return NULL;
+    json_t *wards = json_object ();
+    int rc;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        json_object_set_new (wards, (const char *) sqlite3_column_text (stmt, 0),
+                             json_integer ((json_int_t) sqlite3_column_int64 (stmt, 1)));
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE) {
+        hl_error ("archive: filing_ward query: %s", hl_store_error (archive_store (self)));
+        json_decref (wards);
+        return NULL;
+    }
+    return json_pack ("{s:o}", "wards", wards);
+}
+
 json_t *
 archive_filings_ward_query (archive_t *self, const Hotline__Query *query, int *code, char *error,
                             size_t size)
 {
     const char *ward = query->text? query->text: "";
-    if (!*ward || strlen (ward) > 20 || !hl_utf8_valid (ward, strlen (ward))) {
+    if (!*ward)
+        return s_filing_wards (self);
+    if (strlen (ward) > 20 || !hl_utf8_valid (ward, strlen (ward))) {
         *code = HL_BAD_INPUT;
         snprintf (error, size, "the query's text must be a ward code");
         return NULL;

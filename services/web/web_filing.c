@@ -144,6 +144,25 @@ web_filing_ready (web_api_t *api, web_request_t *request, const char *ward)
     return rc;
 }
 
+json_t *
+web_filing_wards (web_api_t *api, web_request_t *request)
+{
+    Hotline__Query query = HOTLINE__QUERY__INIT;
+    query.kind = "filing_ward";
+    json_t *result = web_api_query (api, request, &query, "system:web", false);
+    if (!result)
+        return NULL;
+    json_t *wards = json_object_get (result, "wards");
+    if (!json_is_object (wards)) {
+        json_decref (result);
+        web_request_unavailable (request);
+        return NULL;
+    }
+    json_incref (wards);
+    json_decref (result);
+    return wards;
+}
+
 void
 web_filing_not_ready (web_request_t *request, const char *ward)
 {

@@ -62,6 +62,11 @@ int web_filing_state (web_api_t *api, web_request_t *request, const char *id, js
 //  caller answers 503, web_filing_not_ready or its own format); -1
 //  answered (the archive's refusal, or 503).
 int web_filing_ready (web_api_t *api, web_request_t *request, const char *ward);
+//  Every ward that takes filings, in one archive query ("filing_ward"
+//  without text): {"<code>": since_ms, ...} (caller decrefs), or NULL
+//  (answered: the archive's refusal, or 503). Not cached here: the pages'
+//  config caches it (web_public.c)
+json_t *web_filing_wards (web_api_t *api, web_request_t *request);
 //  The answer to a filing at a ward that does not take filings yet: 503,
 //  field "ward", Vietnamese with English in parentheses, nothing stored
 void web_filing_not_ready (web_request_t *request, const char *ward);

@@ -35,6 +35,10 @@
 #define S_FIELD_MAX         (HL_MAX_TEXT * 4 + 64)
 #define S_REPORTER_ACTOR    "citizen:web"
 #define S_SUBMIT_ACTOR      "system:web"
+//  How long the pages' config reuses the city's list of wards that take
+//  filings: each form load asks for the config, and a ward just upgraded
+//  is offered a few seconds late at most (the submit asks again anyway)
+#define S_READY_CACHE_MS    5000
 
 // ------------------------------------------------------------- 1. object
 
@@ -48,6 +52,11 @@ struct _web_public_t {
     int64_t window_ms;
     int max_per_ip, max_per_phone;
     pthread_key_t key;              //  -> this thread's hl_public_t
+    //  At the city: the wards that take filings (web_filing_wards), and
+    //  when they were asked (zclock_mono); under ready_mutex
+    pthread_mutex_t ready_mutex;
+    json_t *ready;
+    int64_t ready_mono;
 };
 
 static void
@@ -78,6 +87,7 @@ web_public_new (hl_service_t *service, web_api_t *api)
     self->city = streq (hl_service_role (service), "city");
     self->db_path = hl_service_path (service, "web.db");
     pthread_key_create (&self->key, s_public_free);
+    pthread_mutex_init (&self->ready_mutex, NULL);
     int64_t max_bytes = hl_config_int (config, "web/evidence_max_bytes", 10 * 1024 * 1024);
     int64_t max_files = hl_config_int (config, "web/evidence_max_files", 5);
     int64_t window_s = hl_config_int (config, "web/public_window_s", 3600);
@@ -115,6 +125,8 @@ web_public_destroy (web_public_t **self_p)
         pthread_setspecific (self->key, NULL);
         pthread_key_delete (self->key);
         hl_evidence_destroy (&self->evidence);
+        json_decref (self->ready);
+        pthread_mutex_destroy (&self->ready_mutex);
         free (self->db_path);
         free (self);
         *self_p = NULL;
@@ -728,6 +740,30 @@ s_report (web_public_t *self, web_request_t *request, web_upload_t *upload)
 
 // ------------------------------------------------------------- 5. tracking
 
+//  The wards that take filings ({"<code>": since_ms}, caller decrefs),
+//  from the cache when asked less than S_READY_CACHE_MS ago; NULL answered
+//  (503). Two threads missing at once both ask: one indexed scan each
+static json_t *
+s_ready_wards (web_public_t *self, web_request_t *request)
+{
+    json_t *ready = NULL;
+    pthread_mutex_lock (&self->ready_mutex);
+    if (self->ready && zclock_mono () - self->ready_mono < S_READY_CACHE_MS)
+        ready = json_incref (self->ready);
+    pthread_mutex_unlock (&self->ready_mutex);
+    if (ready)
+        return ready;
+    ready = web_filing_wards (self->api, request);
+    if (ready) {
+        pthread_mutex_lock (&self->ready_mutex);
+        json_decref (self->ready);
+        self->ready = json_incref (ready);
+        self->ready_mono = zclock_mono ();
+        pthread_mutex_unlock (&self->ready_mutex);
+    }
+    return ready;
+}
+
 void
 web_public_config (web_public_t *self, web_request_t *request)
 {
@@ -742,10 +778,26 @@ web_public_config (web_public_t *self, web_request_t *request)
     json_object_set_new (answer, "evidence_max_files", json_integer ((json_int_t) self->max_files));
     json_object_set_new (answer, "evidence_max_bytes", json_integer ((json_int_t) self->max_bytes));
     //  Files at every node (the city's travel to the ward with the filing);
-    //  the city's form also lists the wards it files at
+    //  the city's form also lists the wards it files at, each with "ready":
+    //  false while it does not take filings yet (federation.h, "Filing",
+    //  Upgrades: the submit would answer 503), so the form says so up front
     json_object_set_new (answer, "files", json_true ());
-    if (self->city)
-        json_object_set_new (answer, "wards", hl_areas_json (web_api_areas (self->api)));
+    if (self->city) {
+        json_t *ready = s_ready_wards (self, request);
+        if (!ready) {
+            json_decref (answer);
+            return;             //  answered 503
+        }
+        json_t *wards = hl_areas_json (web_api_areas (self->api));
+        size_t i;
+        json_t *ward;
+        json_array_foreach (wards, i, ward) {
+            const char *code = json_string_value (json_object_get (ward, "code"));
+            json_object_set_new (ward, "ready", json_boolean (json_object_get (ready, code) != NULL));
+        }
+        json_decref (ready);
+        json_object_set_new (answer, "wards", wards);
+    }
     web_request_json (request, 200, answer);
 }
 

@@ -327,7 +327,8 @@ def test_city_form_files_at_the_ward_of_the_pin(node_factory, tmp_path):
     web = Web(city)
     cfg = web.get("/api/v1/public/config").json
     assert cfg["files"] is True
-    assert [(w["code"], w["area"]) for w in cfg["wards"]] == [("31001", True), ("31002", True)]
+    assert [(w["code"], w["area"], w["ready"]) for w in cfg["wards"]] == [("31001", True, True),
+                                                                          ("31002", True, True)]
     filings = lambda: city.query("archive", "SELECT count(*) FROM filings")[0][0]
     fields = [f for f in REPORT if f[0] not in ("latitude", "longitude")]
 

@@ -45,6 +45,8 @@ const DICT = {
   p_clear_pin: ['Bỏ điểm đã đánh dấu', 'Remove the point'],
   p_ward: ['Phường', 'Ward'],
   p_ward_auto: ['— Theo điểm đánh dấu trên bản đồ —', '— From the point marked on the map —'],
+  p_ward_not_ready: ['{ward} (chưa nhận phản ánh gửi từ thành phố, đang nâng cấp)',
+                     '{ward} (does not take reports from the city yet: being upgraded)'],
   p_ward_hint: ['Chọn phường nơi xảy ra ô nhiễm, hoặc đánh dấu trên bản đồ để biết phường theo vị trí.',
                 'Choose the ward where it is, or mark the map and the ward is found from the point.'],
   p_location: ['Địa chỉ hoặc mô tả nơi xảy ra', 'Address or description of the place'],

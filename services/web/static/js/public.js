@@ -21,6 +21,9 @@
 // and files the report, with its files, at the ward (API.md, "Filing at a
 // ward"). The answer then has no case number yet, only the ward and the
 // tracking link. "files": false (no node says so today) hides the files.
+// A ward with "ready": false does not take reports from the city yet (it
+// is being upgraded; the submit would answer 503): it is listed disabled,
+// its name followed by a short note.
 
 import { h, fill, $ } from './dom.js';
 import { code, codes, lang, setLang } from './i18n.js';
@@ -36,7 +39,7 @@ let inFlight = false;
 let picker = null;
 let pin = null;                      // {lat, lon}
 let files = null;                    // the evidence (public-files.js)
-let wards = null;                    // at the city: [{code, name}]
+let wards = null;                    // at the city: [{code, name, ready}]
 
 function newId () {
   return (crypto.randomUUID && crypto.randomUUID())
@@ -58,8 +61,10 @@ function fillWards () {
   const select = $('#ward');
   const keep = select.value;
   fill(select, h('option', { value: '' }, pt('p_ward_auto')),
-    wards.map((w) => h('option', { value: w.code }, w.name)));
-  select.value = keep;
+    wards.map((w) => (w.ready === false
+      ? h('option', { value: w.code, disabled: true, dataset: { notReady: '1' } }, pt('p_ward_not_ready', { ward: w.name }))
+      : h('option', { value: w.code }, w.name))));
+  select.value = wards.some((w) => w.code === keep && w.ready !== false) ? keep : '';
 }
 
 function setPin (lat, lon, pan) {

@@ -51,6 +51,11 @@ struct _evidence_link_t {
     hl_ratelimit_t rl_bad;      //  city: a ward's bad pieces, one line a second
 };
 
+//  An upload's temporary file (evidence/tmp/*.part) not written for this
+//  long has no writer: the web appends as the bytes arrive, and its
+//  connections time out long before
+#define S_TMP_STALE_MS      (3600 * 1000)
+
 evidence_link_t *
 evidence_link_new (hl_service_t *service, hl_store_t *store)
 {
@@ -62,6 +67,12 @@ evidence_link_new (hl_service_t *service, hl_store_t *store)
     char *dir = hl_service_path (service, "evidence");
     self->evidence = hl_evidence_new (dir);
     free (dir);
+    //  Before any release runs: what a crash left in tmp/ (hl_evidence_sweep:
+    //  a file moved aside to be deleted is put back, judged again by the
+    //  next deletion pass; an upload's temporary file not written for an
+    //  hour is removed, the web writing its own meanwhile; pieces stay)
+    if (self->evidence)
+        hl_evidence_sweep (self->evidence, S_TMP_STALE_MS);
     int64_t rate = hl_config_int (hl_service_config (service), "federation/evidence_bytes_per_s", 0);
     if (rate < 0 || rate > ((int64_t) 1 << 40)) {
         hl_error ("federation/evidence_bytes_per_s must be 0 (no limit) or a rate in bytes");

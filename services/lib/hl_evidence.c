@@ -537,6 +537,74 @@ hl_evidence_release (hl_evidence_t *self, const char *ref, int64_t after_ms)
     return mtime >= 0 && mtime > after_ms? 1: -1;
 }
 
+//  tmp/<64 hex>.release put back (see hl_evidence.h): 0; 1 when a newer
+//  commit of the same bytes was there (only the aside copy removed); -1
+//  (logged)
+static int
+s_put_back (hl_evidence_t *self, const char *aside, const char *hex)
+{
+    char folder [PATH_MAX], path [PATH_MAX + 80];
+    snprintf (folder, sizeof folder, "%s/%.2s", self->dir, hex);
+    snprintf (path, sizeof path, "%s/%s", folder, hex + 2);
+    if (s_mkdir (folder))
+        return -1;
+    //  link, not rename: a file there is a newer commit of the same bytes,
+    //  whose newer mtime keeps it from an old filing's deletion
+    int rc = 0;
+    if (link (aside, path)) {
+        if (errno != EEXIST) {
+            hl_error ("evidence: cannot put %s back: %s", path, strerror (errno));
+            return -1;
+        }
+        rc = 1;
+    }
+    if (s_sync_dir (folder))
+        return -1;
+    unlink (aside);
+    return rc;
+}
+
+int
+hl_evidence_sweep (hl_evidence_t *self, int64_t min_age_ms)
+{
+    DIR *dir = opendir (self->tmp);
+    if (!dir) {
+        hl_error ("evidence: cannot read %s: %s", self->tmp, strerror (errno));
+        return -1;
+    }
+    int64_t now = zclock_time ();
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        const char *name = entry->d_name;
+        const char *suffix = strrchr (name, '.');
+        if (!suffix)
+            continue;
+        char path [PATH_MAX + 256];
+        snprintf (path, sizeof path, "%s/%s", self->tmp, name);
+        if (streq (suffix, ".release") && suffix - name == 64
+        &&  strspn (name, "0123456789abcdef") == 64) {
+            char hex [65];
+            memcpy (hex, name, 64);
+            hex [64] = 0;
+            int rc = s_put_back (self, path, hex);
+            if (rc >= 0) {
+                hl_info ("evidence: sha256:%.16s..., moved aside by a release that did not end: %s",
+                         hex, rc? "a newer copy is stored, the old one removed": "put back");
+                count++;
+            }
+        }
+        else
+        if (streq (suffix, ".part")) {
+            int64_t mtime = s_mtime_ms (path);
+            if (mtime >= 0 && now - mtime >= min_age_ms && unlink (path) == 0)
+                count++;
+        }
+    }
+    closedir (dir);
+    return count;
+}
+
 // ------------------------------------------------------------- in pieces
 
 static bool
@@ -949,6 +1017,58 @@ hl_evidence_test (bool verbose)
         assert (!hl_evidence_has (evidence, ref));
         assert (hl_evidence_release (evidence, ref, written) == 0);     //  not there
         assert (hl_evidence_release (evidence, "sha256:nope", written) == 0);
+        assert (s_count_files (tmp) == 0);
+
+        //  The sweep: a release that stopped after moving the file aside
+        //  (as a crash leaves it) is put back with its mtime, judged again
+        //  by the next release; one whose file was committed again meanwhile
+        //  only goes from tmp/, the newer file kept. A .part not written
+        //  for the age goes, a fresh one (being written) and a transfer's
+        //  .piece stay
+        file = hl_evidence_file_new (evidence, 1024);
+        assert (hl_evidence_file_write (file, png, sizeof png) == 0);
+        assert (hl_evidence_file_commit (file, ref) == 0);
+        hl_evidence_file_destroy (&file);
+        assert (utimes (path, old) == 0);
+        char aside [PATH_MAX * 2];
+        snprintf (aside, sizeof aside, "%s/%s.release", tmp, ref + 7);
+        assert (rename (path, aside) == 0);
+        hl_evidence_file_t *fresh = hl_evidence_file_new (evidence, 1024);
+        assert (fresh && hl_evidence_file_write (fresh, png, 4) == 0);
+        hl_evidence_file_t *stale = hl_evidence_file_new (evidence, 1024);
+        assert (stale && hl_evidence_file_write (stale, png, 4) == 0);
+        char stale_path [PATH_MAX];
+        snprintf (stale_path, sizeof stale_path, "%s", stale->path);
+        assert (utimes (stale_path, old) == 0);
+        assert (hl_evidence_piece_write (evidence, "w31001-e", 0, png, 4) == 0);
+        char piece [PATH_MAX + 32];
+        snprintf (piece, sizeof piece, "%s/w31001-e.piece", tmp);
+        assert (utimes (piece, old) == 0);
+        assert (s_count_files (tmp) == 4);
+        assert (hl_evidence_sweep (evidence, 60000) == 2);
+        assert (hl_evidence_has (evidence, ref) && s_mtime_ms (path) / 1000 == written / 1000 - 3600);
+        assert (s_count_files (tmp) == 2 && access (stale_path, F_OK) && access (piece, F_OK) == 0);
+        assert (hl_evidence_sweep (evidence, 60000) == 0);
+        assert (hl_evidence_release (evidence, ref, written - 60000) == 0);
+        //  Aside again, and committed again meanwhile: the newer file stays
+        file = hl_evidence_file_new (evidence, 1024);
+        assert (hl_evidence_file_write (file, png, sizeof png) == 0);
+        assert (hl_evidence_file_commit (file, ref) == 0);
+        hl_evidence_file_destroy (&file);
+        assert (utimes (path, old) == 0);
+        assert (rename (path, aside) == 0);
+        file = hl_evidence_file_new (evidence, 1024);
+        assert (hl_evidence_file_write (file, png, sizeof png) == 0);
+        assert (hl_evidence_file_commit (file, ref) == 0);
+        hl_evidence_file_destroy (&file);
+        int64_t newer = s_mtime_ms (path);
+        assert (newer >= written);
+        assert (hl_evidence_sweep (evidence, 60000) == 1);
+        assert (s_mtime_ms (path) == newer && access (aside, F_OK));
+        assert (hl_evidence_release (evidence, ref, written - 60000) == 1);
+        hl_evidence_file_destroy (&stale);
+        hl_evidence_file_destroy (&fresh);
+        assert (hl_evidence_piece_drop (evidence, "w31001-") == 1);
         assert (s_count_files (tmp) == 0);
     }
 

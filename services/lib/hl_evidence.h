@@ -101,6 +101,26 @@ ssize_t hl_evidence_read (hl_evidence_t *self, const char *ref, uint64_t offset,
 //  (or not there); 1 kept; -1 on an I/O error (logged; the file stays)
 int hl_evidence_release (hl_evidence_t *self, const char *ref, int64_t after_ms);
 
+//  At start-up, by the one process that releases files (the archive;
+//  never the web, which shares the folder): the temporary files a crash
+//  left in tmp/. The count dealt with, or -1 when tmp/ cannot be read
+//  (logged).
+//  - <hex>.release (hl_evidence_release stopped between moving the file
+//    aside and deleting it): put back under its content address, unless a
+//    file is there already (a newer commit of the same bytes: the aside
+//    copy is removed). Never deleted here: the crash may have come after
+//    the file was judged recent (a commit of the same bytes landing while
+//    it was released, which a filing names), and its caller marks nothing
+//    released until the call returns, so the next deletion pass judges it
+//    again by its mtime. Any age: putting back is safe even beside another
+//    release of the same file (that one then fails, "the file stays").
+//  - *.part (a file written by hl_evidence_file_*, its writer gone): removed
+//    when not written for min_age_ms (its mtime); a writer appends as the
+//    bytes arrive, so a file being written now is younger than that.
+//  - *.piece is left alone: a transfer in pieces resumes after a restart
+//    from its cursor (hl_evidence_piece_drop removes a transfer given up).
+int hl_evidence_sweep (hl_evidence_t *self, int64_t min_age_ms);
+
 // ------------------------------------------------------- beyond the ward
 //  A file leaves its ward (for the city, when its case is forwarded) as
 //  the copy that may be shown beyond the ward: a JPEG without its APP1

@@ -71,14 +71,14 @@ web_filing_send (web_api_t *api, web_request_t *request, const char *id, const c
     return rc;
 }
 
-//  The archive's answer for filing id: its reply (caller frees), or NULL
-//  (no answer: answered 503)
+//  The archive's answer to the query kind about text (a filing id, a
+//  ward): its reply (caller frees), or NULL (no answer: answered 503)
 static Hotline__Envelope *
-s_ask (web_api_t *api, web_request_t *request, const char *id)
+s_ask (web_api_t *api, web_request_t *request, const char *kind, const char *text)
 {
     Hotline__Query query = HOTLINE__QUERY__INIT;
-    query.kind = "filing";
-    query.text = (char *) id;
+    query.kind = (char *) kind;
+    query.text = (char *) text;
     Hotline__Request message = HOTLINE__REQUEST__INIT;
     message.kind_case = HOTLINE__REQUEST__KIND_QUERY;
     message.query = &query;
@@ -91,7 +91,7 @@ web_filing_state (web_api_t *api, web_request_t *request, const char *id, json_t
     *filing = NULL;
     if (!hl_filing_id_valid (id))
         return 1;
-    Hotline__Envelope *reply = s_ask (api, request, id);
+    Hotline__Envelope *reply = s_ask (api, request, "filing", id);
     if (!reply)
         return -1;
     int rc = 0;
@@ -121,13 +121,7 @@ web_filing_ready (web_api_t *api, web_request_t *request, const char *ward)
     //  Asked each time, not cached: one indexed lookup in the archive,
     //  beside a filing's own intake command and commit, and a ward that
     //  was just upgraded takes filings at the next try
-    Hotline__Query query = HOTLINE__QUERY__INIT;
-    query.kind = "filing_ward";
-    query.text = (char *) ward;
-    Hotline__Request message = HOTLINE__REQUEST__INIT;
-    message.kind_case = HOTLINE__REQUEST__KIND_QUERY;
-    message.query = &query;
-    Hotline__Envelope *reply = web_api_call (api, request, &message, "system:web", false);
+    Hotline__Envelope *reply = s_ask (api, request, "filing_ward", ward);
     if (!reply)
         return -1;
     int rc = 0;
@@ -178,7 +172,7 @@ web_filing_wait (web_api_t *api, web_request_t *request, const char *id, int tim
 {
     int64_t until = zclock_mono () + timeout_ms;
     while (true) {
-        Hotline__Envelope *reply = s_ask (api, request, id);
+        Hotline__Envelope *reply = s_ask (api, request, "filing", id);
         bool unknown = reply && reply->reply->code == HL_NOT_FOUND;
         hl_msg_free (&reply);
         if (!unknown || zclock_mono () >= until)
